@@ -1,0 +1,52 @@
+import type { Command } from "commander";
+import { openTraceFile } from "../files.ts";
+import { scanTrace, type TraceSummary } from "../../trace/scan.ts";
+import type { Io } from "../io.ts";
+import { EXIT } from "../exit.ts";
+import { formatNs } from "../../export/describe.ts";
+import { toJson } from "../../export/json.ts";
+
+export function infoLines(file: string, s: TraceSummary): string[] {
+  const h = s.header;
+  const lines = [
+    `trace      ${file} (${s.bytes} bytes, format ${h.formatVersion})`,
+    `model      ${h.modelVersion}`,
+    `scenario   ${h.scenario.name} (sha256 ${h.scenario.hash.slice(0, 16)})`,
+    `seed       ${h.seed}`,
+    `events     ${s.events} in ${s.blocks} blocks of up to ${h.blockEvents}`,
+  ];
+  for (const [k, n] of Object.entries(s.countsByKind)) lines.push(`  ${k.padEnd(20)} ${n}`);
+  lines.push(
+    `time       ${s.firstT === null ? "-" : `${formatNs(s.firstT)} .. ${formatNs(s.lastT ?? 0)}`}`,
+    `checkpoint ${s.checkpoints} (${s.snapshots} with a full snapshot)`,
+  );
+  if (s.damage === null) {
+    lines.push(`integrity  ok: every record's checksum verified${s.hasFooter ? ", footer index present" : ", but no footer (recording did not finish)"}`);
+  } else {
+    lines.push(
+      `integrity  DAMAGED at byte offset ${s.damage.offset} (block ${s.damage.block}): ${s.damage.message}`,
+      `           ${s.damage.eventsBefore} whole events survive before the damage`,
+    );
+  }
+  return lines;
+}
+
+export function registerInfo(program: Command, io: Io, setCode: (c: number) => void): void {
+  program
+    .command("info")
+    .description("header, event counts by kind, virtual-time span, checkpoints and integrity of a trace")
+    .argument("<file>", "trace file")
+    .option("--json", "print as JSON")
+    .addHelpText("after", "\nExit codes: 0 intact, 2 damaged (what survives is still reported).")
+    .action((file: string, opts: { json?: boolean }) => {
+      const reader = openTraceFile(file);
+      try {
+        const s = scanTrace(reader);
+        if (opts.json) io.out(toJson({ file, ...s }));
+        else for (const l of infoLines(file, s)) io.out(l);
+        setCode(s.damage === null ? EXIT.ok : EXIT.input);
+      } finally {
+        reader.close();
+      }
+    });
+}

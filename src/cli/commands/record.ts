@@ -1,0 +1,70 @@
+import type { Command } from "commander";
+import { resolveScenario } from "../../sim/resolve.ts";
+import { record, type RecordResult } from "../../sim/record.ts";
+import { fileSink } from "../../trace/source.ts";
+import { parseIntOption } from "../files.ts";
+import { parseDuration } from "../duration.ts";
+import type { Io } from "../io.ts";
+import { EXIT } from "../exit.ts";
+import { formatNs } from "../../export/describe.ts";
+import type { Scenario } from "../../sim/scenario.ts";
+
+export interface RecordCliOptions {
+  readonly scenario?: string;
+  readonly seed: number;
+  readonly out: string;
+  readonly maxEvents?: number;
+  readonly untilNs?: number;
+  readonly blockEvents?: number;
+}
+
+/** Runs a scenario from a seed and writes its trace; prints the seed and options first (VOPR style). */
+export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: RecordResult; scenario: Scenario } {
+  const scenario = resolveScenario(o.scenario);
+  const maxEvents = o.maxEvents ?? scenario.maxEvents;
+  io.out(`SEED=${o.seed} scenario=${scenario.name} max-events=${maxEvents}${o.untilNs === undefined ? "" : ` until=${formatNs(o.untilNs)}`} out=${o.out}`);
+  const result = record(scenario, fileSink(o.out), {
+    seed: o.seed,
+    maxEvents,
+    ...(o.untilNs === undefined ? {} : { untilNs: o.untilNs }),
+    ...(o.blockEvents === undefined ? {} : { blockEvents: o.blockEvents }),
+    onProgress: io.isTTY ? (n, max) => io.progress(progressLine(n, max)) : undefined,
+  });
+  if (io.isTTY) io.progress("");
+  io.out(
+    `recorded ${result.events} events (${formatNs(result.lastT)} virtual) to ${o.out}; stopped by ${result.stoppedBy.replace("_", " ")}; final state ${result.finalHash.slice(0, 16)}`,
+  );
+  return { code: EXIT.ok, result, scenario };
+}
+
+function progressLine(n: number, max: number): string {
+  const width = 30;
+  const done = Number.isFinite(max) && max > 0 ? Math.min(width, Math.floor((n * width) / max)) : 0;
+  return `recording [${"#".repeat(done)}${".".repeat(width - done)}] ${n} events`;
+}
+
+export function registerRecord(program: Command, io: Io, setCode: (c: number) => void): void {
+  program
+    .command("record")
+    .description("run a scenario from a seed and write its trace")
+    .argument("[scenario]", "built-in scenario name or scenario file (default: the built-in default)")
+    .option("--seed <n>", "seed for every random choice (same seed, same bytes)", "1")
+    .option("-o, --out <file>", "trace file to write (default: <scenario>-s<seed>.hvt)")
+    .option("--max-events <n>", "stop after this many events")
+    .option("--until <time>", "stop at this virtual time (e.g. 250ms, 2s, 1500us, 1000000ns)")
+    .option("--block-events <n>", "events per trace block (a checkpoint follows each)")
+    .addHelpText("after", "\nExamples:\n  hvsim record --seed 7 -o a.hvt\n  hvsim record smoke --seed 8 --max-events 500 -o b.hvt")
+    .action((scenario: string | undefined, opts: Record<string, string | undefined>) => {
+      const seed = parseIntOption("--seed", opts.seed ?? "1", 0);
+      const name = scenario ?? resolveScenario(undefined).name;
+      const { code } = runRecord(io, {
+        scenario,
+        seed,
+        out: opts.out ?? `${name.replace(/[^\w.-]+/g, "_")}-s${seed}.hvt`,
+        ...(opts.maxEvents === undefined ? {} : { maxEvents: parseIntOption("--max-events", opts.maxEvents, 1) }),
+        ...(opts.until === undefined ? {} : { untilNs: parseDuration("--until", opts.until) }),
+        ...(opts.blockEvents === undefined ? {} : { blockEvents: parseIntOption("--block-events", opts.blockEvents, 1) }),
+      });
+      setCode(code);
+    });
+}

@@ -1,0 +1,62 @@
+import type { Command } from "commander";
+import { openTraceFile } from "../files.ts";
+import { verifyTrace, type VerifyResult } from "../../trace/verify.ts";
+import type { Io } from "../io.ts";
+import { EXIT } from "../exit.ts";
+import { toJson } from "../../export/json.ts";
+import { describeFinding } from "../report.ts";
+import { hvModel } from "../../model/machine.ts";
+
+/** Replays a trace and says how many events verified, or names the first divergent event. */
+export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean): { code: number; result: VerifyResult } {
+  const reader = openTraceFile(file);
+  try {
+    const result = verifyTrace(reader, { path, invariants: invariants ? "every" : "off" });
+    if (result.modelVersionRecorded !== null) {
+      io.out(`note: recorded by ${result.modelVersionRecorded}, replaying with ${hvModel.version}; differences show as divergences`);
+    }
+    if (result.finding !== null) {
+      io.out(`replayed ${result.verified} events before the finding`);
+      io.err(`hvsim: ${describeFinding(result.finding)}`);
+      return { code: result.finding.type === "violation" ? EXIT.finding : result.finding.type === "trace_error" ? EXIT.input : EXIT.divergence, result };
+    }
+    io.out(
+      `replayed ${result.verified} events on the ${path} path: ${result.verified} outcomes and ${result.checkpointsVerified} checkpoint hashes verified; final state ${result.finalHash.slice(0, 16)}`,
+    );
+    if (result.damage !== null) {
+      io.err(`hvsim: ${file}: damaged at byte offset ${result.damage.offset} (block ${result.damage.block}): ${result.damage.message}; the ${result.verified} events before it replayed`);
+      return { code: EXIT.input, result };
+    }
+    return { code: EXIT.ok, result };
+  } finally {
+    reader.close();
+  }
+}
+
+export function registerReplay(program: Command, io: Io, setCode: (c: number) => void): void {
+  program
+    .command("replay")
+    .description("replay a trace, recomputing every outcome and checkpoint hash")
+    .argument("<file>", "trace file")
+    .option("--pure", "use the pure path (one immer produce per event) instead of the fast path")
+    .option("--check", "also run every invariant after every event")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExit codes: 0 verified, 1 invariant violation (--check), 2 damaged or invalid trace, 3 divergence.")
+    .action((file: string, opts: { pure?: boolean; check?: boolean; json?: boolean }) => {
+      const quiet = opts.json ? { ...io, out: () => {} } : io;
+      const { code, result } = runReplay(quiet, file, opts.pure ? "pure" : "fast", opts.check === true);
+      if (opts.json) {
+        io.out(
+          toJson({
+            ok: code === EXIT.ok,
+            verified: result.verified,
+            checkpointsVerified: result.checkpointsVerified,
+            finalHash: result.finalHash,
+            finding: result.finding,
+            damage: result.damage,
+          }),
+        );
+      }
+      setCode(code);
+    });
+}

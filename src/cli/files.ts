@@ -1,0 +1,19 @@
+import { existsSync, statSync } from "node:fs";
+import { die } from "../core/errors.ts";
+import { TraceReader } from "../trace/reader.ts";
+import { fileSource } from "../trace/source.ts";
+
+/** Opens a trace file, with one clear line when it is missing or not a trace. */
+export function openTraceFile(path: string): TraceReader {
+  if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
+  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
+  return TraceReader.open(fileSource(path));
+}
+
+/** Parses an integer option (decimal, 0x hex, `_` separators allowed) with a clear error. */
+export function parseIntOption(name: string, raw: string, min = Number.MIN_SAFE_INTEGER): number {
+  const s = raw.replace(/_/g, "");
+  const n = /^-?\d+$/.test(s) ? Number(s) : /^0x[0-9a-f]+$/i.test(s) ? Number.parseInt(s, 16) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) die("ARGUMENT_INVALID", `${name}: expected an integer${min > Number.MIN_SAFE_INTEGER ? ` >= ${min}` : ""}, got '${raw}'`);
+  return n;
+}

@@ -1,0 +1,67 @@
+import { Command, CommanderError } from "commander";
+import { isHvsimError } from "../core/errors.ts";
+import { exitFor, EXIT } from "./exit.ts";
+import { processIo, type Io } from "./io.ts";
+import { registerRecord } from "./commands/record.ts";
+import { registerReplay } from "./commands/replay.ts";
+import { registerInfo } from "./commands/info.ts";
+import { registerLog } from "./commands/log.ts";
+import { registerState } from "./commands/state.ts";
+import { registerRun } from "./commands/run.ts";
+import { MODEL_VERSION } from "../model/machine.ts";
+
+export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
+
+/** Every command, in the order `--help` lists them. A new command adds one line here. */
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState];
+
+function buildProgram(io: Io, setCode: (c: number) => void): Command {
+  const program = new Command("hvsim")
+    .description(
+      "Deterministic record/replay simulator of the Gunyah hypervisor as used in the Android Virtualization Framework.\n" +
+        "Every hypervisor event is recorded; any run can be replayed, inspected and checked.",
+    )
+    .version(`hvsim 0.1.0 (${MODEL_VERSION})`)
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => io.err(s.replace(/\n$/, "")),
+      outputError: (s, write) => write(s.replace(/^error:/, "hvsim: usage error:")),
+    })
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 ok, 1 finding (violation, difference), 2 bad input or usage, 3 replay divergence.\n" +
+        "Start with: hvsim run",
+    );
+  for (const register of COMMANDS) register(program, io, setCode);
+  for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Never throws: failures become one line and a code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.input;
+    }
+    if (isHvsimError(e)) {
+      io.err(`hvsim: ${e.message}`);
+      return exitFor(e.failureClass);
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err.code === "string" && typeof err.message === "string" && /^E[A-Z]+$/.test(err.code)) {
+      io.err(`hvsim: ${err.message}`);
+      return EXIT.input;
+    }
+    io.err(`hvsim: internal error (a simulator bug, please report it with the command line): ${(e as Error)?.stack ?? e}`);
+    return EXIT.bug;
+  }
+}

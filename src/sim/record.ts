@@ -1,0 +1,88 @@
+import { mutableCopy } from "../core/reducer.ts";
+import { stateHash } from "../core/hash.ts";
+import { checkInvariants, type InvariantFailure } from "../core/invariants.ts";
+import { freeze } from "immer";
+import { hvModel, type Machine } from "../model/machine.ts";
+import type { HypEvent } from "../model/events.ts";
+import { TraceWriter, type WriterOptions } from "../trace/writer.ts";
+import type { ByteSink } from "../trace/source.ts";
+import { streams } from "./prng.ts";
+import type { Scenario } from "./scenario.ts";
+
+export interface RecordOptions extends WriterOptions {
+  readonly seed: number;
+  readonly maxEvents?: number;
+  readonly untilNs?: number;
+  /** Check every invariant after every event; stop at the first violation (fuzzing). */
+  readonly checkInvariants?: boolean;
+  /** Called every `progressEvery` events (the CLI's progress bar). */
+  readonly onProgress?: (events: number, maxEvents: number) => void;
+  readonly progressEvery?: number;
+}
+
+export interface RecordResult {
+  readonly events: number;
+  readonly lastT: number;
+  readonly finalHash: string;
+  readonly stoppedBy: "scenario_done" | "max_events" | "until" | "violation";
+  readonly violation: (InvariantFailure & { seq: number }) | null;
+}
+
+/**
+ * Record = driver + reducer + trace writer. The driver proposes events; the reducer (fast path,
+ * on a private mutable copy) computes each outcome; the writer stores event and outcome, and a
+ * checkpoint hash after every block. Deterministic: same scenario and seed, same bytes.
+ */
+export function record(scenario: Scenario, sink: ByteSink, options: RecordOptions): RecordResult {
+  const genesisState = hvModel.genesis(scenario.config);
+  const writer = new TraceWriter(
+    sink,
+    {
+      modelVersion: hvModel.version,
+      scenario: { name: scenario.name, hash: scenario.hash },
+      seed: options.seed,
+      config: scenario.config,
+      generator: "hvsim record",
+    },
+    { hash: stateHash(genesisState), t: genesisState.t, snapshot: genesisState },
+    options,
+  );
+  const state: Machine = mutableCopy(genesisState);
+  const driver = scenario.makeDriver(streams(options.seed));
+  const maxEvents = options.maxEvents ?? scenario.maxEvents;
+  const untilNs = options.untilNs ?? scenario.untilNs ?? Number.POSITIVE_INFINITY;
+  const progressEvery = options.progressEvery ?? 65_536;
+  let stoppedBy: RecordResult["stoppedBy"] = "scenario_done";
+  let violation: RecordResult["violation"] = null;
+
+  for (let seq = 0; ; seq++) {
+    if (seq >= maxEvents) {
+      stoppedBy = "max_events";
+      break;
+    }
+    const proposal = driver.next(state);
+    if (proposal === null) break;
+    if (proposal.t > untilNs) {
+      stoppedBy = "until";
+      break;
+    }
+    const ev = { ...proposal, seq } as HypEvent;
+    const outcome = hvModel.apply(state, ev);
+    driver.observe?.(ev, outcome, state);
+    if (writer.append(ev, outcome)) {
+      writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? freeze(mutableCopy(state), true) : undefined);
+    }
+    if (options.checkInvariants) {
+      const failure = checkInvariants(state, hvModel.invariants);
+      if (failure !== null) {
+        violation = { ...failure, seq };
+        stoppedBy = "violation";
+        break;
+      }
+    }
+    if (options.onProgress && (seq + 1) % progressEvery === 0) options.onProgress(seq + 1, maxEvents);
+  }
+  const finalHash = stateHash(state);
+  writer.finish(finalHash);
+  return { events: writer.eventCount, lastT: state.t, finalHash, stoppedBy, violation };
+}

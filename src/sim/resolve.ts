@@ -1,0 +1,26 @@
+import { die } from "../core/errors.ts";
+import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, builtinScenario } from "./builtin/index.ts";
+import type { Scenario } from "./scenario.ts";
+
+/**
+ * Scenario loaders beyond the built-ins (scenario files) register here; the CLI asks this module,
+ * so it never needs to know where a scenario comes from.
+ */
+export type ScenarioLoader = (ref: string) => Scenario | undefined;
+const loaders: ScenarioLoader[] = [];
+export function addScenarioLoader(loader: ScenarioLoader): void {
+  loaders.push(loader);
+}
+
+/** A built-in name, or whatever a registered loader accepts (e.g. a YAML file path). */
+export function resolveScenario(ref: string | undefined): Scenario {
+  if (ref === undefined) return DEFAULT_SCENARIO;
+  const builtin = builtinScenario(ref);
+  if (builtin !== undefined) return builtin;
+  for (const load of loaders) {
+    const s = load(ref);
+    if (s !== undefined) return s;
+  }
+  const names = BUILTIN_SCENARIOS.map((s) => s.name).join(", ");
+  return die("ARGUMENT_INVALID", `unknown scenario '${ref}': not a built-in (${names}) nor a scenario file`);
+}

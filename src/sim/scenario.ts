@@ -1,0 +1,31 @@
+import type { MachineConfig, Machine } from "../model/machine.ts";
+import type { HypEvent } from "../model/events.ts";
+import type { Outcome } from "../core/event.ts";
+import type { Prng } from "./prng.ts";
+
+/** An event as the driver proposes it: the recorder gives it its index. */
+export type Proposal = HypEvent extends infer E ? (E extends HypEvent ? Omit<E, "seq"> : never) : never;
+
+/**
+ * A driver turns a scenario into events, one at a time, looking at the current state and at the
+ * outcome of the event before. All its randomness comes from the named streams it is given.
+ */
+export interface Driver {
+  /** The next event, or null when the scenario has nothing more to do. */
+  next(state: Machine): Proposal | null;
+  /** What the reducer said about the last event (e.g. a vcpu_run exit the VMM must handle). */
+  observe?(ev: HypEvent, outcome: Outcome, state: Machine): void;
+}
+
+/** A scenario ready to run: what the machine is, and how to drive it from a seed. */
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Hash of the scenario's source text (or built-in definition), stored in the trace header. */
+  readonly hash: string;
+  readonly config: MachineConfig;
+  /** Default stop conditions; the CLI can tighten them. */
+  readonly maxEvents: number;
+  readonly untilNs?: number;
+  makeDriver(stream: (name: string) => Prng): Driver;
+}

@@ -1,0 +1,62 @@
+import type { Damage, TraceReader } from "./reader.ts";
+import type { TraceHeader } from "./format.ts";
+
+export interface TraceSummary {
+  readonly header: TraceHeader;
+  readonly bytes: number;
+  readonly events: number;
+  readonly blocks: number;
+  readonly countsByKind: Readonly<Record<string, number>>;
+  readonly firstT: number | null;
+  readonly lastT: number | null;
+  readonly checkpoints: number;
+  readonly snapshots: number;
+  readonly hasFooter: boolean;
+  readonly damage: Damage | null;
+}
+
+/**
+ * Reads every record once (checking every checksum) without applying anything: what `info` shows.
+ * Streaming: memory stays bounded by one block.
+ */
+export function scanTrace(reader: TraceReader): TraceSummary {
+  const counts: Record<string, number> = {};
+  let events = 0;
+  let blocks = 0;
+  let checkpoints = 0;
+  let snapshots = 0;
+  let firstT: number | null = null;
+  let lastT: number | null = null;
+  let hasFooter = false;
+  for (const item of reader.items()) {
+    if (item.type === "block") {
+      blocks += 1;
+      for (const ev of item.events) {
+        counts[ev.kind] = (counts[ev.kind] ?? 0) + 1;
+        firstT ??= ev.t;
+        lastT = ev.t;
+      }
+      events += item.events.length;
+    } else if (item.type === "checkpoint") {
+      checkpoints += 1;
+      if (item.snapshot !== undefined) snapshots += 1;
+    } else {
+      hasFooter = true;
+    }
+  }
+  const sorted: Record<string, number> = {};
+  for (const k of Object.keys(counts).sort()) sorted[k] = counts[k]!;
+  return {
+    header: reader.header,
+    bytes: reader.source.size,
+    events,
+    blocks,
+    countsByKind: sorted,
+    firstT,
+    lastT,
+    checkpoints,
+    snapshots,
+    hasFooter,
+    damage: reader.damage,
+  };
+}

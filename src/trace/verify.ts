@@ -1,0 +1,33 @@
+import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
+import { replay, type ReplayFinding, type ReplayOptions } from "../core/replay.ts";
+import { stateHash } from "../core/hash.ts";
+import type { Damage, TraceReader } from "./reader.ts";
+
+export interface VerifyResult {
+  readonly verified: number;
+  readonly checkpointsVerified: number;
+  readonly finding: ReplayFinding | null;
+  readonly damage: Damage | null;
+  readonly state: Machine;
+  readonly finalHash: string;
+  /** Set when the trace was recorded by another model version: reported, not refused. */
+  readonly modelVersionRecorded: string | null;
+}
+
+/**
+ * Replays a whole trace against this build's model: every outcome and checkpoint hash recomputed.
+ * Stops at the first finding, or at the damage of a damaged trace (everything before it replays).
+ */
+export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine> = {}): VerifyResult {
+  const genesis = hvModel.genesis(reader.header.config as MachineConfig);
+  const r = replay(hvModel, genesis, reader.items(), options);
+  return {
+    verified: r.verified,
+    checkpointsVerified: r.checkpointsVerified,
+    finding: r.finding,
+    damage: r.finding === null ? reader.damage : null,
+    state: r.state,
+    finalHash: stateHash(r.state),
+    modelVersionRecorded: reader.header.modelVersion === hvModel.version ? null : reader.header.modelVersion,
+  };
+}
