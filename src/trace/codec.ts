@@ -37,7 +37,18 @@ function magnitudeBytes(v: bigint): Buffer {
 }
 
 function bytesToBigInt(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`);
+  // Up to 6 bytes fit a safe integer: build it as a number and convert once (the common case).
+  if (b.length <= 6) {
+    let n = 0;
+    for (let i = 0; i < b.length; i++) n = n * 256 + b[i]!;
+    return BigInt(n);
+  }
+  if (b.length <= 8) {
+    const padded = Buffer.alloc(8);
+    padded.set(b, 8 - b.length);
+    return padded.readBigUInt64BE(0);
+  }
+  return BigInt(`0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`);
 }
 
 addExtension({

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, hasStackTrace, readerOf, tempDir } from "./helpers.ts";
+import { writeTraceFromEvents } from "../src/trace/rewrite.ts";
+import { fileSink } from "../src/trace/source.ts";
+import { FRAME_BYTES } from "../src/trace/format.ts";
+
+const dir = tempDir();
+const a = join(dir, "a.hvt");
+
+describe("hvsim record / replay / info / log / state", () => {
+  it("records byte-identical traces for the same seed, a different one for another seed", async () => {
+    const b = join(dir, "b.hvt");
+    const c = join(dir, "c.hvt");
+    expect((await cli("record", "--seed", "7", "-o", a)).code).toBe(0);
+    expect((await cli("record", "--seed", "7", "-o", b)).code).toBe(0);
+    expect((await cli("record", "--seed", "8", "-o", c)).code).toBe(0);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
+  });
+
+  it("prints the seed and options before running", async () => {
+    const r = await cli("record", "--seed", "7", "-o", join(dir, "s.hvt"));
+    expect(r.stdout[0]).toMatch(/^SEED=7 scenario=\S+ max-events=\d+ out=/);
+  });
+
+  it("replay exits 0 and says how many events were verified", async () => {
+    const r = await cli("replay", a);
+    expect(r.code).toBe(0);
+    const events = [...readerOf(readFileSync(a)).events()].length;
+    expect(r.stdout.at(-1)).toMatch(new RegExp(`^replayed ${events} events on the fast path: ${events} outcomes and \\d+ checkpoint hashes verified`));
+  });
+
+  it("a trace whose stored outcome differs makes replay exit 3 naming that event", async () => {
+    const reader = readerOf(readFileSync(a));
+    const events = [...reader.events()];
+    const victim = 137;
+    const edited = join(dir, "edited.hvt");
+    writeTraceFromEvents(
+      fileSink(edited),
+      { ...reader.header, generator: "test" },
+      events.map(({ ev, outcome }) => (ev.seq === victim ? { ev, outcome: { ...outcome, edited: 1 } } : { ev, outcome })),
+      { blockEvents: reader.header.blockEvents },
+    );
+    const r = await cli("replay", edited);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toHaveLength(1);
+    expect(r.stderr[0]).toMatch(new RegExp(`^hvsim: divergence at event ${victim} \\(${events[victim]!.ev.kind}\\): stored outcome .*"edited":1`));
+    expect(r.stdout).toContain(`replayed ${victim} events before the finding`);
+  });
+
+  it("a trace cut at 60%: info reports the surviving events and the offset; replay replays them and exits 2", async () => {
+    const bytes = readFileSync(a);
+    const cut = join(dir, "cut.hvt");
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const info = await cli("info", cut);
+    expect(info.code).toBe(2);
+    const dmg = info.stdout.find((l) => l.startsWith("integrity  DAMAGED at byte offset"));
+    expect(dmg).toMatch(/^integrity {2}DAMAGED at byte offset \d+ \(block \d+\): cut short inside the \w+ record at offset \d+/);
+    const survive = info.stdout.find((l) => /whole events survive/.test(l))!;
+    const n = Number(/(\d+) whole events survive/.exec(survive)![1]);
+    expect(n).toBeGreaterThan(0);
+    const offset = Number(/offset (\d+)/.exec(dmg!)![1]);
+
+    const rep = await cli("replay", cut);
+    expect(rep.code).toBe(2);
+    expect(rep.stdout.at(-1)).toMatch(new RegExp(`^replayed ${n} events`));
+    expect(rep.stderr).toEqual([expect.stringMatching(new RegExp(`^hvsim: .*cut\\.hvt: damaged at byte offset ${offset} \\(block \\d+\\)`))]);
+    expect(hasStackTrace([...info.stdout, ...info.stderr, ...rep.stdout, ...rep.stderr])).toBe(false);
+  });
+
+  it("a flipped byte inside a block is caught by its checksum and named", async () => {
+    const bytes = Buffer.from(readFileSync(a));
+    const second = [...readerOf(bytes).items()].filter((i) => i.type === "block")[1]!;
+    bytes[second.offset + FRAME_BYTES + 100]! ^= 0xff;
+    const flipped = join(dir, "flipped.hvt");
+    writeFileSync(flipped, bytes);
+    const info = await cli("info", flipped);
+    expect(info.code).toBe(2);
+    expect(info.stdout).toContain(
+      `integrity  DAMAGED at byte offset ${second.offset} (block 1): checksum mismatch in the block record at offset ${second.offset}`,
+    );
+    const rep = await cli("replay", flipped);
+    expect(rep.code).toBe(2);
+    expect(rep.stderr[0]).toContain(`damaged at byte offset ${second.offset} (block 1)`);
+  });
+
+  it("log prints one line per event with names, and filters by index and kind", async () => {
+    const r = await cli("log", a, "--from", "3", "--to", "9", "--kind", "hypercall");
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(0);
+    for (const l of r.stdout) expect(l).toMatch(/^#[3-9] t=\d+\.\d{9}s hypercall vm\d+\/vcpu\d+ \S+ \(0x[0-9a-f]+\)|^#[3-9] t=\S+ hypercall vm\d+\/vcpu\d+ hvc 0x6[0-9a-f]{3} \(unknown\)/);
+    const json = await cli("log", a, "--to", "0", "--json");
+    expect(JSON.parse(json.stdout[0]!)).toMatchObject({ seq: 0, outcome: {} });
+  });
+
+  it("state --at prints the state after event N as JSON, and --path selects a value", async () => {
+    const r = await cli("state", a, "--at", "100");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout.join("\n"))).toMatchObject({ seq: 100 });
+    const p = await cli("state", a, "--at", "100", "--path", "seq");
+    expect(p.stdout).toEqual(["100"]);
+    const bad = await cli("state", a, "--at", "100", "--path", "no.such");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toEqual(["hvsim: --path: 'no' does not exist in the state after event 100"]);
+  });
+
+  it("bad input gets one line and exit 2, never a stack trace", async () => {
+    const cases = [
+      ["replay", join(dir, "missing.hvt")],
+      ["record", "--seed", "abc", "-o", join(dir, "x.hvt")],
+      ["record", "no-such-scenario"],
+      ["log", a, "--kind", "nope"],
+      ["state", a, "--at", "99999999"],
+      ["frobnicate"],
+      ["replay"],
+    ];
+    writeFileSync(join(dir, "garbage.hvt"), "not a trace at all");
+    cases.push(["info", join(dir, "garbage.hvt")]);
+    for (const argv of cases) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr.length, argv.join(" ")).toBeGreaterThanOrEqual(1);
+      expect(r.stderr[0], argv.join(" ")).toMatch(/^hvsim: /);
+      expect(hasStackTrace(r.stderr), argv.join(" ")).toBe(false);
+    }
+  });
+});

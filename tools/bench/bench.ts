@@ -1,0 +1,108 @@
+/**
+ * hvsim benchmarks. Not tests: they print figures and ratios measured in one run (our machines are
+ * shared and noisy, so only ratios within a run mean anything).
+ *
+ *   npm run bench                         # default scenario, 200k events
+ *   npm run bench -- --events 500000 --scenario smoke
+ *   npm run bench -- --json               # one JSON object
+ */
+import { performance } from "node:perf_hooks";
+import { record } from "../../src/sim/record.ts";
+import { resolveScenario } from "../../src/sim/resolve.ts";
+import { memorySink, memorySource } from "../../src/trace/source.ts";
+import { TraceReader } from "../../src/trace/reader.ts";
+import { verifyTrace } from "../../src/trace/verify.ts";
+import { toJson } from "../../src/export/json.ts";
+
+interface Args {
+  events: number;
+  pureEvents: number;
+  scenario: string | undefined;
+  json: boolean;
+  seed: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { events: 200_000, pureEvents: 20_000, scenario: undefined, json: false, seed: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    if (k === "--json") a.json = true;
+    else if (k === "--events" && v) (a.events = Number(v)), i++;
+    else if (k === "--pure-events" && v) (a.pureEvents = Number(v)), i++;
+    else if (k === "--scenario" && v) (a.scenario = v), i++;
+    else if (k === "--seed" && v) (a.seed = Number(v)), i++;
+    else {
+      console.error(`bench: unknown argument '${k}' (use --events N, --pure-events N, --scenario S, --seed N, --json)`);
+      process.exit(2);
+    }
+  }
+  return a;
+}
+
+/** Runs fn `reps` times and keeps the fastest: the least disturbed by the machine's other load. */
+function best(reps: number, fn: () => number): { seconds: number; count: number } {
+  let seconds = Number.POSITIVE_INFINITY;
+  let count = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    count = fn();
+    seconds = Math.min(seconds, (performance.now() - t0) / 1000);
+  }
+  return { seconds, count };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const scenario = resolveScenario(args.scenario);
+const log = (s: string) => {
+  if (!args.json) console.log(s);
+};
+log(`SEED=${args.seed} scenario=${scenario.name} events=${args.events} pure-events=${args.pureEvents}`);
+
+let bytes = Buffer.alloc(0);
+const rec = best(1, () => {
+  const sink = memorySink();
+  const r = record(scenario, sink, { seed: args.seed, maxEvents: args.events });
+  bytes = sink.bytes();
+  return r.events;
+});
+const open = () => TraceReader.open(memorySource(bytes));
+
+const decode = best(3, () => {
+  let n = 0;
+  for (const item of open().items()) if (item.type === "block") n += item.events.length;
+  return n;
+});
+const fast = best(3, () => verifyTrace(open(), { path: "fast" }).verified);
+const pure = best(1, () => verifyTrace(open(), { path: "pure", until: args.pureEvents - 1 }).verified);
+
+let jsonBytes = 0;
+for (const { ev, outcome } of open().events()) jsonBytes += Buffer.byteLength(toJson({ ...ev, outcome })) + 1;
+
+const events = rec.count;
+const figures = {
+  scenario: scenario.name,
+  events,
+  recordEventsPerSec: Math.round(rec.count / rec.seconds),
+  decodeOnlyEventsPerSec: Math.round(decode.count / decode.seconds),
+  replayFastEventsPerSec: Math.round(fast.count / fast.seconds),
+  replayPureEventsPerSec: Math.round(pure.count / pure.seconds),
+  traceBytesPerEvent: Number((bytes.length / events).toFixed(2)),
+  jsonLinesBytesPerEvent: Number((jsonBytes / events).toFixed(2)),
+  fastOverPure: 0,
+  fastTimeOverDecodeTime: 0,
+};
+figures.fastOverPure = Number((figures.replayFastEventsPerSec / figures.replayPureEventsPerSec).toFixed(1));
+figures.fastTimeOverDecodeTime = Number((figures.decodeOnlyEventsPerSec / figures.replayFastEventsPerSec).toFixed(2));
+
+if (args.json) {
+  console.log(JSON.stringify(figures));
+} else {
+  const k = (n: number) => `${(n / 1000).toFixed(0)}k events/s`;
+  log(`record            ${k(figures.recordEventsPerSec)}`);
+  log(`decode only       ${k(figures.decodeOnlyEventsPerSec)}`);
+  log(`replay, fast path ${k(figures.replayFastEventsPerSec)}`);
+  log(`replay, pure path ${k(figures.replayPureEventsPerSec)} (first ${pure.count} events)`);
+  log(`trace             ${figures.traceBytesPerEvent} bytes/event; JSON lines ${figures.jsonLinesBytesPerEvent} bytes/event`);
+  log(`ratios            fast/pure = ${figures.fastOverPure}x (want >= 10); fast time / decode time = ${figures.fastTimeOverDecodeTime} (want <= 2)`);
+}
