@@ -1,6 +1,6 @@
 import { mutableCopy } from "../core/reducer.ts";
 import { stateHash } from "../core/hash.ts";
-import { checkInvariants, type InvariantFailure } from "../core/invariants.ts";
+import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
 import { freeze } from "immer";
 import { hvModel, type Machine } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
@@ -15,6 +15,8 @@ export interface RecordOptions extends WriterOptions {
   readonly untilNs?: number;
   /** Check every invariant after every event; stop at the first violation (fuzzing). */
   readonly checkInvariants?: boolean;
+  /** The invariants to check (default: the model's); `--assert` adds predicates here. */
+  readonly invariants?: readonly Invariant<Machine>[];
   /** Called every `progressEvery` events (the CLI's progress bar). */
   readonly onProgress?: (events: number, maxEvents: number) => void;
   readonly progressEvery?: number;
@@ -25,7 +27,7 @@ export interface RecordResult {
   readonly lastT: number;
   readonly finalHash: string;
   readonly stoppedBy: "scenario_done" | "max_events" | "until" | "violation";
-  readonly violation: (InvariantFailure & { seq: number }) | null;
+  readonly violation: (InvariantFailure & { seq: number; kind: string }) | null;
 }
 
 /**
@@ -73,9 +75,9 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
       writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? freeze(mutableCopy(state), true) : undefined);
     }
     if (options.checkInvariants) {
-      const failure = checkInvariants(state, hvModel.invariants);
+      const failure = checkInvariants(state, options.invariants ?? hvModel.invariants);
       if (failure !== null) {
-        violation = { ...failure, seq };
+        violation = { ...failure, seq, kind: ev.kind };
         stoppedBy = "violation";
         break;
       }

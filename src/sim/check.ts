@@ -1,0 +1,89 @@
+import type { Invariant } from "../core/invariants.ts";
+import { replay } from "../core/replay.ts";
+import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
+import type { TraceReader } from "../trace/reader.ts";
+import type { ByteSink } from "../trace/source.ts";
+import { compilePredicate } from "../timetravel/predicate.ts";
+import { record } from "./record.ts";
+import type { Scenario } from "./scenario.ts";
+
+/** The first invariant violation: which invariant, at which event index, on which objects. */
+export interface CheckViolation {
+  readonly invariant: string;
+  readonly index: number;
+  readonly kind: string;
+  readonly path: string;
+  readonly detail: string;
+  readonly objects?: Readonly<Record<string, string | number>>;
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  /** Events checked (up to and including the violating one). */
+  readonly events: number;
+  readonly invariants: number;
+  readonly violation: CheckViolation | null;
+  /** A replay problem that is not a violation (divergence, trace error): reported separately. */
+  readonly problem: string | null;
+}
+
+/**
+ * An ad-hoc invariant from a predicate (`--assert EXPR`): it holds while EXPR holds. Lets a user
+ * (or a test) state a property without writing code, and keeps the repro command self-contained.
+ */
+export function assertionInvariant(source: string): Invariant<Machine> {
+  const p = compilePredicate(source);
+  return {
+    name: `assert(${source})`,
+    description: `user assertion: ${source}`,
+    check: (s) => (p.test(s) ? null : { path: p.paths[0] ?? "", detail: `\`${source}\` does not hold` }),
+  };
+}
+
+export const allInvariants = (asserts: readonly string[] = []): readonly Invariant<Machine>[] => [
+  ...hvModel.invariants,
+  ...asserts.map(assertionInvariant),
+];
+
+/** Runs every invariant after every event of a recorded trace (the isolation oracle over a trace). */
+export function checkTrace(reader: TraceReader, invariants: readonly Invariant<Machine>[]): CheckResult {
+  const model = { ...hvModel, invariants };
+  const genesis = hvModel.genesis(reader.header.config as MachineConfig);
+  const r = replay(model, genesis, reader.items(), { invariants: "every" });
+  const f = r.finding;
+  if (f?.type === "violation") {
+    const { invariant, path, detail, objects } = f.failure;
+    return {
+      ok: false,
+      events: r.verified,
+      invariants: invariants.length,
+      violation: { invariant, index: f.seq, kind: f.kind, path, detail, ...(objects ? { objects } : {}) },
+      problem: null,
+    };
+  }
+  const problem =
+    f !== null ? `${f.type} at event ${f.seq}` : reader.damage !== null ? `damaged at byte offset ${reader.damage.offset}` : null;
+  return { ok: problem === null, events: r.verified, invariants: invariants.length, violation: null, problem };
+}
+
+/** Records a scenario from a seed with every invariant checked after every event. */
+export function checkScenario(
+  scenario: Scenario,
+  seed: number,
+  sink: ByteSink,
+  invariants: readonly Invariant<Machine>[],
+  limits: { maxEvents?: number; untilNs?: number } = {},
+): CheckResult {
+  const r = record(scenario, sink, { seed, checkInvariants: true, invariants, ...limits });
+  const v = r.violation;
+  return {
+    ok: v === null,
+    events: r.events,
+    invariants: invariants.length,
+    violation:
+      v === null
+        ? null
+        : { invariant: v.invariant, index: v.seq, kind: v.kind, path: v.path, detail: v.detail, ...(v.objects ? { objects: v.objects } : {}) },
+    problem: null,
+  };
+}
