@@ -11,12 +11,13 @@ import { registerRun } from "./commands/run.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerScenarios } from "./commands/scenarios.ts";
 import { registerFuzz } from "./commands/fuzz.ts";
+import { registerAvb } from "./commands/avb.ts";
 import { MODEL_VERSION } from "../model/machine.ts";
 
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")

@@ -11,23 +11,29 @@
 
 /** Footer size and magic (avb_footer.h: AVB_FOOTER_SIZE, AVB_FOOTER_MAGIC). */
 export const AVB_FOOTER_SIZE = 64;
+/** The footer magic. */
 export const AVB_FOOTER_MAGIC = "AVBf";
 /** Footer version avbtool writes and libavb reads (avb_footer.h: AVB_FOOTER_VERSION_MAJOR/MINOR). */
 export const AVB_FOOTER_VERSION_MAJOR = 1;
+/** Footer minor version avbtool writes. */
 export const AVB_FOOTER_VERSION_MINOR = 0;
 /** vbmeta magic and fixed header size (avb_vbmeta_image.h: AVB_MAGIC, sizeof(AvbVBMetaImageHeader)). */
 export const AVB_VBMETA_MAGIC = "AVB0";
+/** sizeof(AvbVBMetaImageHeader). */
 export const AVB_VBMETA_HEADER_SIZE = 256;
+/** AVB_RELEASE_STRING_SIZE: the release string field, NUL included. */
 export const AVB_RELEASE_STRING_SIZE = 48;
 /** avb_slot_verify.c VBMETA_MAX_SIZE: a footer claiming a larger vbmeta is ignored. */
 export const AVB_VBMETA_MAX_SIZE = 64 * 1024;
 /** The libavb version modelled (reference §3: libavb 1.3.0; avb_version.h). */
 export const LIBAVB_VERSION_MAJOR = 1;
+/** libavb minor version modelled: images requiring a newer minor are UNSUPPORTED_VERSION. */
 export const LIBAVB_VERSION_MINOR = 3;
 /** avb_slot_verify.h AVB_MAX_NUMBER_OF_ROLLBACK_INDEX_LOCATIONS. */
 export const AVB_MAX_ROLLBACK_INDEX_LOCATIONS = 32;
 /** AvbVBMetaImageFlags (avb_vbmeta_image.h). */
 export const AVB_VBMETA_FLAG_HASHTREE_DISABLED = 1;
+/** Flag bit 1: libavb skips descriptor checks for such an image. */
 export const AVB_VBMETA_FLAG_VERIFICATION_DISABLED = 2;
 /** AvbDescriptorTag (avb_descriptor.h). */
 export const AVB_DESCRIPTOR_TAG = { PROPERTY: 0n, HASHTREE: 1n, HASH: 2n, KERNEL_CMDLINE: 3n, CHAIN_PARTITION: 4n } as const;

@@ -10,7 +10,6 @@
 import { createHash } from "node:crypto";
 import {
   AVB_DESCRIPTOR_TAG,
-  AVB_FOOTER_SIZE,
   AVB_FOOTER_VERSION_MAJOR,
   AVB_MAX_ROLLBACK_INDEX_LOCATIONS,
   AVB_VBMETA_FLAG_VERIFICATION_DISABLED,
@@ -161,7 +160,7 @@ function locateVbmeta(image: Uint8Array): VbmetaLocation | AvbNotAnImage | AvbRe
 
 function notAnImage(image: Uint8Array): AvbNotAnImage {
   // libavb would read 64 KiB at offset 0: an I/O error on a shorter image, else a bad vbmeta magic.
-  const tooShort = image.length < AVB_FOOTER_SIZE || image.length < AVB_VBMETA_MAX_SIZE;
+  const tooShort = image.length < AVB_VBMETA_MAX_SIZE;
   return {
     ok: false,
     kind: "not-avb",
@@ -215,6 +214,8 @@ function checkDescriptors(image: Uint8Array, blocks: VbmetaBlocks, where: Vbmeta
   const collected = collectDescriptors(blocks);
   if ("kind" in collected) return collected;
   const mine = collected.hashes.filter((x) => x.name === partition);
+  // With VERIFICATION_DISABLED set in a signed top-level vbmeta, libavb loads the partition without
+  // hashing it and reports OK (avb_slot_verify.c); only the trusted key can sign such an image.
   const skip = (blocks.header.flags & AVB_VBMETA_FLAG_VERIFICATION_DISABLED) !== 0;
   if (mine.length !== 1) {
     const why = mine.length === 0 ? "no hash descriptor" : "more than one hash descriptor";

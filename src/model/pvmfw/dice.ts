@@ -30,7 +30,9 @@ import {
   type DiceMode,
 } from "./dice-format.ts";
 
+/** The chain verifier lives in dice-verify.ts; re-exported so dice.ts is the whole DICE surface. */
 export { verifyBcc, type BccEntry, type BccVerifyResult } from "./dice-verify.ts";
+/** DICE constants (claim labels, modes, COSE values) from dice-format.ts. */
 export { DICE_MODE, CWT, CONFIG_KEY, COSE, KEY_USAGE_CERT_SIGN, type DiceMode } from "./dice-format.ts";
 
 /** The inputs of one DICE layer (reference §4.1). Hashes are 64 bytes (SHA-512). */
