@@ -12,12 +12,17 @@ import { registerCheck } from "./commands/check.ts";
 import { registerScenarios } from "./commands/scenarios.ts";
 import { registerFuzz } from "./commands/fuzz.ts";
 import { registerAvb } from "./commands/avb.ts";
+import { registerDebug } from "./commands/debug.ts";
+import { registerBisect } from "./commands/bisect.ts";
+import { registerDiff } from "./commands/diff.ts";
+import { registerMinimize } from "./commands/minimize.ts";
+import { registerExport } from "./commands/export.ts";
 import { MODEL_VERSION } from "../model/machine.ts";
 
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")

@@ -1,6 +1,7 @@
 import { formatHypercall } from "../model/abi/hypercalls.ts";
 import { formatHvError } from "../model/abi/errors.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
+import { vmRoomDescribers } from "../model/rm/describe.ts";
 
 /**
  * One line per event, readable by someone who knows Gunyah: the call's name beside its number, the
@@ -11,6 +12,7 @@ export type Describer = (ev: EventBase & Record<string, unknown>, outcome: Outco
 const hex = (v: unknown): string => (typeof v === "bigint" || typeof v === "number" ? `0x${v.toString(16)}` : String(v));
 
 export const describers: Record<string, Describer> = {
+  ...vmRoomDescribers,
   hypercall(ev, outcome) {
     const x = (outcome.x ?? []) as bigint[];
     const args = ((ev.args ?? []) as bigint[]).map(hex).join(", ");

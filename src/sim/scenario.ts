@@ -27,5 +27,10 @@ export interface Scenario {
   /** Default stop conditions; the CLI can tighten them. */
   readonly maxEvents: number;
   readonly untilNs?: number;
+  /**
+   * Names of the invariants this scenario's injected faults are expected to break. The time-travel
+   * suites (test/timetravel-*.test.ts) bisect and minimise every built-in scenario that declares one.
+   */
+  readonly faults?: readonly string[];
   makeDriver(stream: (name: string) => Prng): Driver;
 }

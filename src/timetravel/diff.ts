@@ -84,3 +84,7 @@ function dedupe(changes: Change[]): Change[] {
     return true;
   });
 }
+
+/** Changes other than the envelope's `seq` and `t`, which every event writes. */
+export const withoutEnvelope = (changes: readonly Change[]): Change[] =>
+  changes.filter((c) => !(c.path.length === 1 && (c.path[0] === "seq" || c.path[0] === "t")));

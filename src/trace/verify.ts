@@ -18,9 +18,10 @@ export interface VerifyResult {
  * Replays a whole trace against this build's model: every outcome and checkpoint hash recomputed.
  * Stops at the first finding, or at the damage of a damaged trace (everything before it replays).
  */
-export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine> = {}): VerifyResult {
-  const genesis = hvModel.genesis(reader.header.config as MachineConfig);
-  const r = replay(hvModel, genesis, reader.items(), options);
+export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine> = {}, model: typeof hvModel = hvModel): VerifyResult {
+  // `model`: this build's by default; `hvsim diff --replay` tests pass a modified one.
+  const genesis = model.genesis(reader.header.config as MachineConfig);
+  const r = replay(model, genesis, reader.items(), options);
   return {
     verified: r.verified,
     checkpointsVerified: r.checkpointsVerified,
@@ -28,6 +29,6 @@ export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine>
     damage: r.finding === null ? reader.damage : null,
     state: r.state,
     finalHash: stateHash(r.state),
-    modelVersionRecorded: reader.header.modelVersion === hvModel.version ? null : reader.header.modelVersion,
+    modelVersionRecorded: reader.header.modelVersion === model.version ? null : reader.header.modelVersion,
   };
 }

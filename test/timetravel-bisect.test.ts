@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Invariant } from "../src/core/invariants.ts";
+import { hvModel, type Machine } from "../src/model/machine.ts";
+import { smokeScenario } from "../src/sim/builtin/smoke.ts";
+import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { bisect, scanFirst } from "../src/timetravel/bisect.ts";
+import { findInvariant, invariantCondition, predicateCondition } from "../src/timetravel/condition.ts";
+import { seekerForTrace } from "../src/timetravel/open.ts";
+import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
+
+/** A test-only invariant over the smoke state: fewer than five unknown 0x33 calls. */
+const fewUnknown33: Invariant<Machine> = {
+  name: "test.few_unknown_0x33",
+  description: "fewer than five hypercalls 0x33 (test only)",
+  check: (s) => ((s.hypercallCounts["0x33"] ?? 0) >= 5 ? { path: "hypercallCounts.0x33", detail: "five or more 0x33 calls" } : null),
+};
+
+describe("bisect agrees with a linear scan", () => {
+  const predicates = ["hypercallCounts.0x33 >= 3", "hypercallCounts.0x00 >= 700", "t >= 300_000_000", "len(hypercallCounts) >= 5", "hypercallCounts.0x7f > 10_000"];
+  for (const seed of [1, 2, 3]) {
+    const bytes = recordBytes(smokeScenario, { seed, maxEvents: 3000, blockEvents: 256 });
+    it(`smoke seed ${seed}: predicates and a test-only invariant`, () => {
+      const conditions = [...predicates.map((p) => predicateCondition<Machine>(p)), invariantCondition(fewUnknown33)];
+      for (const cond of conditions) {
+        const seeker = seekerForTrace(readerOf(bytes), { interval: 128 });
+        const r = bisect(seeker, cond);
+        const linear = scanFirst(seekerForTrace(readerOf(bytes)), cond);
+        console.info(`seed ${seed} ${cond.label}: index ${r.index}, ${r.seeks} seeks, ${r.eventsReplayed} events replayed (linear: ${linear})`);
+        expect(r.index, cond.label).toBe(linear);
+        expect(r.verified).toBe(true);
+        expect(r.probes).toBeLessThanOrEqual(Math.ceil(Math.log2(3001)) + 2);
+      }
+    });
+  }
+
+  // Every built-in scenario that declares injected faults (Scenario.faults: invariant names) is
+  // bisected here; adding such a scenario extends this test with no edit.
+  const faulty = BUILTIN_SCENARIOS.flatMap((s) => (s.faults ?? []).map((name) => [s.name, name, s] as const));
+  if (faulty.length === 0) {
+    it("no built-in scenario declares an injected fault yet", () => expect(faulty).toEqual([]));
+  }
+  for (const [scenarioName, invariantName, scenario] of faulty) {
+    it(`${scenarioName}: bisect finds where ${invariantName} first breaks, as a linear scan does`, () => {
+      const bytes = recordBytes(scenario, { seed: 1, maxEvents: Math.min(scenario.maxEvents, 20_000) });
+      const cond = invariantCondition(findInvariant(hvModel.invariants, invariantName));
+      const r = bisect(seekerForTrace(readerOf(bytes)), cond);
+      console.info(`${scenarioName} ${invariantName}: index ${r.index}, ${r.seeks} seeks, ${r.eventsReplayed} events replayed`);
+      expect(r.index).not.toBeNull();
+      expect(r.index).toBe(scanFirst(seekerForTrace(readerOf(bytes)), cond));
+    });
+  }
+});
+
+describe("hvsim bisect --exit-code (git bisect run convention)", () => {
+  const dir = tempDir();
+  const file = join(dir, "a.hvt");
+  writeFileSync(file, recordBytes(smokeScenario, { seed: 3, maxEvents: 3000 }));
+
+  it("exits 1 when the trace reaches the condition, 0 when it never does", async () => {
+    const bad = await cli("bisect", file, "--until", "hypercallCounts.0x33 >= 3", "--exit-code", "--json");
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout[0]!).index).toBe(44);
+    const good = await cli("bisect", file, "--until", "hypercallCounts.0x33 >= 100000", "--exit-code", "--json");
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout[0]!).index).toBeNull();
+  });
+
+  it("exits 125 (cannot tell) for a damaged or invalid trace, 128 (abort) for a bad predicate", async () => {
+    const cut = join(dir, "cut.hvt");
+    writeFileSync(cut, recordBytes(smokeScenario, { seed: 3, maxEvents: 3000 }));
+    truncateSync(cut, 9000);
+    expect((await cli("bisect", cut, "--until", "hypercallCounts.0x33 >= 100000", "--exit-code")).code).toBe(125);
+    const junk = join(dir, "junk.hvt");
+    writeFileSync(junk, "not a trace");
+    expect((await cli("bisect", junk, "--until", "seq > 1", "--exit-code")).code).toBe(125);
+    const usage = await cli("bisect", file, "--until", "seq >", "--exit-code");
+    expect(usage.code).toBe(128);
+    expect(usage.stderr).toEqual(["hvsim: predicate 'seq >': column 6: expected a value, a path or '(' but found end of input"]);
+  });
+
+  it("without --exit-code: 1 found, 0 never, 2 bad input; text names the event and the paths", async () => {
+    const r = await cli("bisect", file, "--until", "hypercallCounts.0x33 >= 3");
+    expect(r.code).toBe(1);
+    expect(r.stdout.slice(0, 3)).toEqual([
+      "`hypercallCounts.0x33 >= 3` holds first after event #44 (checked: it holds after #44 and not after #43)",
+      "  #44 t=0.016658593s hypercall vm1/vcpu0 hvc 0x6033 (unknown)() -> ERROR_UNIMPLEMENTED (-1)",
+      "  hypercallCounts.0x33: 2 -> 3",
+    ]);
+    expect((await cli("bisect", file, "--invariant", "no.such")).code).toBe(2);
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { reduce } from "../src/core/reducer.ts";
+import { stateHash } from "../src/core/hash.ts";
+import { replay } from "../src/core/replay.ts";
+import { hvModel, type Machine } from "../src/model/machine.ts";
+import { smokeScenario } from "../src/sim/builtin/smoke.ts";
+import { seekerForTrace } from "../src/timetravel/open.ts";
+import { changeProbe, findPrev, findNext } from "../src/timetravel/search.ts";
+import { MISSING, parsePath, lookup, formatPath } from "../src/timetravel/paths.ts";
+import { diffStates } from "../src/timetravel/diff.ts";
+import { canonicalString } from "../src/core/hash.ts";
+import { readerOf, recordBytes } from "./helpers.ts";
+
+const bytes = recordBytes(smokeScenario, { seed: 3, maxEvents: 3000, blockEvents: 256, snapshotEveryBlocks: 4 });
+const open = (interval = 100) => seekerForTrace(readerOf(bytes), { interval });
+
+/** The state after event n by a fresh replay from genesis (no checkpoints, no snapshots). */
+function freshReplay(n: number): Machine {
+  const reader = readerOf(bytes);
+  const r = replay(hvModel, hvModel.genesis(reader.header.config as never), reader.items(), { until: n });
+  expect(r.finding).toBeNull();
+  return r.state;
+}
+
+describe("seek engine", () => {
+  it("goto N equals a fresh replay to N (hash), for indices across checkpoints and stored snapshots", () => {
+    const seeker = open();
+    for (const n of [-1, 0, 1, 99, 100, 255, 256, 1023, 1024, 1777, 2999, 5, 2500]) {
+      expect(stateHash(seeker.stateAt(n)), `event ${n}`).toBe(stateHash(freshReplay(n)));
+    }
+  });
+
+  it("back then step returns the identical state hash (fast-path seek vs pure reduce)", () => {
+    const seeker = open();
+    for (const n of [1, 100, 101, 1500, 2999]) {
+      const here = seeker.stateAt(n);
+      const back = seeker.stateAt(n - 1);
+      const [stepped] = reduce(hvModel, back, seeker.event(n) as never);
+      expect(stateHash(stepped)).toBe(stateHash(here));
+    }
+  });
+
+  it("replays at most one checkpoint interval per seek once warm", () => {
+    const seeker = open(100);
+    seeker.walk(0, 2999, () => false); // warm: one pass leaves a checkpoint every 100 events
+    const before = seeker.stats.eventsReplayed;
+    for (const n of [17, 2900, 1234, 5, 2999, 600]) seeker.stateAt(n);
+    expect(seeker.stats.eventsReplayed - before).toBeLessThanOrEqual(6 * 100);
+  });
+
+  it("reverse search for a watched path stops at the event a linear scan finds", () => {
+    const seeker = open(64);
+    const path = parsePath("hypercallCounts.0x33");
+    const key = (n: number) => {
+      const v = lookup(seeker.stateAt(n), path);
+      return v === MISSING ? "absent" : canonicalString(v);
+    };
+    for (const from of [2999, 1500, 700]) {
+      let expected = -1;
+      for (let i = from - 1; i >= 0; i--) if (key(i) !== key(i - 1)) { expected = i; break; }
+      expect(findPrev(seeker, from - 1, changeProbe([path]))).toBe(expected);
+    }
+    let next = -1;
+    for (let i = 11; i < 3000; i++) if (key(i) !== key(i - 1)) { next = i; break; }
+    expect(findNext(seeker, 11, changeProbe([path]))).toBe(next);
+  });
+
+  it("the change one event made is a list of paths with before and after", () => {
+    const seeker = open();
+    let n = 0;
+    while ((seeker.event(n) as { kind: string }).kind !== "hypercall") n++;
+    const c = seeker.changeAt(n);
+    const paths = c.diff.changes.map((x) => formatPath(x.path));
+    expect(paths).toContain("seq");
+    expect(paths.some((p) => p.startsWith("hypercallCounts."))).toBe(true);
+    expect(stateHash(c.after)).toBe(stateHash(seeker.stateAt(n)));
+  });
+
+  it("diffs two states structurally", () => {
+    const d = diffStates({ a: 1, b: [1, 2], c: { x: 1n } }, { a: 1, b: [1], c: { x: 2n }, d: "new" });
+    expect(d.changes.map((c) => [formatPath(c.path), c.before, c.after])).toEqual([
+      ["b[1]", 2, expect.anything()],
+      ["c.x", 1n, 2n],
+      ["d", expect.anything(), "new"],
+    ]);
+  });
+});
