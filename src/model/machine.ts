@@ -3,9 +3,8 @@ import { registerInvariants } from "../core/invariants.ts";
 import type { Outcome } from "../core/event.ts";
 import { die } from "../core/errors.ts";
 import { EVENT_KINDS, type HypEvent } from "./events.ts";
-import { buildHypercallTable, makeOnHypercall } from "./hyp/dispatch.ts";
-import { identifyHypercalls } from "./hyp/identify.ts";
-import { makeOnTimerTick } from "./time/handlers.ts";
+import { vmRooms, vmRoomsGenesis, type VmRoomsState } from "./rm/room.ts";
+import { hypEpilogue, hypGenesis, hypRooms, type HypState } from "./hyp/rooms.ts";
 
 /** The version of the model's behaviour. Bump it when an outcome for the same event changes. */
 export const MODEL_VERSION = "hvsim-model/0.1.0";
@@ -19,18 +18,33 @@ export interface PlatformConfig {
   readonly timerFreqHz: number;
   /** RAM ranges, byte addresses, 4 KiB aligned. */
   readonly ram: readonly { readonly base: number; readonly size: number }[];
+  /** RAM kept by the hypervisor-private partition (its image and heap); default: the first 16 MiB. */
+  readonly hypReserved?: { readonly base: number; readonly size: number };
+  /** Hardware SPIs the root VM gets hwirq caps for; default: INTIDs 32..63. */
+  readonly hwirqs?: { readonly first: number; readonly count: number };
+}
+
+/** Where the RM (root VM) image lives and starts (reference §4.6); default: the 16 MiB after hypReserved, IPA = PA. */
+export interface RootVmConfig {
+  readonly base: number;
+  readonly size: number;
+  readonly ipa: number;
+  readonly entry: number;
+  /** X0 at power-on: the IPA of the environment block. */
+  readonly envIpa: number;
 }
 
 /** What `genesis` builds the first state from; stored in every trace header. */
 export interface MachineConfig {
   readonly platform: PlatformConfig;
+  readonly rootVm?: RootVmConfig;
 }
 
 /**
  * The whole machine: plain, serialisable data (objects, arrays, strings, integers, bigints).
  * Each room owns one slice; rooms reach other rooms' slices only through those rooms' helpers.
  */
-export interface Machine extends CoreState {
+export interface Machine extends CoreState, VmRoomsState, HypState {
   readonly config: MachineConfig;
   /** Per hypercall name, how often it was called (handy for `info`, and a cheap witness). */
   hypercallCounts: Record<string, number>;
@@ -44,35 +58,19 @@ export const DEFAULT_PLATFORM: PlatformConfig = {
 };
 
 export function genesis(config: MachineConfig): Machine {
-  return frozen({
+  const s = {
     seq: -1,
     t: 0,
     config,
     hypercallCounts: {},
-  });
+    ...vmRoomsGenesis(config),
+  } as Machine;
+  hypGenesis(s, config);
+  return frozen(s);
 }
 
-const hypercallTable = buildHypercallTable([identifyHypercalls]);
-const onHypercall = makeOnHypercall(hypercallTable);
-
-const rooms: readonly Room<Machine, HypEvent>[] = [
-  {
-    name: "hyp",
-    subscribes: {
-      hypercall: (s, ev) => {
-        const outcome = onHypercall(s, ev);
-        countHypercall(s, ev.call);
-        return outcome;
-      },
-    },
-  },
-  { name: "time", subscribes: { timer_tick: makeOnTimerTick([]) } },
-];
-
-function countHypercall(s: Machine, call: number): void {
-  const key = `0x${call.toString(16).padStart(2, "0")}`;
-  s.hypercallCounts[key] = (s.hypercallCounts[key] ?? 0) + 1;
-}
+// The hypervisor's rooms (hypercalls, time, memory, vCPUs, vGIC) come from hyp/rooms.ts.
+const rooms: readonly Room<Machine, HypEvent>[] = [...hypRooms(), ...vmRooms<Machine, HypEvent>()];
 
 const dispatch = buildDispatch(rooms);
 for (const kind of EVENT_KINDS) if (!dispatch.has(kind)) throw new Error(`event kind '${kind}' has no handler`);
@@ -82,7 +80,9 @@ export function apply(draft: Machine, ev: HypEvent): Outcome {
   const entry = dispatch.get(ev.kind);
   if (entry === undefined) die("TRACE_EVENT_INVALID", `event ${ev.seq} has unknown kind '${ev.kind}'`, { seq: ev.seq, kind: ev.kind });
   advanceEnvelope(draft, ev);
-  return entry.handler(draft, ev);
+  const outcome = entry.handler(draft, ev);
+  hypEpilogue(draft);
+  return outcome;
 }
 
 export const hvModel: Model<Machine, HypEvent, MachineConfig> = {

@@ -3,6 +3,7 @@ import { hvErrorRegister } from "../abi/errors.ts";
 import type { Machine } from "../machine.ts";
 import type { HypercallEvent, HypOutcome } from "./events.ts";
 import type { HypercallHandler, HypercallTable } from "./calls.ts";
+import { runningVcpu } from "./caller.ts";
 
 /**
  * Builds the decode table from the rooms' hypercall tables. A name claimed twice is a simulator
@@ -19,20 +20,28 @@ export function buildHypercallTable(tables: readonly HypercallTable[]): Readonly
   return out;
 }
 
+/** What the dispatcher needs of a call, whichever conduit carried it (HVC #imm or SMCCC). */
+export type CallSite = Pick<HypercallEvent, "seq" | "t" | "vm" | "vcpu" | "call" | "args" | "data">;
+
 /**
- * Handles a `hypercall` event: decodes the number and runs the call's handler. An unknown number,
- * or a known one this model does not implement, returns ERROR_UNIMPLEMENTED (-1) in X0, exactly as
- * Gunyah's jump table does (GH:hyp/core/api/aarch64/templates/hypcall_table.S.tmpl).
+ * Handles a `hypercall` event: resolves the calling vCPU (it must exist and be running: anything
+ * else is a trace error), decodes the number and runs the call's handler with the caller's cspace.
+ * An unknown number, or a known one this model does not implement, returns ERROR_UNIMPLEMENTED (-1)
+ * in X0, exactly as Gunyah's jump table does (GH:hyp/core/api/aarch64/templates/hypcall_table.S.tmpl).
+ * On error only X0 is reported; on success X0 = OK followed by the call's outputs.
  */
 export function makeOnHypercall(table: ReadonlyMap<HypercallName, HypercallHandler>) {
-  return function onHypercall(s: Machine, ev: HypercallEvent): HypOutcome {
+  return function onHypercall(s: Machine, ev: CallSite): HypOutcome {
+    const t = runningVcpu(s, ev.seq, "hypercall", ev.vm, ev.vcpu);
     const name = hypercallName(ev.call);
     const handler = name === undefined ? undefined : table.get(name);
     if (handler === undefined) return { x: [hvErrorRegister("UNIMPLEMENTED")] };
-    const r = handler(s, { vm: ev.vm, vcpu: ev.vcpu, seq: ev.seq }, ev.args);
+    const caller = { vm: ev.vm, vcpu: ev.vcpu, seq: ev.seq, t: ev.t, thread: t.id, cspace: t.cspace, ...(ev.data ? { data: ev.data } : {}) };
+    const r = handler(s, caller, ev.args);
     const out = r.out ?? [];
     // hypervisor_identify has no error register: X0 is hyp_api_info.
     if (name === "hypervisor_identify") return { x: [...out] };
-    return { x: [hvErrorRegister(r.error), ...(r.error === "OK" ? out : [])] };
+    const x = [hvErrorRegister(r.error), ...(r.error === "OK" ? out : [])];
+    return r.extra === undefined || r.error !== "OK" ? { x } : { x, ...r.extra };
   };
 }

@@ -7,14 +7,15 @@ import type { Prng } from "../prng.ts";
 
 const definition = {
   name: "smoke",
-  description: "Two vCPUs of VM 1 probe the hypervisor (hypervisor_identify, unknown calls) between timer ticks.",
-  vms: [{ vmid: 1, vcpus: 2 }],
+  description: "The RM's vCPU (VM 255, vCPU 0) probes the hypervisor (hypervisor_identify, unknown calls) between timer ticks.",
+  vms: [{ vmid: 255, vcpus: 1 }],
   events: 2_000,
 };
 
 /**
  * The smallest whole pipeline: a driver that exercises the hypercall path and virtual time. It is
- * kept as a fast, model-independent scenario for the core's tests.
+ * kept as a fast, model-light scenario for the core's tests. Calls come from the RM's vCPU, the
+ * only vCPU running at genesis (hypercalls resolve their caller).
  */
 export const smokeScenario: Scenario = {
   name: definition.name,
@@ -38,7 +39,7 @@ export const smokeScenario: Scenario = {
         const call = guest.chance({ numerator: 3, denominator: 4 })
           ? HYPERCALLS.hypervisor_identify
           : guest.pick([0x08, 0x33, 0x63, 0x7f]);
-        return { kind: "hypercall", t, vm: 1, vcpu, call, args: [] };
+        return { kind: "hypercall", t, vm: definition.vms[0]!.vmid, vcpu, call, args: [] };
       },
     };
   },

@@ -1,0 +1,103 @@
+import { invalidEvent } from "../../core/errors.ts";
+import type { Outcome } from "../../core/event.ts";
+import { GIC, VCPU_OPTION } from "../abi/constants.ts";
+import type { Machine } from "../machine.ts";
+import { objectAs } from "../object/objects.ts";
+import { runningVcpu } from "../hyp/caller.ts";
+import { ACCESS_BIT, s2Lookup, translate } from "../memory/stage2.ts";
+import type { AddrspaceObject } from "../memory/state.ts";
+import type { ThreadObject } from "../vcpu/state.ts";
+import { exitRun } from "../vcpu/run.ts";
+import { assertShared } from "../vgic/virq.ts";
+import { gicdAccess, gicrAccess, type MmioResult } from "../vgic/mmio.ts";
+import type { GuestAccessEvent, Stage2FaultEvent } from "./events.ts";
+
+/**
+ * Stage-2 fault resolution in Gunyah's handler order (reference §5.4;
+ * GH:hyp/vm/vcpu/aarch64/src/trap_dispatch.c, GH:hyp/core/vdevice/aarch64/src/vdevice.c,
+ * GH:hyp/mem/addrspace/aarch64/src/vmmio.c, GH:hyp/vm/vcpu/aarch64/src/exception_inject.c):
+ *  1. data aborts on a translation fault: the addrspace's vdevice table, then the fixed platform
+ *     vGIC addresses (unless the VIC disabled them), then VMMIO forwarding for a proxy-scheduled
+ *     vCPU whose access lies wholly in a configured range;
+ *  2. translation and permission faults otherwise inject a synchronous external abort;
+ *  3. other fault kinds halt the vCPU in FAULT (the hypervisor itself aborts for a critical vCPU).
+ */
+export function onStage2Fault(s: Machine, ev: Stage2FaultEvent): Outcome {
+  const t = runningVcpu(s, ev.seq, ev.kind, ev.vm, ev.vcpu);
+  const as = objectAs(s, t.addrspace, "addrspace")!;
+  const r = s2Lookup(as, ev.ipa);
+  if (ev.fsc !== undefined) return haltInFault(s, t, ev.fsc);
+  if (r !== undefined && (r.access & ACCESS_BIT[ev.access]) !== 0) {
+    invalidEvent(ev.seq, ev.kind, `the stage-2 of VM ${ev.vm} maps IPA 0x${ev.ipa.toString(16)} with ${ev.access} access: no fault`);
+  }
+  if (r === undefined && ev.access !== "exec" && validSize(ev.sizeBytes)) {
+    const emulated = emulate(s, t, as, ev);
+    if (emulated !== null) return emulated;
+    if (t.proxy && inVmmio(as, ev.ipa, ev.sizeBytes)) {
+      const write = ev.access === "write";
+      t.vmmio = { ipa: ev.ipa, sizeBytes: ev.sizeBytes, write, value: write ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n, reg: ev.reg ?? 0, reported: false };
+      exitRun(s, t);
+      return { resolution: "vmmio", state: write ? "ADDRSPACE_VMMIO_WRITE" : "ADDRSPACE_VMMIO_READ" };
+    }
+  }
+  t.regs.pc = BigInt.asUintN(64, t.regs.pc); // the abort vector is the guest's; PC/ELR are not modelled further
+  return { resolution: "abort", fault: r === undefined ? "translation" : "permission", injected: "synchronous_external_abort" };
+}
+
+const validSize = (n: number): boolean => n === 1 || n === 2 || n === 4 || n === 8;
+
+function inVmmio(as: AddrspaceObject, ipa: number, size: number): boolean {
+  return as.vmmio.some((v) => ipa >= v.base && ipa + size <= v.base + v.size);
+}
+
+/** vdevice table first, then the VIC's fixed platform addresses. */
+function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: Stage2FaultEvent): Outcome | null {
+  const write = ev.access === "write";
+  const value = write ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n;
+  let result: MmioResult | null = null;
+  const vd = as.vdevices.find((v) => ev.ipa >= v.base && ev.ipa + ev.sizeBytes <= v.base + v.size);
+  if (vd !== undefined) {
+    const vic = objectAs(s, vd.vic, "vic")!;
+    const off = ev.ipa - vd.base;
+    result = vd.index === 0 ? gicdAccess(s, vic, off, write, ev.sizeBytes, value) : gicrAccess(s, vic, objectAs(s, vic.vcpus[vd.index - 1] ?? 0, "thread"), off, write, ev.sizeBytes, value);
+  } else {
+    const vic = objectAs(s, t.vic, "vic");
+    if (vic === undefined || (vic.options & 2) !== 0) return null;
+    const gicdEnd = GIC.GICD_BASE + GIC.GICD_SIZE;
+    const gicrEnd = GIC.GICR_BASE + GIC.GICR_STRIDE * vic.maxVcpus;
+    if (ev.ipa >= GIC.GICD_BASE && ev.ipa + ev.sizeBytes <= gicdEnd) result = gicdAccess(s, vic, ev.ipa - GIC.GICD_BASE, write, ev.sizeBytes, value);
+    else if (ev.ipa >= GIC.GICR_BASE && ev.ipa + ev.sizeBytes <= gicrEnd) {
+      const index = Math.floor((ev.ipa - GIC.GICR_BASE) / GIC.GICR_STRIDE);
+      const owner = objectAs(s, vic.vcpus[index] ?? 0, "thread");
+      result = gicrAccess(s, vic, owner, (ev.ipa - GIC.GICR_BASE) % GIC.GICR_STRIDE, write, ev.sizeBytes, value);
+    }
+  }
+  if (result === null) return null;
+  if (!write && result.value !== undefined) {
+    const reg = ev.reg ?? 0;
+    if (reg < t.regs.x.length) t.regs.x[reg] = BigInt.asUintN(ev.sizeBytes * 8, result.value);
+  }
+  t.regs.pc = BigInt.asUintN(64, t.regs.pc + 4n);
+  return { resolution: "emulated", reg: result.reg, ...(result.value === undefined ? {} : { value: BigInt.asUintN(ev.sizeBytes * 8, result.value) }) };
+}
+
+function haltInFault(s: Machine, t: ThreadObject, fsc: string): Outcome {
+  if ((t.options & (VCPU_OPTION.critical | VCPU_OPTION.hlos_vm)) !== 0n) {
+    // Gunyah panics on an unrecoverable fault of a critical vCPU: nothing further is modelled.
+    return { resolution: "hypervisor_abort", fsc };
+  }
+  t.fault = true;
+  exitRun(s, t);
+  if (t.haltVirq !== null) assertShared(s, t.haltVirq, false);
+  return { resolution: "fault", fsc };
+}
+
+/** guest_access: the stage-2 must satisfy it; the outcome names the physical page and its owner. */
+export function onGuestAccess(s: Machine, ev: GuestAccessEvent): Outcome {
+  runningVcpu(s, ev.seq, ev.kind, ev.vm, ev.vcpu);
+  const tr = translate(s, ev.vm, ev.ipa);
+  if (tr === null || (tr.access & ACCESS_BIT[ev.access]) === 0) {
+    invalidEvent(ev.seq, ev.kind, `the stage-2 of VM ${ev.vm} does not allow ${ev.access} at IPA 0x${ev.ipa.toString(16)}: that access faults (stage2_fault)`);
+  }
+  return { pa: tr.pa, owner: tr.owner === null ? null : { type: tr.owner.type, id: tr.owner.id }, memextent: tr.memextent };
+}

@@ -1,0 +1,74 @@
+import { CPU_INDEX_INVALID, SCHED } from "../abi/constants.ts";
+import type { ObjectType } from "../abi/rights.ts";
+import type { ThreadObject } from "../vcpu/state.ts";
+import type { HypObject } from "./state.ts";
+
+/** Object types partition_create_* can make (partition and hwirq have no create call, §4.1). */
+export type CreatableType = Exclude<ObjectType, "partition" | "hwirq">;
+
+const ALL64 = 0xffff_ffff_ffff_ffffn;
+
+/** A fresh thread in INIT: powered off, default priority/timeslice, no affinity until set. */
+export function newThread(id: number, partition: number): ThreadObject {
+  return {
+    id,
+    type: "thread",
+    state: "INIT",
+    partition,
+    cspace: 0,
+    addrspace: 0,
+    vic: 0,
+    vicIndex: 0,
+    vpm: 0,
+    vpmIndex: 0,
+    options: 0n,
+    priority: SCHED.PRIORITY_DEFAULT,
+    timesliceNs: SCHED.TIMESLICE_DEFAULT_NS,
+    affinity: CPU_INDEX_INVALID,
+    threadState: "INIT",
+    vm: 0,
+    index: 0,
+    power: "OFF",
+    everPoweredOn: false,
+    wfi: false,
+    suspend: 0,
+    fault: false,
+    vmmio: null,
+    proxy: false,
+    entered: false,
+    lastRunState: 0,
+    reset: null,
+    regs: { x: [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], pc: 0n, pstate: 0x3c5n, spEl0: 0n, spEl1: 0n },
+    vtimer: { cval: 0n, ctl: 0, dueNs: -1 },
+    gicr: { waker: 0x6, irqs: {} },
+    haltVirq: null,
+    wakeupVirq: null,
+    acct: { activatedAt: 0, since: 0, status: "idle", runNs: 0, stolenNs: 0, idleNs: 0 },
+    prng: { windowStart: 0, calls: 0 },
+  };
+}
+
+/** The INIT state of a newly created object of a type (the `object_create` defaults). */
+export function newObject(type: CreatableType, id: number, partition: number): HypObject {
+  const h = { id, state: "INIT" as const, partition };
+  switch (type) {
+    case "cspace":
+      return { ...h, type, maxCaps: 0, capCount: 0, tableCounts: [], caps: {} };
+    case "addrspace":
+      return { ...h, type, vmid: 0, s2: [], vmmio: [], vdevices: [], threads: [], infoArea: null };
+    case "memextent":
+      return { ...h, type, kind: "BASIC", base: 0, size: 0, access: 0, memtype: 0, parent: 0, mappings: [], attached: false };
+    case "thread":
+      return newThread(id, partition);
+    case "doorbell":
+      return { ...h, type, flags: 0n, enableMask: ALL64, ackMask: 0n, virq: null };
+    case "msgqueue":
+      return { ...h, type, depth: 0, maxSize: 0, notFullThreshold: 0, notEmptyThreshold: 1, queue: [], sendVirq: null, receiveVirq: null };
+    case "vic":
+      return { ...h, type, maxVcpus: 0, maxVirqs: 0, options: 0, vcpus: [], ctlr: 0, spis: {}, sources: {} };
+    case "vpm_group":
+      return { ...h, type, flags: 0, vcpus: [], virq: null };
+    case "virtio_mmio":
+      return { ...h, type };
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Memory parcels: LEND, SHARE, DONATE, ACCEPT, RELEASE, RECLAIM, NOTIFY, and the accepts the RM does
+ * itself at VM_START. Who reaches a page after each step follows reference §4.3
+ * (RM:src/memparcel/memparcel.c): a lend or donate takes the owner's access away at create; a share
+ * keeps it; a borrower reaches the pages only between its accept and its release; reclaim needs every
+ * borrower to have released, and zeroes the pages first when the parcel is marked for sanitising.
+ */
+import { MEM_ACCEPT_FLAG, MEM_CREATE_FLAG, MEM_NOTIFY_FLAG, MEM_RECLAIM_FLAG, MEM_RELEASE_FLAG, MEM_RIGHTS, MEM_TYPE, MEMPARCELS_PER_OWNER_MAX, TRANS_TYPE, VMID, AUTH_TYPE, type RmError, type TransType } from "../abi/rm.ts";
+import { ByteWriter } from "./bytes.ts";
+import { notify, reply, type RequestHandler, type RmCtx, type RmReply } from "./context.ts";
+import * as P from "./payloads.ts";
+import { addId, dropId, type Parcel, type ParcelBorrower, type RmVm, type VmConfig } from "./state.ts";
+import { PAGE, mapIpa, ownerOf, physPieces, unmapIpa, unmapPa, setOwner, zeroRange } from "./vmmem.ts";
+import { smmuSyncVm } from "../smmu/sync.ts";
+
+const TRANS_NAME: Record<number, TransType> = { [TRANS_TYPE.DONATE]: "DONATE", [TRANS_TYPE.LEND]: "LEND", [TRANS_TYPE.SHARE]: "SHARE" };
+const VALID_RIGHTS = new Set<number>([MEM_RIGHTS.R, MEM_RIGHTS.RX, MEM_RIGHTS.RW, MEM_RIGHTS.RWX]);
+const sizeOf = (p: Parcel): number => p.regions.reduce((a, r) => a + r.size, 0);
+
+/** A VMID the RM knows: HLOS, RM, a static secondary (< 64) or an allocated VM (§4.3 create errors). */
+function knownVmid(ctx: RmCtx, vmid: number): boolean {
+  return vmid === VMID.HLOS || vmid === VMID.RM || (vmid > 0 && vmid < 64) || ctx.s.rm.vms.byId[vmid] !== undefined;
+}
+
+function checkCreate(ctx: RmCtx, trans: TransType, m: P.MemCreateReq): RmError | null {
+  if (m.memType !== MEM_TYPE.NORMAL && m.memType !== MEM_TYPE.IO) return "ARGUMENT_INVALID";
+  if ((m.flags & MEM_CREATE_FLAG.SANITIZE) !== 0 && m.memType === MEM_TYPE.IO) return "ARGUMENT_INVALID";
+  if ((m.flags & ~(MEM_CREATE_FLAG.SANITIZE | MEM_CREATE_FLAG.APPEND)) !== 0) return "ARGUMENT_INVALID";
+  if (m.acl.length === 0 || m.sgl.length === 0) return "ARGUMENT_INVALID";
+  const aclVmids = m.acl.map((e) => e.vmid);
+  if (new Set(aclVmids).size !== aclVmids.length || new Set(m.attrs.map((a) => a.vmid)).size !== m.attrs.length) return "ARGUMENT_INVALID";
+  for (const e of m.acl) {
+    if (!knownVmid(ctx, e.vmid) || !VALID_RIGHTS.has(e.rights)) return "ARGUMENT_INVALID";
+    if (m.memType === MEM_TYPE.IO && (e.rights & MEM_RIGHTS.X) !== 0) return "ARGUMENT_INVALID";
+  }
+  if (m.attrs.some((a) => !aclVmids.includes(a.vmid))) return "VMID_INVALID";
+  const ownerListed = aclVmids.includes(ctx.caller);
+  if (trans === "LEND" && ownerListed) return "ARGUMENT_INVALID";
+  if (trans === "SHARE" && !ownerListed) return "ARGUMENT_INVALID";
+  if (trans === "DONATE") {
+    const full = m.memType === MEM_TYPE.IO ? MEM_RIGHTS.RW : MEM_RIGHTS.RWX;
+    if (m.acl.length !== 1 || m.acl[0]!.rights !== full || m.attrs.length !== 0 || ownerListed) return "ARGUMENT_INVALID";
+  }
+  for (const e of m.sgl) if (e.ipa < 0 || e.size <= 0 || e.ipa % PAGE !== 0 || e.size % PAGE !== 0) return "ARGUMENT_INVALID";
+  const owned = ctx.s.rm.parcels.ids.filter((h) => ctx.s.rm.parcels.byId[h]!.owner === ctx.caller).length;
+  if (owned >= MEMPARCELS_PER_OWNER_MAX) return "NORESOURCE";
+  return null;
+}
+
+/** MEM_LEND / MEM_SHARE / MEM_DONATE: the owner names its IPAs; the RM checks it owns them. */
+export function makeOnMemCreate(trans: TransType): RequestHandler {
+  return (ctx, p) => {
+    const m = P.decodeMemCreate(p);
+    if (m === null) return reply("MSG_INVALID");
+    if (m.tooMany) return reply("NORESOURCE");
+    if ((m.flags & MEM_CREATE_FLAG.APPEND) !== 0) return reply("UNIMPLEMENTED"); // MEM_APPEND is not modelled
+    const bad = checkCreate(ctx, trans, m);
+    if (bad !== null) return reply(bad);
+    const regions: Parcel["regions"] = [];
+    for (const e of m.sgl) {
+      const pieces = physPieces(ctx.s, ctx.caller, e.ipa, e.size);
+      if (pieces === null) return reply("MEM_INVALID");
+      let ipa = e.ipa;
+      for (const piece of pieces) {
+        if (ownerOf(ctx.s, piece.pa) !== `vm:${ctx.caller}`) return reply("MEM_INVALID");
+        regions.push({ pa: piece.pa, size: piece.size, ownerIpa: ipa });
+        ipa += piece.size;
+      }
+    }
+    const handle = allocHandle(ctx);
+    const sanitized = (m.flags & MEM_CREATE_FLAG.SANITIZE) !== 0;
+    for (const r of regions) {
+      if (trans !== "SHARE") {
+        // The memory moves into the parcel's own extent: the owner loses access now (§4.3).
+        unmapPa(ctx.s, ctx.caller, r.pa, r.size);
+        setOwner(ctx.s, r.pa, r.size, `parcel:${handle}`);
+      }
+      if (sanitized) zeroRange(ctx.s, r.pa, r.size);
+    }
+    smmuSyncVm(ctx.s, ctx.caller);
+    const borrowers: ParcelBorrower[] = m.acl.filter((e) => e.vmid !== ctx.caller).map((e) => ({ vmid: e.vmid, rights: e.rights, accepted: false, ipas: [] }));
+    addId(ctx.s.rm.parcels, handle, {
+      handle, owner: ctx.caller, transType: trans, memType: m.memType, label: m.label, memInfoTag: 0,
+      sanitized, sanitizeOnReclaim: sanitized, state: "SHARING",
+      acl: m.acl.map((e) => ({ ...e })), attrs: m.attrs.map((a) => ({ ...a })), sgl: m.sgl.map((e) => ({ ...e })), regions, borrowers,
+    });
+    return reply("OK", new ByteWriter().u32(handle).done());
+  };
+}
+
+/** Handles count up from 1, skipping ones in use and the invalid 0xFFFFFFFF. */
+function allocHandle(ctx: RmCtx): number {
+  const rm = ctx.s.rm;
+  let h = rm.nextParcelHandle;
+  while (rm.parcels.byId[h] !== undefined || h === 0xffffffff || h === 0) h = (h + 1) >>> 0;
+  rm.nextParcelHandle = (h + 1) >>> 0;
+  return h;
+}
+
+/** The borrower's IPA space: the RM places a parcel above everything the VM has mapped. */
+function chooseIpa(ctx: RmCtx, vmid: number, size: number, contiguous: boolean): number {
+  let top = 0x8000_0000;
+  for (const r of ctx.s.vmmem.s2[vmid] ?? []) top = Math.max(top, r.base + r.size);
+  const align = contiguous && size >= 0x20_0000 ? 0x20_0000 : PAGE;
+  return Math.ceil(top / align) * align;
+}
+
+function mapBorrower(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower, ipas: number[]): void {
+  parcel.regions.forEach((r, i) => mapIpa(ctx.s, b.vmid, ipas[i]!, r.pa, r.size, b.rights));
+  b.accepted = true;
+  b.ipas = ipas;
+  parcel.state = "SHARED";
+  smmuSyncVm(ctx.s, b.vmid);
+}
+
+/** Donate accepted: the borrower becomes the owner; the parcel is deleted (§4.3). */
+function completeDonate(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower, ipas: number[]): void {
+  parcel.regions.forEach((r, i) => {
+    setOwner(ctx.s, r.pa, r.size, `vm:${b.vmid}`);
+    mapIpa(ctx.s, b.vmid, ipas[i]!, r.pa, r.size, MEM_RIGHTS.RWX);
+  });
+  dropId(ctx.s.rm.parcels, parcel.handle);
+  smmuSyncVm(ctx.s, b.vmid);
+}
+
+function validateAccept(ctx: RmCtx, parcel: Parcel, m: P.MemAcceptReq): RmError | ParcelBorrower {
+  if (ctx.caller === parcel.owner) return "DENIED";
+  const b = parcel.borrowers.find((x) => x.vmid === ctx.caller);
+  if (b === undefined) return "VMID_INVALID";
+  if (b.accepted) return "DENIED";
+  if (m.memType !== parcel.memType || TRANS_NAME[m.transType] !== parcel.transType) return "ARGUMENT_INVALID";
+  if ((m.flags & MEM_ACCEPT_FLAG.MAP_OTHER) !== 0) return "DENIED";
+  if (m.mapVmid !== 0) return "ARGUMENT_INVALID";
+  if ((m.flags & MEM_ACCEPT_FLAG.VALIDATE_SANITIZED) !== 0 && !parcel.sanitized) return "VALIDATE_FAILED";
+  if ((m.flags & MEM_ACCEPT_FLAG.VALIDATE_LABEL) !== 0 && m.label !== parcel.label) return "VALIDATE_FAILED";
+  if ((m.flags & MEM_ACCEPT_FLAG.VALIDATE_ACL_ATTR) !== 0 && !sameLists(parcel, m)) return "VALIDATE_FAILED";
+  if ((m.flags & MEM_ACCEPT_FLAG.MAP_CONTIGUOUS) !== 0 && parcel.memType !== MEM_TYPE.NORMAL) return "ARGUMENT_INVALID";
+  if ((m.flags & MEM_ACCEPT_FLAG.SANITIZE) !== 0 && ((b.rights & MEM_RIGHTS.W) === 0 || parcel.memType === MEM_TYPE.IO)) return "ARGUMENT_INVALID";
+  return b;
+}
+
+const sameLists = (parcel: Parcel, m: P.MemAcceptReq): boolean =>
+  JSON.stringify(parcel.acl) === JSON.stringify(m.acl.map((e) => ({ vmid: e.vmid, rights: e.rights }))) &&
+  JSON.stringify(parcel.attrs) === JSON.stringify(m.attrs.map((a) => ({ attr: a.attr, vmid: a.vmid })));
+
+/** The IPAs to map at: the caller's SGL (sizes must match, or the total with MAP_CONTIGUOUS), or the RM's choice. */
+function acceptIpas(ctx: RmCtx, parcel: Parcel, m: P.MemAcceptReq): number[] | null {
+  const contiguous = (m.flags & MEM_ACCEPT_FLAG.MAP_CONTIGUOUS) !== 0;
+  if (m.sgl.length === 0) {
+    let at = chooseIpa(ctx, ctx.caller, sizeOf(parcel), contiguous);
+    return parcel.regions.map((r) => ((at += r.size), at - r.size));
+  }
+  if (contiguous) {
+    if (m.sgl.length !== 1 || m.sgl[0]!.size !== sizeOf(parcel) || m.sgl[0]!.ipa % PAGE !== 0) return null;
+    let at = m.sgl[0]!.ipa;
+    return parcel.regions.map((r) => ((at += r.size), at - r.size));
+  }
+  if (m.sgl.length !== parcel.regions.length) return null;
+  if (m.sgl.some((e, i) => e.size !== parcel.regions[i]!.size || e.ipa % PAGE !== 0)) return null;
+  return m.sgl.map((e) => e.ipa);
+}
+
+/** MEM_ACCEPT by a borrower. Only the single-step accept (flag DONE) is modelled. */
+export const onMemAccept: RequestHandler = (ctx, p) => {
+  const m = P.decodeMemAccept(p);
+  if (m === null) return reply("MSG_INVALID");
+  const parcel = ctx.s.rm.parcels.byId[m.handle];
+  if (parcel === undefined) return reply("HANDLE_INVALID");
+  const b = validateAccept(ctx, parcel, m);
+  if (typeof b === "string") return reply(b);
+  if ((m.flags & MEM_ACCEPT_FLAG.DONE) === 0) return reply("UNIMPLEMENTED");
+  const ipas = acceptIpas(ctx, parcel, m);
+  if (ipas === null) return reply("ARGUMENT_INVALID");
+  if ((m.flags & MEM_ACCEPT_FLAG.SANITIZE) !== 0) parcel.sanitizeOnReclaim = true;
+  if (parcel.transType === "DONATE") completeDonate(ctx, parcel, b, ipas);
+  else mapBorrower(ctx, parcel, b, ipas);
+  const chosen = m.sgl.length === 0 ? P.encodeAcceptSgl(parcel.regions.map((r, i) => ({ ipa: ipas[i]!, size: r.size }))) : undefined;
+  return reply("OK", chosen);
+};
+
+function unmapBorrower(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower): void {
+  parcel.regions.forEach((r, i) => unmapIpa(ctx.s, b.vmid, b.ipas[i]!, r.size));
+  b.accepted = false;
+  b.ipas = [];
+  if (!parcel.borrowers.some((x) => x.accepted)) parcel.state = "SHARING";
+  smmuSyncVm(ctx.s, b.vmid);
+}
+
+/** MEM_RELEASE by a borrower: owner DENIED; not accepted MEM_RELEASED. */
+export const onMemRelease: RequestHandler = (ctx, p) => {
+  const m = p.length === 8 ? P.decodeMemHandle(p) : null;
+  if (m === null) return reply("MSG_INVALID");
+  const parcel = ctx.s.rm.parcels.byId[m.handle];
+  if (parcel === undefined) return reply("HANDLE_INVALID");
+  if (ctx.caller === parcel.owner) return reply("DENIED");
+  const b = parcel.borrowers.find((x) => x.vmid === ctx.caller);
+  if (b === undefined || !b.accepted) return reply("MEM_RELEASED");
+  if ((m.flags & MEM_RELEASE_FLAG.SANITIZE) !== 0) {
+    if ((b.rights & MEM_RIGHTS.W) === 0 || parcel.memType === MEM_TYPE.IO) return reply("ARGUMENT_INVALID");
+    parcel.sanitizeOnReclaim = true;
+  }
+  unmapBorrower(ctx, parcel, b);
+  return reply("OK");
+};
+
+/** MEM_RECLAIM by the owner: MEM_INUSE while any borrower has it accepted; zeroes first if marked. */
+export const onMemReclaim: RequestHandler = (ctx, p) => {
+  const m = p.length === 8 ? P.decodeMemHandle(p) : null;
+  if (m === null) return reply("MSG_INVALID");
+  const parcel = ctx.s.rm.parcels.byId[m.handle];
+  if (parcel === undefined) return reply("HANDLE_INVALID");
+  if (ctx.caller !== parcel.owner) return reply("DENIED");
+  if (parcel.borrowers.some((b) => b.accepted)) return reply("MEM_INUSE");
+  const sanitize = parcel.sanitizeOnReclaim || (m.flags & MEM_RECLAIM_FLAG.SANITIZE) !== 0;
+  for (const r of parcel.regions) {
+    if (sanitize) zeroRange(ctx.s, r.pa, r.size);
+    if (parcel.transType !== "SHARE") {
+      setOwner(ctx.s, r.pa, r.size, `vm:${parcel.owner}`);
+      mapIpa(ctx.s, parcel.owner, r.ownerIpa, r.pa, r.size, MEM_RIGHTS.RWX);
+    }
+  }
+  dropId(ctx.s.rm.parcels, parcel.handle);
+  smmuSyncVm(ctx.s, parcel.owner);
+  return reply("OK");
+};
+
+/** MEM_NOTIFY: exactly one flag. SHARED/RECALL by the owner to listed ACL VMs; RELEASED/ACCEPTED by a borrower to the owner. */
+export const onMemNotify: RequestHandler = (ctx, p) => {
+  const m = P.decodeMemNotify(p);
+  if (m === null) return reply("MSG_INVALID");
+  const parcel = ctx.s.rm.parcels.byId[m.handle];
+  if (parcel === undefined) return reply("HANDLE_INVALID");
+  if (![1, 2, 4, 8].includes(m.flags)) return reply("ARGUMENT_INVALID");
+  if (parcel.memInfoTag !== 0 && m.memInfoTag !== parcel.memInfoTag) return reply("ARGUMENT_INVALID");
+  parcel.memInfoTag = m.memInfoTag;
+  if (m.flags === MEM_NOTIFY_FLAG.SHARED || m.flags === MEM_NOTIFY_FLAG.RECALL) return notifyBorrowers(ctx, parcel, m);
+  const b = parcel.borrowers.find((x) => x.vmid === ctx.caller);
+  if (b === undefined) return reply("DENIED");
+  const accepted = m.flags === MEM_NOTIFY_FLAG.ACCEPTED;
+  if (accepted !== b.accepted) return reply(accepted ? "MEM_RELEASED" : "MEM_INUSE");
+  notify(ctx, parcel.owner, accepted ? "MEM_ACCEPTED" : "MEM_RELEASED", P.encodeMemOwnerNotif({ handle: parcel.handle, vmid: b.vmid, memInfoTag: parcel.memInfoTag }));
+  return reply("OK");
+};
+
+function notifyBorrowers(ctx: RmCtx, parcel: Parcel, m: P.MemNotifyReq): RmReply {
+  if (ctx.caller !== parcel.owner) return reply("DENIED");
+  if (m.vmids.some((v) => !parcel.borrowers.some((b) => b.vmid === v))) return reply("VMID_INVALID");
+  for (const v of m.vmids) {
+    if (m.flags === MEM_NOTIFY_FLAG.RECALL) {
+      notify(ctx, v, "MEM_RECALL", new ByteWriter().u32(parcel.handle).u32(parcel.memInfoTag).done());
+      continue;
+    }
+    notify(ctx, v, "MEM_SHARED", P.encodeMemShared({
+      handle: parcel.handle, memType: parcel.memType, transType: TRANS_TYPE[parcel.transType], flags: parcel.sanitized ? 1 : 0,
+      owner: parcel.owner, label: parcel.label, memInfoTag: parcel.memInfoTag, acl: parcel.acl,
+      sizes: parcel.regions.map((r) => r.size), attrs: parcel.attrs,
+    }));
+  }
+  return reply("OK");
+}
+
+/**
+ * At VM_START the RM accepts the image parcel as LEND with ACL exactly [{vm, RWX}] at
+ * `base-address` (sanitised at reclaim unless auth NONE), then every parcel whose label matches a
+ * memory node of the config at that node's base (§4.4). False: the image parcel is unusable.
+ */
+export function acceptForVmStart(ctx: RmCtx, vm: RmVm, config: VmConfig): boolean {
+  const image = ctx.s.rm.parcels.byId[vm.imageHandle];
+  if (image === undefined || image.owner !== vm.owner || image.transType !== "LEND") return false;
+  if (image.acl.length !== 1 || image.acl[0]!.vmid !== vm.vmid || image.acl[0]!.rights !== MEM_RIGHTS.RWX) return false;
+  const b = image.borrowers[0]!;
+  if (!b.accepted) {
+    if (vm.authType !== AUTH_TYPE.NONE) image.sanitizeOnReclaim = true;
+    let at = config.baseAddress;
+    mapBorrower(ctx, image, b, image.regions.map((r) => ((at += r.size), at - r.size)));
+  }
+  for (const h of ctx.s.rm.parcels.ids) {
+    const parcel = ctx.s.rm.parcels.byId[h]!;
+    const node = config.memory.find((n) => n.label === parcel.label);
+    const pb = parcel.borrowers.find((x) => x.vmid === vm.vmid);
+    if (h === image.handle || parcel.owner !== vm.owner || node === undefined || pb === undefined || pb.accepted) continue;
+    let at = node.base;
+    const ipas = parcel.regions.map((r) => ((at += r.size), at - r.size));
+    if (parcel.transType === "DONATE") completeDonate(ctx, parcel, pb, ipas);
+    else mapBorrower(ctx, parcel, pb, ipas);
+  }
+  return true;
+}
+
+/** Reset stage RELEASE_MEMPARCELS: release everything the VM accepted and tell each owner MEM_RELEASED. */
+export function releaseAllAccepted(ctx: RmCtx, vmid: number): void {
+  for (const h of ctx.s.rm.parcels.ids) {
+    const parcel = ctx.s.rm.parcels.byId[h]!;
+    const b = parcel.borrowers.find((x) => x.vmid === vmid && x.accepted);
+    if (b === undefined) continue;
+    unmapBorrower(ctx, parcel, b);
+    notify(ctx, parcel.owner, "MEM_RELEASED", P.encodeMemOwnerNotif({ handle: h, vmid, memInfoTag: parcel.memInfoTag }));
+  }
+}

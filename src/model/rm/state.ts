@@ -1,0 +1,142 @@
+/**
+ * The Resource Manager's slice of machine state: the VMs it manages, the memory parcels and IRQ
+ * lendings it brokers, and counters for its RPC channels. Plain data, `{ids, byId}` collections.
+ */
+import type { VmStatus, TransType } from "../abi/rm.ts";
+import type { AclEntry, AttrEntry, SglEntry } from "./payloads.ts";
+
+/** The VM's configuration as the RM parses it at VM_INIT from the DT in the image parcel. */
+export interface VmConfig {
+  /** `memory/base-address`: where the image parcel is accepted. */
+  baseAddress: number;
+  vcpus: number;
+  /** Labelled memory nodes (shm, swiotlb, RAM regions): a parcel with this label is accepted at `base`. */
+  memory: { label: number; base: number }[];
+  /** Doorbell vdevices from the VMM's irqfds: label -> guest SPI. */
+  bells: { label: number; irq: number }[];
+  /** vm-attrs. */
+  noShutdown: boolean;
+  noReset: boolean;
+  crashFatal: boolean;
+}
+
+export interface RmVcpu {
+  power: "off" | "on";
+  pc: number;
+  x0: number;
+}
+
+export interface RmVm {
+  vmid: number;
+  owner: number;
+  status: VmStatus;
+  /** The state before the last change, so the edge can be checked (rm.vm_state_edges). */
+  prevStatus: VmStatus;
+  osStatus: number;
+  appStatus: number;
+  authType: number;
+  imageHandle: number;
+  imageOffset: number;
+  imageSize: number;
+  dtOffset: number;
+  dtSize: number;
+  /** null until VM_INIT parsed the DT. */
+  config: VmConfig | null;
+  vcpus: { ids: number[]; byId: Record<number, RmVcpu> };
+  /** The last NOTIFY_VM_EXITED the RM sent for this VM. */
+  exit: { type: number; reason: number[] } | null;
+  crashMsg: string;
+  /** How often VM_START succeeded: a restarted VM counts twice. */
+  boots: number;
+}
+
+/** One borrower (ACL entry) of a parcel, with its own accepted/mapped state (reference §4.3). */
+export interface ParcelBorrower {
+  vmid: number;
+  rights: number;
+  accepted: boolean;
+  /** Where it is mapped in the borrower's stage-2, one entry per region, while accepted. */
+  ipas: number[];
+}
+
+/** One physical region of a parcel and where its owner had it. */
+export interface ParcelRegion {
+  pa: number;
+  size: number;
+  ownerIpa: number;
+}
+
+export interface Parcel {
+  handle: number;
+  owner: number;
+  transType: TransType;
+  memType: number;
+  label: number;
+  memInfoTag: number;
+  /** Created with SANITIZE: zeroed at create, and VALIDATE_SANITIZED succeeds. */
+  sanitized: boolean;
+  /** Zero before the owner regains it (accept/release/reclaim SANITIZE, or a non-NONE auth VM). */
+  sanitizeOnReclaim: boolean;
+  state: "INIT" | "SHARING" | "SHARED";
+  acl: AclEntry[];
+  attrs: AttrEntry[];
+  sgl: SglEntry[];
+  regions: ParcelRegion[];
+  borrowers: ParcelBorrower[];
+}
+
+/** An IRQ lent between VMs (reference §5). */
+export interface IrqLending {
+  handle: number;
+  owner: number;
+  borrower: number;
+  /** The owner's vIRQ number (the HW IRQ in the RM). */
+  virq: number;
+  label: number;
+  state: "OFFERED" | "ACCEPTED";
+  /** The borrower's vIRQ while accepted. */
+  borrowerVirq: number;
+}
+
+export interface RmChannel {
+  requests: number;
+  packetsIn: number;
+  packetsOut: number;
+  notifications: number;
+}
+
+export interface RmState {
+  vms: { ids: number[]; byId: Record<number, RmVm> };
+  parcels: { ids: number[]; byId: Record<number, Parcel> };
+  irqs: { ids: number[]; byId: Record<number, IrqLending> };
+  /** Per client VMID: traffic on its msgqueue pair. */
+  channels: Record<number, RmChannel>;
+  nextParcelHandle: number;
+  /** The RM's global notification counter (RM:src/rpc/rm-rpc.c), u16. */
+  notifySeq: number;
+  /** Handles of lent IRQs are a boot-time base + the HW IRQ number (RM:src/irq_manager). */
+  irqHandleBase: number;
+}
+
+export function rmGenesis(): RmState {
+  return {
+    vms: { ids: [], byId: {} },
+    parcels: { ids: [], byId: {} },
+    irqs: { ids: [], byId: {} },
+    channels: {},
+    nextParcelHandle: 1,
+    notifySeq: 0,
+    irqHandleBase: 0x1000,
+  };
+}
+
+/** Removes an id from an `{ids, byId}` collection with plain writes. */
+export function dropId<T>(c: { ids: number[]; byId: Record<number, T> }, id: number): void {
+  const i = c.ids.indexOf(id);
+  if (i >= 0) c.ids.splice(i, 1);
+  delete c.byId[id];
+}
+export function addId<T>(c: { ids: number[]; byId: Record<number, T> }, id: number, v: T): void {
+  if (!c.ids.includes(id)) c.ids.push(id);
+  c.byId[id] = v;
+}

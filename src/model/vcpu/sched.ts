@@ -1,0 +1,137 @@
+import type { Machine } from "../machine.ts";
+import type { Accounting, CpuSched, ThreadObject } from "./state.ts";
+
+/**
+ * The FPRR scheduler, one run queue per physical CPU (reference §6.2; GH:hyp/core/scheduler_fprr).
+ * The current thread is switched out only for a strictly higher priority one, or when its slice
+ * has expired and an equal-or-higher one is ready: an expired thread goes to the tail of the FIFO,
+ * a preempted one to the head. A directed yield (vcpu_run) runs the target in the caller's place.
+ * Runs once per event, and only when a handler marked the scheduler dirty: O(threads).
+ */
+
+/** No block reason set: the thread would run if chosen. */
+export function runnable(t: ThreadObject): boolean {
+  return t.state === "ACTIVE" && t.threadState === "READY" && t.power === "ON" && !t.wfi && t.suspend === 0 && !t.fault && t.vmmio === null && t.reset === null;
+}
+
+/** Competes for its CPU in the FPRR queues (proxy-scheduled vCPUs only run by directed yield). */
+function schedulable(s: Machine, t: ThreadObject): boolean {
+  return runnable(t) && !t.proxy && t.affinity < s.sched.cpus.length;
+}
+
+/** Adds the time since the last change to the bucket of the current status, then switches status. */
+export function setStatus(t: ThreadObject, now: number, status: Accounting["status"]): void {
+  const a = t.acct;
+  if (a.status === status) return;
+  const dt = now - a.since;
+  if (a.status === "run") a.runNs += dt;
+  else if (a.status === "stolen") a.stolenNs += dt;
+  else a.idleNs += dt;
+  a.since = now;
+  a.status = status;
+}
+
+export const markDirty = (s: Machine): void => {
+  s.sched.dirty = true;
+};
+
+function thread(s: Machine, id: number): ThreadObject | undefined {
+  const o = s.objects.byId[id];
+  return o !== undefined && o.type === "thread" ? o : undefined;
+}
+
+/** Recomputes every CPU's current thread and every active thread's accounting status. */
+export function reschedule(s: Machine): void {
+  s.sched.dirty = false;
+  const threads: ThreadObject[] = [];
+  for (const id of s.objects.ids) {
+    const o = s.objects.byId[id]!;
+    if (o.type === "thread" && o.state === "ACTIVE") threads.push(o);
+  }
+  for (let cpu = 0; cpu < s.sched.cpus.length; cpu++) pickCurrent(s, s.sched.cpus[cpu]!, cpu, threads);
+  for (const t of threads) setStatus(t, s.t, statusOf(s, t));
+}
+
+function pickCurrent(s: Machine, c: CpuSched, cpu: number, threads: readonly ThreadObject[]): void {
+  const target = c.yieldTo === 0 ? undefined : thread(s, c.yieldTo);
+  if (target !== undefined && !(runnable(target) && target.entered)) {
+    target.entered = false;
+    c.yieldTo = 0;
+  } else if (target === undefined) c.yieldTo = 0;
+  const cur = thread(s, c.current);
+  if (cur === undefined || !schedulable(s, cur) || cur.affinity !== cpu) c.current = 0;
+  c.ready = c.ready.filter((id) => {
+    const t = thread(s, id);
+    return t !== undefined && id !== c.current && schedulable(s, t) && t.affinity === cpu;
+  });
+  for (const t of threads) {
+    if (t.affinity === cpu && t.id !== c.current && schedulable(s, t) && !c.ready.includes(t.id)) c.ready.push(t.id);
+  }
+  const best = bestReady(s, c);
+  if (best === undefined) {
+    if (c.current !== 0 && s.t >= c.sliceEndNs) c.sliceEndNs = s.t + thread(s, c.current)!.timesliceNs;
+    return;
+  }
+  const current = thread(s, c.current);
+  if (current === undefined) return switchTo(s, c, best, "none");
+  if (best.priority > current.priority) return switchTo(s, c, best, "preempted");
+  if (s.t >= c.sliceEndNs) {
+    if (best.priority >= current.priority && c.yieldTo === 0) return switchTo(s, c, best, "expired");
+    c.sliceEndNs = s.t + current.timesliceNs;
+  }
+}
+
+/** The highest-priority ready thread, first in FIFO order among equals. */
+function bestReady(s: Machine, c: CpuSched): ThreadObject | undefined {
+  let best: ThreadObject | undefined;
+  for (const id of c.ready) {
+    const t = thread(s, id)!;
+    if (best === undefined || t.priority > best.priority) best = t;
+  }
+  return best;
+}
+
+function switchTo(s: Machine, c: CpuSched, next: ThreadObject, why: "none" | "preempted" | "expired"): void {
+  c.ready.splice(c.ready.indexOf(next.id), 1);
+  if (why === "preempted") c.ready.unshift(c.current);
+  else if (why === "expired") c.ready.push(c.current);
+  if (c.yieldTo !== 0) {
+    const target = thread(s, c.yieldTo);
+    if (target !== undefined) target.entered = false;
+    c.yieldTo = 0;
+  }
+  c.current = next.id;
+  c.sliceEndNs = s.t + next.timesliceNs;
+}
+
+function statusOf(s: Machine, t: ThreadObject): Accounting["status"] {
+  for (const c of s.sched.cpus) {
+    if (c.yieldTo === t.id) return "run";
+    if (c.current === t.id) return c.yieldTo === 0 ? "run" : "idle";
+  }
+  return schedulable(s, t) ? "stolen" : "idle";
+}
+
+/** Is this thread executing right now (the only state in which it can trap to EL2)? */
+export function isRunning(s: Machine, t: ThreadObject): boolean {
+  for (const c of s.sched.cpus) if (c.yieldTo === t.id || (c.yieldTo === 0 && c.current === t.id)) return true;
+  return false;
+}
+
+/** timer_tick due work: CPUs whose slice ended get a scheduling decision (directed yields end). */
+export function schedulerDue(s: Machine): string[] {
+  const fired: string[] = [];
+  for (let cpu = 0; cpu < s.sched.cpus.length; cpu++) {
+    const c = s.sched.cpus[cpu]!;
+    if (c.current !== 0 && s.t >= c.sliceEndNs) {
+      fired.push(`cpu${cpu}:slice_end`);
+      if (c.yieldTo !== 0) {
+        const target = thread(s, c.yieldTo);
+        if (target !== undefined) target.entered = false;
+        c.yieldTo = 0;
+      }
+      s.sched.dirty = true;
+    }
+  }
+  return fired;
+}

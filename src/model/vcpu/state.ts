@@ -1,0 +1,126 @@
+import type { ThreadState } from "../abi/constants.ts";
+import type { ObjectHeader } from "../object/state.ts";
+import type { IrqState, VirqBinding } from "../vgic/state.ts";
+
+/**
+ * vCPUs (threads of vCPU kind) and the FPRR scheduler (reference §6; GH:hyp/vm/vcpu,
+ * GH:hyp/core/scheduler_fprr, GH:hyp/vm/vcpu_run).
+ */
+
+/** AArch64 context the model keeps: X0-X7 (arguments/results), PC, PSTATE, SP_EL0/SP_EL1. */
+export interface VcpuRegs {
+  x: bigint[];
+  pc: bigint;
+  pstate: bigint;
+  spEl0: bigint;
+  spEl1: bigint;
+}
+
+/** A forwarded MMIO access waiting for the proxy VMM (reference §5.4 step 2). */
+export interface VmmioPending {
+  ipa: number;
+  sizeBytes: number;
+  write: boolean;
+  value: bigint;
+  /** Destination register of a read (ESR SRT); only X0-X7 are modelled. */
+  reg: number;
+  /** Has a vcpu_run already returned this exit to the proxy? */
+  reported: boolean;
+}
+
+/**
+ * Run/stolen/idle time in integer ns since activation (reference §6.6): "run" while it executes,
+ * "stolen" while runnable but not running, "idle" while blocked, off, or inside its own directed
+ * yield. `since` is when the current status began; it is accrued on each status change.
+ */
+export interface Accounting {
+  activatedAt: number;
+  since: number;
+  status: "run" | "stolen" | "idle";
+  runNs: number;
+  stolenNs: number;
+  idleNs: number;
+}
+
+/** The virtual arch timer (CNTV_CVAL_EL0 / CNTV_CTL_EL0) and when, in ns, it fires. */
+export interface VirtualTimer {
+  cval: bigint;
+  ctl: number;
+  /** Virtual time at which CNTVCT reaches cval; -1 when disarmed (disabled or masked). */
+  dueNs: number;
+}
+
+export interface ThreadObject extends ObjectHeader {
+  readonly type: "thread";
+  // Attachments (0 = none).
+  cspace: number;
+  addrspace: number;
+  vic: number;
+  vicIndex: number;
+  vpm: number;
+  vpmIndex: number;
+  options: bigint;
+  priority: number;
+  timesliceNs: number;
+  /** Physical CPU index, or CPU_INDEX_INVALID (never runs). */
+  affinity: number;
+  threadState: ThreadState;
+  /** VMID and vCPU index once active (how events name it). */
+  vm: number;
+  index: number;
+  power: "OFF" | "ON";
+  everPoweredOn: boolean;
+  /** Block reasons (GH:hyp/vm/vcpu/vcpu.tc): WFI, PSCI suspend, fault, a pending VMMIO access. */
+  wfi: boolean;
+  /** PSCI CPU_SUSPEND power_state + 1, or 0 when not suspended. */
+  suspend: number;
+  fault: boolean;
+  vmmio: VmmioPending | null;
+  /** vcpu_run_scheduled: runs only inside a proxy's vcpu_run. */
+  proxy: boolean;
+  /** A proxy's vcpu_run let it run; cleared when it blocks or the proxy's slice ends. */
+  entered: boolean;
+  /** The state the last vcpu_run returned (its resume data applies to the next call). */
+  lastRunState: number;
+  /** PSCI SYSTEM_RESET(2) requested: reported once by vcpu_run as PSCI_SYSTEM_RESET. */
+  reset: { type: bigint; cookie: bigint } | null;
+  /** vcpu_poweroff with the "exited" meaning (killed/exited threads). */
+  regs: VcpuRegs;
+  vtimer: VirtualTimer;
+  /** Redistributor state and the private IRQs (SGI/PPI 0-31), touched ones only. */
+  gicr: { waker: number; irqs: Record<number, IrqState> };
+  haltVirq: VirqBinding | null;
+  wakeupVirq: VirqBinding | null;
+  acct: Accounting;
+  /** prng_get_entropy rate-limit window. */
+  prng: { windowStart: number; calls: number };
+}
+
+export interface VpmGroupObject extends ObjectHeader {
+  readonly type: "vpm_group";
+  flags: number;
+  /** Thread ids by CPU index (0 = empty). */
+  vcpus: number[];
+  virq: VirqBinding | null;
+}
+
+/** Per physical CPU: the FPRR current thread, the FIFO of ready ones, the slice end and a directed yield. */
+export interface CpuSched {
+  current: number;
+  ready: number[];
+  sliceEndNs: number;
+  /** The thread the current one directed-yields to (vcpu_run), 0 if none. */
+  yieldTo: number;
+}
+
+export interface SchedState {
+  cpus: CpuSched[];
+  /** Set by handlers that change runnability; the machine reschedules once per event. */
+  dirty: boolean;
+}
+
+/** VMID → its addrspace and its vCPUs by index (thread ids; 0 = none). */
+export interface VmEntry {
+  addrspace: number;
+  vcpus: number[];
+}

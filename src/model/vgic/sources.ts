@@ -1,0 +1,16 @@
+import type { Machine } from "../machine.ts";
+import type { VirqSource } from "./state.ts";
+
+/**
+ * `virq_check_pending` per source type (reference §7.3): called after the guest EOIs a level VIRQ;
+ * false clears the level. Doorbell: (flags & enable) ≠ 0; msgqueue receive: count ≥ not-empty
+ * threshold; send: count ≤ not-full threshold. Other sources are one-shot.
+ */
+export function sourcePending(s: Machine, src: VirqSource): boolean {
+  const o = s.objects.byId[src.object];
+  if (o === undefined) return false;
+  if (src.kind === "doorbell" && o.type === "doorbell") return (o.flags & o.enableMask) !== 0n;
+  if (src.kind === "msgqueue_receive" && o.type === "msgqueue") return o.queue.length >= o.notEmptyThreshold;
+  if (src.kind === "msgqueue_send" && o.type === "msgqueue") return o.queue.length <= o.notFullThreshold;
+  return false;
+}

@@ -1,0 +1,170 @@
+/**
+ * The gunyah driver's ioctls as crosvm issues them (GH_ generation: reference §7.1, §7.3, §7.6, §8).
+ * RM calls the driver makes inside an ioctl go through the RM room in the same apply; each one is
+ * listed in the outcome. Memory regions are sent to the RM at START: SET_USER_MEM_REGION shares
+ * (ACL [guest: flags, host: RWX]), ANDROID_LEND_USER_MEM lends (ACL [guest: flags]).
+ */
+import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
+import { onRmRequest } from "../rm/handlers.ts";
+import type { VmRoomsState } from "../rm/context.ts";
+import * as P from "../rm/payloads.ts";
+import { PAGE, reaches, writePhys } from "../rm/vmmem.ts";
+import { ERRNO, rmErrno, type VmmVm } from "./state.ts";
+import type { VmmIoctlEvent } from "./events.ts";
+import { invalidEvent } from "../../core/errors.ts";
+
+type Ev<O extends VmmIoctlEvent["op"]> = Extract<VmmIoctlEvent, { op: O }>;
+export interface RmCallLog { msg: string; err: string; notify: { to: number; msg: string; data: Uint8Array }[] }
+export interface IoctlOutcome { ret: number; rm: RmCallLog[]; [k: string]: unknown }
+
+/** The driver sends one RM request as the HLOS and waits for the reply. */
+function rmCall(s: VmRoomsState, ev: VmmIoctlEvent, log: RmCallLog[], msg: RmMessageName, payload: Uint8Array) {
+  const rpcSeq = s.vmm.rpcSeq;
+  s.vmm.rpcSeq = (rpcSeq % 0xffff) + 1;
+  const out = onRmRequest(s, { kind: "rm_request", seq: ev.seq, t: ev.t, vm: VMID.HLOS, msgId: rmMessageId(msg), rpcSeq, payload });
+  log.push({ msg: out.msg, err: out.err, notify: [...out.notify] });
+  return out;
+}
+const u32 = (b: Uint8Array): number => (b.length >= 4 ? new DataView(b.buffer, b.byteOffset).getUint32(0, true) : 0);
+
+function vmOf(s: VmRoomsState, ev: { fd: number; seq: number; kind: string }): VmmVm {
+  const vm = s.vmm.vms.byId[ev.fd];
+  if (vm === undefined) invalidEvent(ev.seq, ev.kind, `fd ${ev.fd} is not a VM fd`);
+  return vm;
+}
+
+/** CREATE_VM: the GH_ driver allocates the VMID at create time. */
+function createVm(s: VmRoomsState, ev: Ev<"CREATE_VM">): IoctlOutcome {
+  const rm: RmCallLog[] = [];
+  const r = rmCall(s, ev, rm, "VM_ALLOCATE", P.encodeVmid(0));
+  if (r.err !== "OK") return { ret: rmErrno(r.err), rm };
+  const fd = s.vmm.nextFd++;
+  const vmid = u32(r.data);
+  s.vmm.vms.ids.push(fd);
+  s.vmm.vms.byId[fd] = { fd, vmid, status: "LOAD", regions: [], dtb: null, vcpus: [], irqfds: [], ioeventfds: [], devices: [], exit: null };
+  return { ret: fd, vmid, rm };
+}
+
+function memRegion(s: VmRoomsState, ev: Ev<"SET_USER_MEM_REGION" | "ANDROID_LEND_USER_MEM">): IoctlOutcome {
+  const vm = vmOf(s, ev);
+  const aligned = [ev.guestPhysAddr, ev.memorySize, ev.userspaceAddr].every((x) => Number.isSafeInteger(x) && x >= 0 && x % PAGE === 0);
+  if (!aligned || ev.memorySize === 0 || (ev.flags & ~7) !== 0) return { ret: -ERRNO.EINVAL, rm: [] };
+  if (vm.status !== "LOAD") return { ret: -ERRNO.EBUSY, rm: [] };
+  const overlaps = vm.regions.some((r) => r.label === ev.label || (r.guestPhysAddr < ev.guestPhysAddr + ev.memorySize && ev.guestPhysAddr < r.guestPhysAddr + r.size));
+  if (overlaps) return { ret: -ERRNO.EEXIST, rm: [] };
+  if (!reaches(s, VMID.HLOS, ev.userspaceAddr, ev.memorySize, 6)) return { ret: -ERRNO.EFAULT, rm: [] };
+  vm.regions.push({ label: ev.label, flags: ev.flags, guestPhysAddr: ev.guestPhysAddr, size: ev.memorySize, userspaceAddr: ev.userspaceAddr, lend: ev.op === "ANDROID_LEND_USER_MEM", parcel: 0 });
+  return { ret: 0, rm: [] };
+}
+
+/** The host address behind a guest physical address of a VM's regions. */
+export function hostAddr(vm: VmmVm, gpa: number, len: number): number | null {
+  const r = vm.regions.find((x) => gpa >= x.guestPhysAddr && gpa + len <= x.guestPhysAddr + x.size);
+  return r === undefined ? null : r.userspaceAddr + (gpa - r.guestPhysAddr);
+}
+
+/** SET_DTB_CONFIG: crosvm has written the DTB into guest memory (through its host mapping) first. */
+function setDtb(s: VmRoomsState, ev: Ev<"SET_DTB_CONFIG">): IoctlOutcome {
+  const vm = vmOf(s, ev);
+  const host = hostAddr(vm, ev.guestPhysAddr, ev.size);
+  if (host === null || ev.dtb.length > ev.size || vm.status !== "LOAD") return { ret: -ERRNO.EINVAL, rm: [] };
+  writePhys(s, host, ev.dtb, `vm${VMID.HLOS}`);
+  vm.dtb = { guestPhysAddr: ev.guestPhysAddr, size: ev.size };
+  return { ret: 0, rm: [] };
+}
+
+/** START: lend/share every region, CONFIG_IMAGE with the DTB's region, INIT, GET_HYP_RESOURCES, START. */
+function start(s: VmRoomsState, ev: Ev<"START">): IoctlOutcome {
+  const vm = vmOf(s, ev);
+  const rm: RmCallLog[] = [];
+  if (vm.status !== "LOAD") return { ret: 0, rm }; // the driver only starts once
+  if (vm.dtb === null) return { ret: -ERRNO.EINVAL, rm };
+  for (const r of vm.regions) {
+    const acl = r.lend ? [{ vmid: vm.vmid, rights: r.flags }] : [{ vmid: vm.vmid, rights: r.flags }, { vmid: VMID.HLOS, rights: 7 }];
+    const out = rmCall(s, ev, rm, r.lend ? "MEM_LEND" : "MEM_SHARE", P.encodeMemCreate({ memType: 0, flags: 0, label: r.label, acl, sgl: [{ ipa: r.userspaceAddr, size: r.size }], attrs: [] }));
+    if (out.err !== "OK") return { ret: rmErrno(out.err), rm };
+    r.parcel = u32(out.data);
+  }
+  const image = vm.regions.find((r) => vm.dtb!.guestPhysAddr >= r.guestPhysAddr && vm.dtb!.guestPhysAddr < r.guestPhysAddr + r.size)!;
+  const steps: [RmMessageName, Uint8Array][] = [
+    ["VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid: vm.vmid, authType: 0, imageHandle: image.parcel, imageOffset: 0, imageSize: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtOffset: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtSize: vm.dtb.size })],
+    ["VM_INIT", P.encodeVmid(vm.vmid)],
+    ["VM_GET_HYP_RESOURCES", P.encodeVmid(vm.vmid)],
+    ["VM_START", P.encodeVmid(vm.vmid)],
+  ];
+  for (const [msg, payload] of steps) {
+    const out = rmCall(s, ev, rm, msg, payload);
+    if (out.err !== "OK") return { ret: rmErrno(out.err), rm };
+    if (msg === "VM_INIT") vm.status = "READY";
+  }
+  vm.status = "RUNNING";
+  return { ret: 0, rm };
+}
+
+/**
+ * RELEASE (last close of the VM fd), GH_ teardown: stop if running (force, stop_reason 3), VM_RESET,
+ * reclaim each region, VM_DEALLOCATE. The VM's devices leave the bus.
+ */
+function release(s: VmRoomsState, ev: Ev<"RELEASE">): IoctlOutcome {
+  const vm = vmOf(s, ev);
+  const rm: RmCallLog[] = [];
+  const rmVm = s.rm.vms.byId[vm.vmid];
+  if (rmVm?.status === "RUNNING") rmCall(s, ev, rm, "VM_STOP", P.encodeVmStop({ vmid: vm.vmid, flags: 1, stopReason: 3 }));
+  const st = s.rm.vms.byId[vm.vmid]?.status;
+  if (st === "EXITED" || st === "READY" || st === "INIT_FAILED") rmCall(s, ev, rm, "VM_RESET", P.encodeVmid(vm.vmid));
+  for (const r of vm.regions) if (r.parcel !== 0) rmCall(s, ev, rm, "MEM_RECLAIM", P.encodeMemHandle({ handle: r.parcel, flags: 0 }));
+  rmCall(s, ev, rm, "VM_DEALLOCATE", P.encodeVmid(vm.vmid));
+  for (const id of vm.devices) {
+    delete s.virtio.devices.byId[id];
+    s.virtio.devices.ids.splice(s.virtio.devices.ids.indexOf(id), 1);
+  }
+  s.vmm.vms.ids.splice(s.vmm.vms.ids.indexOf(vm.fd), 1);
+  delete s.vmm.vms.byId[vm.fd];
+  return { ret: 0, rm };
+}
+
+/**
+ * VCPU_RUN: before start the vCPU resource is missing (-ENODEV). While the VM runs, the guest's own
+ * accesses drive the exits (vm_mmio events). Once the VM is down the driver fills `status`
+ * (reference §3.5: INIT_FAILED -> LOAD_FAILED 1, EXITED -> EXITED 2, anything else CRASHED 3).
+ */
+function vcpuRun(s: VmRoomsState, ev: Ev<"VCPU_RUN">): IoctlOutcome {
+  const vm = vmOf(s, ev);
+  if (!vm.vcpus.includes(ev.vcpu) || vm.status === "LOAD" || vm.status === "READY") return { ret: -ERRNO.ENODEV, rm: [] };
+  const rmVm = s.rm.vms.byId[vm.vmid];
+  if (rmVm?.status === "RUNNING") return { ret: 0, rm: [], exit: "none" };
+  const status = rmVm?.status === "INIT_FAILED" ? 1 : rmVm?.status === "EXITED" ? 2 : 3;
+  vm.status = "EXITED";
+  vm.exit = rmVm?.exit === null || rmVm === undefined ? null : { type: rmVm.exit.type, reason: [...rmVm.exit.reason] };
+  return { ret: 0, rm: [], exit: "STATUS", status, exitType: vm.exit?.type ?? -1, reason: vm.exit?.reason ?? [] };
+}
+
+export function onVmmIoctl(s: VmRoomsState, ev: VmmIoctlEvent): IoctlOutcome {
+  switch (ev.op) {
+    case "CREATE_VM": return createVm(s, ev);
+    case "SET_USER_MEM_REGION":
+    case "ANDROID_LEND_USER_MEM": return memRegion(s, ev);
+    case "SET_DTB_CONFIG": return setDtb(s, ev);
+    case "ADD_VCPU": {
+      const vm = vmOf(s, ev);
+      if (vm.vcpus.includes(ev.id)) return { ret: -ERRNO.EEXIST, rm: [] };
+      vm.vcpus.push(ev.id);
+      return { ret: 0, rm: [] };
+    }
+    case "ADD_IRQFD": {
+      const vm = vmOf(s, ev);
+      if (vm.irqfds.some((f) => f.label === ev.label)) return { ret: -ERRNO.EEXIST, rm: [] };
+      vm.irqfds.push({ label: ev.label, level: ev.level });
+      return { ret: 0, rm: [] };
+    }
+    case "ADD_IOEVENTFD": {
+      const vm = vmOf(s, ev);
+      if (![0, 1, 2, 4, 8].includes(ev.len)) return { ret: -ERRNO.EINVAL, rm: [] };
+      vm.ioeventfds.push({ addr: ev.addr, len: ev.len });
+      return { ret: 0, rm: [] };
+    }
+    case "START": return start(s, ev);
+    case "VCPU_RUN": return vcpuRun(s, ev);
+    case "RELEASE": return release(s, ev);
+  }
+}

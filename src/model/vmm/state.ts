@@ -1,0 +1,59 @@
+/**
+ * The host VMM and the Linux gunyah driver beneath it, as one room: the VM fds crosvm holds, the
+ * memory regions it registered, its functions (vCPUs, irqfds, ioeventfds) and the driver's mirror
+ * of the VM state (reference §3.5, §7, §8).
+ */
+export interface VmmRegion {
+  label: number;
+  /** ALLOW_READ 1, WRITE 2, EXEC 4 (GH_ generation). */
+  flags: number;
+  guestPhysAddr: number;
+  size: number;
+  /** Where the memory sits in the host (its IPA; the HLOS is identity-mapped). */
+  userspaceAddr: number;
+  lend: boolean;
+  /** The parcel handle once sent to the RM at start; 0 before. */
+  parcel: number;
+}
+
+export type LinuxVmStatus = "NO_STATE" | "LOAD" | "READY" | "RUNNING" | "EXITED" | "RESET";
+
+export interface VmmVm {
+  fd: number;
+  vmid: number;
+  status: LinuxVmStatus;
+  regions: VmmRegion[];
+  dtb: { guestPhysAddr: number; size: number } | null;
+  vcpus: number[];
+  irqfds: { label: number; level: boolean }[];
+  ioeventfds: { addr: number; len: number }[];
+  /** Virtio device ids (virtio room) on this VM's MMIO bus. */
+  devices: number[];
+  /** The last VM_EXITED the driver received (exit_type, reason words). */
+  exit: { type: number; reason: number[] } | null;
+}
+
+export interface VmmState {
+  vms: { ids: number[]; byId: Record<number, VmmVm> };
+  nextFd: number;
+  /** The driver's RPC sequence counter (allocated cyclically over 16 bits). */
+  rpcSeq: number;
+  nextDevice: number;
+}
+
+export const vmmGenesis = (): VmmState => ({ vms: { ids: [], byId: {} }, nextFd: 3, rpcSeq: 1, nextDevice: 1 });
+
+/** Linux errno values the ioctls return (negated). */
+export const ERRNO = { EPERM: 1, ENOENT: 2, EINTR: 4, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOMEM: 12, E2BIG: 7, EBADMSG: 74, EOPNOTSUPP: 95 } as const;
+
+/** RM error -> errno as the Linux driver maps it (reference §1.4); unknown codes give -EBADMSG. */
+export function rmErrno(err: string): number {
+  const table: Record<string, number> = {
+    OK: 0, NOMEM: -ERRNO.ENOMEM, NORESOURCE: -ERRNO.ENODEV, DENIED: -ERRNO.EPERM, MSG_INVALID: -ERRNO.EINVAL, BUSY: -ERRNO.EBUSY,
+    ARGUMENT_INVALID: -ERRNO.EINVAL, HANDLE_INVALID: -ERRNO.EINVAL, VALIDATE_FAILED: -ERRNO.EINVAL, MAP_FAILED: -ERRNO.EINVAL,
+    MEM_INVALID: -ERRNO.EINVAL, MEM_INUSE: -ERRNO.EINVAL, MEM_RELEASED: -ERRNO.EINVAL, VMID_INVALID: -ERRNO.EINVAL,
+    LOOKUP_FAILED: -ERRNO.EINVAL, IRQ_INVALID: -ERRNO.EINVAL, IRQ_INUSE: -ERRNO.EINVAL, IRQ_RELEASED: -ERRNO.EINVAL,
+    UNIMPLEMENTED: -ERRNO.EOPNOTSUPP,
+  };
+  return table[err] ?? -ERRNO.EBADMSG;
+}

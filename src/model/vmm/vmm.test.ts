@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { mutableCopy } from "../../core/reducer.ts";
+import { hvModel, DEFAULT_PLATFORM, type Machine } from "../machine.ts";
+import type { HypEvent } from "../events.ts";
+import { hostSetup, guestInitDevice, LAYOUT, type HostVm, type Steps } from "../../sim/builtin/vm-common.ts";
+import { REG, STATUS } from "../virtio/regs.ts";
+import type { Outcome } from "../../core/event.ts";
+
+/** Runs a step generator through the fast path; returns the state and every outcome. */
+function drive(steps: Steps, s: Machine = mutableCopy(hvModel.genesis({ platform: DEFAULT_PLATFORM }))) {
+  const outs: Outcome[] = [];
+  let r = steps.next(undefined as never);
+  while (r.done !== true) {
+    const out = hvModel.apply(s, { ...r.value, seq: s.seq + 1, t: s.t + 1000 } as HypEvent);
+    outs.push(out);
+    r = steps.next(out);
+  }
+  return { s, outs };
+}
+function* one(p: unknown): Steps {
+  yield p as never;
+}
+const apply = (s: Machine, p: unknown) => hvModel.apply(s, { ...(p as object), seq: s.seq + 1, t: s.t + 1000 } as HypEvent);
+
+describe("host VMM ioctls", () => {
+  it("check their arguments as the driver does", () => {
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s } = drive(one({ kind: "vmm_ioctl", op: "CREATE_VM" }));
+    vm.fd = 3;
+    const region = { kind: "vmm_ioctl", op: "SET_USER_MEM_REGION", fd: 3, label: 0, flags: 7, guestPhysAddr: 0x8000_0000, memorySize: 0x10_0000, userspaceAddr: 0x9000_0000 };
+    expect(apply(s, { ...region, memorySize: 0x123 })).toEqual({ ret: -22, rm: [] });
+    expect(apply(s, { ...region, userspaceAddr: 0x10_0000 })).toEqual({ ret: -14, rm: [] }); // not host RAM
+    expect(apply(s, region)).toEqual({ ret: 0, rm: [] });
+    expect(apply(s, { ...region, label: 1 })).toEqual({ ret: -17, rm: [] }); // overlapping guest range
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", fd: 3, vcpu: 0 })).toEqual({ ret: -19, rm: [] });
+    expect(apply(s, { kind: "vmm_ioctl", op: "START", fd: 3 })).toEqual({ ret: -22, rm: [] }); // no DTB yet
+    expect(() => apply(s, { kind: "vmm_ioctl", op: "START", fd: 9 })).toThrow(/fd 9 is not a VM fd/);
+  });
+
+  it("an all-lent VM: the device cannot reach its rings and asks for a reset", () => {
+    function* lentOnly(): Steps {
+      const vm: HostVm = { fd: 0, vmid: 0 };
+      yield* hostSetup(vm);
+      yield* guestInitDevice(vm.vmid, LAYOUT.blockBase, 0, 1);
+    }
+    // Same setup, but the "shared" region is lent instead.
+    const steps = lentOnly();
+    const s = mutableCopy(hvModel.genesis({ platform: DEFAULT_PLATFORM }));
+    let r = steps.next(undefined as never);
+    while (r.done !== true) {
+      const p = r.value as { op?: string };
+      const ev = p.op === "SET_USER_MEM_REGION" ? { ...p, op: "ANDROID_LEND_USER_MEM" } : p;
+      r = steps.next(apply(s, ev));
+    }
+    const out = apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + REG.QueueNotify, sizeBytes: 4, write: true, value: 0 });
+    expect(out).toMatchObject({ exit: "IOEVENTFD", irq: { vm: 0x80, spi: 33 }, note: "q0: DEVICE_NEEDS_RESET (avail ring out of the device's reach)" });
+    expect(apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + REG.Status, sizeBytes: 4, write: false, value: 0 })).toMatchObject({ value: 0x4f });
+    expect(STATUS.DEVICE_NEEDS_RESET | 0xf).toBe(0x4f);
+  });
+
+  it("guest events that cannot happen are trace errors", () => {
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s } = drive(hostSetup(vm));
+    expect(() => apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: LAYOUT.imageGpa, sizeBytes: 4, write: false, value: 0 })).toThrow(/is mapped: no stage-2 fault/);
+    expect(() => apply(s, { kind: "vm_mem_write", vm: 0x80, ipa: 0x4000_0000, data: new Uint8Array(4) })).toThrow(/the store would fault/);
+    expect(() => apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 1, ipa: LAYOUT.blockBase, sizeBytes: 4, write: false, value: 0 })).toThrow(/vCPU 1 of VM 128 is not running/);
+    expect(() => apply(s, { kind: "rm_vm_halt", vm: 0x81, vcpu: 0, cause: "PSCI_SYSTEM_OFF" })).toThrow(/VM 129 is not RUNNING/);
+    expect(apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: 0x0b00_0000, sizeBytes: 4, write: false, value: 0 })).toMatchObject({ exit: "MMIO", note: "no device", value: 0 });
+  });
+});

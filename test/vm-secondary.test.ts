@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { replay } from "../src/core/replay.ts";
+import { hvModel, type Machine } from "../src/model/machine.ts";
+import { vmSecondaryScenario } from "../src/sim/builtin/vm-secondary.ts";
+import { describeEvent } from "../src/export/describe.ts";
+import { readerOf, recordBytes } from "./helpers.ts";
+import type { EventBase, Outcome } from "../src/core/event.ts";
+
+/** Every RM message in a trace, in order: the driver's calls inside ioctls, guests' requests, and the RM's notifications. */
+export function rmMessages(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  const note = (list: unknown) => {
+    for (const n of (list ?? []) as { msg: string }[]) out.push(n.msg);
+  };
+  for (const { ev, outcome } of readerOf(bytes).events()) {
+    if (ev.kind === "vmm_ioctl") {
+      for (const r of (outcome.rm ?? []) as { msg: string; notify: unknown }[]) {
+        out.push(r.msg);
+        note(r.notify);
+      }
+    } else if (ev.kind === "rm_request") {
+      out.push(outcome.msg as string);
+      note(outcome.notify);
+    } else if (ev.kind === "rm_vm_halt") note(outcome.notify);
+  }
+  return out;
+}
+
+function events(bytes: Uint8Array): { ev: EventBase; outcome: Outcome }[] {
+  return [...readerOf(bytes).events()];
+}
+
+describe("vm-secondary", () => {
+  const bytes = recordBytes(vmSecondaryScenario, { seed: 1, checkInvariants: true });
+
+  it("runs end to end with exactly this sequence of RM messages", () => {
+    expect(rmMessages(bytes)).toEqual([
+      "VM_ALLOCATE",
+      "MEM_LEND",
+      "MEM_SHARE",
+      "VM_CONFIG_IMAGE", "NOTIFY_VM_STATUS", // INIT
+      "VM_INIT", "NOTIFY_VM_STATUS", // READY
+      "VM_GET_HYP_RESOURCES",
+      "VM_START", "NOTIFY_VM_STATUS", // RUNNING
+      "NOTIFY_VM_STATUS", "NOTIFY_VM_EXITED", // PSCI SYSTEM_OFF: EXITED, PLATFORM_OFF
+      "VM_RESET", "NOTIFY_VM_STATUS", "MEM_RELEASED", "MEM_RELEASED", "NOTIFY_VM_STATUS", // RESETTING, releases, RESET
+      "MEM_RECLAIM",
+      "MEM_RECLAIM",
+      "VM_DEALLOCATE",
+    ]);
+  });
+
+  it("every RM call succeeded, the guest's devices worked, and the host got all its memory back", () => {
+    const all = events(bytes);
+    const ioctls = all.filter((e) => e.ev.kind === "vmm_ioctl");
+    expect(ioctls.every((e) => (e.outcome.ret as number) >= 0)).toBe(true);
+    expect(ioctls.flatMap((e) => (e.outcome.rm as { err: string }[]).map((r) => r.err)).every((x) => x === "OK")).toBe(true);
+    const notifies = all.filter((e) => e.ev.kind === "vm_mmio" && (e.ev as unknown as { ipa: number }).ipa === 0x0a00_0050);
+    expect(notifies.length).toBeGreaterThanOrEqual(2);
+    expect(notifies.every((e) => JSON.stringify(e.outcome.irq) === JSON.stringify({ vm: 0x80, spi: 33 }))).toBe(true);
+    const status = all.find((e) => e.outcome.exit === "STATUS")!;
+    expect(status.outcome).toMatchObject({ status: 2, exitType: 1, reason: [0] });
+    const reader = readerOf(bytes);
+    const r = replay(hvModel, hvModel.genesis(reader.header.config as never), reader.items(), { path: "fast", invariants: "every" });
+    expect(r.finding).toBeNull();
+    const s = r.state as Machine;
+    expect(s.rm.vms.ids).toEqual([]);
+    expect(s.rm.parcels.ids).toEqual([]);
+    expect(s.vmmem.s2[0x80]).toEqual([]);
+    // The HLOS has all its RAM back: everything but the hypervisor's 16 MiB and the RM's 16 MiB.
+    expect(s.vmmem.owners).toEqual([{ base: 0x8200_0000, size: 0x3e00_0000, value: "vm:3" }]);
+    expect(s.vmmem.s2[3]).toEqual([{ base: 0x8200_0000, size: 0x3e00_0000, value: { pa: 0x8200_0000, rights: 7 } }]);
+  });
+
+  it("shows every step in the log by name", () => {
+    const lines = events(bytes).map((e) => describeEvent(e.ev, e.outcome));
+    expect(lines.find((l) => l.includes("GH_START"))).toContain(
+      "[RM: MEM_LEND, MEM_SHARE, VM_CONFIG_IMAGE => NOTIFY_VM_STATUS(INIT)->vm0x3, VM_INIT => NOTIFY_VM_STATUS(READY)->vm0x3, VM_GET_HYP_RESOURCES, VM_START => NOTIFY_VM_STATUS(RUNNING)->vm0x3]",
+    );
+    expect(lines.find((l) => l.includes("rm_vm_halt"))).toContain("PSCI_SYSTEM_OFF => NOTIFY_VM_STATUS(EXITED)->vm0x3, NOTIFY_VM_EXITED(PLATFORM_OFF)->vm0x3");
+    expect(lines.some((l) => l.includes("MagicValue read -> 0x74726976"))).toBe(true);
+    expect(lines.some((l) => l.includes("smmu_txn stream 5 read 64B at IOVA 0x40000000: FAULT (translation)"))).toBe(true);
+  });
+
+  it("replays exactly on the fast and pure paths", () => {
+    const hashes = (path: "fast" | "pure") => {
+      const reader = readerOf(bytes);
+      const out: string[] = [];
+      const r = replay(hvModel, hvModel.genesis(reader.header.config as never), reader.items(), { path, onCheckpoint: (_s, h) => out.push(h) });
+      expect(r.finding).toBeNull();
+      return out;
+    };
+    expect(hashes("pure")).toEqual(hashes("fast"));
+  });
+});
