@@ -8,6 +8,7 @@ import { registerInfo } from "./commands/info.ts";
 import { registerLog } from "./commands/log.ts";
 import { registerState } from "./commands/state.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerAbi } from "./commands/abi.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerScenarios } from "./commands/scenarios.ts";
 import { registerFuzz } from "./commands/fuzz.ts";
@@ -22,7 +23,7 @@ import { MODEL_VERSION } from "../model/machine.ts";
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerAbi];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")

@@ -1,5 +1,4 @@
-import { formatHypercall } from "../model/abi/hypercalls.ts";
-import { formatHvError } from "../model/abi/errors.ts";
+import { hypDescribers } from "../model/hyp/describe.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { vmRoomDescribers } from "../model/rm/describe.ts";
 
@@ -13,15 +12,7 @@ const hex = (v: unknown): string => (typeof v === "bigint" || typeof v === "numb
 
 export const describers: Record<string, Describer> = {
   ...vmRoomDescribers,
-  hypercall(ev, outcome) {
-    const x = (outcome.x ?? []) as bigint[];
-    const args = ((ev.args ?? []) as bigint[]).map(hex).join(", ");
-    const call = ev.call as number;
-    // hypervisor_identify returns hyp_api_info in X0, not an error code.
-    const result = call === 0 ? `api_info=${hex(x[0])}` : x.length === 0 ? "" : formatHvError(x[0]!);
-    const rest = (call === 0 ? x.slice(1) : x.slice(1)).map(hex).join(", ");
-    return `vm${ev.vm}/vcpu${ev.vcpu} ${formatHypercall(call)}(${args}) -> ${result}${rest ? ` [${rest}]` : ""}`;
-  },
+  ...hypDescribers,
   timer_tick(_ev, outcome) {
     const fired = (outcome.fired ?? []) as string[];
     return fired.length === 0 ? "tick" : `tick: ${fired.join(", ")}`;

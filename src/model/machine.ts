@@ -38,6 +38,8 @@ export interface RootVmConfig {
 export interface MachineConfig {
   readonly platform: PlatformConfig;
   readonly rootVm?: RootVmConfig;
+  /** Named model defects switched on by the scenario (src/sim/faults.ts lists them); absent: none. */
+  readonly faults?: readonly string[];
 }
 
 /**

@@ -56,7 +56,7 @@ export function hypGenesis(s: Machine, config: MachineConfig): void {
   s.vms = {};
   s.hwirqs = {};
   s.traceFlags = 0n;
-  s.sched = { cpus: Array.from({ length: config.platform.cpus }, () => ({ current: 0, ready: [], sliceEndNs: 0, yieldTo: 0 })), dirty: false };
+  s.sched = { cpus: Array.from({ length: config.platform.cpus }, () => ({ current: 0, ready: [], sliceEndNs: 0, yieldTo: 0 })), dirty: false, threads: [] };
   s.rootEnv = buildRoot(s);
 }
 

@@ -62,3 +62,56 @@ export function rootCaps(s: Machine) {
   const e = s.rootEnv;
   return { cspace: e.cspace_capid, partition: e.partition_capid, vcpu: e.vcpu_capid, addrspace: e.addrspace_capid, me: e.me_capid, vic: e.vic };
 }
+
+/** Caps of a secondary VM built by `buildVm`. */
+export interface VmCaps {
+  vmCs: bigint;
+  as: bigint;
+  me: bigint;
+  vic: bigint;
+  vcpu: bigint;
+}
+
+/** RAM the tests give VM 1: 1 MiB of the root partition's free RAM, mapped RWX at IPA 0x4000_0000. */
+export const VM1 = { vmid: 1, ram: 0x8200_0000, ramSize: 0x10_0000, ipa: 0x4000_0000 } as const;
+
+/**
+ * The RM builds VM 1 with hypercalls: cspace, addrspace (VMID 1), a BASIC memextent mapped RWX,
+ * a VIC for one vCPU, and a proxy-scheduled vCPU (unless `proxy` is false) — powered on if asked.
+ */
+export function buildVm(s0: Machine, opts: { proxy?: boolean; powerOn?: boolean; affinity?: number } = {}): [Machine, VmCaps] {
+  let s = s0;
+  const P = s.rootEnv.partition_capid;
+  const CS = s.rootEnv.cspace_capid;
+  let vmCs: bigint, as: bigint, me: bigint, vic: bigint, vcpu: bigint;
+  [s, vmCs] = must(s, "partition_create_cspace", [P, CS]);
+  [s] = must(s, "cspace_configure", [vmCs, 16]);
+  [s] = must(s, "object_activate", [vmCs]);
+  [s, as] = must(s, "partition_create_addrspace", [P, CS]);
+  [s] = must(s, "addrspace_configure", [as, VM1.vmid]);
+  [s] = must(s, "addrspace_configure_vmmio", [as, 0x0a00_0000, 0x1000, 0]);
+  [s] = must(s, "object_activate", [as]);
+  [s, me] = must(s, "partition_create_memextent", [P, CS]);
+  [s] = must(s, "memextent_configure", [me, VM1.ram, VM1.ramSize, 7]);
+  [s] = must(s, "object_activate", [me]);
+  [s] = must(s, "addrspace_map", [as, me, VM1.ipa, 0x0f_0077, 0, 0, 0]);
+  [s, vic] = must(s, "partition_create_vic", [P, CS]);
+  [s] = must(s, "vic_configure", [vic, 1, 64, 0, 0]);
+  [s] = must(s, "object_activate", [vic]);
+  [s, vcpu] = must(s, "partition_create_thread", [P, CS]);
+  [s] = must(s, "vcpu_configure", [vcpu, opts.proxy === false ? 0n : 1n << 9n]);
+  if (opts.affinity !== undefined) [s] = must(s, "vcpu_set_affinity", [vcpu, opts.affinity, -1]);
+  [s] = must(s, "cspace_attach_thread", [vmCs, vcpu]);
+  [s] = must(s, "addrspace_attach_thread", [as, vcpu]);
+  [s] = must(s, "vic_attach_vcpu", [vic, vcpu, 0]);
+  [s] = must(s, "object_activate", [vcpu]);
+  if (opts.powerOn) [s] = must(s, "vcpu_poweron", [vcpu, VM1.ipa, 0, 0]);
+  return [s, { vmCs, as, me, vic, vcpu }];
+}
+
+/** The RM runs VM 1's proxy-scheduled vCPU: vcpu_run must return READY. */
+export function enter(s: Machine, vcpu: bigint): Machine {
+  const [n, o] = hvc(s, "vcpu_run", [vcpu, 0, 0, 0, 0]);
+  if (xs(o)[0] !== 0n || xs(o)[1] !== 0n) throw new Error(`vcpu_run did not return READY: ${xs(o).join(",")}`);
+  return n;
+}

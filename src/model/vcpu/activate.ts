@@ -34,6 +34,7 @@ export function activateThread(s: Machine, t: ThreadObject): HvError | null {
   vm.vcpus[t.vicIndex] = t.id;
   if (!as.threads.includes(t.id)) as.threads.push(t.id);
   for (const ppi of [GIC.VIRTUAL_TIMER_PPI, GIC.PHYSICAL_TIMER_PPI]) irqForWrite(vic, t, ppi);
+  if (!s.sched.threads.includes(t.id)) s.sched.threads.push(t.id);
   t.threadState = "READY";
   t.vm = as.vmid;
   t.index = t.vicIndex;
@@ -54,6 +55,7 @@ export function detachThread(s: Machine, t: ThreadObject): void {
   if (as !== undefined) as.threads = as.threads.filter((x) => x !== t.id);
   unbindShared(s, t.haltVirq);
   unbindShared(s, t.wakeupVirq);
+  s.sched.threads = s.sched.threads.filter((x) => x !== t.id);
   for (const c of s.sched.cpus) {
     if (c.current === t.id) c.current = 0;
     if (c.yieldTo === t.id) c.yieldTo = 0;

@@ -44,9 +44,9 @@ function thread(s: Machine, id: number): ThreadObject | undefined {
 export function reschedule(s: Machine): void {
   s.sched.dirty = false;
   const threads: ThreadObject[] = [];
-  for (const id of s.objects.ids) {
-    const o = s.objects.byId[id]!;
-    if (o.type === "thread" && o.state === "ACTIVE") threads.push(o);
+  for (const id of s.sched.threads) {
+    const o = s.objects.byId[id];
+    if (o !== undefined && o.type === "thread" && o.state === "ACTIVE") threads.push(o);
   }
   for (let cpu = 0; cpu < s.sched.cpus.length; cpu++) pickCurrent(s, s.sched.cpus[cpu]!, cpu, threads);
   for (const t of threads) setStatus(t, s.t, statusOf(s, t));

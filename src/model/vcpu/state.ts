@@ -117,6 +117,8 @@ export interface SchedState {
   cpus: CpuSched[];
   /** Set by handlers that change runnability; the machine reschedules once per event. */
   dirty: boolean;
+  /** Active threads, in activation order (what the scheduler and the timers walk). */
+  threads: number[];
 }
 
 /** VMID → its addrspace and its vCPUs by index (thread ids; 0 = none). */

@@ -49,9 +49,9 @@ export function programTimer(s: Machine, t: ThreadObject): { dueNs: number | nul
 /** timer_tick due work: every armed virtual timer whose compare value is reached raises PPI 27. */
 export function vtimerDue(s: Machine): string[] {
   const fired: string[] = [];
-  for (const id of s.objects.ids) {
-    const t = s.objects.byId[id]!;
-    if (t.type !== "thread" || t.vtimer.dueNs < 0 || t.vtimer.dueNs > s.t) continue;
+  for (const id of s.sched.threads) {
+    const t = s.objects.byId[id];
+    if (t === undefined || t.type !== "thread" || t.vtimer.dueNs < 0 || t.vtimer.dueNs > s.t) continue;
     t.vtimer.dueNs = -1;
     t.vtimer.ctl |= 4;
     const vic = objectAs(s, t.vic, "vic");

@@ -23,7 +23,7 @@ const definition = {
     "The RM builds a secondary VM with Gunyah hypercalls and proxy-schedules its vCPU: GIC bring-up through EL2 emulation, " +
     "timer and WFI, doorbell and message-queue traffic, VMMIO exits with resume data, aborts, a forwarded hardware IRQ, PSCI SYSTEM_OFF.",
   events: 6_000,
-  guestSteps: 1_400,
+  guestSteps: 2_200,
 };
 
 export const LAYOUT = {

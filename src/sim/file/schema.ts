@@ -128,3 +128,60 @@ export function validate<T>(schema: Schema<T>, value: unknown): { ok: true; valu
 
 export const formatPath = (p: Path): string =>
   p.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") || "(top level)";
+
+/** Turns a parsed value into another (a step into its typed form); failures pass through. */
+export const map =
+  <A, B>(schema: Schema<A>, f: (a: A) => B): Schema<B> =>
+  (v, path, ctx) => {
+    const r = schema(v, path, ctx);
+    return r === undefined ? undefined : f(r);
+  };
+
+/** A probability as a ratio of integers, written "1/4" or "25%": no floats in the driver's choices. */
+export const ratio: Schema<{ numerator: number; denominator: number }> = (v, path, ctx) => {
+  const s = typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : "";
+  const frac = /^(\d+)\s*\/\s*(\d+)$/.exec(s);
+  const pct = /^(\d+)%$/.exec(s);
+  const [n, d] = frac ? [Number(frac[1]), Number(frac[2])] : pct ? [Number(pct[1]), 100] : s === "0" || s === "1" ? [Number(s), 1] : [NaN, NaN];
+  return Number.isSafeInteger(n) && Number.isSafeInteger(d) && d > 0 && n <= d ? { numerator: n, denominator: d } : fail(ctx, path, "a ratio such as 1/4 or 25%", v);
+};
+
+/**
+ * One of several tagged shapes, written as a mapping with exactly one key (`- sleep: 5ms`) or, for
+ * shapes that take no argument, as the bare name (`- boot`, the case's schema then sees null).
+ * The path of a bad argument goes through the key: `guest[2].sleep`.
+ */
+export const variant =
+  <T>(what: string, cases: Record<string, Schema<T>>): Schema<T> =>
+  (v, path, ctx) => {
+    const names = Object.keys(cases).join(", ");
+    let key: string;
+    let arg: unknown = null;
+    let at: Path = path;
+    if (typeof v === "string") key = v;
+    else if (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1) {
+      key = Object.keys(v)[0]!;
+      arg = (v as Record<string, unknown>)[key];
+      at = [...path, key];
+    } else return fail(ctx, path, `a ${what}: one of ${names}, or a mapping with one of them as its only key`, v);
+    if (!Object.hasOwn(cases, key)) return fail(ctx, at, `a ${what}: one of ${names}`, `'${key}'`);
+    return cases[key]!(arg, at, ctx);
+  };
+
+/** Accepts null (a bare variant name) as `dflt`; anything else goes to the schema. */
+export const orNull =
+  <T>(schema: Schema<T>, dflt: T): Schema<T> =>
+  (v, path, ctx) =>
+    v === null || v === undefined ? dflt : schema(v, path, ctx);
+
+/** Either of two schemas, tried in order; the issue reported is `what`. */
+export const either =
+  <A, B>(what: string, a: Schema<A>, b: Schema<B>): Schema<A | B> =>
+  (v, path, ctx) => {
+    for (const s of [a, b] as Schema<A | B>[]) {
+      const trial: Ctx = { issues: [] };
+      const r = s(v, path, trial);
+      if (trial.issues.length === 0 && r !== undefined) return r;
+    }
+    return fail(ctx, path, what, v);
+  };

@@ -1,0 +1,124 @@
+/**
+ * Runs a VM's `guest:` steps on its boot vCPU, once per boot. Macros expand into the library's
+ * behaviours (src/sim/lib/guest.ts): `boot` probes every virtio device Linux-style and prints a
+ * banner; `block-io` issues requests and waits the device's latency for each interrupt; `timer`
+ * sleeps a period (plus interrupt jitter), takes the tick and runs its body.
+ */
+import type { Machine } from "../../model/machine.ts";
+import { vmRunning } from "../lib/host.ts";
+import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, touchStep, type DownHow, type GuestCtx } from "../lib/guest.ts";
+import { sleep, wait, type Program } from "../lib/program.ts";
+import type { DevicePlan } from "../lib/vm-plan.ts";
+import type { ActorSpec } from "../lib/scheduler.ts";
+import type { Prng } from "../prng.ts";
+import type { DownHowName, GuestStep } from "./scenario-schema.ts";
+import { nextRpcSeq, type Streams, type VmRuntime } from "./runtime.ts";
+
+const DOWN: Record<DownHowName, DownHow> = {
+  poweroff: "PSCI_SYSTEM_OFF",
+  reset: "PSCI_SYSTEM_RESET",
+  panic: "PANIC",
+  watchdog: "WATCHDOG_BITE",
+  fault: "VCPU_FAULT",
+};
+const DEVICE_WAIT_NS = { min: 20_000, max: 200_000 };
+const TOUCH_BYTES = 64;
+/** IPA never mapped for a guest (below crosvm's RAM base): a DMA there must fault. */
+const OUTSIDE_IPA = 0x4000_0000;
+
+interface Session {
+  readonly rt: VmRuntime;
+  readonly g: GuestCtx;
+  readonly boot: number;
+  readonly streams: Streams;
+  readonly avail: Record<number, number>;
+}
+
+/** The guest's actor: one session per boot, each waiting for the host to (re)start the VM. */
+export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["latency"]): ActorSpec {
+  let lastBoot = 0;
+  return {
+    name: `guest:${rt.spec.name}`,
+    latency,
+    session: () => session(rt, streams, () => lastBoot, (b) => (lastBoot = b)),
+    guard: (s: Machine) => rt.generation === lastBoot && vmRunning(s, rt.host.vmid),
+  };
+}
+
+function* session(rt: VmRuntime, streams: Streams, lastBoot: () => number, setBoot: (b: number) => void): Program {
+  yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vmRunning(s, rt.host.vmid));
+  setBoot(rt.generation);
+  const g: GuestCtx = { vmid: rt.host.vmid, vcpu: 0, plan: rt.plan, data: streams.data };
+  yield* steps({ rt, g, boot: rt.generation, streams, avail: {} }, rt.spec.guest);
+}
+
+function* steps(x: Session, list: readonly GuestStep[]): Program {
+  for (const step of list) yield* one(x, step);
+}
+
+function* one(x: Session, step: GuestStep): Program {
+  switch (step.op) {
+    case "boot": return yield* boot(x);
+    case "block-io": return yield* blockIos(x, step.count, step.writes, step.device);
+    case "console": return yield* consoleWrite(x.g, consoleOf(x), `${step.text}\n`);
+    case "sleep": return void (yield sleep(step.ns));
+    case "timer":
+      for (let i = 0; i < step.count; i++) {
+        yield sleep(step.everyNs + x.streams.irq.rangeInclusive(0, Math.floor(step.everyNs / 16)));
+        yield { kind: "timer_tick" };
+        yield* steps(x, step.body);
+      }
+      return;
+    case "loop":
+      for (let i = 0; i < step.count; i++) yield* steps(x, step.body);
+      return;
+    case "if-boot": return step.boot === x.boot ? yield* steps(x, step.body) : undefined;
+    case "accept": return yield* accept(x);
+    case "release": return yield* release(x);
+    case "dma": return yield* dma(x, step);
+    case "shutdown": return yield* goDown(x.g, DOWN[step.how], nextRpcSeq(x.rt));
+  }
+}
+
+/** A Linux-like boot: probe every virtio-mmio device, then print the banner on the console. */
+function* boot(x: Session): Program {
+  for (const d of x.rt.plan.devices) yield* initDevice(x.g, d);
+  if (x.rt.plan.devices.some((d) => d.type === "virtio-console")) yield* consoleWrite(x.g, consoleOf(x), `${x.rt.spec.name}: boot ${x.boot}\n`);
+}
+
+function* blockIos(x: Session, count: number, writes: { numerator: number; denominator: number }, index: number): Program {
+  const d = x.rt.plan.devices.filter((p) => p.type === "virtio-blk")[index]!;
+  for (let i = 0; i < count; i++) {
+    const write = x.g.data.chance(writes);
+    const sector = x.g.data.rangeInclusive(0, d.capacitySectors - 1);
+    const avail = x.avail[d.index] ?? 0;
+    x.avail[d.index] = avail + 1;
+    yield* blockIo(x.g, d, avail, write, sector, draw(x.streams.device, DEVICE_WAIT_NS));
+  }
+}
+
+function* accept(x: Session): Program {
+  yield wait(`${x.rt.spec.name} gets a parcel`, () => x.rt.inbox.length > 0);
+  const parcel = x.rt.inbox.shift()!;
+  const ipa = yield* acceptParcel(x.g, parcel.handle, parcel.trans, nextRpcSeq(x.rt));
+  if (ipa === null) return;
+  x.rt.accepted.push({ parcel, ipa });
+  yield touchStep(x.g, ipa, TOUCH_BYTES);
+}
+
+function* release(x: Session): Program {
+  const held = x.rt.accepted.shift();
+  if (held === undefined) return;
+  const o = yield releaseParcelStep(x.g, held.parcel.handle, nextRpcSeq(x.rt));
+  if (o.err === "OK") x.rt.released.push(held.parcel.handle);
+}
+
+function* dma(x: Session, step: Extract<GuestStep, { op: "dma" }>): Program {
+  const held = x.rt.accepted.at(-1);
+  const base = { image: x.rt.plan.image.gpa, shared: x.rt.plan.shared.gpa, parcel: held?.ipa, outside: OUTSIDE_IPA }[step.region];
+  if (base === undefined) return; // no parcel held: nothing to DMA into
+  yield { kind: "smmu_txn", stream: step.stream, iova: base + step.offset, access: step.access, sizeBytes: step.size };
+}
+
+const consoleOf = (x: Session): DevicePlan => x.rt.plan.devices.find((d) => d.type === "virtio-console")!;
+const draw = (p: Prng, r: { min: number; max: number }): number => p.rangeInclusive(r.min, r.max);

@@ -1,0 +1,114 @@
+/**
+ * The guest side: a Linux-like kernel on the VM's boot vCPU probing and driving its virtio-mmio
+ * devices (VIRTIO 1.x §3.1.1, §4.2), borrowing memory through the RM, and going down. Each MMIO
+ * access to a device is a stage-2 miss the VMM handles (a vm_mmio event); each store into a ring
+ * or buffer a device will read is a vm_mem_write.
+ */
+import { MEM_ACCEPT_FLAG, TRANS_TYPE, rmMessageId } from "../../model/abi/rm.ts";
+import { decodeAcceptSgl, encodeMemAccept, encodeMemHandle, encodeVmExit } from "../../model/rm/payloads.ts";
+import type { HaltCause } from "../../model/rm/lifecycle.ts";
+import { REG, STATUS, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, BLK_T_IN, BLK_T_OUT } from "../../model/virtio/regs.ts";
+import type { Prng } from "../prng.ts";
+import { bytes, le, sleep, type Program, type Step, type Steps } from "./program.ts";
+import { DEVICE_INFO, QUEUE_SIZE, queueLayout, type DevicePlan, type VmPlan } from "./vm-plan.ts";
+
+/** Who is running: the VM, its vCPU, its plan, and the stream its data comes from. */
+export interface GuestCtx {
+  readonly vmid: number;
+  readonly vcpu: number;
+  readonly plan: VmPlan;
+  readonly data: Prng;
+}
+
+const mmioRead = (g: GuestCtx, ipa: number): Step => ({ kind: "vm_mmio", vm: g.vmid, vcpu: g.vcpu, ipa, sizeBytes: 4, write: false, value: 0 });
+const mmioWrite = (g: GuestCtx, ipa: number, value: number): Step => ({ kind: "vm_mmio", vm: g.vmid, vcpu: g.vcpu, ipa, sizeBytes: 4, write: true, value });
+const store = (g: GuestCtx, ipa: number, data: Uint8Array): Step => ({ kind: "vm_mem_write", vm: g.vmid, ipa, data });
+
+/** The Linux virtio-mmio probe and virtio init sequence for one device. */
+export function* initDevice(g: GuestCtx, d: DevicePlan): Steps {
+  const base = d.base;
+  for (const r of [REG.MagicValue, REG.Version, REG.DeviceID, REG.VendorID]) yield mmioRead(g, base + r);
+  yield mmioWrite(g, base + REG.Status, 0);
+  yield mmioWrite(g, base + REG.Status, STATUS.ACKNOWLEDGE);
+  yield mmioWrite(g, base + REG.Status, STATUS.ACKNOWLEDGE | STATUS.DRIVER);
+  yield mmioWrite(g, base + REG.DeviceFeaturesSel, 1);
+  yield mmioRead(g, base + REG.DeviceFeatures);
+  yield mmioWrite(g, base + REG.DriverFeaturesSel, 1);
+  yield mmioWrite(g, base + REG.DriverFeatures, 1); // VERSION_1
+  const st = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK;
+  yield mmioWrite(g, base + REG.Status, st);
+  const check = yield mmioRead(g, base + REG.Status);
+  if (((check.value as number) & STATUS.FEATURES_OK) === 0) return;
+  for (let q = 0; q < DEVICE_INFO[d.type].queues; q++) {
+    const l = queueLayout(g.plan, d.index, q);
+    yield mmioWrite(g, base + REG.QueueSel, q);
+    yield mmioRead(g, base + REG.QueueNumMax);
+    yield mmioWrite(g, base + REG.QueueNum, QUEUE_SIZE);
+    yield mmioWrite(g, base + REG.QueueDescLow, l.desc);
+    yield mmioWrite(g, base + REG.QueueDriverLow, l.avail);
+    yield mmioWrite(g, base + REG.QueueDeviceLow, l.used);
+    yield mmioWrite(g, base + REG.QueueReady, 1);
+  }
+  yield mmioWrite(g, base + REG.Status, st | STATUS.DRIVER_OK);
+}
+
+const desc = (addr: number, len: number, flags: number, next: number): number[] => [...le(addr, 8), ...le(len, 4), ...le(flags, 2), ...le(next, 2)];
+
+/**
+ * One virtio-blk request: header, data, status descriptors; avail entry; notify; then (after the
+ * device's latency, when given) the interrupt: read and acknowledge InterruptStatus.
+ */
+export function* blockIo(g: GuestCtx, d: DevicePlan, availIdx: number, write: boolean, sector: number, deviceWaitNs = 0): Program {
+  const l = queueLayout(g.plan, d.index, 0);
+  const hdr = l.buffers;
+  const data = l.buffers + 0x100;
+  const status = l.buffers + 0x400;
+  if (write) yield store(g, data, Uint8Array.from({ length: 512 }, () => g.data.rangeInclusive(0, 255)));
+  yield store(g, hdr, bytes(le(write ? BLK_T_OUT : BLK_T_IN, 4), le(0, 4), le(sector, 8)));
+  yield store(g, l.desc, bytes(desc(hdr, 16, VIRTQ_DESC_F_NEXT, 1), desc(data, 512, VIRTQ_DESC_F_NEXT | (write ? 0 : VIRTQ_DESC_F_WRITE), 2), desc(status, 1, VIRTQ_DESC_F_WRITE, 0)));
+  yield store(g, l.avail + 4 + 2 * (availIdx % QUEUE_SIZE), bytes(le(0, 2)));
+  yield store(g, l.avail + 2, bytes(le((availIdx + 1) & 0xffff, 2)));
+  yield mmioWrite(g, d.base + REG.QueueNotify, 0);
+  if (deviceWaitNs > 0) yield sleep(deviceWaitNs);
+  const isr = yield mmioRead(g, d.base + REG.InterruptStatus);
+  yield mmioWrite(g, d.base + REG.InterruptACK, isr.value as number);
+}
+
+/** The guest prints a line on the console's transmit queue (queue 1). */
+export function* consoleWrite(g: GuestCtx, d: DevicePlan, text: string): Steps {
+  const l = queueLayout(g.plan, d.index, 1);
+  yield store(g, l.buffers, new TextEncoder().encode(text));
+  yield store(g, l.desc, bytes(desc(l.buffers, text.length, 0, 0)));
+  yield store(g, l.avail + 4, bytes(le(0, 2)));
+  yield store(g, l.avail + 2, bytes(le(1, 2)));
+  yield mmioWrite(g, d.base + REG.QueueNotify, 1);
+  yield mmioWrite(g, d.base + REG.InterruptACK, 1);
+}
+
+/** How a guest goes down: PSCI SYSTEM_OFF/RESET, a panic (VM_EXIT SOFTWARE_ERROR), a vCPU fault, or a watchdog bite. */
+export type DownHow = HaltCause | "PANIC";
+
+export function* goDown(g: GuestCtx, how: DownHow, rpcSeq = 1): Steps {
+  if (how === "PANIC") {
+    yield { kind: "rm_request", vm: g.vmid, msgId: rmMessageId("VM_EXIT"), rpcSeq, payload: encodeVmExit({ exitFlags: 0, exitCode: 1, res0: 0 }) };
+    return;
+  }
+  yield { kind: "rm_vm_halt", vm: g.vmid, vcpu: g.vcpu, cause: how };
+}
+
+/** MEM_ACCEPT of a parcel the host gave, at IPAs the RM chooses; returns the IPA, or null if refused. */
+export function* acceptParcel(g: GuestCtx, handle: number, trans: "LEND" | "SHARE", rpcSeq: number): Program<number | null> {
+  const payload = encodeMemAccept({ handle, memType: 0, transType: TRANS_TYPE[trans], flags: MEM_ACCEPT_FLAG.DONE, label: 0, acl: [], sgl: [], mapVmid: 0, attrs: [] });
+  const o = yield { kind: "rm_request", vm: g.vmid, msgId: rmMessageId("MEM_ACCEPT"), rpcSeq, payload };
+  if (o.err !== "OK") return null;
+  return decodeAcceptSgl(o.data as Uint8Array)[0]?.ipa ?? null;
+}
+
+export function releaseParcelStep(g: GuestCtx, handle: number, rpcSeq: number): Step {
+  return { kind: "rm_request", vm: g.vmid, msgId: rmMessageId("MEM_RELEASE"), rpcSeq, payload: encodeMemHandle({ handle, flags: 0 }) };
+}
+
+/** The guest writes a small pattern into memory it owns or borrowed (the page now holds its data). */
+export function touchStep(g: GuestCtx, ipa: number, size: number): Step {
+  return store(g, ipa, Uint8Array.from({ length: size }, () => g.data.rangeInclusive(0, 255)));
+}

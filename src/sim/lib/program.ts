@@ -1,0 +1,38 @@
+/**
+ * Behaviour scripts: host and guest programs are generators. Each `yield` either proposes one event
+ * (a Step: an event without its index and time) and receives the reducer's outcome, or tells the
+ * scheduler to let virtual time pass (`sleep`) or to hold the actor until the machine reaches some
+ * state (`wait`). All randomness comes from named streams handed to the program.
+ */
+import type { Outcome } from "../../core/event.ts";
+import type { Machine } from "../../model/machine.ts";
+import type { Proposal } from "../scenario.ts";
+
+/** A proposal without its time: the scheduler stamps `t`. */
+export type Step = Proposal extends infer P ? (P extends Proposal ? Omit<P, "t"> : never) : never;
+
+/** Let `ns` of virtual time pass before the actor's next step (device latency, a timer period). */
+export interface Sleep {
+  readonly sleep: number;
+}
+
+/** Hold the actor until `until(state)` holds (the VM is running, the guest released a parcel). */
+export interface Wait {
+  readonly wait: string;
+  readonly until: (s: Machine) => boolean;
+}
+
+export type Action = Step | Sleep | Wait;
+
+/** A program yields actions and gets each step's outcome back (directives get an empty outcome). */
+export type Program<R = void> = Generator<Action, R, Outcome>;
+/** Programs that only ever propose events (the older drivers' shape). */
+export type Steps = Generator<Step, void, Outcome>;
+
+export const isStep = (a: Action): a is Step => "kind" in a;
+export const sleep = (ns: number): Sleep => ({ sleep: ns });
+export const wait = (why: string, until: (s: Machine) => boolean): Wait => ({ wait: why, until });
+
+/** Little-endian bytes of a non-negative integer (up to 2^53). */
+export const le = (v: number, n: number): number[] => Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** (8 * i)) & 0xff);
+export const bytes = (...parts: number[][]): Uint8Array => Uint8Array.from(parts.flat());
