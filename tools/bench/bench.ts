@@ -59,7 +59,7 @@ const log = (s: string) => {
 };
 log(`SEED=${args.seed} scenario=${scenario.name} events=${args.events} pure-events=${args.pureEvents}`);
 
-let bytes = Buffer.alloc(0);
+let bytes: Buffer = Buffer.alloc(0);
 const rec = best(1, () => {
   const sink = memorySink();
   const r = record(scenario, sink, { seed: args.seed, maxEvents: args.events });
