@@ -13,6 +13,7 @@ import { registerCheck } from "./commands/check.ts";
 import { registerScenarios } from "./commands/scenarios.ts";
 import { registerFuzz } from "./commands/fuzz.ts";
 import { registerAvb } from "./commands/avb.ts";
+import { registerBcc } from "./commands/bcc.ts";
 import { registerDebug } from "./commands/debug.ts";
 import { registerBisect } from "./commands/bisect.ts";
 import { registerDiff } from "./commands/diff.ts";
@@ -23,7 +24,7 @@ import { MODEL_VERSION } from "../model/machine.ts";
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerAbi];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerAbi];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")

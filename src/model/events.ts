@@ -9,6 +9,7 @@ import type { SmcccCallEvent, SysregWriteEvent, VcpuWfiEvent } from "./vcpu/even
 import type { IrqEvent, VirqAckEvent, VirqEoiEvent } from "./vgic/events.ts";
 import type { GuestAccessEvent, Stage2FaultEvent } from "./fault/events.ts";
 import { VM_ROOM_KINDS, type VmRoomEvent } from "./rm/room.ts";
+import { PROTECTED_KINDS, type ProtectedEvent } from "./protected/events.ts";
 
 export type { HypercallEvent } from "./hyp/events.ts";
 export type { TimerTickEvent } from "./time/events.ts";
@@ -29,7 +30,7 @@ export type HypervisorEvent =
   | VirqAckEvent
   | VirqEoiEvent;
 
-export type HypEvent = HypervisorEvent | VmRoomEvent;
+export type HypEvent = HypervisorEvent | VmRoomEvent | ProtectedEvent;
 export type EventKind = HypEvent["kind"];
 export type EventOf<K extends EventKind> = Extract<HypEvent, { kind: K }>;
 
@@ -46,4 +47,5 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "virq_ack",
   "virq_eoi",
   ...VM_ROOM_KINDS,
+  ...PROTECTED_KINDS,
 ];

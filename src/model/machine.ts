@@ -3,8 +3,9 @@ import { registerInvariants } from "../core/invariants.ts";
 import type { Outcome } from "../core/event.ts";
 import { die } from "../core/errors.ts";
 import { EVENT_KINDS, type HypEvent } from "./events.ts";
-import { vmRooms, vmRoomsGenesis, type VmRoomsState } from "./rm/room.ts";
+import { vmRooms, vmRoomsBoot, vmRoomsGenesis, type VmRoomsState } from "./rm/room.ts";
 import { hypEpilogue, hypGenesis, hypRooms, type HypState } from "./hyp/rooms.ts";
+import { protectedGenesis, protectedRoom, type ProtectedPlatformConfig, type ProtectedRoomState } from "./protected/room.ts";
 
 /** The version of the model's behaviour. Bump it when an outcome for the same event changes. */
 export const MODEL_VERSION = "hvsim-model/0.1.0";
@@ -38,15 +39,23 @@ export interface RootVmConfig {
 export interface MachineConfig {
   readonly platform: PlatformConfig;
   readonly rootVm?: RootVmConfig;
+  /**
+   * The RM boots the HLOS (VMID 3: all free RAM, a vCPU per CPU, its RM channel; src/model/rm/hv.ts)
+   * unless this is false: a bare RM, as hypervisor-level scenarios and tests use (they build VMs
+   * from the root partition's free RAM themselves).
+   */
+  readonly hlos?: boolean;
   /** Named model defects switched on by the scenario (src/sim/faults.ts lists them); absent: none. */
   readonly faults?: readonly string[];
+  /** Protected-VM support (issue #6): the UDS and the key built into pvmfw; absent: none. */
+  readonly protected?: ProtectedPlatformConfig;
 }
 
 /**
  * The whole machine: plain, serialisable data (objects, arrays, strings, integers, bigints).
  * Each room owns one slice; rooms reach other rooms' slices only through those rooms' helpers.
  */
-export interface Machine extends CoreState, VmRoomsState, HypState {
+export interface Machine extends CoreState, VmRoomsState, HypState, ProtectedRoomState {
   readonly config: MachineConfig;
   /** Per hypercall name, how often it was called (handy for `info`, and a cheap witness). */
   hypercallCounts: Record<string, number>;
@@ -66,13 +75,16 @@ export function genesis(config: MachineConfig): Machine {
     config,
     hypercallCounts: {},
     ...vmRoomsGenesis(config),
+    ...protectedGenesis(config),
   } as Machine;
   hypGenesis(s, config);
+  vmRoomsBoot(s, config);
   return frozen(s);
 }
 
 // The hypervisor's rooms (hypercalls, time, memory, vCPUs, vGIC) come from hyp/rooms.ts.
-const rooms: readonly Room<Machine, HypEvent>[] = [...hypRooms(), ...vmRooms<Machine, HypEvent>()];
+// The protected room comes first so its isolation invariants are checked (and reported) first.
+const rooms: readonly Room<Machine, HypEvent>[] = [protectedRoom<Machine, HypEvent>(), ...hypRooms(), ...vmRooms<Machine, HypEvent>()];
 
 const dispatch = buildDispatch(rooms);
 for (const kind of EVENT_KINDS) if (!dispatch.has(kind)) throw new Error(`event kind '${kind}' has no handler`);

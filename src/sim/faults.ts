@@ -8,6 +8,8 @@
  * replay applies the same defects). A scenario naming a fault that is not listed is rejected with
  * the file, line and path of the name.
  */
+import { MODEL_DEFECTS, MODEL_DEFECT_NAMES } from "../model/faults.ts";
+
 export interface KnownFault {
   /** kebab-case, e.g. `reclaim-skips-sanitize`. */
   readonly name: string;
@@ -15,6 +17,7 @@ export interface KnownFault {
   readonly description: string;
 }
 
-export const KNOWN_FAULTS: readonly KnownFault[] = [];
+// The model's defects (src/model/faults.ts, issue #6): each has a built-in scenario bug-<name>.
+export const KNOWN_FAULTS: readonly KnownFault[] = MODEL_DEFECT_NAMES.map((name) => ({ name, description: MODEL_DEFECTS[name] }));
 
 export const isKnownFault = (name: string): boolean => KNOWN_FAULTS.some((f) => f.name === name);

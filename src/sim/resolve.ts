@@ -1,6 +1,7 @@
 import { die } from "../core/errors.ts";
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, builtinScenario } from "./builtin/index.ts";
 import type { Scenario } from "./scenario.ts";
+import { loadScenarioFile } from "./file/files.ts";
 
 /**
  * Scenario loaders beyond the built-ins (scenario files) register here; the CLI asks this module,
@@ -11,6 +12,7 @@ const loaders: ScenarioLoader[] = [];
 export function addScenarioLoader(loader: ScenarioLoader): void {
   loaders.push(loader);
 }
+addScenarioLoader(loadScenarioFile);
 
 /** A built-in name, or whatever a registered loader accepts (e.g. a YAML file path). */
 export function resolveScenario(ref: string | undefined): Scenario {

@@ -32,5 +32,7 @@ export interface Scenario {
    * suites (test/timetravel-*.test.ts) bisect and minimise every built-in scenario that declares one.
    */
   readonly faults?: readonly string[];
+  /** The scenario file it was compiled from (shipped under scenarios/, or named by the user). */
+  readonly source?: string;
   makeDriver(stream: (name: string) => Prng): Driver;
 }

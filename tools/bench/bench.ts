@@ -5,6 +5,7 @@
  *   npm run bench                         # default scenario, 200k events
  *   npm run bench -- --events 500000 --scenario smoke
  *   npm run bench -- --json               # one JSON object
+ *   npm run bench -- --long-events 0      # skip the long-run recording (1.2M events by default)
  */
 import { performance } from "node:perf_hooks";
 import { record } from "../../src/sim/record.ts";
@@ -20,10 +21,11 @@ interface Args {
   scenario: string | undefined;
   json: boolean;
   seed: number;
+  longEvents: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { events: 200_000, pureEvents: 20_000, scenario: undefined, json: false, seed: 1 };
+  const a: Args = { events: 200_000, pureEvents: 20_000, scenario: undefined, json: false, seed: 1, longEvents: 1_200_000 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -32,8 +34,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--pure-events" && v) (a.pureEvents = Number(v)), i++;
     else if (k === "--scenario" && v) (a.scenario = v), i++;
     else if (k === "--seed" && v) (a.seed = Number(v)), i++;
+    else if (k === "--long-events" && v) (a.longEvents = Number(v)), i++;
     else {
-      console.error(`bench: unknown argument '${k}' (use --events N, --pure-events N, --scenario S, --seed N, --json)`);
+      console.error(`bench: unknown argument '${k}' (use --events N, --pure-events N, --scenario S, --seed N, --long-events N, --json)`);
       process.exit(2);
     }
   }
@@ -79,6 +82,17 @@ const pure = best(1, () => verifyTrace(open(), { path: "pure", until: args.pureE
 let jsonBytes = 0;
 for (const { ev, outcome } of open().events()) jsonBytes += Buffer.byteLength(toJson({ ...ev, outcome })) + 1;
 
+// The long-running scenario at full length (scenarios/long-run.yaml): record throughput at scale,
+// into a sink that only counts bytes, so memory stays flat however long the run.
+let longRunBytes = 0;
+const longRun = best(1, () => {
+  if (args.longEvents <= 0) return 0;
+  let size = 0;
+  const r = record(resolveScenario("long-run"), { write: (b) => void (size += b.length), close: () => {} }, { seed: args.seed, maxEvents: args.longEvents });
+  longRunBytes = size;
+  return r.events;
+});
+
 const events = rec.count;
 const figures = {
   scenario: scenario.name,
@@ -89,6 +103,9 @@ const figures = {
   replayPureEventsPerSec: Math.round(pure.count / pure.seconds),
   traceBytesPerEvent: Number((bytes.length / events).toFixed(2)),
   jsonLinesBytesPerEvent: Number((jsonBytes / events).toFixed(2)),
+  longRunEvents: longRun.count,
+  recordLongRunEventsPerSec: longRun.count === 0 ? 0 : Math.round(longRun.count / longRun.seconds),
+  longRunSeconds: Number(longRun.seconds.toFixed(1)),
   fastOverPure: 0,
   fastTimeOverDecodeTime: 0,
 };
@@ -104,5 +121,6 @@ if (args.json) {
   log(`replay, fast path ${k(figures.replayFastEventsPerSec)}`);
   log(`replay, pure path ${k(figures.replayPureEventsPerSec)} (first ${pure.count} events)`);
   log(`trace             ${figures.traceBytesPerEvent} bytes/event; JSON lines ${figures.jsonLinesBytesPerEvent} bytes/event`);
+  if (longRun.count > 0) log(`record long-run    ${k(figures.recordLongRunEventsPerSec)} (${longRun.count} events in ${figures.longRunSeconds}s, ${(longRunBytes / longRun.count).toFixed(1)} bytes/event)`);
   log(`ratios            fast/pure = ${figures.fastOverPure}x (want >= 10); fast time / decode time = ${figures.fastTimeOverDecodeTime} (want <= 2)`);
 }

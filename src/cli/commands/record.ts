@@ -53,10 +53,11 @@ export function registerRecord(program: Command, io: Io, setCode: (c: number) =>
     .option("--max-events <n>", "stop after this many events")
     .option("--until <time>", "stop at this virtual time (e.g. 250ms, 2s, 1500us, 1000000ns)")
     .option("--block-events <n>", "events per trace block (a checkpoint follows each)")
-    .addHelpText("after", "\nExamples:\n  hvsim record --seed 7 -o a.hvt\n  hvsim record smoke --seed 8 --max-events 500 -o b.hvt")
+    .addHelpText("after", "\nExamples:\n  hvsim record --seed 7 -o a.hvt\n  hvsim record smoke --seed 8 --max-events 500 -o b.hvt\n  hvsim record scenarios/mem-churn.yaml --seed 3 --until 5ms")
     .action((scenario: string | undefined, opts: Record<string, string | undefined>) => {
       const seed = parseIntOption("--seed", opts.seed ?? "1", 0);
-      const name = scenario ?? resolveScenario(undefined).name;
+      // The resolved name, not the reference: `record scenarios/x.yaml` writes x-s1.hvt.
+      const name = resolveScenario(scenario).name;
       const { code } = runRecord(io, {
         scenario,
         seed,

@@ -7,14 +7,18 @@ import { toJson } from "../../export/json.ts";
 export function registerScenarios(program: Command, io: Io, setCode: (c: number) => void): void {
   program
     .command("scenarios")
-    .description("list the built-in scenarios, a line each")
-    .option("--json", "print [{name, description, default}]")
+    .description("list the built-in scenarios, a line each (those shipped as files in scenarios/ show their path)")
+    .option("--json", "print [{name, description, default, file}]")
     .action((opts: { json?: boolean }) => {
       if (opts.json) {
-        io.out(toJson(BUILTIN_SCENARIOS.map((s) => ({ name: s.name, description: s.description, default: s === DEFAULT_SCENARIO }))));
+        io.out(toJson(BUILTIN_SCENARIOS.map((s) => ({ name: s.name, description: s.description, default: s === DEFAULT_SCENARIO, file: s.source ?? null }))));
       } else {
+        // Scenarios shipped as files are marked with their path: copy one to start your own.
         const width = Math.max(...BUILTIN_SCENARIOS.map((s) => s.name.length));
-        for (const s of BUILTIN_SCENARIOS) io.out(`${s.name.padEnd(width)}  ${s.description}${s === DEFAULT_SCENARIO ? " (default)" : ""}`);
+        for (const s of BUILTIN_SCENARIOS) {
+          const marks = [s === DEFAULT_SCENARIO ? "default" : "", s.source === undefined ? "" : `file ${s.source}`].filter((m) => m !== "");
+          io.out(`${s.name.padEnd(width)}  ${s.description}${marks.length === 0 ? "" : ` (${marks.join("; ")})`}`);
+        }
       }
       setCode(EXIT.ok);
     });

@@ -74,7 +74,8 @@ const hypercallTable = buildHypercallTable([
 ]);
 const onHypercall = makeOnHypercall(hypercallTable);
 
-function countHypercall(s: Machine, call: number): void {
+/** Counts a call in `hypercallCounts` (also for calls the RM transport runs through HYP's handlers, src/model/rm/transport.ts). */
+export function countHypercall(s: Machine, call: number): void {
   const key = `0x${call.toString(16).padStart(2, "0")}`;
   s.hypercallCounts[key] = (s.hypercallCounts[key] ?? 0) + 1;
 }

@@ -11,8 +11,9 @@ import { DEFAULT_PLATFORM, hvModel, type Machine } from "../machine.ts";
  */
 export const RM = { vm: 255, vcpu: 0 } as const;
 
+/** A bare RM (no HLOS: `hlos: false`), whose tests build VMs from the root partition's free RAM. */
 export function boot(): Machine {
-  return hvModel.genesis({ platform: DEFAULT_PLATFORM });
+  return hvModel.genesis({ platform: DEFAULT_PLATFORM, hlos: false });
 }
 
 type Draft<E> = E extends HypEvent ? Omit<E, "seq" | "t"> & { t?: number } : never;

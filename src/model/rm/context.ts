@@ -3,7 +3,8 @@
  * notifications it sends (collected into the event's outcome, in send order).
  */
 import { RM_MSG_TYPE, rmMessageId, type RmError, type RmMessageName, type VmStatus, VM_STATE_EDGES } from "../abi/rm.ts";
-import type { VmMemState } from "./vmmem.ts";
+import type { ContentState } from "./content.ts";
+import type { Machine } from "../machine.ts";
 import type { RmState, RmVm, RmChannel } from "./state.ts";
 import type { SmmuState } from "../smmu/state.ts";
 import type { VmmState } from "../vmm/state.ts";
@@ -13,7 +14,7 @@ import { fragment } from "./rpc.ts";
 /** The slices the RM, VMM, virtio and SMMU rooms share; `Machine` extends this. */
 export interface VmRoomsState {
   rm: RmState;
-  vmmem: VmMemState;
+  content: ContentState;
   smmu: SmmuState;
   vmm: VmmState;
   virtio: VirtioState;
@@ -26,7 +27,7 @@ export interface RmNotification {
 }
 
 export interface RmCtx {
-  readonly s: VmRoomsState;
+  readonly s: Machine;
   readonly caller: number;
   readonly notes: RmNotification[];
 }

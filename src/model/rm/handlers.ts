@@ -3,14 +3,15 @@
  * follow-up events). Unknown or unhandled IDs get RM_ERROR_UNIMPLEMENTED, as the RM's dispatcher
  * answers them (reference §1.4).
  */
-import { RM_ERRORS, RM_MSG_TYPE, rmMessageName, type RmMessageName } from "../abi/rm.ts";
+import type { RmMessageName } from "../abi/rm.ts";
 import { invalidEvent } from "../../core/errors.ts";
-import { ByteWriter } from "./bytes.ts";
-import { channel, type RequestHandler, type RmCtx, type VmRoomsState } from "./context.ts";
-import { fragment, reassemble } from "./rpc.ts";
+import type { RequestHandler, RmCtx } from "./context.ts";
+import type { Machine } from "../machine.ts";
+import { deliverNotes, exchange } from "./transport.ts";
 import * as L from "./lifecycle.ts";
 import * as M from "./memparcel.ts";
 import * as I from "./irq.ts";
+import * as PV from "./protected.ts";
 import { onVmGetHypResources } from "./resources.ts";
 import type { RmRequestEvent, RmRequestOutcome, RmVmHaltEvent } from "./events.ts";
 
@@ -28,6 +29,10 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   VM_GET_VMID: L.onVmGetVmid,
   VM_SET_CRASH_MSG: L.onVmSetCrashMsg,
   VM_GET_HYP_RESOURCES: onVmGetHypResources,
+  // protected VMs (issue #6, src/model/rm/protected.ts): pvmfw registration and the firmware region.
+  FW_SET_VM_FIRMWARE: PV.onFwSetVmFirmware,
+  FW_MILESTONE: PV.onFwMilestone,
+  VM_SET_FIRMWARE_MEM: PV.onVmSetFirmwareMem,
   MEM_LEND: M.makeOnMemCreate("LEND"),
   MEM_SHARE: M.makeOnMemCreate("SHARE"),
   MEM_DONATE: M.makeOnMemCreate("DONATE"),
@@ -42,41 +47,21 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   VM_IRQ_NOTIFY: I.onIrqNotify,
 };
 
-/** rm_request: transport in, dispatch, transport out. */
-export function onRmRequest(s: VmRoomsState, ev: RmRequestEvent): RmRequestOutcome {
+/** rm_request: a client's request over its msgqueue pair, the RM's handling, the reply back (transport.ts). */
+export function onRmRequest(s: Machine, ev: RmRequestEvent): RmRequestOutcome {
   if (!Number.isInteger(ev.msgId) || ev.msgId < 0 || ev.msgId > 0xffffffff || !Number.isInteger(ev.rpcSeq) || ev.rpcSeq < 0 || ev.rpcSeq > 0xffff) {
     invalidEvent(ev.seq, ev.kind, "msgId must be a u32 and rpcSeq a u16");
   }
   if (ev.payload.length > 14_616) invalidEvent(ev.seq, ev.kind, "a client cannot send more than 63 fragments");
-  const ch = channel(s, ev.vm);
-  const packets = fragment({ type: RM_MSG_TYPE.REQUEST, seq: ev.rpcSeq, msgId: ev.msgId, payload: ev.payload });
-  const msg = reassemble(packets).messages[0]!;
-  ch.requests += 1;
-  ch.packetsIn += packets.length;
-  const ctx: RmCtx = { s, caller: ev.vm, notes: [] };
-  const name = rmMessageName(msg.msgId);
-  const handler = name === undefined ? undefined : REQUEST_HANDLERS[name as RmMessageName];
-  const r = handler === undefined ? { err: "UNIMPLEMENTED" as const } : handler(ctx, msg.payload);
-  const data = r.data ?? new Uint8Array(0);
-  const body = new ByteWriter().u32(RM_ERRORS[r.err]).bytes(data).done();
-  const out = fragment({ type: RM_MSG_TYPE.REPLY, seq: msg.seq, msgId: msg.msgId, payload: body }).length;
-  ch.packetsOut += out;
-  return {
-    msg: name ?? `0x${ev.msgId.toString(16)}`,
-    err: r.err,
-    data,
-    packetsIn: packets.length,
-    packetsOut: out,
-    notify: ctx.notes.map((n) => ({ to: n.to, msg: n.msg, data: n.payload })),
-  };
+  return exchange(s, ev, ev.vm, ev.msgId, ev.rpcSeq, ev.payload, REQUEST_HANDLERS);
 }
 
 /** rm_vm_halt: only a RUNNING VM's vCPU can halt. */
-export function onRmVmHalt(s: VmRoomsState, ev: RmVmHaltEvent) {
+export function onRmVmHalt(s: Machine, ev: RmVmHaltEvent) {
   const vm = s.rm.vms.byId[ev.vm];
   if (vm === undefined || vm.status !== "RUNNING") invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} is not RUNNING`);
   if (vm.vcpus.byId[ev.vcpu]?.power !== "on") invalidEvent(ev.seq, ev.kind, `vCPU ${ev.vcpu} of VM ${ev.vm} is not powered on`);
   const ctx: RmCtx = { s, caller: 0, notes: [] };
   const exited = L.onVmHalt(ctx, vm, ev.cause);
-  return { exited, notify: ctx.notes.map((n) => ({ to: n.to, msg: n.msg, data: n.payload })) };
+  return { exited, notify: deliverNotes(s, ctx.notes, 0) };
 }

@@ -1,22 +1,27 @@
 /**
- * RM invariants. Each names the state path and the objects involved when it breaks.
+ * RM invariants, read from the hypervisor's state (memdb, memextents, stage-2 via `translate`).
+ * Each names the state path and the objects involved when it breaks.
  */
 import type { Invariant, Violation } from "../../core/invariants.ts";
 import { MEMPARCELS_PER_OWNER_MAX } from "../abi/rm.ts";
-import { edgeAllowed, type VmRoomsState } from "./context.ts";
-import { ownerOf, translate } from "./vmmem.ts";
+import type { Machine } from "../machine.ts";
+import { ownsRange } from "../memory/memdb.ts";
+import { translate } from "../memory/stage2.ts";
+import { edgeAllowed } from "./context.ts";
 import type { Parcel } from "./state.ts";
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-function checkParcel(s: VmRoomsState, p: Parcel): Violation | null {
+function checkParcel(s: Machine, p: Parcel): Violation | null {
   const path = `rm.parcels.byId.${p.handle}`;
   const anyAccepted = p.borrowers.some((b) => b.accepted);
   if ((p.state === "SHARED") !== anyAccepted) return { path: `${path}.state`, detail: `parcel ${p.handle} is ${p.state} but ${anyAccepted ? "has" : "has no"} accepted borrowers`, objects: { handle: p.handle } };
-  const expectOwner = p.transType === "SHARE" ? `vm:${p.owner}` : `parcel:${p.handle}`;
   for (const r of p.regions) {
-    if (ownerOf(s, r.pa) !== expectOwner) return { path: `${path}.regions`, detail: `PA ${hex(r.pa)} of parcel ${p.handle} is owned by ${ownerOf(s, r.pa)}, expected ${expectOwner}`, objects: { handle: p.handle, pa: r.pa } };
-    if (p.transType !== "SHARE" && translate(s, p.owner, r.ownerIpa)?.pa === r.pa) {
+    if (!ownsRange(s, r.pa, r.size, { type: "EXTENT", id: p.memextent })) {
+      return { path: `${path}.regions`, detail: `PA ${hex(r.pa)}+${hex(r.size)} of parcel ${p.handle} is not owned by its memextent ${p.memextent}`, objects: { handle: p.handle, pa: r.pa } };
+    }
+    const own = translate(s, p.owner, r.ownerIpa);
+    if (p.transType !== "SHARE" && own?.pa === r.pa) {
       return { path: `${path}.regions`, detail: `owner VM ${p.owner} still reaches lent PA ${hex(r.pa)}`, objects: { handle: p.handle, vm: p.owner, pa: r.pa } };
     }
   }
@@ -24,13 +29,14 @@ function checkParcel(s: VmRoomsState, p: Parcel): Violation | null {
     if (!b.accepted) continue;
     if (b.ipas.length !== p.regions.length) return { path: `${path}.borrowers`, detail: `borrower ${b.vmid} has ${b.ipas.length} IPAs for ${p.regions.length} regions`, objects: { handle: p.handle, vm: b.vmid } };
     for (const [i, r] of p.regions.entries()) {
-      if (translate(s, b.vmid, b.ipas[i]!)?.pa !== r.pa) return { path: `${path}.borrowers`, detail: `accepted borrower ${b.vmid} does not reach PA ${hex(r.pa)} at IPA ${hex(b.ipas[i]!)}`, objects: { handle: p.handle, vm: b.vmid } };
+      const tr = translate(s, b.vmid, b.ipas[i]!);
+      if (tr?.pa !== r.pa || tr.memextent !== p.memextent) return { path: `${path}.borrowers`, detail: `accepted borrower ${b.vmid} does not reach PA ${hex(r.pa)} at IPA ${hex(b.ipas[i]!)}`, objects: { handle: p.handle, vm: b.vmid } };
     }
   }
   return null;
 }
 
-export const rmInvariants: readonly Invariant<VmRoomsState>[] = [
+export const rmInvariants: readonly Invariant<Machine>[] = [
   {
     name: "rm.vm_state_edges",
     description: "Every VM's last state change is one of the RM's allowed edges (vm_mgnt_state_change_valid).",
@@ -46,7 +52,7 @@ export const rmInvariants: readonly Invariant<VmRoomsState>[] = [
   },
   {
     name: "rm.parcel_accounting",
-    description: "A parcel's state matches its borrowers; lent/donated pages belong to the parcel and not to the owner's stage-2; accepted borrowers reach exactly its pages; at most 64 parcels per owner.",
+    description: "A parcel's state matches its borrowers; its pages are owned (memdb) by its own memextent; a lend's or donation's owner no longer reaches them; accepted borrowers reach exactly its pages (translate); at most 64 parcels per owner.",
     check(s) {
       const perOwner: Record<number, number> = {};
       for (const h of s.rm.parcels.ids) {
@@ -61,16 +67,38 @@ export const rmInvariants: readonly Invariant<VmRoomsState>[] = [
   },
   {
     name: "rm.borrower_loses_released_pages",
-    description: "A VM reaches a page held by a parcel only while it has that parcel accepted.",
+    description: "A VM's stage-2 reaches a parcel's pages only while it has that parcel accepted (or owns a share): every translation through a parcel's memextent, in every VM's stage-2.",
     check(s) {
-      for (const [vmidText, list] of Object.entries(s.vmmem.s2)) {
-        const vmid = Number(vmidText);
-        for (const r of list) {
-          const owner = ownerOf(s, r.value.pa);
-          if (owner === null || !owner.startsWith("parcel:")) continue;
-          const p = s.rm.parcels.byId[Number(owner.slice(7))];
-          if (p?.borrowers.some((b) => b.vmid === vmid && b.accepted) === true) continue;
-          return { path: `vmmem.s2.${vmid}`, detail: `VM ${vmid} reaches PA ${hex(r.value.pa)} of ${owner} without having it accepted`, objects: { vm: vmid, pa: r.value.pa } };
+      if (s.rm.parcels.ids.length === 0) return null;
+      const byExtent: Record<number, Parcel> = {};
+      for (const h of s.rm.parcels.ids) byExtent[s.rm.parcels.byId[h]!.memextent] = s.rm.parcels.byId[h]!;
+      for (const k of Object.keys(s.vms)) {
+        const vmid = Number(k);
+        const as = s.objects.byId[s.vms[vmid]!.addrspace];
+        if (as === undefined || as.type !== "addrspace") continue;
+        for (const r of as.s2) {
+          const p = byExtent[r.memextent];
+          if (p === undefined) continue;
+          if (p.borrowers.some((b) => b.vmid === vmid && b.accepted) || (p.transType === "SHARE" && p.owner === vmid)) continue;
+          const tr = translate(s, vmid, r.ipa);
+          return { path: `objects.byId.${as.id}.s2`, detail: `VM ${vmid} reaches PA ${hex(tr?.pa ?? r.pa)} of parcel ${p.handle} without having it accepted`, objects: { vm: vmid, pa: tr?.pa ?? r.pa, handle: p.handle } };
+        }
+      }
+      return null;
+    },
+  },
+  {
+    name: "rm.vm_objects_match",
+    description: "Every VM the RM manages has its addrspace under its VMID and its vCPUs registered with the hypervisor under their indices.",
+    check(s) {
+      const hv = s.rm.hv;
+      if (hv === null) return null;
+      for (const k of Object.keys(hv.vms)) {
+        const v = hv.vms[Number(k)]!;
+        const entry = s.vms[v.vmid];
+        if (entry === undefined || entry.addrspace !== v.addrspace) return { path: `rm.hv.vms.${k}`, detail: `VM ${v.vmid}'s addrspace ${v.addrspace} is not the hypervisor's for that VMID`, objects: { vm: v.vmid } };
+        for (let i = 0; i < v.vcpus.length; i++) {
+          if (v.vcpus[i] !== 0 && entry.vcpus[i] !== v.vcpus[i]) return { path: `rm.hv.vms.${k}.vcpus`, detail: `VM ${v.vmid} vCPU ${i} is not registered with the hypervisor`, objects: { vm: v.vmid, vcpu: i } };
         }
       }
       return null;

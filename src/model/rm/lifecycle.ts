@@ -12,7 +12,14 @@ import { decodeVmConfigImage, decodeVmExit, decodeVmStop, decodeVmid, encodeVmEx
 import { addId, dropId, type RmVm } from "./state.ts";
 import { acceptForVmStart, releaseAllAccepted } from "./memparcel.ts";
 import { readVmConfig } from "./vmconfig.ts";
+import { protectedStartCheck, protectedStarted } from "./protected.ts";
 import { releaseAllIrqs } from "./irq.ts";
+import { RIGHTS } from "../abi/rights.ts";
+import { grant, createBell, createVcpus, createVmSkeleton, destroyBells, destroyVcpus, destroyVm, powerOn, stopVcpus } from "./hv.ts";
+import { objectAs } from "../object/objects.ts";
+
+/** Max vCPUs of a VM's VIC: PLATFORM_MAX_CORES on QEMU (GH:config/platform/qemu.conf). */
+const VM_MAX_VCPUS = 8;
 
 const u32 = (v: number): Uint8Array => new ByteWriter().u32(v).done();
 
@@ -42,6 +49,8 @@ export const onVmAllocate: RequestHandler = (ctx, p) => {
   } else if (vmid >= 64 || vms.byId[vmid] !== undefined) vmid = -1;
   if (vmid < 0) return reply("NORESOURCE");
   addId(vms, vmid, newVm(vmid, ctx.caller));
+  // The VM's hypervisor skeleton: cspace, addrspace (its VMID), VIC and the RM channel (hv.ts).
+  createVmSkeleton(ctx.s, vmid, VM_MAX_VCPUS);
   return m.vmid === 0 ? reply("OK", u32(vmid)) : reply("OK");
 };
 
@@ -61,6 +70,7 @@ export const onVmDeallocate: RequestHandler = (ctx, p) => {
   if (isReply(vm)) return vm;
   if (vm.status !== "LOAD" && vm.status !== "RESET") return reply("VM_STATE");
   dropId(ctx.s.rm.vms, vm.vmid);
+  destroyVm(ctx.s, vm.vmid);
   return reply("OK");
 };
 
@@ -104,6 +114,17 @@ export const onVmInit: RequestHandler = (ctx, p) => {
   vm.config = config;
   vm.vcpus = { ids: [], byId: {} };
   for (let i = 0; i < config.vcpus; i++) addId(vm.vcpus, i, { power: "off", pc: 0, x0: 0 });
+  // vdevices and vCPUs (RM:src/vm_config): proxy-scheduled vCPUs (crosvm's `affinity = "proxy"`,
+  // reference §8 step 8), a doorbell per irqfd bell, and VMMIO forwarding of the IPA space below
+  // the VM's RAM to the proxy (crosvm's MMIO bus; ⚠ the open RM has no such node: model choice).
+  const hv = ctx.s.rm.hv!.vms[vm.vmid]!;
+  const host = ctx.s.rm.hv!.vms[vm.owner];
+  createVcpus(ctx.s, hv, config.vcpus, { proxy: true, hlos: false });
+  const t = RIGHTS.thread;
+  if (host !== undefined) hv.hostVcpuCaps = hv.vcpus.map((id) => grant(ctx.s, host.cspace, id, "thread", t.AFFINITY | t.YIELD_TO | t.STATE | t.BIND_VIRQ | t.LIFECYCLE));
+  for (const b of config.bells) if (host !== undefined) createBell(ctx.s, hv, host, b.label, b.irq);
+  const as = objectAs(ctx.s, hv.addrspace, "addrspace")!;
+  as.vmmio = config.baseAddress > 0 ? [{ base: 0, size: config.baseAddress }] : [];
   updateState(ctx, vm, "READY");
   return reply("OK");
 };
@@ -115,6 +136,12 @@ export const onVmStart: RequestHandler = (ctx, p) => {
   if (isReply(vm)) return vm;
   if (vm.status !== "READY") return reply("VM_STATE");
   const config = vm.config!;
+  // protected VMs (issue #6, src/model/rm/protected.ts): pvmfw registered, firmware region set, one boot vCPU.
+  const fwErr = protectedStartCheck(ctx, vm);
+  if (fwErr !== null) {
+    updateState(ctx, vm, "INIT_FAILED");
+    return reply(fwErr);
+  }
   if (!acceptForVmStart(ctx, vm, config) || vm.vcpus.ids.length === 0) {
     updateState(ctx, vm, "INIT_FAILED");
     return reply("NORESOURCE");
@@ -123,6 +150,8 @@ export const onVmStart: RequestHandler = (ctx, p) => {
   boot.power = "on";
   boot.pc = config.baseAddress + vm.imageOffset;
   boot.x0 = config.baseAddress + vm.dtOffset;
+  protectedStarted(ctx, vm); // protected VMs (issue #6): copy pvmfw, boot vCPU at pvmfw's entry
+  powerOn(ctx.s, ctx.s.rm.hv!.vms[vm.vmid]!.vcpus[0]!, boot.pc, boot.x0);
   vm.boots += 1;
   vm.exit = null;
   updateState(ctx, vm, "RUNNING");
@@ -132,6 +161,8 @@ export const onVmStart: RequestHandler = (ctx, p) => {
 /** Moves a VM to EXITED and tells its owner why (vm_mgnt_send_exited: reason word 0 = flags | code << 16). */
 export function exitVm(ctx: RmCtx, vm: RmVm, type: ExitType, exitFlags: number, exitCode: number, extra: readonly number[] = []): void {
   for (const id of vm.vcpus.ids) vm.vcpus.byId[id]!.power = "off";
+  const hv = ctx.s.rm.hv?.vms[vm.vmid];
+  if (hv !== undefined) stopVcpus(ctx.s, hv);
   updateState(ctx, vm, "EXITED");
   const reason = [exitReasonWord0(exitFlags, exitCode), ...extra];
   vm.exit = { type: EXIT_TYPE[type], reason };
@@ -169,8 +200,12 @@ export const onVmReset: RequestHandler = (ctx, p) => {
   if (vm.config?.noReset === true || vm.config?.crashFatal === true) return reply("DENIED");
   if (!edgeAllowed(vm.status, "RESETTING")) return reply("VM_STATE");
   updateState(ctx, vm, "RESETTING");
+  const hv = ctx.s.rm.hv!.vms[vm.vmid]!;
+  destroyBells(ctx.s, hv);
   releaseAllAccepted(ctx, vm.vmid);
   releaseAllIrqs(ctx, vm.vmid);
+  destroyVcpus(ctx.s, hv);
+  objectAs(ctx.s, hv.addrspace, "addrspace")!.vmmio = [];
   vm.vcpus = { ids: [], byId: {} };
   vm.config = null;
   vm.osStatus = OS_STATUS.NONE;

@@ -9,9 +9,12 @@ import { MEM_ACCEPT_FLAG, MEM_CREATE_FLAG, MEM_NOTIFY_FLAG, MEM_RECLAIM_FLAG, ME
 import { ByteWriter } from "./bytes.ts";
 import { notify, reply, type RequestHandler, type RmCtx, type RmReply } from "./context.ts";
 import * as P from "./payloads.ts";
+import { defectOn } from "../faults.ts";
 import { addId, dropId, type Parcel, type ParcelBorrower, type RmVm, type VmConfig } from "./state.ts";
-import { PAGE, mapIpa, ownerOf, physPieces, unmapIpa, unmapPa, setOwner, zeroRange } from "./vmmem.ts";
-import { smmuSyncVm } from "../smmu/sync.ts";
+import { PAGE, physPieces, zeroRange } from "./content.ts";
+import { createParcelExtent, mapRegions, ownerExtent, returnAndDestroy, unmapVm } from "./hv.ts";
+import { objectAs } from "../object/objects.ts";
+import type { MemextentObject } from "../memory/state.ts";
 
 const TRANS_NAME: Record<number, TransType> = { [TRANS_TYPE.DONATE]: "DONATE", [TRANS_TYPE.LEND]: "LEND", [TRANS_TYPE.SHARE]: "SHARE" };
 const VALID_RIGHTS = new Set<number>([MEM_RIGHTS.R, MEM_RIGHTS.RX, MEM_RIGHTS.RW, MEM_RIGHTS.RWX]);
@@ -57,31 +60,38 @@ export function makeOnMemCreate(trans: TransType): RequestHandler {
     const bad = checkCreate(ctx, trans, m);
     if (bad !== null) return reply(bad);
     const regions: Parcel["regions"] = [];
+    let source: MemextentObject | null = null;
     for (const e of m.sgl) {
+      // The owner's IPAs, translated through its stage-2 (HYP's table); every page must be mapped
+      // and owned (memdb) by one extent that belongs to the owner (reference §4.2).
       const pieces = physPieces(ctx.s, ctx.caller, e.ipa, e.size);
       if (pieces === null) return reply("MEM_INVALID");
       let ipa = e.ipa;
       for (const piece of pieces) {
-        if (ownerOf(ctx.s, piece.pa) !== `vm:${ctx.caller}`) return reply("MEM_INVALID");
+        const ext = ownerExtent(ctx.s, ctx.caller, piece.pa, piece.size);
+        if (ext === null || (source !== null && ext.id !== source.id)) return reply("MEM_INVALID");
+        source = ext;
         regions.push({ pa: piece.pa, size: piece.size, ownerIpa: ipa });
         ipa += piece.size;
       }
     }
+    if (regions.some((r, i) => regions.some((q, j) => j < i && q.pa < r.pa + r.size && r.pa < q.pa + q.size))) return reply("ARGUMENT_INVALID");
     const handle = allocHandle(ctx);
     const sanitized = (m.flags & MEM_CREATE_FLAG.SANITIZE) !== 0;
-    for (const r of regions) {
-      if (trans !== "SHARE") {
-        // The memory moves into the parcel's own extent: the owner loses access now (§4.3).
-        unmapPa(ctx.s, ctx.caller, r.pa, r.size);
-        setOwner(ctx.s, r.pa, r.size, `parcel:${handle}`);
-      }
-      if (sanitized) zeroRange(ctx.s, r.pa, r.size);
+    // The memory moves into the parcel's own extent (donated from the owner's): the owner's
+    // stage-2 loses it; for a share the owner maps it back through the parcel with its ACL rights (§4.3).
+    const me = createParcelExtent(ctx.s, source!, regions);
+    if (trans === "SHARE") {
+      const own = m.acl.find((e) => e.vmid === ctx.caller)!;
+      mapRegions(ctx.s, me, ctx.caller, regions, regions.map((r) => r.ownerIpa), own.rights);
     }
-    smmuSyncVm(ctx.s, ctx.caller);
+    // defect host-s2-kept-after-lend (src/model/faults.ts): the owner keeps its mapping of lent/donated memory.
+    else if (defectOn(ctx.s, "host-s2-kept-after-lend")) mapRegions(ctx.s, me, ctx.caller, regions, regions.map((r) => r.ownerIpa), MEM_RIGHTS.RWX);
+    if (sanitized) for (const r of regions) zeroRange(ctx.s, r.pa, r.size);
     const borrowers: ParcelBorrower[] = m.acl.filter((e) => e.vmid !== ctx.caller).map((e) => ({ vmid: e.vmid, rights: e.rights, accepted: false, ipas: [] }));
     addId(ctx.s.rm.parcels, handle, {
       handle, owner: ctx.caller, transType: trans, memType: m.memType, label: m.label, memInfoTag: 0,
-      sanitized, sanitizeOnReclaim: sanitized, state: "SHARING",
+      sanitized, sanitizeOnReclaim: sanitized, state: "SHARING", memextent: me.id, source: source!.id,
       acl: m.acl.map((e) => ({ ...e })), attrs: m.attrs.map((a) => ({ ...a })), sgl: m.sgl.map((e) => ({ ...e })), regions, borrowers,
     });
     return reply("OK", new ByteWriter().u32(handle).done());
@@ -100,27 +110,40 @@ function allocHandle(ctx: RmCtx): number {
 /** The borrower's IPA space: the RM places a parcel above everything the VM has mapped. */
 function chooseIpa(ctx: RmCtx, vmid: number, size: number, contiguous: boolean): number {
   let top = 0x8000_0000;
-  for (const r of ctx.s.vmmem.s2[vmid] ?? []) top = Math.max(top, r.base + r.size);
+  const as = objectAs(ctx.s, ctx.s.vms[vmid]?.addrspace ?? 0, "addrspace");
+  const last = as?.s2[as.s2.length - 1];
+  if (last !== undefined) top = Math.max(top, last.ipa + last.size);
   const align = contiguous && size >= 0x20_0000 ? 0x20_0000 : PAGE;
   return Math.ceil(top / align) * align;
 }
 
-function mapBorrower(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower, ipas: number[]): void {
-  parcel.regions.forEach((r, i) => mapIpa(ctx.s, b.vmid, ipas[i]!, r.pa, r.size, b.rights));
+const extentOf = (ctx: RmCtx, parcel: Parcel): MemextentObject => objectAs(ctx.s, parcel.memextent, "memextent")!;
+
+/** Accept of a lend/share: the parcel's extent is mapped into the borrower's stage-2 with its ACL rights. */
+function mapBorrower(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower, ipas: number[]): boolean {
+  if (!mapRegions(ctx.s, extentOf(ctx, parcel), b.vmid, parcel.regions, ipas, b.rights)) {
+    unmapVm(ctx.s, extentOf(ctx, parcel), b.vmid);
+    return false;
+  }
   b.accepted = true;
   b.ipas = ipas;
   parcel.state = "SHARED";
-  smmuSyncVm(ctx.s, b.vmid);
+  return true;
 }
 
-/** Donate accepted: the borrower becomes the owner; the parcel is deleted (§4.3). */
-function completeDonate(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower, ipas: number[]): void {
-  parcel.regions.forEach((r, i) => {
-    setOwner(ctx.s, r.pa, r.size, `vm:${b.vmid}`);
-    mapIpa(ctx.s, b.vmid, ipas[i]!, r.pa, r.size, MEM_RIGHTS.RWX);
-  });
+/**
+ * Donate accepted: the parcel's extent becomes the borrower's own memory, mapped RWX at the IPAs;
+ * the parcel is deleted (§4.3). Exported for the RM accepting a donation to itself (pvmfw, §6.2).
+ */
+export function acceptDonated(ctx: RmCtx, parcel: Parcel, vmid: number, ipas: number[]): boolean {
+  const me = extentOf(ctx, parcel);
+  if (!mapRegions(ctx.s, me, vmid, parcel.regions, ipas, MEM_RIGHTS.RWX)) {
+    unmapVm(ctx.s, me, vmid);
+    return false;
+  }
+  ctx.s.rm.hv!.vms[vmid]?.extents.push(me.id);
   dropId(ctx.s.rm.parcels, parcel.handle);
-  smmuSyncVm(ctx.s, b.vmid);
+  return true;
 }
 
 function validateAccept(ctx: RmCtx, parcel: Parcel, m: P.MemAcceptReq): RmError | ParcelBorrower {
@@ -172,18 +195,17 @@ export const onMemAccept: RequestHandler = (ctx, p) => {
   const ipas = acceptIpas(ctx, parcel, m);
   if (ipas === null) return reply("ARGUMENT_INVALID");
   if ((m.flags & MEM_ACCEPT_FLAG.SANITIZE) !== 0) parcel.sanitizeOnReclaim = true;
-  if (parcel.transType === "DONATE") completeDonate(ctx, parcel, b, ipas);
-  else mapBorrower(ctx, parcel, b, ipas);
+  const mapped = parcel.transType === "DONATE" ? acceptDonated(ctx, parcel, b.vmid, ipas) : mapBorrower(ctx, parcel, b, ipas);
+  if (!mapped) return reply("MAP_FAILED");
   const chosen = m.sgl.length === 0 ? P.encodeAcceptSgl(parcel.regions.map((r, i) => ({ ipa: ipas[i]!, size: r.size }))) : undefined;
   return reply("OK", chosen);
 };
 
 function unmapBorrower(ctx: RmCtx, parcel: Parcel, b: ParcelBorrower): void {
-  parcel.regions.forEach((r, i) => unmapIpa(ctx.s, b.vmid, b.ipas[i]!, r.size));
+  unmapVm(ctx.s, extentOf(ctx, parcel), b.vmid);
   b.accepted = false;
   b.ipas = [];
   if (!parcel.borrowers.some((x) => x.accepted)) parcel.state = "SHARING";
-  smmuSyncVm(ctx.s, b.vmid);
 }
 
 /** MEM_RELEASE by a borrower: owner DENIED; not accepted MEM_RELEASED. */
@@ -212,15 +234,12 @@ export const onMemReclaim: RequestHandler = (ctx, p) => {
   if (ctx.caller !== parcel.owner) return reply("DENIED");
   if (parcel.borrowers.some((b) => b.accepted)) return reply("MEM_INUSE");
   const sanitize = parcel.sanitizeOnReclaim || (m.flags & MEM_RECLAIM_FLAG.SANITIZE) !== 0;
-  for (const r of parcel.regions) {
-    if (sanitize) zeroRange(ctx.s, r.pa, r.size);
-    if (parcel.transType !== "SHARE") {
-      setOwner(ctx.s, r.pa, r.size, `vm:${parcel.owner}`);
-      mapIpa(ctx.s, parcel.owner, r.ownerIpa, r.pa, r.size, MEM_RIGHTS.RWX);
-    }
-  }
+  // defect reclaim-without-sanitise (src/model/faults.ts): the zeroing is skipped.
+  if (sanitize && !defectOn(ctx.s, "reclaim-without-sanitise")) for (const r of parcel.regions) zeroRange(ctx.s, r.pa, r.size);
+  // The memory is donated back to the owner's extent (mapped again per its mappings) and the
+  // parcel's extent is destroyed; a share's owner mapping goes with it.
+  returnAndDestroy(ctx.s, extentOf(ctx, parcel), objectAs(ctx.s, parcel.source, "memextent")!);
   dropId(ctx.s.rm.parcels, parcel.handle);
-  smmuSyncVm(ctx.s, parcel.owner);
   return reply("OK");
 };
 
@@ -272,16 +291,16 @@ export function acceptForVmStart(ctx: RmCtx, vm: RmVm, config: VmConfig): boolea
   if (!b.accepted) {
     if (vm.authType !== AUTH_TYPE.NONE) image.sanitizeOnReclaim = true;
     let at = config.baseAddress;
-    mapBorrower(ctx, image, b, image.regions.map((r) => ((at += r.size), at - r.size)));
+    if (!mapBorrower(ctx, image, b, image.regions.map((r) => ((at += r.size), at - r.size)))) return false;
   }
-  for (const h of ctx.s.rm.parcels.ids) {
+  for (const h of [...ctx.s.rm.parcels.ids]) {
     const parcel = ctx.s.rm.parcels.byId[h]!;
     const node = config.memory.find((n) => n.label === parcel.label);
     const pb = parcel.borrowers.find((x) => x.vmid === vm.vmid);
     if (h === image.handle || parcel.owner !== vm.owner || node === undefined || pb === undefined || pb.accepted) continue;
     let at = node.base;
     const ipas = parcel.regions.map((r) => ((at += r.size), at - r.size));
-    if (parcel.transType === "DONATE") completeDonate(ctx, parcel, pb, ipas);
+    if (parcel.transType === "DONATE") acceptDonated(ctx, parcel, pb.vmid, ipas);
     else mapBorrower(ctx, parcel, pb, ipas);
   }
   return true;

@@ -2,7 +2,7 @@
  * VM_GET_HYP_RESOURCES (reference §6.5; RM:src/vm_config/vm_config.c): the owner receives one
  * VIRTUAL_CPU entry per vCPU (label = vCPU index) and, for each guest receive doorbell with
  * peer-default, the opposite end (DOORBELL_SRC, same label) that Linux irqfds claim. Entries are 44
- * bytes. Cap IDs here are the model's stand-ins until the hypervisor rooms hand out real ones.
+ * bytes. Cap IDs are the caps the RM granted the owner in its cspace (src/model/rm/hv.ts).
  */
 import { RESOURCE_TYPE } from "../abi/rm.ts";
 import { ByteWriter } from "./bytes.ts";
@@ -22,9 +22,11 @@ export const onVmGetHypResources: RequestHandler = (ctx, p) => {
   if (vm === undefined) return reply("VMID_INVALID");
   if (ctx.caller !== vm.owner && ctx.caller !== vm.vmid) return reply("DENIED");
   const entries: Entry[] = [];
-  if (ctx.caller === vm.owner) {
-    for (const id of vm.vcpus.ids) entries.push({ type: RESOURCE_TYPE.VIRTUAL_CPU, partner: vm.vmid, label: id, capid: (vm.vmid << 16) | 0x100 | id, virq: 0 });
-    for (const b of vm.config?.bells ?? []) entries.push({ type: RESOURCE_TYPE.DOORBELL_SRC, partner: vm.vmid, label: b.label, capid: (vm.vmid << 16) | 0x200 | b.label, virq: 0 });
+  const hv = ctx.s.rm.hv?.vms[vm.vmid];
+  if (ctx.caller === vm.owner && hv !== undefined) {
+    // The caps the RM granted the owner in its cspace (hv.ts): the proxy-scheduling vCPU caps, the BELL_TX ends.
+    for (const id of vm.vcpus.ids) entries.push({ type: RESOURCE_TYPE.VIRTUAL_CPU, partner: vm.vmid, label: id, capid: hv.hostVcpuCaps[id] ?? 0, virq: 0 });
+    for (const b of hv.bells) entries.push({ type: RESOURCE_TYPE.DOORBELL_SRC, partner: vm.vmid, label: b.label, capid: b.hostCap, virq: 0 });
   }
   const w = new ByteWriter().u32(entries.length);
   for (const e of entries) write(w, e);

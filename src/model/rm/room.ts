@@ -11,25 +11,27 @@ import type { MachineConfig } from "../machine.ts";
 import { rootVmConfig } from "../genesis.ts";
 import type { VmRoomsState } from "./context.ts";
 import { rmGenesis } from "./state.ts";
-import { vmmemGenesis } from "./vmmem.ts";
+import { contentGenesis } from "./content.ts";
+import { bootHlos, rmHvGenesis } from "./hv.ts";
+import type { Machine } from "../machine.ts";
 import { smmuGenesis } from "../smmu/state.ts";
 import { vmmGenesis } from "../vmm/state.ts";
 import { virtioGenesis } from "../virtio/state.ts";
 import { onRmRequest, onRmVmHalt } from "./handlers.ts";
 import { onSmmuBind, onSmmuTxn } from "../smmu/handlers.ts";
 import { onVmmIoctl } from "../vmm/ioctl.ts";
-import { onVmMemWrite, onVmMmio, onVmmAddDevice } from "../vmm/run.ts";
+import { onVmMemWrite, onVmmMmio, onVmmAddDevice } from "../vmm/run.ts";
 import { rmInvariants } from "./invariants.ts";
 import { smmuInvariants } from "../smmu/invariants.ts";
 import type { RmRequestEvent, RmVmHaltEvent } from "./events.ts";
 import type { SmmuBindEvent, SmmuTxnEvent } from "../smmu/events.ts";
-import type { VmmAddDeviceEvent, VmmIoctlEvent, VmMemWriteEvent, VmMmioEvent } from "../vmm/events.ts";
+import type { VmmAddDeviceEvent, VmmIoctlEvent, VmMemWriteEvent, VmmMmioEvent } from "../vmm/events.ts";
 
 export type { VmRoomsState } from "./context.ts";
 
-export type VmRoomEvent = RmRequestEvent | RmVmHaltEvent | SmmuBindEvent | SmmuTxnEvent | VmmIoctlEvent | VmmAddDeviceEvent | VmMmioEvent | VmMemWriteEvent;
+export type VmRoomEvent = RmRequestEvent | RmVmHaltEvent | SmmuBindEvent | SmmuTxnEvent | VmmIoctlEvent | VmmAddDeviceEvent | VmmMmioEvent | VmMemWriteEvent;
 
-export const VM_ROOM_KINDS = ["rm_request", "rm_vm_halt", "smmu_bind", "smmu_txn", "vmm_ioctl", "vmm_add_device", "vm_mmio", "vm_mem_write"] as const;
+export const VM_ROOM_KINDS = ["rm_request", "rm_vm_halt", "smmu_bind", "smmu_txn", "vmm_ioctl", "vmm_add_device", "vmm_mmio", "vm_mem_write"] as const;
 
 /**
  * The HLOS gets the RAM the RM hands it at boot (hlos_vm_create): everything except the
@@ -40,7 +42,14 @@ export function vmRoomsGenesis(config: MachineConfig): VmRoomsState {
   const hyp = config.platform.hypReserved ?? (ram === undefined ? undefined : { base: ram.base, size: 0x100_0000 });
   const rm = rootVmConfig(config);
   const hlosRam = config.platform.ram.flatMap((r) => cut(cut([r], hyp), rm));
-  return { rm: rmGenesis(), vmmem: vmmemGenesis(hlosRam, VMID.HLOS), smmu: smmuGenesis(), vmm: vmmGenesis(), virtio: virtioGenesis() };
+  return { rm: rmGenesis(), content: contentGenesis(hlosRam, config.hlos === false ? null : `vm${VMID.HLOS}`), smmu: smmuGenesis(), vmm: vmmGenesis(), virtio: virtioGenesis() };
+}
+
+/** After the hypervisor's genesis (root VM): the RM finds its objects and, unless disabled, boots the HLOS. */
+export function vmRoomsBoot(s: Machine, config: MachineConfig): void {
+  if (config.hlos === false) return;
+  s.rm.hv = rmHvGenesis(s);
+  bootHlos(s);
 }
 
 /** Ranges minus one hole. */
@@ -57,10 +66,10 @@ function cut(list: readonly { base: number; size: number }[], hole: { base: numb
 
 /** The rooms, in handler order; generic over the machine type so machine.ts needs no casts. */
 export function vmRooms<S extends VmRoomsState, E extends EventBase>(): Room<S, E>[] {
-  const h = <T>(f: (s: VmRoomsState, ev: T) => unknown) => f as unknown as (s: S, ev: never) => Outcome;
+  const h = <T>(f: (s: Machine, ev: T) => unknown) => f as unknown as (s: S, ev: never) => Outcome;
   return [
-    { name: "rm", subscribes: { rm_request: h(onRmRequest), rm_vm_halt: h(onRmVmHalt) } as unknown as Room<S, E>["subscribes"], invariants: rmInvariants as readonly Invariant<S>[] },
-    { name: "vmm", subscribes: { vmm_ioctl: h(onVmmIoctl), vmm_add_device: h(onVmmAddDevice), vm_mmio: h(onVmMmio), vm_mem_write: h(onVmMemWrite) } as unknown as Room<S, E>["subscribes"] },
-    { name: "smmu", subscribes: { smmu_bind: h(onSmmuBind), smmu_txn: h(onSmmuTxn) } as unknown as Room<S, E>["subscribes"], invariants: smmuInvariants as readonly Invariant<S>[] },
+    { name: "rm", subscribes: { rm_request: h(onRmRequest), rm_vm_halt: h(onRmVmHalt) } as unknown as Room<S, E>["subscribes"], invariants: rmInvariants as unknown as readonly Invariant<S>[] },
+    { name: "vmm", subscribes: { vmm_ioctl: h(onVmmIoctl), vmm_add_device: h(onVmmAddDevice), vmm_mmio: h(onVmmMmio), vm_mem_write: h(onVmMemWrite) } as unknown as Room<S, E>["subscribes"] },
+    { name: "smmu", subscribes: { smmu_bind: h(onSmmuBind), smmu_txn: h(onSmmuTxn) } as unknown as Room<S, E>["subscribes"], invariants: smmuInvariants as unknown as readonly Invariant<S>[] },
   ];
 }

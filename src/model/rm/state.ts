@@ -4,6 +4,8 @@
  */
 import type { VmStatus, TransType } from "../abi/rm.ts";
 import type { AclEntry, AttrEntry, SglEntry } from "./payloads.ts";
+import type { RmHv } from "./hv.ts";
+import type { Reassembly } from "./rpc.ts";
 
 /** The VM's configuration as the RM parses it at VM_INIT from the DT in the image parcel. */
 export interface VmConfig {
@@ -83,6 +85,10 @@ export interface Parcel {
   sgl: SglEntry[];
   regions: ParcelRegion[];
   borrowers: ParcelBorrower[];
+  /** The parcel's own memextent (object id) holding its pages while the parcel lives (§4.3). */
+  memextent: number;
+  /** The owner's extent the pages came from, and go back to at reclaim. */
+  source: number;
 }
 
 /** An IRQ lent between VMs (reference §5). */
@@ -116,6 +122,12 @@ export interface RmState {
   notifySeq: number;
   /** Handles of lent IRQs are a boot-time base + the HW IRQ number (RM:src/irq_manager). */
   irqHandleBase: number;
+  /** The RM's hypervisor objects and each VM's (null: a bare RM without the HLOS, MachineConfig.hlos false). */
+  hv: RmHv | null;
+  /** Per client VMID: the RM's partly reassembled request (RM:src/rpc/rm-rpc.c). */
+  rx: Record<number, Reassembly | null>;
+  /** Notifications the RM could not queue (client RX queue full); it keeps up to 256 per client (§1.5). */
+  pendingNotify: Record<number, number>;
 }
 
 export function rmGenesis(): RmState {
@@ -127,6 +139,9 @@ export function rmGenesis(): RmState {
     nextParcelHandle: 1,
     notifySeq: 0,
     irqHandleBase: 0x1000,
+    hv: null,
+    rx: {},
+    pendingNotify: {},
   };
 }
 

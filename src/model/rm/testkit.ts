@@ -3,22 +3,20 @@
  * and one-line RM calls. Test-only; the model never imports it.
  */
 import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
-import { rmGenesis } from "./state.ts";
-import { vmmemGenesis, writePhys } from "./vmmem.ts";
-import { smmuGenesis } from "../smmu/state.ts";
-import { vmmGenesis } from "../vmm/state.ts";
-import { virtioGenesis } from "../virtio/state.ts";
+import { writePhys } from "./content.ts";
 import { onRmRequest } from "./handlers.ts";
-import type { VmRoomsState } from "./context.ts";
+import { mutableCopy } from "../../core/reducer.ts";
+import { DEFAULT_PLATFORM, hvModel, type Machine } from "../machine.ts";
 import * as P from "./payloads.ts";
 import { encodeVmConfigBlob, type VmConfigSource } from "./vmconfig.ts";
 import type { RmRequestOutcome } from "./events.ts";
 
 export const RAM = { base: 0x8000_0000, size: 0x4000_0000 };
-export type TestState = VmRoomsState & { seq: number; t: number };
+export type TestState = Machine;
 
+/** The whole machine with the HLOS booted, as a plain mutable copy (helpers mutate it in place). */
 export function freshState(): TestState {
-  return { seq: -1, t: 0, rm: rmGenesis(), vmmem: vmmemGenesis([RAM], VMID.HLOS), smmu: smmuGenesis(), vmm: vmmGenesis(), virtio: virtioGenesis() };
+  return mutableCopy(hvModel.genesis({ platform: DEFAULT_PLATFORM }));
 }
 
 export function call(s: TestState, vm: number, msg: RmMessageName, payload: Uint8Array = new Uint8Array(0)): RmRequestOutcome {

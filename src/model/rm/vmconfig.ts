@@ -5,7 +5,7 @@
  * the vcpus, labelled memory nodes, doorbell vdevices, vm-attrs). The VMM writes it into guest
  * memory exactly where a DTB would go, and the RM reads it back through the parcel's pages.
  */
-import { PAGE, readPhys } from "./vmmem.ts";
+import { PAGE, readPhys } from "./content.ts";
 import type { VmConfig, RmVm } from "./state.ts";
 import type { VmRoomsState } from "./context.ts";
 

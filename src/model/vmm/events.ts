@@ -26,7 +26,8 @@ export type VmmIoctlEvent =
   | (Ioctl & { readonly op: "ADD_IRQFD"; readonly fd: number; readonly label: number; readonly level: boolean })
   | (Ioctl & { readonly op: "ADD_IOEVENTFD"; readonly fd: number; readonly addr: number; readonly len: number })
   | (Ioctl & { readonly op: "START"; readonly fd: number })
-  | (Ioctl & { readonly op: "VCPU_RUN"; readonly fd: number; readonly vcpu: number })
+  /** On the vCPU's fd: named by its VM fd, or by the guest's VMID (`vm`), and the vCPU index. */
+  | (Ioctl & { readonly op: "VCPU_RUN"; readonly fd?: number; readonly vm?: number; readonly vcpu: number })
   | (Ioctl & { readonly op: "RELEASE"; readonly fd: number });
 
 /**
@@ -44,21 +45,18 @@ export interface VmmAddDeviceEvent extends Envelope {
 }
 
 /**
- * A guest vCPU accesses an IPA its stage-2 does not map, inside a VMMIO range: the hypervisor
- * forwards it to the proxy VMM (vcpu_run returns ADDRSPACE_VMMIO_READ/WRITE, the driver exits to
- * crosvm with exit_reason MMIO, crosvm's bus handles it and resumes the vCPU), or an ioeventfd
- * takes the write in the kernel. A mapped IPA cannot fault: that is a trace error.
- * Outcome: `{ exit, path, device, reg, value, irq, note }`.
+ * crosvm handles what the driver handed it for one vCPU: the MMIO exit the last VCPU_RUN returned
+ * (exit_reason MMIO: its bus emulates the virtio-mmio register; a read's value goes back to the
+ * guest with the next VCPU_RUN), or a write an ioeventfd took in the kernel (the device worker
+ * reads its eventfd and processes the queue). A device interrupt goes out through the irqfd: the
+ * driver rings the guest's doorbell, whose VIRQ the vGIC asserts. Nothing to handle: trace error.
+ * Outcome: `{ exit, device, reg, value, irq, note }` (`irq`: {vm, spi} when the irqfd fired).
  */
-export interface VmMmioEvent extends Envelope {
-  readonly kind: "vm_mmio";
+export interface VmmMmioEvent extends Envelope {
+  readonly kind: "vmm_mmio";
+  /** The guest VMID and vCPU index whose exit this is. */
   readonly vm: number;
   readonly vcpu: number;
-  readonly ipa: number;
-  readonly sizeBytes: 1 | 2 | 4 | 8;
-  readonly write: boolean;
-  /** The value stored, for a write (0 for a read). */
-  readonly value: number;
 }
 
 /**

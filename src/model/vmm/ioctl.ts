@@ -6,9 +6,11 @@
  */
 import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
 import { onRmRequest } from "../rm/handlers.ts";
-import type { VmRoomsState } from "../rm/context.ts";
+import type { Machine } from "../machine.ts";
 import * as P from "../rm/payloads.ts";
-import { PAGE, reaches, writePhys } from "../rm/vmmem.ts";
+import { PAGE, physPieces, reaches, writePhys } from "../rm/content.ts";
+import { VCPU_RUN_STATE } from "../abi/constants.ts";
+import { hvcAs } from "../rm/transport.ts";
 import { ERRNO, rmErrno, type VmmVm } from "./state.ts";
 import type { VmmIoctlEvent } from "./events.ts";
 import { invalidEvent } from "../../core/errors.ts";
@@ -18,7 +20,7 @@ export interface RmCallLog { msg: string; err: string; notify: { to: number; msg
 export interface IoctlOutcome { ret: number; rm: RmCallLog[]; [k: string]: unknown }
 
 /** The driver sends one RM request as the HLOS and waits for the reply. */
-function rmCall(s: VmRoomsState, ev: VmmIoctlEvent, log: RmCallLog[], msg: RmMessageName, payload: Uint8Array) {
+function rmCall(s: Machine, ev: VmmIoctlEvent, log: RmCallLog[], msg: RmMessageName, payload: Uint8Array) {
   const rpcSeq = s.vmm.rpcSeq;
   s.vmm.rpcSeq = (rpcSeq % 0xffff) + 1;
   const out = onRmRequest(s, { kind: "rm_request", seq: ev.seq, t: ev.t, vm: VMID.HLOS, msgId: rmMessageId(msg), rpcSeq, payload });
@@ -27,25 +29,25 @@ function rmCall(s: VmRoomsState, ev: VmmIoctlEvent, log: RmCallLog[], msg: RmMes
 }
 const u32 = (b: Uint8Array): number => (b.length >= 4 ? new DataView(b.buffer, b.byteOffset).getUint32(0, true) : 0);
 
-function vmOf(s: VmRoomsState, ev: { fd: number; seq: number; kind: string }): VmmVm {
+function vmOf(s: Machine, ev: { fd: number; seq: number; kind: string }): VmmVm {
   const vm = s.vmm.vms.byId[ev.fd];
   if (vm === undefined) invalidEvent(ev.seq, ev.kind, `fd ${ev.fd} is not a VM fd`);
   return vm;
 }
 
 /** CREATE_VM: the GH_ driver allocates the VMID at create time. */
-function createVm(s: VmRoomsState, ev: Ev<"CREATE_VM">): IoctlOutcome {
+function createVm(s: Machine, ev: Ev<"CREATE_VM">): IoctlOutcome {
   const rm: RmCallLog[] = [];
   const r = rmCall(s, ev, rm, "VM_ALLOCATE", P.encodeVmid(0));
   if (r.err !== "OK") return { ret: rmErrno(r.err), rm };
   const fd = s.vmm.nextFd++;
   const vmid = u32(r.data);
   s.vmm.vms.ids.push(fd);
-  s.vmm.vms.byId[fd] = { fd, vmid, status: "LOAD", regions: [], dtb: null, vcpus: [], irqfds: [], ioeventfds: [], devices: [], exit: null };
+  s.vmm.vms.byId[fd] = { fd, vmid, status: "LOAD", regions: [], dtb: null, vcpus: [], irqfds: [], ioeventfds: [], devices: [], exit: null, mmio: {}, ioevents: [] };
   return { ret: fd, vmid, rm };
 }
 
-function memRegion(s: VmRoomsState, ev: Ev<"SET_USER_MEM_REGION" | "ANDROID_LEND_USER_MEM">): IoctlOutcome {
+function memRegion(s: Machine, ev: Ev<"SET_USER_MEM_REGION" | "ANDROID_LEND_USER_MEM">): IoctlOutcome {
   const vm = vmOf(s, ev);
   const aligned = [ev.guestPhysAddr, ev.memorySize, ev.userspaceAddr].every((x) => Number.isSafeInteger(x) && x >= 0 && x % PAGE === 0);
   if (!aligned || ev.memorySize === 0 || (ev.flags & ~7) !== 0) return { ret: -ERRNO.EINVAL, rm: [] };
@@ -64,17 +66,24 @@ export function hostAddr(vm: VmmVm, gpa: number, len: number): number | null {
 }
 
 /** SET_DTB_CONFIG: crosvm has written the DTB into guest memory (through its host mapping) first. */
-function setDtb(s: VmRoomsState, ev: Ev<"SET_DTB_CONFIG">): IoctlOutcome {
+function setDtb(s: Machine, ev: Ev<"SET_DTB_CONFIG">): IoctlOutcome {
   const vm = vmOf(s, ev);
   const host = hostAddr(vm, ev.guestPhysAddr, ev.size);
   if (host === null || ev.dtb.length > ev.size || vm.status !== "LOAD") return { ret: -ERRNO.EINVAL, rm: [] };
-  writePhys(s, host, ev.dtb, `vm${VMID.HLOS}`);
+  // crosvm writes through its own mapping of the region: the HLOS's stage-2 gives the pages.
+  const pieces = physPieces(s, VMID.HLOS, host, ev.dtb.length);
+  if (pieces === null) return { ret: -ERRNO.EFAULT, rm: [] };
+  let off = 0;
+  for (const p of pieces) {
+    writePhys(s, p.pa, ev.dtb.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    off += p.size;
+  }
   vm.dtb = { guestPhysAddr: ev.guestPhysAddr, size: ev.size };
   return { ret: 0, rm: [] };
 }
 
 /** START: lend/share every region, CONFIG_IMAGE with the DTB's region, INIT, GET_HYP_RESOURCES, START. */
-function start(s: VmRoomsState, ev: Ev<"START">): IoctlOutcome {
+function start(s: Machine, ev: Ev<"START">): IoctlOutcome {
   const vm = vmOf(s, ev);
   const rm: RmCallLog[] = [];
   if (vm.status !== "LOAD") return { ret: 0, rm }; // the driver only starts once
@@ -105,7 +114,7 @@ function start(s: VmRoomsState, ev: Ev<"START">): IoctlOutcome {
  * RELEASE (last close of the VM fd), GH_ teardown: stop if running (force, stop_reason 3), VM_RESET,
  * reclaim each region, VM_DEALLOCATE. The VM's devices leave the bus.
  */
-function release(s: VmRoomsState, ev: Ev<"RELEASE">): IoctlOutcome {
+function release(s: Machine, ev: Ev<"RELEASE">): IoctlOutcome {
   const vm = vmOf(s, ev);
   const rm: RmCallLog[] = [];
   const rmVm = s.rm.vms.byId[vm.vmid];
@@ -123,23 +132,75 @@ function release(s: VmRoomsState, ev: Ev<"RELEASE">): IoctlOutcome {
   return { ret: 0, rm };
 }
 
-/**
- * VCPU_RUN: before start the vCPU resource is missing (-ENODEV). While the VM runs, the guest's own
- * accesses drive the exits (vm_mmio events). Once the VM is down the driver fills `status`
- * (reference §3.5: INIT_FAILED -> LOAD_FAILED 1, EXITED -> EXITED 2, anything else CRASHED 3).
- */
-function vcpuRun(s: VmRoomsState, ev: Ev<"VCPU_RUN">): IoctlOutcome {
-  const vm = vmOf(s, ev);
-  if (!vm.vcpus.includes(ev.vcpu) || vm.status === "LOAD" || vm.status === "READY") return { ret: -ERRNO.ENODEV, rm: [] };
-  const rmVm = s.rm.vms.byId[vm.vmid];
-  if (rmVm?.status === "RUNNING") return { ret: 0, rm: [], exit: "none" };
-  const status = rmVm?.status === "INIT_FAILED" ? 1 : rmVm?.status === "EXITED" ? 2 : 3;
-  vm.status = "EXITED";
-  vm.exit = rmVm?.exit === null || rmVm === undefined ? null : { type: rmVm.exit.type, reason: [...rmVm.exit.reason] };
-  return { ret: 0, rm: [], exit: "STATUS", status, exitType: vm.exit?.type ?? -1, reason: vm.exit?.reason ?? [] };
+/** The VMM VM of a VCPU_RUN: by VM fd, or by the guest's VMID. */
+function runTarget(s: Machine, ev: Ev<"VCPU_RUN">): VmmVm {
+  if (ev.fd !== undefined) return vmOf(s, { fd: ev.fd, seq: ev.seq, kind: ev.kind });
+  const fd = s.vmm.vms.ids.find((f) => s.vmm.vms.byId[f]!.vmid === ev.vm);
+  if (fd === undefined) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
+  return s.vmm.vms.byId[fd]!;
 }
 
-export function onVmmIoctl(s: VmRoomsState, ev: VmmIoctlEvent): IoctlOutcome {
+/**
+ * The HLOS vCPU whose crosvm vCPU thread runs guest vCPU `i`: HLOS vCPUs 1.. (vCPU 0 shares CPU 0
+ * with the RM, the last one runs crosvm's main thread and the driver's RM calls) ⚠ model choice.
+ */
+export function runnerThread(s: Machine, i: number): number {
+  const host = s.rm.hv!.vms[VMID.HLOS]!.vcpus;
+  const n = host.length;
+  return n >= 3 ? host[1 + (i % (n - 2))]! : host[n - 1]!;
+}
+
+const MMIO_STATE = new Set<number>([VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ, VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE]);
+
+/**
+ * VCPU_RUN (reference §7.5): before start the vCPU resource is missing (-ENODEV); at entry the
+ * driver checks the VM: not RUNNING fills `status` (INIT_FAILED -> LOAD_FAILED 1, EXITED -> EXITED
+ * 2, anything else CRASHED 3, §3.5). Otherwise it calls the hypervisor's vcpu_run on the vCPU's cap
+ * with the resume data of the last MMIO exit (a read's value), from the HLOS vCPU that runs this
+ * vCPU thread: READY means the guest now runs (the ioctl stays blocked in the kernel); a VMMIO exit
+ * that an ioeventfd matches is completed in the kernel (eventfd signalled, vcpu_run called again);
+ * any other VMMIO exit returns to crosvm as exit_reason MMIO.
+ */
+function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
+  const vm = runTarget(s, ev);
+  if (!vm.vcpus.includes(ev.vcpu) || vm.status === "LOAD" || vm.status === "READY") return { ret: -ERRNO.ENODEV, rm: [] };
+  const rmVm = s.rm.vms.byId[vm.vmid];
+  if (rmVm?.status !== "RUNNING") {
+    const status = rmVm?.status === "INIT_FAILED" ? 1 : rmVm?.status === "EXITED" ? 2 : 3;
+    vm.status = "EXITED";
+    vm.exit = rmVm?.exit === null || rmVm === undefined ? null : { type: rmVm.exit.type, reason: [...rmVm.exit.reason] };
+    return { ret: 0, rm: [], exit: "STATUS", status, exitType: vm.exit?.type ?? -1, reason: vm.exit?.reason ?? [] };
+  }
+  const hv = s.rm.hv!.vms[vm.vmid]!;
+  const host = s.rm.hv!.vms[VMID.HLOS]!;
+  const cap = hv.hostVcpuCaps[ev.vcpu] ?? 0;
+  const runner = runnerThread(s, ev.vcpu);
+  const pending = vm.mmio[ev.vcpu];
+  const resume0 = pending !== undefined && !pending.write ? pending.value : 0;
+  delete vm.mmio[ev.vcpu];
+  const run = (r0: number) => hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, r0, 0, 0]);
+  let r = run(resume0);
+  if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
+  let state = Number(r.out![0]!);
+  if (MMIO_STATE.has(state)) {
+    const [ipa, size, value] = [Number(r.out![1]!), Number(r.out![2]!), Number(BigInt.asUintN(32, r.out![3]!))];
+    const write = state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE;
+    const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0, handled: false };
+    if (write && vm.ioeventfds.some((f) => f.addr === ipa && (f.len === 0 || f.len === size))) {
+      vm.ioevents.push(exit);
+      r = run(0);
+      state = r.error === "OK" ? Number(r.out![0]!) : -1;
+      return { ret: 0, rm: [], exit: "IOEVENTFD", physAddr: ipa, len: size, data: value, state: stateName(state) };
+    }
+    vm.mmio[ev.vcpu] = exit;
+    return { ret: 0, rm: [], exit: "MMIO", physAddr: ipa, len: size, isWrite: write, data: exit.value };
+  }
+  return { ret: 0, rm: [], exit: "none", state: stateName(state) };
+}
+
+const stateName = (n: number): string => Object.entries(VCPU_RUN_STATE).find(([, v]) => v === n)?.[0] ?? String(n);
+
+export function onVmmIoctl(s: Machine, ev: VmmIoctlEvent): IoctlOutcome {
   switch (ev.op) {
     case "CREATE_VM": return createVm(s, ev);
     case "SET_USER_MEM_REGION":

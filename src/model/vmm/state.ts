@@ -31,6 +31,21 @@ export interface VmmVm {
   devices: number[];
   /** The last VM_EXITED the driver received (exit_type, reason words). */
   exit: { type: number; reason: number[] } | null;
+  /** Per vCPU index: the MMIO exit crosvm holds (until the next VCPU_RUN resumes the vCPU). */
+  mmio: Record<number, VmmMmioExit>;
+  /** Writes ioeventfds took in the kernel, waiting for crosvm's device worker. */
+  ioevents: VmmMmioExit[];
+}
+
+/** An access forwarded from the hypervisor's VMMIO exit (reference §7.4 run page, MMIO union). */
+export interface VmmMmioExit {
+  vcpu: number;
+  ipa: number;
+  size: number;
+  write: boolean;
+  value: number;
+  /** crosvm emulated it (a read's value is ready for the resume). */
+  handled: boolean;
 }
 
 export interface VmmState {

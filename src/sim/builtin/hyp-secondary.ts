@@ -258,7 +258,7 @@ export const hypSecondaryScenario: Scenario = {
   name: definition.name,
   description: definition.description,
   hash: createHash("sha256").update(JSON.stringify(definition) + JSON.stringify(LAYOUT)).digest("hex"),
-  config: { platform: DEFAULT_PLATFORM },
+  config: { platform: DEFAULT_PLATFORM, hlos: false },
   maxEvents: definition.events,
   makeDriver(stream: (name: string) => Prng): Driver {
     const timing = stream("timing");

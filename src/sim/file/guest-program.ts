@@ -60,7 +60,7 @@ function* one(x: Session, step: GuestStep): Program {
   switch (step.op) {
     case "boot": return yield* boot(x);
     case "block-io": return yield* blockIos(x, step.count, step.writes, step.device);
-    case "console": return yield* consoleWrite(x.g, consoleOf(x), `${step.text}\n`);
+    case "console": return yield* print(x, `${step.text}\n`);
     case "sleep": return void (yield sleep(step.ns));
     case "timer":
       for (let i = 0; i < step.count; i++) {
@@ -83,7 +83,16 @@ function* one(x: Session, step: GuestStep): Program {
 /** A Linux-like boot: probe every virtio-mmio device, then print the banner on the console. */
 function* boot(x: Session): Program {
   for (const d of x.rt.plan.devices) yield* initDevice(x.g, d);
-  if (x.rt.plan.devices.some((d) => d.type === "virtio-console")) yield* consoleWrite(x.g, consoleOf(x), `${x.rt.spec.name}: boot ${x.boot}\n`);
+  if (x.rt.plan.devices.some((d) => d.type === "virtio-console")) yield* print(x, `${x.rt.spec.name}: boot ${x.boot}\n`);
+}
+
+/** Console lines go round the transmit queue's slots; the key keeps them apart from block queues. */
+function* print(x: Session, text: string): Program {
+  const d = consoleOf(x);
+  const key = 1000 + d.index;
+  const n = x.avail[key] ?? 0;
+  x.avail[key] = n + 1;
+  yield* consoleWrite(x.g, d, text, n);
 }
 
 function* blockIos(x: Session, count: number, writes: { numerator: number; denominator: number }, index: number): Program {

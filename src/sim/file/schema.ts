@@ -164,7 +164,7 @@ export const variant =
       arg = (v as Record<string, unknown>)[key];
       at = [...path, key];
     } else return fail(ctx, path, `a ${what}: one of ${names}, or a mapping with one of them as its only key`, v);
-    if (!Object.hasOwn(cases, key)) return fail(ctx, at, `a ${what}: one of ${names}`, `'${key}'`);
+    if (!Object.hasOwn(cases, key)) return fail(ctx, at, `a ${what}: one of ${names}`, key);
     return cases[key]!(arg, at, ctx);
   };
 

@@ -6,8 +6,7 @@
  */
 import type { Issue, Path } from "./schema.ts";
 import { KNOWN_FAULTS, isKnownFault } from "../faults.ts";
-import { DEVICE_INFO } from "../lib/vm-plan.ts";
-import { QUEUE_AREA_BYTES } from "../lib/vm-plan.ts";
+import { DEVICE_INFO, QUEUE_AREA_BYTES } from "../lib/vm-plan.ts";
 import { poolEnd, type Layout } from "./layout.ts";
 import type { GuestStep, HostStep, ScenarioSpec, VmSpec } from "./scenario-schema.ts";
 
@@ -32,7 +31,7 @@ export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => 
   }
   walkHost(spec.host, ["host"], (step, path) => {
     if (!("vm" in step)) return;
-    const at = typeof rawValue(step) === "string" ? path : [...path, "vm"];
+    const at = step.op === "lend" || step.op === "share" || step.op === "assign" ? [...path, "vm"] : path;
     if (!names.includes(step.vm)) bad(at, `a VM declared under vms (${names.join(", ")})`, `'${step.vm}'`);
     if (step.op === "assign" && !spec.platform.smmuStreams.includes(step.stream)) bad([...path, "stream"], streamsNote(spec));
   });
@@ -43,7 +42,6 @@ export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => 
 }
 
 const POOL_NOTE = "8 host slots of the largest size given";
-const rawValue = (step: HostStep): unknown => (step.op === "lend" || step.op === "share" || step.op === "assign" ? {} : step.vm);
 const streamsNote = (spec: ScenarioSpec): string =>
   spec.platform.smmuStreams.length === 0 ? "a stream listed in platform.smmu-streams (none are listed)" : `a stream listed in platform.smmu-streams (${spec.platform.smmuStreams.join(", ")})`;
 

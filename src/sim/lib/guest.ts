@@ -1,14 +1,17 @@
 /**
  * The guest side: a Linux-like kernel on the VM's boot vCPU probing and driving its virtio-mmio
  * devices (VIRTIO 1.x §3.1.1, §4.2), borrowing memory through the RM, and going down. Each MMIO
- * access to a device is a stage-2 miss the VMM handles (a vm_mmio event); each store into a ring
- * or buffer a device will read is a vm_mem_write.
+ * access to a device is a stage-2 miss (`stage2_fault`, forwarded by the hypervisor as a VMMIO exit),
+ * which crosvm's vCPU thread collects (VCPU_RUN), its bus handles (`vmm_mmio`) and resumes
+ * (VCPU_RUN); an ioeventfd write is completed in the kernel. Device interrupts are taken from the
+ * vGIC (`virq_ack` / `virq_eoi`). Each store into a ring or buffer a device will read is a vm_mem_write.
  */
 import { MEM_ACCEPT_FLAG, TRANS_TYPE, rmMessageId } from "../../model/abi/rm.ts";
 import { decodeAcceptSgl, encodeMemAccept, encodeMemHandle, encodeVmExit } from "../../model/rm/payloads.ts";
 import type { HaltCause } from "../../model/rm/lifecycle.ts";
 import { REG, STATUS, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, BLK_T_IN, BLK_T_OUT } from "../../model/virtio/regs.ts";
 import type { Prng } from "../prng.ts";
+import type { Outcome } from "../../core/event.ts";
 import { bytes, le, sleep, type Program, type Step, type Steps } from "./program.ts";
 import { DEVICE_INFO, QUEUE_SIZE, queueLayout, type DevicePlan, type VmPlan } from "./vm-plan.ts";
 
@@ -20,36 +23,57 @@ export interface GuestCtx {
   readonly data: Prng;
 }
 
-const mmioRead = (g: GuestCtx, ipa: number): Step => ({ kind: "vm_mmio", vm: g.vmid, vcpu: g.vcpu, ipa, sizeBytes: 4, write: false, value: 0 });
-const mmioWrite = (g: GuestCtx, ipa: number, value: number): Step => ({ kind: "vm_mmio", vm: g.vmid, vcpu: g.vcpu, ipa, sizeBytes: 4, write: true, value });
+/**
+ * One 32-bit MMIO access by the guest's vCPU: the stage-2 fault, crosvm's VCPU_RUN collecting the
+ * VMMIO exit, its bus (vmm_mmio), and the VCPU_RUN that resumes the vCPU (a read loads the value).
+ * An ioeventfd write is resumed by the kernel inside the first VCPU_RUN. Returns crosvm's outcome.
+ */
+function* mmio(g: GuestCtx, ipa: number, write: boolean, value: number): Generator<Step, Outcome, Outcome> {
+  yield { kind: "stage2_fault", vm: g.vmid, vcpu: g.vcpu, ipa, access: write ? "write" : "read", sizeBytes: 4, ...(write ? { value: BigInt(value >>> 0) } : {}) };
+  const run = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: g.vmid, vcpu: g.vcpu } as const;
+  const exit = yield run;
+  const handled = yield { kind: "vmm_mmio", vm: g.vmid, vcpu: g.vcpu };
+  if (exit.exit !== "IOEVENTFD") yield run;
+  return handled;
+}
+const mmioRead = (g: GuestCtx, ipa: number) => mmio(g, ipa, false, 0);
+const mmioWrite = (g: GuestCtx, ipa: number, value: number) => mmio(g, ipa, true, value);
+
+/** The guest's interrupt handler around `body`: acknowledge (ICC_IAR1_EL1), the body, EOI. */
+function* takeIrq(g: GuestCtx, body: () => Generator<Step, void, Outcome>): Generator<Step, void, Outcome> {
+  const ack = yield { kind: "virq_ack", vm: g.vmid, vcpu: g.vcpu };
+  yield* body();
+  const intid = ack.intid as number;
+  if (intid !== 1023) yield { kind: "virq_eoi", vm: g.vmid, vcpu: g.vcpu, virq: intid };
+}
 const store = (g: GuestCtx, ipa: number, data: Uint8Array): Step => ({ kind: "vm_mem_write", vm: g.vmid, ipa, data });
 
 /** The Linux virtio-mmio probe and virtio init sequence for one device. */
 export function* initDevice(g: GuestCtx, d: DevicePlan): Steps {
   const base = d.base;
-  for (const r of [REG.MagicValue, REG.Version, REG.DeviceID, REG.VendorID]) yield mmioRead(g, base + r);
-  yield mmioWrite(g, base + REG.Status, 0);
-  yield mmioWrite(g, base + REG.Status, STATUS.ACKNOWLEDGE);
-  yield mmioWrite(g, base + REG.Status, STATUS.ACKNOWLEDGE | STATUS.DRIVER);
-  yield mmioWrite(g, base + REG.DeviceFeaturesSel, 1);
-  yield mmioRead(g, base + REG.DeviceFeatures);
-  yield mmioWrite(g, base + REG.DriverFeaturesSel, 1);
-  yield mmioWrite(g, base + REG.DriverFeatures, 1); // VERSION_1
+  for (const r of [REG.MagicValue, REG.Version, REG.DeviceID, REG.VendorID]) yield* mmioRead(g, base + r);
+  yield* mmioWrite(g, base + REG.Status, 0);
+  yield* mmioWrite(g, base + REG.Status, STATUS.ACKNOWLEDGE);
+  yield* mmioWrite(g, base + REG.Status, STATUS.ACKNOWLEDGE | STATUS.DRIVER);
+  yield* mmioWrite(g, base + REG.DeviceFeaturesSel, 1);
+  yield* mmioRead(g, base + REG.DeviceFeatures);
+  yield* mmioWrite(g, base + REG.DriverFeaturesSel, 1);
+  yield* mmioWrite(g, base + REG.DriverFeatures, 1); // VERSION_1
   const st = STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK;
-  yield mmioWrite(g, base + REG.Status, st);
-  const check = yield mmioRead(g, base + REG.Status);
+  yield* mmioWrite(g, base + REG.Status, st);
+  const check = yield* mmioRead(g, base + REG.Status);
   if (((check.value as number) & STATUS.FEATURES_OK) === 0) return;
   for (let q = 0; q < DEVICE_INFO[d.type].queues; q++) {
     const l = queueLayout(g.plan, d.index, q);
-    yield mmioWrite(g, base + REG.QueueSel, q);
-    yield mmioRead(g, base + REG.QueueNumMax);
-    yield mmioWrite(g, base + REG.QueueNum, QUEUE_SIZE);
-    yield mmioWrite(g, base + REG.QueueDescLow, l.desc);
-    yield mmioWrite(g, base + REG.QueueDriverLow, l.avail);
-    yield mmioWrite(g, base + REG.QueueDeviceLow, l.used);
-    yield mmioWrite(g, base + REG.QueueReady, 1);
+    yield* mmioWrite(g, base + REG.QueueSel, q);
+    yield* mmioRead(g, base + REG.QueueNumMax);
+    yield* mmioWrite(g, base + REG.QueueNum, QUEUE_SIZE);
+    yield* mmioWrite(g, base + REG.QueueDescLow, l.desc);
+    yield* mmioWrite(g, base + REG.QueueDriverLow, l.avail);
+    yield* mmioWrite(g, base + REG.QueueDeviceLow, l.used);
+    yield* mmioWrite(g, base + REG.QueueReady, 1);
   }
-  yield mmioWrite(g, base + REG.Status, st | STATUS.DRIVER_OK);
+  yield* mmioWrite(g, base + REG.Status, st | STATUS.DRIVER_OK);
 }
 
 const desc = (addr: number, len: number, flags: number, next: number): number[] => [...le(addr, 8), ...le(len, 4), ...le(flags, 2), ...le(next, 2)];
@@ -68,21 +92,27 @@ export function* blockIo(g: GuestCtx, d: DevicePlan, availIdx: number, write: bo
   yield store(g, l.desc, bytes(desc(hdr, 16, VIRTQ_DESC_F_NEXT, 1), desc(data, 512, VIRTQ_DESC_F_NEXT | (write ? 0 : VIRTQ_DESC_F_WRITE), 2), desc(status, 1, VIRTQ_DESC_F_WRITE, 0)));
   yield store(g, l.avail + 4 + 2 * (availIdx % QUEUE_SIZE), bytes(le(0, 2)));
   yield store(g, l.avail + 2, bytes(le((availIdx + 1) & 0xffff, 2)));
-  yield mmioWrite(g, d.base + REG.QueueNotify, 0);
+  yield* mmioWrite(g, d.base + REG.QueueNotify, 0);
   if (deviceWaitNs > 0) yield sleep(deviceWaitNs);
-  const isr = yield mmioRead(g, d.base + REG.InterruptStatus);
-  yield mmioWrite(g, d.base + REG.InterruptACK, isr.value as number);
+  yield* takeIrq(g, function* () {
+    const isr = yield* mmioRead(g, d.base + REG.InterruptStatus);
+    yield* mmioWrite(g, d.base + REG.InterruptACK, isr.value as number);
+  });
 }
 
-/** The guest prints a line on the console's transmit queue (queue 1). */
-export function* consoleWrite(g: GuestCtx, d: DevicePlan, text: string): Steps {
+/** The guest prints a line on the console's transmit queue (queue 1); `availIdx` counts earlier prints. */
+export function* consoleWrite(g: GuestCtx, d: DevicePlan, text: string, availIdx = 0): Steps {
   const l = queueLayout(g.plan, d.index, 1);
-  yield store(g, l.buffers, new TextEncoder().encode(text));
-  yield store(g, l.desc, bytes(desc(l.buffers, text.length, 0, 0)));
-  yield store(g, l.avail + 4, bytes(le(0, 2)));
-  yield store(g, l.avail + 2, bytes(le(1, 2)));
-  yield mmioWrite(g, d.base + REG.QueueNotify, 1);
-  yield mmioWrite(g, d.base + REG.InterruptACK, 1);
+  const slot = availIdx % QUEUE_SIZE;
+  const buffer = l.buffers + slot * 0x100;
+  yield store(g, buffer, new TextEncoder().encode(text));
+  yield store(g, l.desc + 16 * slot, bytes(desc(buffer, text.length, 0, 0)));
+  yield store(g, l.avail + 4 + 2 * slot, bytes(le(slot, 2)));
+  yield store(g, l.avail + 2, bytes(le((availIdx + 1) & 0xffff, 2)));
+  yield* mmioWrite(g, d.base + REG.QueueNotify, 1);
+  yield* takeIrq(g, function* () {
+    yield* mmioWrite(g, d.base + REG.InterruptACK, 1);
+  });
 }
 
 /** How a guest goes down: PSCI SYSTEM_OFF/RESET, a panic (VM_EXIT SOFTWARE_ERROR), a vCPU fault, or a watchdog bite. */

@@ -42,12 +42,12 @@ export function* hostCreate(vm: HostVm, plan: VmPlan): Steps {
 /** START (the driver lends/shares the regions and runs the RM's create sequence), then the first VCPU_RUN. */
 export function* hostStart(vm: HostVm): Steps {
   yield { kind: "vmm_ioctl", op: "START", fd: vm.fd };
-  yield { kind: "vmm_ioctl", op: "VCPU_RUN", fd: vm.fd, vcpu: 0 };
+  yield { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu: 0 };
 }
 
 /** VCPU_RUN after the guest went down: the driver reports the STATUS exit. */
 export function* hostCollectExit(vm: HostVm): Steps {
-  yield { kind: "vmm_ioctl", op: "VCPU_RUN", fd: vm.fd, vcpu: 0 };
+  yield { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu: 0 };
 }
 
 /** The last close of the VM fd: stop, reset, reclaim, deallocate. */

@@ -33,6 +33,20 @@ export const isStep = (a: Action): a is Step => "kind" in a;
 export const sleep = (ns: number): Sleep => ({ sleep: ns });
 export const wait = (why: string, until: (s: Machine) => boolean): Wait => ({ wait: why, until });
 
-/** Little-endian bytes of a non-negative integer (up to 2^53). */
-export const le = (v: number, n: number): number[] => Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** (8 * i)) & 0xff);
-export const bytes = (...parts: number[][]): Uint8Array => Uint8Array.from(parts.flat());
+/** Little-endian bytes of a non-negative integer (up to 2^53). Plain loops: this runs per event. */
+export function le(v: number, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0, x = v; i < n; i++, x = Math.floor(x / 256)) out[i] = x % 256;
+  return out;
+}
+export function bytes(...parts: number[][]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -39,21 +39,25 @@ interface Actor {
 /** How many directives an actor may yield in a row before we call it a runaway loop (a scenario bug). */
 const DIRECTIVES_MAX = 10_000;
 const EMPTY: Outcome = Object.freeze({});
+/** Sessions ended by their guard in one step before the actor is left idle for this step. */
+const GUARDED_SESSIONS_MAX = 16;
 
 export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
   const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true }));
   let now = 0;
   let current: Actor | null = null;
 
-  /** Runs an actor's program up to its next step, or until it waits or finishes. */
-  function advance(a: Actor, s: Machine): void {
+  /** Runs an actor's program up to its next step, or until it waits or finishes; true if it ran. */
+  function advance(a: Actor, s: Machine): boolean {
+    let ran = false;
     for (let i = 0; a.pending === null && a.program !== null; i++) {
       if (i > DIRECTIVES_MAX) throw new Error(`scenario actor '${a.spec.name}' yields directives without ever proposing an event`);
       if (a.waiting !== null) {
-        if (!a.waiting(s)) return;
+        if (!a.waiting(s)) return ran;
         a.waiting = null;
         a.at = Math.max(a.at, now);
       }
+      ran = true;
       const r = a.program.next(a.fresh ? (undefined as unknown as Outcome) : a.last);
       a.fresh = false;
       a.last = EMPTY;
@@ -67,19 +71,33 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
       else if ("sleep" in action) a.at += action.sleep;
       else a.waiting = action.until;
     }
+    return ran;
+  }
+
+  /**
+   * Advances every actor to its next step. A wait may be released by bookkeeping another actor does
+   * when it resumes (a guest records a released parcel the host waits for), so repeat while any
+   * program ran: at most one pass per actor.
+   */
+  function settle(s: Machine): void {
+    for (let pass = 0; pass <= actors.length; pass++) {
+      let resumed = false;
+      for (const a of actors) resumed = advance(a, s) || resumed;
+      if (!resumed) return;
+    }
   }
 
   /** The ready actor with the earliest clock; ties go to the "sched" stream. */
   function choose(s: Machine): Actor | null {
+    settle(s);
     let best: Actor[] = [];
     for (const a of actors) {
-      advance(a, s);
-      if (a.pending === null) continue;
-      if (a.spec.guard !== undefined && !a.spec.guard(s)) {
+      // A session whose VM went away is ended; the next one normally starts by waiting.
+      for (let i = 0; a.pending !== null && a.spec.guard !== undefined && !a.spec.guard(s); i++) {
         abort(a);
-        advance(a, s);
-        if (a.pending === null) continue;
+        if (i < GUARDED_SESSIONS_MAX) advance(a, s);
       }
+      if (a.pending === null) continue;
       if (best.length === 0 || a.at < best[0]!.at) best = [a];
       else if (a.at === best[0]!.at) best.push(a);
     }

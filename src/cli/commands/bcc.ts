@@ -1,0 +1,87 @@
+import type { Command } from "commander";
+import { readFileSync } from "node:fs";
+import type { Io } from "../io.ts";
+import { EXIT } from "../exit.ts";
+import { die } from "../../core/errors.ts";
+import { openTraceFile, parseIntOption } from "../files.ts";
+import { isTraceFile } from "../target.ts";
+import { stateAt } from "../../timetravel/seek.ts";
+import { describeFinding } from "../report.ts";
+import { verifyBcc, type BccEntry } from "../../model/pvmfw/dice.ts";
+import { bccFromCbor, handoverBcc } from "../../model/pvmfw/boot.ts";
+import type { Machine } from "../../model/machine.ts";
+import { toJson } from "../../export/json.ts";
+
+const MODE = ["not-configured", "normal", "debug", "maintenance"];
+
+/** The DICE chain pvmfw handed a protected VM in this state (the lowest VMID with one, or `vm`). */
+function chainIn(s: Machine, vm: number | undefined): { vm: number; bytes: Uint8Array } | null {
+  for (const id of [...s.pvm.vms.ids].sort((a, b) => a - b)) {
+    const h = s.pvm.vms.byId[id]!.handover;
+    if (h !== null && (vm === undefined || vm === id)) return { vm: id, bytes: handoverBcc(h) };
+  }
+  return null;
+}
+
+function entryLine(e: BccEntry): string {
+  const name = e.componentName ?? "(no component name)";
+  return `  [${e.index}] ${name}: mode ${MODE[e.mode] ?? e.mode}, code ${e.codeHash.slice(0, 16)}…, authority ${e.authorityHash.slice(0, 16)}…, subject ${e.subject}`;
+}
+
+/** Reads the chain from a trace (final state, or after event --at) or from a raw CBOR file. */
+function loadChain(file: string, opts: { at?: string; vm?: string }): { bytes: Uint8Array; from: string } {
+  if (isTraceFile(file)) {
+    const reader = openTraceFile(file);
+    try {
+      const footer = reader.footer();
+      const at = opts.at !== undefined ? parseIntOption("--at", opts.at, -1) : footer !== null ? footer.events - 1 : Number.MAX_SAFE_INTEGER;
+      const r = stateAt(reader, at);
+      if (r.finding !== null) die("TRACE_MALFORMED", `the trace does not replay: ${describeFinding(r.finding)}`);
+      const vm = opts.vm === undefined ? undefined : parseIntOption("--vm", opts.vm, 0);
+      const c = chainIn(r.state as Machine, vm);
+      if (c === null) die("ARGUMENT_INVALID", `${file}: no protected VM has a DICE chain after event ${r.state.seq}${vm === undefined ? "" : ` (VM ${vm})`}`);
+      return { bytes: c.bytes, from: `VM ${c.vm} after event ${r.state.seq}` };
+    } finally {
+      reader.close();
+    }
+  }
+  let raw: Uint8Array;
+  try {
+    raw = readFileSync(file);
+  } catch {
+    return die("ARGUMENT_INVALID", `${file}: no such file or cannot read it`);
+  }
+  const bytes = bccFromCbor(raw);
+  if (bytes === null) die("ARGUMENT_INVALID", `${file}: neither a trace nor CBOR holding a DICE chain (an array, or a handover map with key 3)`);
+  return { bytes, from: "CBOR file" };
+}
+
+/**
+ * `hvsim bcc verify FILE`: checks the DICE chain (BCC) a protected VM got from pvmfw — found in a
+ * trace's final state (or after event `--at N`), or given as raw CBOR (a chain array or a handover
+ * map). Exit 0 valid, with one line per entry; 1 invalid, naming the entry index; 2 bad input.
+ */
+export function registerBcc(program: Command, io: Io, setCode: (c: number) => void): void {
+  const bcc = program.command("bcc").description("DICE boot certificate chain tools (the chain pvmfw hands a protected VM)");
+  bcc
+    .command("verify")
+    .description("verify a DICE chain from a trace (a protected VM's handover) or a CBOR file")
+    .argument("<file>", "a trace, or CBOR: a DiceCertChain array or an AndroidDiceHandover map")
+    .option("--at <n>", "the state after event N (default: the end of the trace)")
+    .option("--vm <vmid>", "which protected VM (default: the lowest VMID with a chain)")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExit codes: 0 valid, 1 invalid (the failing entry is named), 2 bad input.\nExample:\n  hvsim record pvm-boot -o boot.hvt && hvsim bcc verify boot.hvt")
+    .action((file: string, opts: { at?: string; vm?: string; json?: boolean }) => {
+      const { bytes, from } = loadChain(file, opts);
+      const r = verifyBcc(bytes);
+      if (opts.json) {
+        io.out(toJson(r.ok ? { ok: true, from, entries: r.entries.map(({ configDescriptor: _c, subjectPublicKey: _k, ...e }) => e) } : { ok: false, from, index: r.index, reason: r.reason }));
+      } else if (r.ok) {
+        io.out(`DICE chain (${from}): valid, root key + ${r.entries.length} certificate${r.entries.length === 1 ? "" : "s"}`);
+        for (const e of r.entries) io.out(entryLine(e));
+      } else {
+        io.err(`hvsim: DICE chain (${from}): invalid at entry ${r.index}: ${r.reason}`);
+      }
+      setCode(r.ok ? EXIT.ok : EXIT.finding);
+    });
+}

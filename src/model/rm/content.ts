@@ -1,0 +1,100 @@
+/**
+ * Page contents as the RM, the VMM and devices see them, on top of the hypervisor's memory rooms:
+ * who can reach what comes from HYP's stage-2 (`translate`, src/model/memory/stage2.ts) and memdb;
+ * this module adds only what the hypervisor does not model, a label of whose data each physical
+ * range holds (for leak checks) and the bytes of the few pages devices and the RM read (rings,
+ * request headers, the VM config blob), both keyed by physical address.
+ */
+import type { Machine } from "../machine.ts";
+import { s2Lookup } from "../memory/stage2.ts";
+import { objectAs } from "../object/objects.ts";
+import { findRange, setRange, noShift, type Range } from "./ranges.ts";
+
+export const PAGE = 0x1000;
+
+export interface ContentState {
+  labels: Range<string>[];
+  /** Bytes of pages a device or queue touches, by PA page number; copy-on-write (never mutated in place). */
+  pages: Record<number, Uint8Array>;
+}
+
+/** Genesis: every RAM range holds nobody's data yet; the HLOS's RAM is labelled as its own. */
+export function contentGenesis(ram: readonly { base: number; size: number }[], label: string | null): ContentState {
+  return { labels: label === null ? [] : ram.map((r) => ({ base: r.base, size: r.size, value: label })), pages: {} };
+}
+
+interface HasContent {
+  content: ContentState;
+}
+
+/**
+ * The physical pieces behind [ipa, ipa+size) of `vmid`'s stage-2 (HYP's table, walked range by
+ * range), with their access; null if any part is unmapped.
+ */
+export function physPieces(s: Machine, vmid: number, ipa: number, size: number): { pa: number; size: number; rights: number; memextent: number }[] | null {
+  const vm = s.vms[vmid];
+  const as = vm === undefined ? undefined : objectAs(s, vm.addrspace, "addrspace");
+  if (as === undefined) return null;
+  const out: { pa: number; size: number; rights: number; memextent: number }[] = [];
+  const end = ipa + size;
+  for (let at = ipa; at < end; ) {
+    const r = s2Lookup(as, at);
+    if (r === undefined) return null;
+    const stop = Math.min(end, r.ipa + r.size);
+    out.push({ pa: r.pa + (at - r.ipa), size: stop - at, rights: r.access, memextent: r.memextent });
+    at = stop;
+  }
+  return out;
+}
+
+/** Does `vmid` reach all of [ipa, ipa+size) with at least `rights` (pgtable_access bits)? */
+export function reaches(s: Machine, vmid: number, ipa: number, size: number, rights: number): boolean {
+  const p = physPieces(s, vmid, ipa, size);
+  return p !== null && p.every((x) => (x.rights & rights) === rights);
+}
+
+export function labelOf(s: HasContent, pa: number): string | null {
+  return findRange(s.content.labels, pa)?.value ?? null;
+}
+
+export function setLabel(s: HasContent, pa: number, size: number, label: string): void {
+  setRange(s.content.labels, pa, size, label, noShift);
+}
+
+/** Zeroes a physical range: its label becomes "zero" and any stored bytes are dropped. */
+export function zeroRange(s: HasContent, pa: number, size: number): void {
+  setLabel(s, pa, size, "zero");
+  for (let p = Math.floor(pa / PAGE); p < Math.ceil((pa + size) / PAGE); p++) {
+    if (s.content.pages[p] !== undefined) delete s.content.pages[p];
+  }
+}
+
+/** Reads bytes at a physical address (pages never written read as zero). */
+export function readPhys(s: HasContent, pa: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; ) {
+    const page = Math.floor((pa + i) / PAGE);
+    const off = (pa + i) % PAGE;
+    const n = Math.min(PAGE - off, size - i);
+    const bytes = s.content.pages[page];
+    if (bytes !== undefined) out.set(bytes.subarray(off, off + n), i);
+    i += n;
+  }
+  return out;
+}
+
+/** Writes bytes at a physical address, copying each touched page (the pure path keeps old states intact). */
+export function writePhys(s: HasContent, pa: number, data: Uint8Array, label: string): void {
+  for (let i = 0; i < data.length; ) {
+    const page = Math.floor((pa + i) / PAGE);
+    const off = (pa + i) % PAGE;
+    const n = Math.min(PAGE - off, data.length - i);
+    const old = s.content.pages[page];
+    const next = new Uint8Array(PAGE);
+    if (old !== undefined) next.set(old);
+    next.set(data.subarray(i, i + n), off);
+    s.content.pages[page] = next;
+    i += n;
+  }
+  setLabel(s, pa, data.length, label);
+}

@@ -1,0 +1,395 @@
+/**
+ * The RM acting on the hypervisor's rooms: the objects it creates for the VMs it manages
+ * (cspace, addrspace, VIC, vCPUs, the msgqueue pair of its RPC channel, doorbells for irqfds), and
+ * the memory extents behind memory parcels. These are the RM's hypercalls, applied through HYP's
+ * helpers as state construction inside the RM's own event (the RM runs them while it handles one
+ * request: no follow-up events). The RM holds a master cap to every object it creates in its own
+ * cspace, as the real RM does; destroying a VM deletes those caps and lets HYP's garbage collection
+ * release the objects (GH:hyp/core/cspace_twolevel, object_standard).
+ */
+import { ACCESS, CPU_INDEX_INVALID, GIC, VCPU_OPTION } from "../abi/constants.ts";
+import { RIGHTS, type ObjectType } from "../abi/rights.ts";
+import { RM_RPC, VMID } from "../abi/rm.ts";
+import type { Machine } from "../machine.ts";
+import { addObject, objectAs } from "../object/objects.ts";
+import { allocCap, createMasterCap, freeCap } from "../object/cspace.ts";
+import { newObject, newThread } from "../object/create.ts";
+import { collectGarbage } from "../object/lifecycle.ts";
+import type { CspaceObject, HypObject } from "../object/state.ts";
+import { addMapping, donateRange } from "../memory/memextent.ts";
+import { ownedPieces } from "../memory/memdb.ts";
+import type { MemextentObject } from "../memory/state.ts";
+import { s2UnmapMatching } from "../memory/stage2.ts";
+import { activateThread } from "../vcpu/activate.ts";
+import { exitRun } from "../vcpu/run.ts";
+import { markDirty } from "../vcpu/sched.ts";
+import type { ThreadObject } from "../vcpu/state.ts";
+import { bindShared, irqForWrite } from "../vgic/virq.ts";
+import type { VicObject } from "../vgic/state.ts";
+
+/** The RM's RPC channel with one client VM: a pair of message queues (reference §1.1). */
+export interface RmChannelHv {
+  /** Client -> RM queue, and RM -> client queue (object ids). */
+  c2r: number;
+  r2c: number;
+  /** Cap IDs: the client's send cap (c2r) and receive cap (r2c) in its cspace; the RM's in its own. */
+  clientTx: number;
+  clientRx: number;
+  rmRx: number;
+  rmTx: number;
+  /** The VIRQs: RM side (c2r receive, in the RM's VIC) and client side (r2c receive, in the client's VIC). */
+  rmVirq: number;
+  clientVirq: number;
+}
+
+/** A doorbell vdevice the RM made for an irqfd: the guest receives `virq`; the host holds a send cap. */
+export interface RmBell {
+  label: number;
+  doorbell: number;
+  virq: number;
+  /** The BELL_TX cap the owner (host) got in its cspace (VM_GET_HYP_RESOURCES reports it). */
+  hostCap: number;
+}
+
+/** What the RM knows of a VM's hypervisor objects (the HLOS and every VM it allocated). */
+export interface VmHv {
+  vmid: number;
+  cspace: number;
+  addrspace: number;
+  vic: number;
+  /** vCPU thread ids by index (0 = none). */
+  vcpus: number[];
+  /** Memory extents whose memory the VM owns (the HLOS RAM extent; extents donated to it). */
+  extents: number[];
+  channel: RmChannelHv;
+  bells: RmBell[];
+  /** The owner's caps to the vCPUs (VM_GET_HYP_RESOURCES VIRTUAL_CPU entries; vcpu_run needs them). */
+  hostVcpuCaps: number[];
+}
+
+/** The RM's own objects (reference §4.6 boot caps) and the VMs' objects. */
+export interface RmHv {
+  cspace: number;
+  partition: number;
+  vic: number;
+  thread: number;
+  vms: Record<number, VmHv>;
+}
+
+/** VIRQs the RM uses (⚠ platform/DT choice: the reference names no numbers). */
+export const RM_VIRQ = {
+  /** In a client VM's VIC: the RM -> client queue's receive VIRQ. */
+  CLIENT_RX: 1019,
+  /** In the RM's VIC (64 SPIs): client k's c2r queue, from the top down. */
+  RM_RX_TOP: GIC.SPI_FIRST + 63,
+} as const;
+
+/** Normal write-back, the memtype the RM maps RAM with (GH pgtable_vm_memtype NORMAL_WB). */
+export const MEMTYPE_NORMAL_WB = 15;
+
+/** Creates an ACTIVE object, with the RM's master cap to it. */
+function make<T extends HypObject>(s: Machine, type: ObjectType, build: (id: number) => T): T {
+  const rm = s.rm.hv!;
+  const id = addObject(s, build);
+  const cs = objectAs(s, rm.cspace, "cspace")!;
+  if (!createMasterCap(cs, id, type).ok) throw new Error("internal: RM cspace full");
+  return s.objects.byId[id] as T;
+}
+
+/** Gives `cs` a (non-master) cap to `object` with `rights`; returns the cap ID. */
+export function grant(s: Machine, cs: number, object: number, type: ObjectType, rights: number): number {
+  const c = objectAs(s, cs, "cspace")!;
+  const r = allocCap(c, { object, type, rights, master: false, state: "VALID" });
+  if (!r.ok) throw new Error(`internal: cspace ${cs} full`);
+  return Number(r.value);
+}
+
+function newCspace(s: Machine, maxCaps: number): CspaceObject {
+  return make(s, "cspace", (id) => ({ ...(newObject("cspace", id, s.rm.hv!.partition) as CspaceObject), maxCaps, state: "ACTIVE" }));
+}
+
+function newVic(s: Machine, maxVcpus: number, maxVirqs: number): VicObject {
+  // The VM's kernel enables its distributor (GICD_CTLR group 1) as it boots: done here for the
+  // interrupts the RM and VMM deliver (⚠ a Linux guest's GIC bring-up, not modelled per access).
+  return make(s, "vic", (id) => ({ ...(newObject("vic", id, s.rm.hv!.partition) as VicObject), state: "ACTIVE", maxVcpus, maxVirqs, ctlr: 0x3 }));
+}
+
+/** Binds a shared source to a VIRQ of a VIC and enables the SPI (the receiving kernel's request_irq). */
+function bindEnabled(vic: VicObject, virq: number, kind: "msgqueue_receive" | "doorbell", object: number): void {
+  const e = bindShared(vic, virq, { kind, object });
+  if (e !== null) throw new Error(`internal: VIRQ ${virq} bind: ${e}`);
+  const i = irqForWrite(vic, undefined, virq)!;
+  i.enabled = true;
+}
+
+function newMsgqueue(s: Machine): number {
+  return make(s, "msgqueue", (id) => ({
+    ...(newObject("msgqueue", id, s.rm.hv!.partition) as never as { id: number }),
+    type: "msgqueue", state: "ACTIVE", partition: s.rm.hv!.partition,
+    depth: RM_RPC.QUEUE_DEPTH, maxSize: RM_RPC.MESSAGE_SIZE_BYTES, notFullThreshold: RM_RPC.QUEUE_DEPTH - 1, notEmptyThreshold: 1,
+    queue: [], sendVirq: null, receiveVirq: null,
+  })).id;
+}
+
+/** The rm-rpc vdevice: the message-queue pair, its VIRQs, and the caps each side holds (reference §1.1, §6.4). */
+function newChannel(s: Machine, vmid: number, clientCs: number, clientVic: VicObject): RmChannelHv {
+  const rm = s.rm.hv!;
+  const c2r = newMsgqueue(s);
+  const r2c = newMsgqueue(s);
+  const rmVirq = RM_VIRQ.RM_RX_TOP - Object.keys(rm.vms).length * 1;
+  const rmVic = objectAs(s, rm.vic, "vic")!;
+  bindEnabled(rmVic, rmVirq, "msgqueue_receive", c2r);
+  (s.objects.byId[c2r] as { receiveVirq: unknown }).receiveVirq = { vic: rmVic.id, virq: rmVirq };
+  bindEnabled(clientVic, RM_VIRQ.CLIENT_RX, "msgqueue_receive", r2c);
+  (s.objects.byId[r2c] as { receiveVirq: unknown }).receiveVirq = { vic: clientVic.id, virq: RM_VIRQ.CLIENT_RX };
+  const mq = RIGHTS.msgqueue;
+  return {
+    c2r, r2c,
+    clientTx: grant(s, clientCs, c2r, "msgqueue", mq.SEND),
+    clientRx: grant(s, clientCs, r2c, "msgqueue", mq.RECEIVE),
+    rmRx: grant(s, rm.cspace, c2r, "msgqueue", mq.RECEIVE),
+    rmTx: grant(s, rm.cspace, r2c, "msgqueue", mq.SEND),
+    rmVirq, clientVirq: RM_VIRQ.CLIENT_RX,
+  };
+}
+
+/**
+ * A VM's skeleton, made at VM_ALLOCATE (and for the HLOS at boot): cspace, addrspace with its
+ * VMID, a VIC sized for `maxVcpus`, and the RM channel. vCPUs come at VM_INIT (`createVcpus`).
+ */
+export function createVmSkeleton(s: Machine, vmid: number, maxVcpus: number): VmHv {
+  const rm = s.rm.hv!;
+  const cs = newCspace(s, 1024);
+  const as = make(s, "addrspace", (id) => ({ ...newObject("addrspace", id, rm.partition), state: "ACTIVE", vmid }) as never) as { id: number };
+  s.vms[vmid] = { addrspace: as.id, vcpus: [] };
+  const vic = newVic(s, maxVcpus, GIC.SPI_COUNT_MAX);
+  const hv: VmHv = { vmid, cspace: cs.id, addrspace: as.id, vic: vic.id, vcpus: [], extents: [], channel: null as never, bells: [], hostVcpuCaps: [] };
+  hv.channel = newChannel(s, vmid, cs.id, vic);
+  rm.vms[vmid] = hv;
+  return hv;
+}
+
+/** vCPU threads: proxy-scheduled for a VMM-run VM (`affinity = "proxy"`, reference §8 step 8), else pinned per CPU. */
+export function createVcpus(s: Machine, hv: VmHv, n: number, opts: { proxy: boolean; hlos: boolean }): void {
+  const rm = s.rm.hv!;
+  for (let i = 0; i < n; i++) {
+    const options = (opts.proxy ? VCPU_OPTION.vcpu_run_scheduled : 0n) | (opts.hlos ? VCPU_OPTION.hlos_vm : 0n);
+    const t = make(s, "thread", (id) => ({ ...newThread(id, rm.partition), options, cspace: hv.cspace, addrspace: hv.addrspace, vic: hv.vic, vicIndex: i, affinity: opts.proxy ? CPU_INDEX_INVALID : i % s.sched.cpus.length })) as ThreadObject;
+    const e = activateThread(s, t);
+    if (e !== null) throw new Error(`internal: vCPU ${i} of VM ${hv.vmid}: ${e}`);
+    t.state = "ACTIVE";
+    hv.vcpus[i] = t.id;
+  }
+}
+
+/** Powers a vCPU on at `pc` with X0 (vcpu_poweron by the RM at VM_START, reference §6.2). */
+export function powerOn(s: Machine, threadId: number, pc: number, x0: number): void {
+  const t = objectAs(s, threadId, "thread");
+  if (t === undefined) return;
+  t.power = "ON";
+  t.everPoweredOn = true;
+  t.regs.pc = BigInt(pc);
+  t.regs.x[0] = BigInt(x0);
+  markDirty(s);
+}
+
+/** The VM is down (exited or stopped): its vCPUs stop for good (vcpu_poweroff / kill semantics). */
+export function stopVcpus(s: Machine, hv: VmHv): void {
+  for (const id of hv.vcpus) {
+    const t = objectAs(s, id, "thread");
+    if (t === undefined || t.power === "OFF") continue;
+    t.power = "OFF";
+    t.wfi = false;
+    t.suspend = 0;
+    t.vmmio = null;
+    exitRun(s, t);
+  }
+}
+
+/** Deletes the RM's caps to `ids` and lets HYP collect whatever nothing else holds. */
+function release(s: Machine, ids: number[]): void {
+  const rm = s.rm.hv!;
+  const cs = objectAs(s, rm.cspace, "cspace")!;
+  const set = new Set(ids);
+  for (const k of Object.keys(cs.caps)) {
+    const c = cs.caps[Number(k)]!;
+    if (c.state === "VALID" && set.has(c.object)) freeCap(cs, Number(k));
+  }
+  collectGarbage(s, [...ids]);
+}
+
+/** Reset stage DESTROY_VM for the vCPUs (RM:src/vm_mgnt reset stages): threads killed and destroyed. */
+export function destroyVcpus(s: Machine, hv: VmHv): void {
+  const ids = hv.vcpus.filter((x) => x !== 0);
+  const host = s.rm.hv!.vms[VMID.HLOS];
+  if (host !== undefined && hv.vmid !== VMID.HLOS) {
+    const cs = objectAs(s, host.cspace, "cspace")!;
+    for (const c of hv.hostVcpuCaps) freeCap(cs, c);
+  }
+  hv.hostVcpuCaps = [];
+  for (const id of ids) {
+    const t = objectAs(s, id, "thread");
+    if (t === undefined) continue;
+    stopVcpus(s, { ...hv, vcpus: [id] });
+    t.threadState = "KILLED";
+  }
+  hv.vcpus = [];
+  release(s, ids);
+}
+
+/** Reset stage DESTROY_VDEVICES for the doorbells. */
+export function destroyBells(s: Machine, hv: VmHv): void {
+  const ids = hv.bells.map((b) => b.doorbell);
+  const host = s.rm.hv!.vms[VMID.HLOS];
+  if (host !== undefined) {
+    const cs = objectAs(s, host.cspace, "cspace")!;
+    for (const b of hv.bells) freeCap(cs, b.hostCap);
+  }
+  hv.bells = [];
+  release(s, ids);
+}
+
+/** VM_DEALLOCATE: the rest of the skeleton goes (channel, VIC, addrspace, cspace). */
+export function destroyVm(s: Machine, vmid: number): void {
+  const rm = s.rm.hv!;
+  const hv = rm.vms[vmid];
+  if (hv === undefined) return;
+  destroyBells(s, hv);
+  destroyVcpus(s, hv);
+  const ch = hv.channel;
+  const rmCs = objectAs(s, rm.cspace, "cspace")!;
+  freeCap(rmCs, ch.rmRx);
+  freeCap(rmCs, ch.rmTx);
+  release(s, [ch.c2r, ch.r2c, hv.cspace, hv.addrspace, hv.vic, ...hv.extents]);
+  delete rm.vms[vmid];
+}
+
+/** A doorbell vdevice for an irqfd (reference §6.5, §8 step 8): guest receives `virq`, the owner gets BELL_TX. */
+export function createBell(s: Machine, hv: VmHv, owner: VmHv, label: number, virq: number): RmBell | null {
+  const vic = objectAs(s, hv.vic, "vic")!;
+  if (virq < GIC.SPI_FIRST || virq >= GIC.SPI_FIRST + vic.maxVirqs || vic.sources[virq] !== undefined) return null;
+  const d = make(s, "doorbell", (id) => ({ ...(newObject("doorbell", id, s.rm.hv!.partition) as never as object), state: "ACTIVE" }) as never) as unknown as { id: number; virq: unknown; ackMask: bigint };
+  bindEnabled(vic, virq, "doorbell", d.id);
+  d.virq = { vic: vic.id, virq };
+  // An edge irqfd: the flag is acknowledged as it is delivered (doorbell ack mask; ⚠ the RM's choice for `source-can-clear`).
+  d.ackMask = 0xffff_ffff_ffff_ffffn;
+  const bell = { label, doorbell: d.id, virq, hostCap: grant(s, owner.cspace, d.id, "doorbell", RIGHTS.doorbell.SEND) };
+  hv.bells.push(bell);
+  return bell;
+}
+
+// ----- memory -----
+
+/** The extent of `vmid` that owns [pa, pa+size) entirely, or null. */
+export function ownerExtent(s: Machine, vmid: number, pa: number, size: number): MemextentObject | null {
+  const hv = s.rm.hv?.vms[vmid];
+  if (hv === undefined) return null;
+  for (const id of hv.extents) {
+    const p = ownedPieces(s, pa, size, id);
+    if (p.length === 1 && p[0]!.base === pa && p[0]!.size === size) return objectAs(s, id, "memextent") ?? null;
+  }
+  return null;
+}
+
+/**
+ * A parcel's own memextent (reference §4.3: "the memory is moved into the parcel's own memextent"):
+ * SPARSE, derived from the owner's extent over the regions' span; the regions are donated into it
+ * (TO_CHILD), which unmaps them from the owner's stage-2.
+ */
+export function createParcelExtent(s: Machine, parent: MemextentObject, regions: readonly { pa: number; size: number }[]): MemextentObject {
+  const lo = Math.min(...regions.map((r) => r.pa));
+  const hi = Math.max(...regions.map((r) => r.pa + r.size));
+  const me = make(s, "memextent", (id) => ({
+    ...(newObject("memextent", id, s.rm.hv!.partition) as MemextentObject),
+    state: "ACTIVE", kind: "SPARSE", base: lo, size: hi - lo, access: parent.access, memtype: parent.memtype, parent: parent.id,
+  })) as MemextentObject;
+  for (const r of regions) {
+    const e = donateRange(s, r.pa, r.size, parent, me, { type: "EXTENT", id: parent.id }, { type: "EXTENT", id: me.id });
+    if (e !== null) throw new Error(`internal: parcel donate ${e}`);
+  }
+  return me;
+}
+
+/** Maps parcel regions into a VM's stage-2 through the parcel's extent, with `rights` (pgtable_access). */
+export function mapRegions(s: Machine, me: MemextentObject, vmid: number, regions: readonly { pa: number; size: number }[], ipas: readonly number[], rights: number): boolean {
+  const as = s.vms[vmid]?.addrspace;
+  if (as === undefined) return false;
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i]!;
+    const e = addMapping(s, me, as, { vbase: ipas[i]!, offset: r.pa - me.base, size: r.size, userAccess: rights & me.access, kernelAccess: rights & me.access, memtype: MEMTYPE_NORMAL_WB });
+    if (e !== null) return false;
+  }
+  return true;
+}
+
+/** Removes a VM's mappings of the parcel extent (its whole slot). */
+export function unmapVm(s: Machine, me: MemextentObject, vmid: number): void {
+  const as = s.vms[vmid]?.addrspace;
+  const slot = me.mappings.findIndex((m) => m.addrspace === as);
+  if (slot < 0) return;
+  const m = me.mappings[slot]!;
+  // Unmapping the slot: stage-2 translations of the slot's ranges go (pgtable_vm_unmap_matching).
+  const asObj = objectAs(s, m.addrspace, "addrspace");
+  if (asObj !== undefined) {
+    for (const r of m.ranges) {
+      for (const p of ownedPieces(s, me.base + r.offset, r.size, me.id)) {
+        const ipa = r.vbase + (p.base - (me.base + r.offset));
+        s2UnmapMatching(asObj, ipa, p.size, p.base);
+      }
+    }
+  }
+  me.mappings.splice(slot, 1);
+}
+
+
+/** Reclaim / delete: the extent's memory goes back to `to` (mapped per its mappings) and the extent is destroyed. */
+export function returnAndDestroy(s: Machine, me: MemextentObject, to: MemextentObject): void {
+  for (const slot of [...me.mappings]) {
+    const vm = objectAs(s, slot.addrspace, "addrspace")?.vmid;
+    if (vm !== undefined) unmapVm(s, me, vm);
+  }
+  for (const p of ownedPieces(s, me.base, me.size, me.id)) {
+    const e = donateRange(s, p.base, p.size, me, to, { type: "EXTENT", id: me.id }, { type: "EXTENT", id: to.id });
+    if (e !== null) throw new Error(`internal: reclaim donate ${e}`);
+  }
+  release(s, [me.id]);
+}
+
+/** The HLOS at boot (reference §3.1 VMID 3; RM hlos_vm_create): all free RAM, one vCPU per CPU, the RM channel. */
+export function bootHlos(s: Machine): void {
+  const rm = s.rm.hv!;
+  const hv = createVmSkeleton(s, VMID.HLOS, s.sched.cpus.length);
+  const free = s.memdb.ranges.filter((r) => r.ownerType === "PARTITION" && r.owner === rm.partition).map((r) => ({ base: r.base, size: r.size }));
+  if (free.length > 0) {
+    const lo = free[0]!.base;
+    const hi = free[free.length - 1]!.base + free[free.length - 1]!.size;
+    const me = make(s, "memextent", (id) => ({
+      ...(newObject("memextent", id, rm.partition) as MemextentObject),
+      state: "ACTIVE", kind: "SPARSE", base: lo, size: hi - lo, access: ACCESS.RWX, memtype: 0, parent: 0,
+    })) as MemextentObject;
+    // Identity-mapped RWX (the HLOS sees RAM at its physical addresses), then filled by donation from the partition.
+    addMapping(s, me, hv.addrspace, { vbase: lo, offset: 0, size: hi - lo, userAccess: ACCESS.RWX, kernelAccess: ACCESS.RWX, memtype: MEMTYPE_NORMAL_WB });
+    for (const r of free) donateRange(s, r.base, r.size, null, me, { type: "PARTITION", id: rm.partition }, { type: "EXTENT", id: me.id });
+    hv.extents.push(me.id);
+  }
+  createVcpus(s, hv, s.sched.cpus.length, { proxy: false, hlos: true });
+  for (const id of hv.vcpus) {
+    const t = objectAs(s, id, "thread")!;
+    t.power = "ON";
+    t.everPoweredOn = true;
+  }
+  markDirty(s);
+}
+
+/** RM boot: find its own objects from the boot caps (reference §4.6). */
+export function rmHvGenesis(s: Machine): RmHv {
+  const e = s.rootEnv;
+  const rmThread = s.vms[VMID.RM]!.vcpus[0]!;
+  const t = objectAs(s, rmThread, "thread")!;
+  const cs = objectAs(s, t.cspace, "cspace")!;
+  const obj = (cap: number): number => cs.caps[cap]!.object;
+  const vic = objectAs(s, obj(e.vic), "vic")!;
+  vic.ctlr = 0x3; // the RM enables its distributor at boot (⚠ not modelled per access)
+  return { cspace: cs.id, partition: obj(e.partition_capid), vic: vic.id, thread: rmThread, vms: {} };
+}
+

@@ -1,0 +1,143 @@
+/**
+ * The RM RPC transport on real message queues (reference §1.1-§1.5): a client VM's driver sends
+ * each 240-byte fragment with `msgqueue_send` on its client->RM queue (PUSH on the last one); the
+ * RM takes the receive VIRQ in its vGIC (acknowledge), drains the queue with `msgqueue_receive`,
+ * reassembles, handles the request, deactivates the VIRQ (EOI), and sends its notifications and its
+ * reply the same way on the RM->client queues, where the receiving driver does likewise.
+ *
+ * Every step is HYP's own hypercall handler run as the calling vCPU (caps resolved in its cspace,
+ * VIRQs asserted and cleared in the vGIC), inside the one event that carries the exchange: the
+ * client blocks on the reply, as Linux's driver does, so the exchange is applied whole and listed
+ * in the outcome (packets each way). See docs/architecture.md "RM transport".
+ */
+import { invalidEvent } from "../../core/errors.ts";
+import { RM_ERRORS, RM_MSG_TYPE, VMID, rmMessageId, rmMessageName, type RmMessageName } from "../abi/rm.ts";
+import { HYPERCALLS, type HypercallName } from "../abi/hypercalls.ts";
+import type { Machine } from "../machine.ts";
+import { objectAs } from "../object/objects.ts";
+import type { Caller, HvReturn, HypercallTable } from "../hyp/calls.ts";
+import { msgqueueHypercalls } from "../ipc/msgqueue.ts";
+import { doorbellHypercalls } from "../ipc/doorbell.ts";
+import { vcpuRunHypercalls } from "../vcpu/run.ts";
+import { countHypercall } from "../hyp/rooms.ts";
+import { acknowledge, endOfInterrupt } from "../vgic/virq.ts";
+import { ByteWriter } from "./bytes.ts";
+import { channel, type RmCtx, type RmNotification, type RequestHandler } from "./context.ts";
+import { fragment, receivePacket } from "./rpc.ts";
+import type { VmHv } from "./hv.ts";
+import type { RmNotificationOut, RmRequestOutcome } from "./events.ts";
+
+const TABLE: HypercallTable = { ...msgqueueHypercalls, ...doorbellHypercalls, ...vcpuRunHypercalls };
+
+/** Who runs a client's driver code: the HLOS's last vCPU (crosvm's main thread, ⚠ model choice), a guest's vCPU 0. */
+export function driverThread(s: Machine, hv: VmHv): number {
+  if (hv.vmid === VMID.HLOS) return hv.vcpus[hv.vcpus.length - 1] ?? 0;
+  return hv.vcpus[0] ?? 0;
+}
+
+/** One of HYP's hypercall handlers, run as `thread` of `hv` (or the RM), counted like a trapped call. */
+export function hvcAs(s: Machine, vm: number, thread: number, cspace: number, name: HypercallName, args: readonly (number | bigint)[], data?: Uint8Array): HvReturn {
+  const t = objectAs(s, thread, "thread");
+  const c: Caller = { vm, vcpu: t?.index ?? 0, seq: s.seq, t: s.t, thread, cspace, ...(data === undefined ? {} : { data }) };
+  countHypercall(s, HYPERCALLS[name]);
+  return TABLE[name]!(s, c, args.map((a) => BigInt.asUintN(64, BigInt(a))));
+}
+
+/** The receiver's interrupt handler: acknowledge the VIRQ, drain the queue, deactivate (EOI). */
+function drain(s: Machine, vm: number, thread: number, cspace: number, cap: number, ackThread: number, virq: number, take: (bytes: Uint8Array) => void): number {
+  const t = objectAs(s, ackThread, "thread");
+  const intid = t === undefined ? 1023 : acknowledge(s, t);
+  let n = 0;
+  for (;;) {
+    const r = hvcAs(s, vm, thread, cspace, "msgqueue_receive", [cap, 0, 240]);
+    if (r.error !== "OK") break;
+    take(r.extra!.data as Uint8Array);
+    n++;
+  }
+  if (t !== undefined && intid === virq) endOfInterrupt(s, t, intid);
+  return n;
+}
+
+/** Sends one message's fragments on a queue as `thread`; false if the queue filled (the rest are dropped). */
+function sendAll(s: Machine, vm: number, thread: number, cspace: number, cap: number, packets: readonly Uint8Array[]): boolean {
+  for (let i = 0; i < packets.length; i++) {
+    const p = packets[i]!;
+    const r = hvcAs(s, vm, thread, cspace, "msgqueue_send", [cap, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
+    if (r.error !== "OK") return false;
+  }
+  return true;
+}
+
+/** The RM's side of a client channel: the RM's vCPU drains its receive queue. */
+function rmDrain(s: Machine, hv: VmHv, onMessage: (m: { seq: number; msgId: number; payload: Uint8Array }) => void): number {
+  const rm = s.rm.hv!;
+  return drain(s, VMID.RM, rm.thread, rm.cspace, hv.channel.rmRx, rm.thread, hv.channel.rmVirq, (bytes) => {
+    const r = receivePacket(s.rm.rx[hv.vmid] ?? null, bytes);
+    s.rm.rx[hv.vmid] = r.pending;
+    if (r.message !== null && r.message.type === RM_MSG_TYPE.REQUEST) onMessage(r.message);
+  });
+}
+
+/** The client's side: its driver drains the RM->client queue (replies and notifications). */
+function clientDrain(s: Machine, hv: VmHv): number {
+  const thread = driverThread(s, hv);
+  const ack = hv.vcpus[0] ?? 0;
+  return drain(s, hv.vmid, thread, hv.cspace, hv.channel.clientRx, ack, hv.channel.clientVirq, () => undefined);
+}
+
+/**
+ * The RM sends a message to a client (reply or notification). The HLOS's driver receives at once
+ * (its IRQ handler runs on another CPU); a guest's packets wait in its queue, VIRQ pending, until its
+ * kernel reads them. A full queue: the RM keeps the notification pending (§1.5), counted.
+ */
+function rmSend(s: Machine, to: number, type: number, seq: number, msgId: number, payload: Uint8Array, receiveNow: boolean): number {
+  const rm = s.rm.hv!;
+  const hv = rm.vms[to];
+  const packets = fragment({ type: type as 1, seq, msgId, payload });
+  if (hv === undefined) return 0;
+  if (!sendAll(s, VMID.RM, rm.thread, rm.cspace, hv.channel.rmTx, packets)) s.rm.pendingNotify[to] = (s.rm.pendingNotify[to] ?? 0) + 1;
+  if (receiveNow || to === VMID.HLOS) clientDrain(s, hv);
+  return packets.length;
+}
+
+/** Sends the notifications a handler queued (in order); notifications carry the RM's global counter. */
+export function deliverNotes(s: Machine, notes: readonly RmNotification[], client: number): RmNotificationOut[] {
+  // notify() already numbered them (rm.notifySeq); resend with the same numbers in order.
+  const first = (s.rm.notifySeq - notes.length) & 0xffff;
+  notes.forEach((n, i) => rmSend(s, n.to, RM_MSG_TYPE.NOTIFICATION, (first + i) & 0xffff, rmMessageId(n.msg), n.payload, n.to === client));
+  return notes.map((n) => ({ to: n.to, msg: n.msg, data: n.payload }));
+}
+
+/**
+ * One whole RPC: the client's request in, the RM's handling, its notifications and reply out.
+ * A client the RM has no channel with cannot send (trace error).
+ */
+export function exchange(s: Machine, ev: { seq: number; kind: string }, vmid: number, msgId: number, rpcSeq: number, payload: Uint8Array, handlers: { readonly [N in RmMessageName]?: RequestHandler }): RmRequestOutcome {
+  const hv = s.rm.hv?.vms[vmid];
+  if (hv === undefined) invalidEvent(ev.seq, ev.kind, `VM ${vmid} has no RM channel`);
+  const ch = channel(s, vmid);
+  const packets = fragment({ type: RM_MSG_TYPE.REQUEST, seq: rpcSeq, msgId, payload });
+  const thread = driverThread(s, hv);
+  let msg: { seq: number; msgId: number; payload: Uint8Array } | null = null;
+  for (let i = 0; i < packets.length; i++) {
+    const p = packets[i]!;
+    const r = hvcAs(s, vmid, thread, hv.cspace, "msgqueue_send", [hv.channel.clientTx, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
+    if (r.error !== "OK") invalidEvent(ev.seq, ev.kind, `VM ${vmid}'s RM queue refused a fragment: ${r.error}`);
+    rmDrain(s, hv, (m) => (msg = m));
+  }
+  ch.requests += 1;
+  ch.packetsIn += packets.length;
+  const got = msg as { seq: number; msgId: number; payload: Uint8Array } | null;
+  if (got === null) invalidEvent(ev.seq, ev.kind, "the RM reassembled no request");
+  const ctx: RmCtx = { s, caller: vmid, notes: [] };
+  const name = rmMessageName(got.msgId);
+  const handler = name === undefined ? undefined : handlers[name as RmMessageName];
+  const r = handler === undefined ? { err: "UNIMPLEMENTED" as const } : handler(ctx, got.payload);
+  const data = r.data ?? new Uint8Array(0);
+  const notify = deliverNotes(s, ctx.notes, vmid);
+  const body = new ByteWriter().u32(RM_ERRORS[r.err]).bytes(data).done();
+  // The reply goes to the client even if it is now gone (a VM that exited itself): skip if so.
+  const out = s.rm.hv!.vms[vmid] === undefined ? 0 : rmSend(s, vmid, RM_MSG_TYPE.REPLY, got.seq, got.msgId, body, true);
+  ch.packetsOut += out;
+  return { msg: name ?? `0x${msgId.toString(16)}`, err: r.err, data, packetsIn: packets.length, packetsOut: out, notify };
+}

@@ -1,0 +1,75 @@
+/**
+ * A scenario file, compiled: parse and validate (shape, then meaning), place the VMs, and build
+ * the Scenario the recorder runs: the machine config and a driver made of one host actor and one
+ * guest actor per VM, interleaved by the seeded scheduler. The scenario's hash is the SHA-256 of
+ * the file's text, so a trace names exactly the file it came from.
+ */
+import { createHash } from "node:crypto";
+import { basename, extname } from "node:path";
+import type { MachineConfig } from "../../model/machine.ts";
+import type { Prng } from "../prng.ts";
+import type { Scenario } from "../scenario.ts";
+import { scheduler, type ActorSpec } from "../lib/scheduler.ts";
+import { loadYamlSource, reportIssues, type YamlSource } from "./load.ts";
+import { scenarioSchema, type ScenarioSpec } from "./scenario-schema.ts";
+import { semanticIssues } from "./semantic.ts";
+import { layout, type Layout } from "./layout.ts";
+import { newRuntime, type VmRuntime } from "./runtime.ts";
+import { guestActor } from "./guest-program.ts";
+import { hostActor } from "./host-program.ts";
+import type { Path } from "./schema.ts";
+
+/** Default stop when the file names none: enough for every shipped scenario that ends on its own. */
+export const DEFAULT_MAX_EVENTS = 100_000;
+
+/** Latencies between one actor's steps (ns): a VMM ioctl costs more than a guest's next exit. */
+const HOST_LATENCY_NS = { minNs: 5_000, maxNs: 50_000 };
+const VCPU_LATENCY_NS = { minNs: 1_000, maxNs: 20_000 };
+
+export function compileScenarioFile(fileName: string, text: string): Scenario {
+  const { value: spec, source } = loadYamlSource(fileName, text, scenarioSchema);
+  const placed = layout(spec);
+  const issues = semanticIssues(spec, placed, (p) => rawAt(source, p));
+  if (issues.length > 0) reportIssues(source, issues);
+  return {
+    name: spec.name ?? basename(fileName, extname(fileName)),
+    description: spec.description,
+    hash: createHash("sha256").update(text).digest("hex"),
+    config: machineConfig(spec),
+    maxEvents: spec.stop.maxEvents ?? DEFAULT_MAX_EVENTS,
+    ...(spec.stop.untilNs === undefined ? {} : { untilNs: spec.stop.untilNs }),
+    source: fileName,
+    makeDriver: (stream) => driverFor(spec, placed, stream),
+  };
+}
+
+function machineConfig(spec: ScenarioSpec): MachineConfig {
+  const p = spec.platform;
+  return {
+    platform: { name: p.name, cpus: p.cpus, timerFreqHz: 62_500_000, ram: p.ram.map((r) => ({ ...r })), hwirqs: { ...p.irqLines } },
+    ...(spec.faults.length === 0 ? {} : { faults: [...spec.faults] }),
+  };
+}
+
+/** Fresh run-time state per recording: two recordings of one Scenario never share anything. */
+function driverFor(spec: ScenarioSpec, placed: Layout, stream: (name: string) => Prng) {
+  const vms: Record<string, VmRuntime> = {};
+  spec.vms.forEach((vm, i) => (vms[vm.name] = newRuntime(vm, placed.plans[i]!)));
+  const { base, slotBytes, slots } = placed.pool;
+  const pool = { slotBytes, free: Array.from({ length: slots }, (_, i) => base + i * slotBytes) };
+  const actors: ActorSpec[] = [hostActor(spec.host, vms, pool, { stream: stream("host"), ...HOST_LATENCY_NS })];
+  for (const vm of spec.vms) {
+    const streams = { data: stream(`guest:${vm.name}`), device: stream(`device:${vm.name}`), irq: stream(`irq:${vm.name}`) };
+    actors.push(guestActor(vms[vm.name]!, streams, { stream: stream(`vcpu:${vm.name}`), ...VCPU_LATENCY_NS }));
+  }
+  return scheduler(actors, stream("sched"));
+}
+
+/** The value at a path as written in the file, quoted like the schema's messages. */
+function rawAt(source: YamlSource, path: Path): string {
+  const v = source.doc.getIn(path, false);
+  if (v === undefined || v === null) return "nothing";
+  if (typeof v === "string") return `'${v}'`;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return "a mapping or list";
+}
