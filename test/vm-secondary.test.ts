@@ -55,9 +55,15 @@ describe("vm-secondary", () => {
     const ioctls = all.filter((e) => e.ev.kind === "vmm_ioctl");
     expect(ioctls.every((e) => (e.outcome.ret as number) >= 0)).toBe(true);
     expect(ioctls.flatMap((e) => (e.outcome.rm as { err: string }[]).map((r) => r.err)).every((x) => x === "OK")).toBe(true);
-    const notifies = all.filter((e) => e.ev.kind === "vm_mmio" && (e.ev as unknown as { ipa: number }).ipa === 0x0a00_0050);
-    expect(notifies.length).toBeGreaterThanOrEqual(2);
-    expect(notifies.every((e) => JSON.stringify(e.outcome.irq) === JSON.stringify({ vm: 0x80, spi: 33 }))).toBe(true);
+    // Block notifies: the guest's write faults into a VMMIO exit, the ioeventfd completes it in the
+    // kernel, crosvm's worker processes the queue and rings the guest's doorbell: SPI 33 pending.
+    const notifies = all.filter((e) => e.ev.kind === "vmm_mmio" && e.outcome.ipa === 0x0a00_0050);
+    expect(notifies.length).toBeGreaterThanOrEqual(8);
+    expect(notifies.every((e) => JSON.stringify(e.outcome.irq) === JSON.stringify({ vm: 0x80, spi: 33 }) && e.outcome.exit === "IOEVENTFD" && e.outcome.pending === true)).toBe(true);
+    // The guest takes each block interrupt from its vGIC: acknowledge SPI 33, then EOI.
+    const acks = all.filter((e) => e.ev.kind === "virq_ack").map((e) => e.outcome.intid);
+    expect(acks.filter((x) => x === 33).length).toBe(notifies.length);
+    expect(all.filter((e) => e.ev.kind === "virq_eoi").every((e) => e.outcome.deactivated === true)).toBe(true);
     const status = all.find((e) => e.outcome.exit === "STATUS")!;
     expect(status.outcome).toMatchObject({ status: 2, exitType: 1, reason: [0] });
     const reader = readerOf(bytes);
@@ -66,10 +72,15 @@ describe("vm-secondary", () => {
     const s = r.state as Machine;
     expect(s.rm.vms.ids).toEqual([]);
     expect(s.rm.parcels.ids).toEqual([]);
-    expect(s.vmmem.s2[0x80]).toEqual([]);
-    // The HLOS has all its RAM back: everything but the hypervisor's 16 MiB and the RM's 16 MiB.
-    expect(s.vmmem.owners).toEqual([{ base: 0x8200_0000, size: 0x3e00_0000, value: "vm:3" }]);
-    expect(s.vmmem.s2[3]).toEqual([{ base: 0x8200_0000, size: 0x3e00_0000, value: { pa: 0x8200_0000, rights: 7 } }]);
+    // The guest's addrspace is gone with the VM, and so is every object the RM made for it.
+    expect(s.vms[0x80]).toBeUndefined();
+    expect(Object.keys(s.rm.hv!.vms)).toEqual(["3"]);
+    // The HLOS has all its RAM back: everything but the hypervisor's 16 MiB and the RM's 16 MiB,
+    // owned (memdb) by its one extent and identity-mapped RWX in its stage-2.
+    const hostExtent = s.rm.hv!.vms[3]!.extents[0]!;
+    expect(s.memdb.ranges.filter((r) => r.base >= 0x8200_0000)).toEqual([{ base: 0x8200_0000, size: 0x3e00_0000, ownerType: "EXTENT", owner: hostExtent }]);
+    const as = s.objects.byId[s.vms[3]!.addrspace] as { s2: unknown[] };
+    expect(as.s2).toEqual([{ ipa: 0x8200_0000, size: 0x3e00_0000, pa: 0x8200_0000, access: 7, userAccess: 7, memtype: 15, memextent: hostExtent }]);
   });
 
   it("shows every step in the log by name", () => {
@@ -78,7 +89,7 @@ describe("vm-secondary", () => {
       "[RM: MEM_LEND, MEM_SHARE, VM_CONFIG_IMAGE => NOTIFY_VM_STATUS(INIT)->vm0x3, VM_INIT => NOTIFY_VM_STATUS(READY)->vm0x3, VM_GET_HYP_RESOURCES, VM_START => NOTIFY_VM_STATUS(RUNNING)->vm0x3]",
     );
     expect(lines.find((l) => l.includes("rm_vm_halt"))).toContain("PSCI_SYSTEM_OFF => NOTIFY_VM_STATUS(EXITED)->vm0x3, NOTIFY_VM_EXITED(PLATFORM_OFF)->vm0x3");
-    expect(lines.some((l) => l.includes("MagicValue read -> 0x74726976"))).toBe(true);
+    expect(lines.some((l) => l.includes("crosvm vm0x80/vcpu0 MMIO 0xa000000 MagicValue read -> 0x74726976"))).toBe(true);
     expect(lines.some((l) => l.includes("smmu_txn stream 5 read 64B at IOVA 0x40000000: FAULT (translation)"))).toBe(true);
   });
 

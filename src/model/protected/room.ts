@@ -29,6 +29,8 @@ export function protectedGenesis(config: { readonly protected?: ProtectedPlatfor
       milestone: false,
       vms: { ids: [], byId: {} },
       hostRead: null,
+      iotlb: [],
+      lastDma: null,
       lastIrqfd: null,
     },
   };

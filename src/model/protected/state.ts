@@ -8,6 +8,7 @@
  * src/model/pvmfw/boot.ts); a DICE handover is about 1 KB.
  */
 import type { Handover, PayloadFacts, PvmfwGenesis } from "../pvmfw/boot.ts";
+import type { IotlbEntry } from "./iotlb.ts";
 
 /** pvmfw's progress for one boot of a protected VM. */
 export type PvmStage =
@@ -39,6 +40,8 @@ export interface PvmBoot {
 
 export interface PvmVm {
   vmid: number;
+  /** GH_VM_ANDROID_SET_FW_CONFIG: the firmware window the VMM named (guest physical), before START. */
+  fwConfig: { gpa: number; size: number } | null;
   /** VM_SET_FIRMWARE_MEM: the VM's firmware region (a parcel of the VM) and its IPA once started. */
   fw: { handle: number; offset: number; size: number; ipa: number } | null;
   /** The payload the VMM loaded (facts only) and where. */
@@ -66,12 +69,15 @@ export interface PvmState {
   vms: { ids: number[]; byId: Record<number, PvmVm> };
   /** The host's last read of its own memory (host_read): what the leak check looks at. */
   hostRead: { pa: number; label: string | null } | null;
+  /** The SMMU's translation cache (src/model/protected/iotlb.ts) and the last DMA's translation. */
+  iotlb: IotlbEntry[];
+  lastDma: { sid: number; vmid: number; iova: number; pa: number; s2pa: number | null; cached: boolean } | null;
   /** The last device interrupt the VMM raised through an irqfd: which device VM, which target VM. */
   lastIrqfd: { device: number; deviceVm: number; vm: number; spi: number } | null;
 }
 
 export function newPvm(vmid: number): PvmVm {
-  return { vmid, fw: null, payload: null, stage: "created", boots: 0, refusal: null, boot: null, handover: null, handoverIpa: 0, privatePa: [], pvtime: null };
+  return { vmid, fwConfig: null, fw: null, payload: null, stage: "created", boots: 0, refusal: null, boot: null, handover: null, handoverIpa: 0, privatePa: [], pvtime: null };
 }
 
 export function pvmOf(s: { pvm: PvmState }, vmid: number): PvmVm {

@@ -1,6 +1,6 @@
 /**
  * How the protected room reads the rest of the machine: one place that knows where stage-2 maps,
- * SMMU contexts and page labels live, so the isolation oracle states its properties without
+ * extents and page labels live, so the isolation oracle states its properties without
  * depending on other rooms' layouts. Stage-2 comes from HYP's addrspaces (src/model/memory),
  * labels and page bytes from the RM's content view (src/model/rm/content.ts), parcels from the RM.
  */
@@ -37,17 +37,6 @@ export function mapsPa(list: readonly MapRange[], pa: number, size: number): { i
     if (lo < hi) return { ipa: r.ipa + (lo - r.pa), pa: lo };
   }
   return null;
-}
-
-/** The SMMU streams as (sid, vmid, IOVA → PA ranges). */
-export function smmuStreams(s: Machine): { sid: number; vmid: number; ranges: readonly MapRange[] }[] {
-  const out: { sid: number; vmid: number; ranges: MapRange[] }[] = [];
-  for (const sid of s.smmu.streams.ids) {
-    const st = s.smmu.streams.byId[sid]! as unknown as { vmid: number; context?: { base: number; size: number; value: { pa: number; rights: number } }[] };
-    const ranges = (st.context ?? []).map((r) => ({ ipa: r.base, size: r.size, pa: r.value.pa, access: r.value.rights, memextent: 0 }));
-    out.push({ sid, vmid: st.vmid, ranges });
-  }
-  return out;
 }
 
 /** Physical pieces a memextent owns (memdb), for extents donated to a VM. */

@@ -34,17 +34,23 @@ export const vmRoomDescribers: Record<string, (ev: Ev, outcome: Out) => string> 
   },
   vmm_ioctl(ev, o) {
     const rm = ((o.rm ?? []) as { msg: string; err: string; notify: unknown }[]).map((r) => (r.err === "OK" ? r.msg : `${r.msg}:RM_ERROR_${r.err}`) + notes(r.notify));
-    const exit = o.exit === "STATUS" ? ` exit=STATUS status=${o.status as number} ${exitName[o.exitType as number] ?? ""}` : "";
-    return `GH_${String(ev.op)}${ev.fd === undefined ? "" : ` fd=${ev.fd as number}`} -> ${o.ret as number}${exit}${rm.length > 0 ? ` [RM: ${rm.join(", ")}]` : ""}`;
+    const exit =
+      o.exit === "STATUS" ? ` exit=STATUS status=${o.status as number} ${exitName[o.exitType as number] ?? ""}`
+      : o.exit === "MMIO" ? ` exit=MMIO ${o.isWrite === true ? "write" : "read"} ${hex(o.physAddr)}/${o.len as number}${o.isWrite === true ? ` data=${hex(o.data)}` : ""}`
+      : o.exit === "IOEVENTFD" ? ` ioeventfd ${hex(o.physAddr)} (kernel resumed: ${String(o.state)})`
+      : o.exit === "none" ? ` (${String(o.state)})` : "";
+    const who = ev.vm !== undefined ? ` vm=${hex(ev.vm)}` : "";
+    const vcpu = ev.op === "VCPU_RUN" ? ` vcpu=${ev.vcpu as number}` : "";
+    return `GH_${String(ev.op)}${ev.fd === undefined ? "" : ` fd=${ev.fd as number}`}${who}${vcpu} -> ${o.ret as number}${exit}${rm.length > 0 ? ` [RM: ${rm.join(", ")}]` : ""}`;
   },
   vmm_add_device(ev, o) {
     return `fd=${ev.fd as number} virtio-mmio device ${o.device as number} (id ${ev.deviceId as number}) at ${hex(ev.base)} irq ${ev.irq as number}`;
   },
-  vm_mmio(ev, o) {
-    const dir = ev.write === true ? `write ${hex(ev.value)}` : `read -> ${hex(o.value)}`;
-    const irq = o.irq === null || o.irq === undefined ? "" : ` IRQ ${(o.irq as { spi: number }).spi}`;
+  vmm_mmio(ev, o) {
+    const dir = o.write === true ? `write ${hex(o.value)}` : `read -> ${hex(o.value)}`;
+    const irq = o.irq === null || o.irq === undefined ? "" : ` irqfd -> doorbell -> vm${hex((o.irq as { vm: number }).vm)} SPI ${(o.irq as { spi: number }).spi}${o.pending === true ? " pending" : ""}`;
     const note = typeof o.note === "string" && o.note !== "" ? ` (${o.note})` : "";
-    return `vm${hex(ev.vm)}/vcpu${ev.vcpu as number} ${String(o.exit)} ${hex(ev.ipa)} ${String(o.reg || "?")} ${dir}${irq}${note}`;
+    return `crosvm vm${hex(ev.vm)}/vcpu${ev.vcpu as number} ${String(o.exit)} ${hex(o.ipa)} ${String(o.reg || "?")} ${dir}${irq}${note}`;
   },
   vm_mem_write(ev, o) {
     return `vm${hex(ev.vm)} stores ${(ev.data as Uint8Array).length} bytes at IPA ${hex(ev.ipa)} (PA ${hex(o.pa)})`;

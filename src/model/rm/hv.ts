@@ -7,7 +7,7 @@
  * cspace, as the real RM does; destroying a VM deletes those caps and lets HYP's garbage collection
  * release the objects (GH:hyp/core/cspace_twolevel, object_standard).
  */
-import { ACCESS, CPU_INDEX_INVALID, GIC, VCPU_OPTION } from "../abi/constants.ts";
+import { ACCESS, CPU_INDEX_INVALID, GIC, SCHED, VCPU_OPTION } from "../abi/constants.ts";
 import { RIGHTS, type ObjectType } from "../abi/rights.ts";
 import { RM_RPC, VMID } from "../abi/rm.ts";
 import type { Machine } from "../machine.ts";
@@ -22,7 +22,7 @@ import type { MemextentObject } from "../memory/state.ts";
 import { s2UnmapMatching } from "../memory/stage2.ts";
 import { activateThread } from "../vcpu/activate.ts";
 import { exitRun } from "../vcpu/run.ts";
-import { markDirty } from "../vcpu/sched.ts";
+import { markDirty, reschedule } from "../vcpu/sched.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { bindShared, irqForWrite } from "../vgic/virq.ts";
 import type { VicObject } from "../vgic/state.ts";
@@ -375,10 +375,13 @@ export function bootHlos(s: Machine): void {
   createVcpus(s, hv, s.sched.cpus.length, { proxy: false, hlos: true });
   for (const id of hv.vcpus) {
     const t = objectAs(s, id, "thread")!;
+    // One below the RM's 32 (⚠): the real RM blocks in its event loop and preempts the HLOS when
+    // woken; the model keeps the RM's vCPU runnable, so on CPU 0 it must outrank the HLOS's.
+    t.priority = SCHED.PRIORITY_DEFAULT - 1;
     t.power = "ON";
     t.everPoweredOn = true;
   }
-  markDirty(s);
+  reschedule(s); // genesis ends settled, as the root VM's bootstrap does
 }
 
 /** RM boot: find its own objects from the boot caps (reference §4.6). */

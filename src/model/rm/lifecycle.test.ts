@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { VMID } from "../abi/rm.ts";
 import * as P from "./payloads.ts";
 import { call, freshState, readyVm, u32At, GUEST_BASE, HOST_IMAGE } from "./testkit.ts";
-import { translate } from "./vmmem.ts";
+import { reach as translate } from "./testkit.ts";
 
 const H = VMID.HLOS;
 const names = (o: { notify: readonly { msg: string }[] }) => o.notify.map((n) => n.msg);
@@ -47,11 +47,13 @@ describe("VM lifecycle", () => {
     expect(call(s, H, "VM_RESET", P.encodeVmid(vmid)).err).toBe("VM_STATE");
     expect(call(s, vmid, "VM_EXIT", P.encodeVmExit({ exitFlags: 0, exitCode: 0, res0: 0 })).err).toBe("VM_STATE");
     expect(call(s, H, "VM_START", P.encodeVmid(0x99)).err).toBe("VMID_INVALID");
-    // Non-owner: START and DEALLOCATE say DENIED, STOP and RESET say VMID_INVALID (reference §11.5).
-    expect(call(s, 0x20, "VM_START", P.encodeVmid(vmid)).err).toBe("DENIED");
-    expect(call(s, 0x20, "VM_DEALLOCATE", P.encodeVmid(vmid)).err).toBe("DENIED");
-    expect(call(s, 0x20, "VM_STOP", P.encodeVmStop({ vmid, flags: 1, stopReason: 0 })).err).toBe("VMID_INVALID");
-    expect(call(s, 0x20, "VM_RESET", P.encodeVmid(vmid)).err).toBe("VMID_INVALID");
+    // Non-owner (another VM; it talks to the RM over its own channel): START and DEALLOCATE say
+    // DENIED, STOP and RESET say VMID_INVALID (reference §11.5).
+    const other = u32At(call(s, H, "VM_ALLOCATE", P.encodeVmid(0)).data);
+    expect(call(s, other, "VM_START", P.encodeVmid(vmid)).err).toBe("DENIED");
+    expect(call(s, other, "VM_DEALLOCATE", P.encodeVmid(vmid)).err).toBe("DENIED");
+    expect(call(s, other, "VM_STOP", P.encodeVmStop({ vmid, flags: 1, stopReason: 0 })).err).toBe("VMID_INVALID");
+    expect(call(s, other, "VM_RESET", P.encodeVmid(vmid)).err).toBe("VMID_INVALID");
     expect(call(s, H, "VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid, authType: 0, imageHandle: 77, imageOffset: 0, imageSize: 0, dtOffset: 0, dtSize: 0x10 })).err).toBe("HANDLE_INVALID");
     expect(s.rm.vms.byId[vmid]!.status).toBe("INIT_FAILED");
     expect(call(s, H, "VM_DEALLOCATE", P.encodeVmid(vmid)).err).toBe("VM_STATE");

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { VMID } from "../abi/rm.ts";
 import * as P from "./payloads.ts";
-import { call, freshState, u32At, type TestState } from "./testkit.ts";
-import { labelOf, ownerOf, translate, writePhys } from "./vmmem.ts";
+import { call, freshState, ownerName as ownerOf, reach as translate, u32At, type TestState } from "./testkit.ts";
+import { labelOf, writePhys } from "./content.ts";
 
 const H = VMID.HLOS;
 const A = 0x9800_0000; // a host page range used as the parcel

@@ -86,7 +86,7 @@ export function makeOnMemCreate(trans: TransType): RequestHandler {
       mapRegions(ctx.s, me, ctx.caller, regions, regions.map((r) => r.ownerIpa), own.rights);
     }
     // defect host-s2-kept-after-lend (src/model/faults.ts): the owner keeps its mapping of lent/donated memory.
-    else if (defectOn(ctx.s, "host-s2-kept-after-lend")) mapRegions(ctx.s, me, ctx.caller, regions, regions.map((r) => r.ownerIpa), MEM_RIGHTS.RWX);
+    else if (trans === "LEND" && defectOn(ctx.s, "host-s2-kept-after-lend")) mapRegions(ctx.s, me, ctx.caller, regions, regions.map((r) => r.ownerIpa), MEM_RIGHTS.RWX);
     if (sanitized) for (const r of regions) zeroRange(ctx.s, r.pa, r.size);
     const borrowers: ParcelBorrower[] = m.acl.filter((e) => e.vmid !== ctx.caller).map((e) => ({ vmid: e.vmid, rights: e.rights, accepted: false, ipas: [] }));
     addId(ctx.s.rm.parcels, handle, {

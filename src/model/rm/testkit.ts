@@ -4,6 +4,8 @@
  */
 import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
 import { writePhys } from "./content.ts";
+import { translate } from "../memory/stage2.ts";
+import { ownerOf } from "../memory/memdb.ts";
 import { onRmRequest } from "./handlers.ts";
 import { mutableCopy } from "../../core/reducer.ts";
 import { DEFAULT_PLATFORM, hvModel, type Machine } from "../machine.ts";
@@ -42,4 +44,21 @@ export function readyVm(s: TestState, config: VmConfigSource = DEFAULT_CONFIG, a
   call(s, VMID.HLOS, "VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid, authType, imageHandle: image, imageOffset: 0, imageSize: 0x1000, dtOffset: 0x1000, dtSize: 0x1000 }));
   call(s, VMID.HLOS, "VM_INIT", P.encodeVmid(vmid));
   return { vmid, image };
+}
+
+/** Who reaches `ipa` in `vmid`'s stage-2 (HYP's `translate`), with which access; null if unmapped. */
+export function reach(s: TestState, vmid: number, ipa: number): { pa: number; rights: number } | null {
+  const tr = translate(s, vmid, ipa);
+  return tr === null ? null : { pa: tr.pa, rights: tr.access };
+}
+
+/** The memdb owner of a physical byte, named for the RM: `vm:<vmid>` (an extent of the VM's own), `parcel:<handle>`, or the raw owner. */
+export function ownerName(s: TestState, pa: number): string | null {
+  const o = ownerOf(s, pa);
+  if (o === null) return null;
+  if (o.type === "EXTENT") {
+    for (const h of s.rm.parcels.ids) if (s.rm.parcels.byId[h]!.memextent === o.id) return `parcel:${h}`;
+    for (const [vmid, hv] of Object.entries(s.rm.hv?.vms ?? {})) if (hv.extents.includes(o.id)) return `vm:${vmid}`;
+  }
+  return `${o.type.toLowerCase()}:${o.id}`;
 }

@@ -6,7 +6,8 @@
  */
 import { invalidEvent } from "../../core/errors.ts";
 import type { Machine } from "../machine.ts";
-import { physPieces, setLabel } from "../rm/content.ts";
+import { setLabel } from "../rm/content.ts";
+import { smmuTranslate } from "../protected/iotlb.ts";
 import type { SmmuBindEvent, SmmuTxnEvent } from "./events.ts";
 
 const RIGHT = { read: 4, write: 2 } as const;
@@ -32,7 +33,8 @@ export function onSmmuTxn(s: Machine, ev: SmmuTxnEvent) {
   s.smmu.txns += 1;
   const st = s.smmu.streams.byId[ev.stream];
   if (st === undefined) return fault(s, ev, "stream not bound");
-  const pieces = physPieces(s, st.vmid, ev.iova, ev.sizeBytes);
+  // Through the SMMU's translation cache (issue #6, src/model/protected/iotlb.ts: the smmu-map-kept-after-reclaim defect).
+  const pieces = smmuTranslate(s, ev.stream, st.vmid, ev.iova, ev.sizeBytes);
   if (pieces === null) return fault(s, ev, "translation");
   if (pieces.some((p) => (p.rights & RIGHT[ev.access]) === 0)) return fault(s, ev, "permission");
   if (ev.access === "write") for (const p of pieces) setLabel(s, p.pa, p.size, `vm${st.vmid}`);

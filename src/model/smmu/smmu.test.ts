@@ -43,6 +43,7 @@ describe("SMMU", () => {
     const s0 = run(setup(), [rm(VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid: 0x80, rights: 6 }], sgl: [{ ipa: PAGE_A, size: 0x1000 }], attrs: [] }))] as never).s;
     const { s: s1, out } = run(s0, [txn(7, PAGE_A + 0x40, "write")] as never);
     expect(out).toEqual({ result: "fault", reason: "translation" });
+    // Exactly these change: the envelope and the SMMU's fault counters; no page label, no memdb, no stage-2.
     expect(changedPaths(s0, s1)).toEqual(["seq", "smmu.faults", "smmu.lastFault", "smmu.txns", "t"]);
     expect(s1.smmu.lastFault).toEqual({ sid: 7, iova: PAGE_A + 0x40, access: "write" });
     // Put back exactly those fields and the hash is the one from before.
@@ -72,12 +73,12 @@ describe("SMMU", () => {
     expect(s.smmu).toMatchObject({ txns: 8, faults: 5 });
   });
 
-  it("smmu.reach_within_device_vm catches a stale device mapping", () => {
+  it("smmu.reach_within_device_vm: a stream whose VMID names another VM's addrspace breaks it", () => {
     const s = structuredClone(setup());
     const inv = smmuInvariants[0]!;
     expect(inv.check(s)).toBeNull();
-    // A lend that forgot to refresh the SMMU: the VM lost the page, the device still maps it.
-    s.vmmem.s2[3] = [];
-    expect(inv.check(s)).toMatchObject({ path: "smmu.streams.byId.7.context.0", objects: { stream: 7, vm: 3, iova: 0x8200_0000 } });
+    // Stream 7 (HLOS) pointed at VM 0x80's addrspace behind the hypervisor's back.
+    s.vms[3] = { ...s.vms[3]!, addrspace: s.vms[0x80]!.addrspace };
+    expect(inv.check(s)).toMatchObject({ path: "smmu.streams.byId.7", objects: { stream: 7, vm: 3 } });
   });
 });

@@ -22,6 +22,8 @@ export type VmmIoctlEvent =
       readonly userspaceAddr: number;
     })
   | (Ioctl & { readonly op: "SET_DTB_CONFIG"; readonly fd: number; readonly guestPhysAddr: number; readonly size: number; readonly dtb: Uint8Array })
+  /** GH_VM_ANDROID_SET_FW_CONFIG (ACK): the protected VM's firmware window; makes the VM auth type ANDROID (issue #6). */
+  | (Ioctl & { readonly op: "ANDROID_SET_FW_CONFIG"; readonly fd: number; readonly guestPhysAddr: number; readonly size: number })
   | (Ioctl & { readonly op: "ADD_VCPU"; readonly fd: number; readonly id: number })
   | (Ioctl & { readonly op: "ADD_IRQFD"; readonly fd: number; readonly label: number; readonly level: boolean })
   | (Ioctl & { readonly op: "ADD_IOEVENTFD"; readonly fd: number; readonly addr: number; readonly len: number })

@@ -11,9 +11,11 @@ import * as P from "../rm/payloads.ts";
 import { PAGE, physPieces, reaches, writePhys } from "../rm/content.ts";
 import { VCPU_RUN_STATE } from "../abi/constants.ts";
 import { hvcAs } from "../rm/transport.ts";
+import { objectAs } from "../object/objects.ts";
 import { ERRNO, rmErrno, type VmmVm } from "./state.ts";
 import type { VmmIoctlEvent } from "./events.ts";
 import { invalidEvent } from "../../core/errors.ts";
+import { authTypeFor, firmwareMemRequest, setFwConfig } from "../protected/vmm.ts";
 
 type Ev<O extends VmmIoctlEvent["op"]> = Extract<VmmIoctlEvent, { op: O }>;
 export interface RmCallLog { msg: string; err: string; notify: { to: number; msg: string; data: Uint8Array }[] }
@@ -95,8 +97,11 @@ function start(s: Machine, ev: Ev<"START">): IoctlOutcome {
     r.parcel = u32(out.data);
   }
   const image = vm.regions.find((r) => vm.dtb!.guestPhysAddr >= r.guestPhysAddr && vm.dtb!.guestPhysAddr < r.guestPhysAddr + r.size)!;
+  const fwMem = firmwareMemRequest(s, vm);
   const steps: [RmMessageName, Uint8Array][] = [
-    ["VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid: vm.vmid, authType: 0, imageHandle: image.parcel, imageOffset: 0, imageSize: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtOffset: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtSize: vm.dtb.size })],
+    ["VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid: vm.vmid, authType: authTypeFor(s, vm), imageHandle: image.parcel, imageOffset: 0, imageSize: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtOffset: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtSize: vm.dtb.size })],
+    // protected VMs (issue #6, src/model/protected/vmm.ts): the firmware region, after CONFIG_IMAGE.
+    ...(fwMem === null ? [] : [["VM_SET_FIRMWARE_MEM", fwMem] as [RmMessageName, Uint8Array]]),
     ["VM_INIT", P.encodeVmid(vm.vmid)],
     ["VM_GET_HYP_RESOURCES", P.encodeVmid(vm.vmid)],
     ["VM_START", P.encodeVmid(vm.vmid)],
@@ -141,13 +146,23 @@ function runTarget(s: Machine, ev: Ev<"VCPU_RUN">): VmmVm {
 }
 
 /**
- * The HLOS vCPU whose crosvm vCPU thread runs guest vCPU `i`: HLOS vCPUs 1.. (vCPU 0 shares CPU 0
- * with the RM, the last one runs crosvm's main thread and the driver's RM calls) ⚠ model choice.
+ * The HLOS vCPU whose crosvm vCPU thread runs vCPU `i` of guest `vmid`: spread over HLOS vCPUs
+ * 1..n-1 (vCPU 0 shares CPU 0 with the RM) by VMID and index ⚠ model choice (Linux would migrate
+ * threads; here one guest vCPU per host CPU keeps every running guest vCPU on its own CPU).
  */
-export function runnerThread(s: Machine, i: number): number {
+export function runnerThread(s: Machine, vmid: number, i: number): number {
   const host = s.rm.hv!.vms[VMID.HLOS]!.vcpus;
   const n = host.length;
-  return n >= 3 ? host[1 + (i % (n - 2))]! : host[n - 1]!;
+  if (n < 2) return host[0]!;
+  const first = (vmid * 8 + i) % (n - 1);
+  // Prefer an HLOS vCPU whose CPU is not already running another guest vCPU (a directed yield).
+  for (let k = 0; k < n - 1; k++) {
+    const id = host[1 + ((first + k) % (n - 1))]!;
+    const t = objectAs(s, id, "thread");
+    const cpu = t === undefined ? undefined : s.sched.cpus[t.affinity];
+    if (cpu !== undefined && cpu.yieldTo === 0) return id;
+  }
+  return host[1 + first]!;
 }
 
 const MMIO_STATE = new Set<number>([VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ, VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE]);
@@ -173,9 +188,12 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   }
   const hv = s.rm.hv!.vms[vm.vmid]!;
   const host = s.rm.hv!.vms[VMID.HLOS]!;
-  const cap = hv.hostVcpuCaps[ev.vcpu] ?? 0;
-  const runner = runnerThread(s, ev.vcpu);
   const pending = vm.mmio[ev.vcpu];
+  const cap = hv.hostVcpuCaps[ev.vcpu] ?? 0;
+  const runner = runnerThread(s, vm.vmid, ev.vcpu);
+  const target = objectAs(s, hv.vcpus[ev.vcpu] ?? 0, "thread");
+  // The vCPU thread is already inside vcpu_run for it (the guest runs): nothing new to report.
+  if (target?.entered === true && pending === undefined) return { ret: 0, rm: [], exit: "none", state: "RUNNING" };
   const resume0 = pending !== undefined && !pending.write ? pending.value : 0;
   delete vm.mmio[ev.vcpu];
   const run = (r0: number) => hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, r0, 0, 0]);
@@ -224,6 +242,7 @@ export function onVmmIoctl(s: Machine, ev: VmmIoctlEvent): IoctlOutcome {
       vm.ioeventfds.push({ addr: ev.addr, len: ev.len });
       return { ret: 0, rm: [] };
     }
+    case "ANDROID_SET_FW_CONFIG": return { ret: setFwConfig(s, vmOf(s, ev), ev.guestPhysAddr, ev.size), rm: [] }; // protected VMs (issue #6)
     case "START": return start(s, ev);
     case "VCPU_RUN": return vcpuRun(s, ev);
     case "RELEASE": return release(s, ev);

@@ -17,6 +17,7 @@ import { MMIO_SIZE, regName } from "../virtio/regs.ts";
 import type { VmmAddDeviceEvent, VmMemWriteEvent, VmmMmioEvent } from "./events.ts";
 import { hostAddr } from "./ioctl.ts";
 import type { VmmVm } from "./state.ts";
+import { irqfdTarget } from "../protected/virq.ts";
 
 /** The device's DMA: through crosvm's own mapping of the guest region, i.e. the HLOS's stage-2 (shared pages only). */
 function dmaFor(s: Machine, vm: VmmVm): Dma {
@@ -80,6 +81,9 @@ function irqfd(s: Machine, vm: VmmVm, label: number): { vm: number; spi: number;
   const bell = hv?.bells.find((b) => b.label === label);
   if (hv === undefined || bell === undefined) return null;
   const host = rm.vms[VMID.HLOS]!;
+  // protected VMs (issue #6, src/model/protected/virq.ts): the oracle records the target; the virq-wrong-vm defect misroutes it.
+  const target = irqfdTarget(s, label, vm.vmid, bell.virq);
+  if (target !== vm.vmid) return { vm: target, spi: bell.virq, pending: true };
   hvcAs(s, VMID.HLOS, driverThread(s, host), host.cspace, "doorbell_send", [bell.hostCap, 1]);
   const vic = objectAs(s, hv.vic, "vic")!;
   const i = vic.spis[bell.virq];

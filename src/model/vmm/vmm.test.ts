@@ -52,19 +52,31 @@ describe("host VMM ioctls", () => {
       const ev = p.op === "SET_USER_MEM_REGION" ? { ...p, op: "ANDROID_LEND_USER_MEM" } : p;
       r = steps.next(apply(s, ev));
     }
-    const out = apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + REG.QueueNotify, sizeBytes: 4, write: true, value: 0 });
-    expect(out).toMatchObject({ exit: "IOEVENTFD", irq: { vm: 0x80, spi: 33 }, note: "q0: DEVICE_NEEDS_RESET (avail ring out of the device's reach)" });
-    expect(apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + REG.Status, sizeBytes: 4, write: false, value: 0 })).toMatchObject({ value: 0x4f });
+    // The guest's notify: a stage-2 fault forwarded as a VMMIO write, which the ioeventfd takes in the kernel.
+    expect(apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + REG.QueueNotify, access: "write", sizeBytes: 4, value: 0n })).toEqual({ resolution: "vmmio", state: "ADDRSPACE_VMMIO_WRITE" });
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ ret: 0, exit: "IOEVENTFD", physAddr: LAYOUT.blockBase + REG.QueueNotify, state: "READY" });
+    const out = apply(s, { kind: "vmm_mmio", vm: 0x80, vcpu: 0 });
+    expect(out).toMatchObject({ exit: "IOEVENTFD", irq: { vm: 0x80, spi: 33 }, pending: true, note: "q0: DEVICE_NEEDS_RESET (avail ring out of the device's reach)" });
+    // The guest reads Status: fault, MMIO exit to crosvm, its bus answers, the next VCPU_RUN loads the value.
+    apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + REG.Status, access: "read", sizeBytes: 4 });
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "MMIO", isWrite: false, physAddr: LAYOUT.blockBase + REG.Status });
+    expect(apply(s, { kind: "vmm_mmio", vm: 0x80, vcpu: 0 })).toMatchObject({ value: 0x4f });
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "none", state: "READY" });
+    const t = s.objects.byId[s.vms[0x80]!.vcpus[0]!] as { regs: { x: bigint[] } };
+    expect(t.regs.x[0]).toBe(0x4fn);
     expect(STATUS.DEVICE_NEEDS_RESET | 0xf).toBe(0x4f);
   });
 
   it("guest events that cannot happen are trace errors", () => {
     const vm: HostVm = { fd: 0, vmid: 0 };
     const { s } = drive(hostSetup(vm));
-    expect(() => apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: LAYOUT.imageGpa, sizeBytes: 4, write: false, value: 0 })).toThrow(/is mapped: no stage-2 fault/);
+    expect(() => apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 0, ipa: LAYOUT.imageGpa, access: "read", sizeBytes: 4 })).toThrow(/maps IPA 0x80000000 with read access: no fault/);
     expect(() => apply(s, { kind: "vm_mem_write", vm: 0x80, ipa: 0x4000_0000, data: new Uint8Array(4) })).toThrow(/the store would fault/);
-    expect(() => apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 1, ipa: LAYOUT.blockBase, sizeBytes: 4, write: false, value: 0 })).toThrow(/vCPU 1 of VM 128 is not running/);
+    expect(() => apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 1, ipa: LAYOUT.blockBase, access: "read", sizeBytes: 4 })).toThrow(/VM 128 has no vCPU 1/);
     expect(() => apply(s, { kind: "rm_vm_halt", vm: 0x81, vcpu: 0, cause: "PSCI_SYSTEM_OFF" })).toThrow(/VM 129 is not RUNNING/);
-    expect(apply(s, { kind: "vm_mmio", vm: 0x80, vcpu: 0, ipa: 0x0b00_0000, sizeBytes: 4, write: false, value: 0 })).toMatchObject({ exit: "MMIO", note: "no device", value: 0 });
+    expect(() => apply(s, { kind: "vmm_mmio", vm: 0x80, vcpu: 0 })).toThrow(/no MMIO exit or ioeventfd write/);
+    apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 0, ipa: 0x0b00_0000, access: "read", sizeBytes: 4 });
+    apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 });
+    expect(apply(s, { kind: "vmm_mmio", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "MMIO", note: "no device", value: 0 });
   });
 });

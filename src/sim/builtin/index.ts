@@ -4,18 +4,22 @@ import { hypSecondaryScenario } from "./hyp-secondary.ts";
 import { vmSecondaryScenario } from "./vm-secondary.ts";
 import { vmRestartScenario } from "./vm-restart.ts";
 import { shippedScenarios } from "../file/files.ts";
+import { BUG_SCENARIOS, PVM_SCENARIOS, pvmBootScenario } from "./pvm.ts";
 
 /**
  * Built-in scenarios by name, in the order `hvsim scenarios` lists them. The first is the default
- * that `hvsim record` and `hvsim run` use when no scenario is named: a secondary-VM boot until the
- * protected-VM scenario lands. The scenario files shipped in scenarios/ are built-ins too (loaded
+ * that `hvsim record` and `hvsim run` use when no scenario is named: the AVF protected-VM boot
+ * (pvm-boot). The protected-VM scenarios and the bug-<defect> ones are in pvm.ts. The scenario files shipped in scenarios/ are built-ins too (loaded
  * by name; users copy them); smoke stays for the core's tests.
  */
 export const BUILTIN_SCENARIOS: readonly Scenario[] = [
+  pvmBootScenario,
+  ...PVM_SCENARIOS,
   vmSecondaryScenario,
   hypSecondaryScenario,
   vmRestartScenario,
   ...shippedScenarios(),
+  ...BUG_SCENARIOS,
   smokeScenario,
 ];
 

@@ -5,7 +5,7 @@
  * sleeps a period (plus interrupt jitter), takes the tick and runs its body.
  */
 import type { Machine } from "../../model/machine.ts";
-import { vmRunning } from "../lib/host.ts";
+import { vcpuEntered, vmRunning } from "../lib/host.ts";
 import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, touchStep, type DownHow, type GuestCtx } from "../lib/guest.ts";
 import { sleep, wait, type Program } from "../lib/program.ts";
 import type { DevicePlan } from "../lib/vm-plan.ts";
@@ -46,7 +46,7 @@ export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["
 }
 
 function* session(rt: VmRuntime, streams: Streams, lastBoot: () => number, setBoot: (b: number) => void): Program {
-  yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vmRunning(s, rt.host.vmid));
+  yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vcpuEntered(s, rt.host.vmid));
   setBoot(rt.generation);
   const g: GuestCtx = { vmid: rt.host.vmid, vcpu: 0, plan: rt.plan, data: streams.data };
   yield* steps({ rt, g, boot: rt.generation, streams, avail: {} }, rt.spec.guest);
@@ -65,7 +65,9 @@ function* one(x: Session, step: GuestStep): Program {
     case "timer":
       for (let i = 0; i < step.count; i++) {
         yield sleep(step.everyNs + x.streams.irq.rangeInclusive(0, Math.floor(step.everyNs / 16)));
-        yield { kind: "timer_tick" };
+        const tick = yield { kind: "timer_tick" };
+        // A slice end returns vcpu_run to crosvm's vCPU thread, which calls it again (reference §7.5).
+        if ((tick.fired as string[] | undefined)?.some((f) => f.endsWith(":slice_end")) === true) yield { kind: "vmm_ioctl", op: "VCPU_RUN", vm: x.g.vmid, vcpu: x.g.vcpu };
         yield* steps(x, step.body);
       }
       return;

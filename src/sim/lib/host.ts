@@ -62,6 +62,14 @@ export function hostStopStep(vm: HostVm, rpcSeq: number): Step {
 
 export const vmRunning = (s: Machine, vmid: number): boolean => s.rm.vms.byId[vmid]?.status === "RUNNING";
 
+/** The VM is RUNNING and its vCPU executes (crosvm's vCPU thread is inside vcpu_run for it): the guest can act. */
+export const vcpuEntered = (s: Machine, vmid: number, vcpu = 0): boolean => {
+  if (!vmRunning(s, vmid)) return false;
+  const id = s.vms[vmid]?.vcpus[vcpu] ?? 0;
+  const t = s.objects.byId[id];
+  return t !== undefined && t.type === "thread" && t.entered;
+};
+
 /** A parcel the host made for a guest: its handle, and the host range behind it. */
 export interface GivenParcel {
   readonly handle: number;
