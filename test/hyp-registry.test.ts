@@ -6,11 +6,12 @@ import { describeEvent } from "../src/export/describe.ts";
 import { HYPERCALLS } from "../src/model/abi/hypercalls.ts";
 import { abiTables } from "../src/cli/commands/abi.ts";
 import { cli } from "./helpers.ts";
+import { protectedRoom } from "../src/model/protected/room.ts";
 
 describe("event registry", () => {
   it("every kind in EVENT_KINDS has exactly one handler", () => {
     const owners = new Map<string, number>();
-    for (const room of [...hypRooms(), ...vmRooms()]) for (const k of Object.keys(room.subscribes)) owners.set(k, (owners.get(k) ?? 0) + 1);
+    for (const room of [protectedRoom(), ...hypRooms(), ...vmRooms()]) for (const k of Object.keys(room.subscribes)) owners.set(k, (owners.get(k) ?? 0) + 1);
     for (const k of EVENT_KINDS) expect([k, owners.get(k)]).toEqual([k, 1]);
     expect([...owners.keys()].sort()).toEqual([...EVENT_KINDS].sort());
   });

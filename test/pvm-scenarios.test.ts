@@ -59,11 +59,16 @@ describe("protected-VM boot through pvmfw, on the avbtool vectors", () => {
     // The handover bytes sit in the pVM's reserved memory page, labelled as its own data.
     expect(encodeHandover(pvm.handover!).length).toBeLessThan(4096);
     expect(log.length).toBe(653);
+    // PV time: the record lives at crosvm's PV-time IPA; the value is the HYP's stolen-time count.
+    const pv = log.find((x) => x.ev.kind === "pv_time")!;
+    expect(pv.out).toMatchObject({ ipa: 0x1f0_0000 });
+    expect(s.pvm.vms.byId[0x80]!.pvtime).toEqual({ ipa: 0x1f0_0000, stolenNs: [pv.out.stolenNs] });
   });
 
-  it("a flipped byte and a wrong key are refused, each with its own reason in NOTIFY_VM_EXITED", () => {
+  it("a flipped byte and a wrong key are refused, each with its own reason in NOTIFY_VM_EXITED; the genuine payload boots", () => {
     const { log } = run(pvmTamperedScenario);
-    const [flipped, otherKey] = boots(log);
+    const [flipped, otherKey, genuine] = boots(log);
+    expect(genuine!.out).toMatchObject({ result: "payload", rollbackIndex: 5n });
     expect(flipped!.out).toMatchObject({ result: "refused", reason: "PayloadVerificationError", uart: "PVM_FIRMWARE_PAYLOAD_VERIFICATION_FAILED", avb: "ERROR_VERIFICATION" });
     expect(otherKey!.out).toMatchObject({ result: "refused", reason: "PayloadVerificationError", avb: "ERROR_PUBLIC_KEY_REJECTED" });
     // exit_type 3 (PSCI_SYSTEM_RESET2); words: flags RESTART|64-bit, vendor reset type, pvmfw reason 6, AVB result.
@@ -71,7 +76,7 @@ describe("protected-VM boot through pvmfw, on the avbtool vectors", () => {
     expect(exitedOf(otherKey!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8001, 0x8000_0001, 6, 5] });
     // crosvm's VCPU_RUN reports the same exit.
     const status = log.filter((x) => x.ev.kind === "vmm_ioctl" && x.out.exit === "STATUS");
-    expect(status.map((x) => [x.out.exitType, x.out.reason])).toEqual([[3, [0x8001, 0x8000_0001, 6, 3]], [3, [0x8001, 0x8000_0001, 6, 5]]]);
+    expect(status.map((x) => [x.out.exitType, x.out.reason])).toEqual([[3, [0x8001, 0x8000_0001, 6, 3]], [3, [0x8001, 0x8000_0001, 6, 5]], [1, [0]]]);
   });
 
   it("a lower rollback index is refused after a good boot moved the store forward (INVALID_PAYLOAD, ROLLBACK_INDEX)", () => {
@@ -110,6 +115,26 @@ describe("protected-VM boot through pvmfw, on the avbtool vectors", () => {
 });
 
 import * as pvmCommon from "../src/sim/builtin/pvm-common.ts";
+import { replay } from "../src/core/replay.ts";
+import { stateHash } from "../src/core/hash.ts";
+import { readerOf } from "./helpers.ts";
+
+describe("pvm-boot is quick and replays exactly", () => {
+  it("records in well under 2 s and replays on the fast and the pure path to the same state", () => {
+    const t0 = performance.now();
+    const bytes = recordBytes(pvmBootScenario, { seed: 1, blockEvents: 128 });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const reader = readerOf(bytes);
+    const finals = (["fast", "pure"] as const).map((path) => {
+      const r = replay(hvModel, hvModel.genesis(reader.header.config as never), readerOf(bytes).items(), { path });
+      expect(r.finding).toBeNull();
+      expect(r.verified).toBe(653);
+      return stateHash(r.state);
+    });
+    expect(finals[1]).toBe(finals[0]);
+    expect(readerOf(bytes).footer()!.finalHash).toBe(finals[0]);
+  });
+});
 
 describe("isolation of protected VMs", () => {
   it("the host's read of lent memory aborts; after teardown it reads back zeroed", () => {

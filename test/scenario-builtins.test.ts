@@ -12,10 +12,10 @@ const rmCalls = (all: Row[], msg: string): Row[] => all.filter((r) => r.ev.kind 
 const exits = (all: Row[]): unknown[] => all.filter((r) => r.outcome.exit === "STATUS").map((r) => r.outcome.exitType);
 
 describe("built-in scenarios", () => {
-  it("the default is the secondary-VM boot; hyp-secondary and the scenario files are listed; smoke is kept but not first", () => {
+  it("the default is the protected-VM boot; hyp-secondary and the scenario files are listed; smoke is kept but not first", () => {
     const names = BUILTIN_SCENARIOS.map((s) => s.name);
-    expect(DEFAULT_SCENARIO.name).toBe("vm-secondary");
-    expect(names).toEqual(["vm-secondary", "hyp-secondary", "vm-restart", "long-run", "mem-churn", "smmu-dma", "virtio-blk-heavy", "vm-crash-restart", "watchdog", "smoke"]);
+    expect(DEFAULT_SCENARIO.name).toBe("pvm-boot"); // issue #6: the AVF protected-VM boot is the default
+    expect(names).toEqual(["pvm-boot", "pvm-compile", "pvm-tampered", "pvm-rollback", "pvm-host-read", "pvm-dma", "vm-secondary", "hyp-secondary", "vm-restart", "long-run", "mem-churn", "smmu-dma", "virtio-blk-heavy", "vm-crash-restart", "watchdog", "bug-reclaim-without-sanitise", "bug-host-s2-kept-after-lend", "bug-smmu-map-kept-after-reclaim", "bug-rollback-check-skipped", "bug-virq-wrong-vm", "smoke"]);
     expect(BUILTIN_SCENARIOS.filter((s) => s.source !== undefined).map((s) => s.source)).toEqual([
       "scenarios/long-run.yaml", "scenarios/mem-churn.yaml", "scenarios/smmu-dma.yaml", "scenarios/virtio-blk-heavy.yaml", "scenarios/vm-crash-restart.yaml", "scenarios/watchdog.yaml",
     ]);
@@ -23,9 +23,9 @@ describe("built-in scenarios", () => {
 
   it("hvsim scenarios marks the default and the files", async () => {
     const r = await cli("scenarios");
-    expect(r.stdout[0]).toMatch(/^vm-secondary {6}A secondary VM .* \(default\)$/);
+    expect(r.stdout[0]).toMatch(/^pvm-boot +AVF protected-VM boot: .* \(default\)$/);
     expect(r.stdout.find((l) => l.startsWith("mem-churn"))).toMatch(/\(file scenarios\/mem-churn\.yaml\)$/);
-    expect(r.stdout.at(-1)).toMatch(/^smoke {13}The RM's vCPU/);
+    expect(r.stdout.at(-1)).toMatch(/^smoke +The RM's vCPU/);
   });
 
   it("virtio-blk-heavy: 3200 block requests, each notified through the ioeventfd with an interrupt, then a clean power-off", () => {

@@ -1,6 +1,7 @@
 import { hypDescribers } from "../model/hyp/describe.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { vmRoomDescribers } from "../model/rm/describe.ts";
+import { protectedDescribers } from "../model/protected/describe.ts";
 
 /**
  * One line per event, readable by someone who knows Gunyah: the call's name beside its number, the
@@ -13,6 +14,7 @@ const hex = (v: unknown): string => (typeof v === "bigint" || typeof v === "numb
 export const describers: Record<string, Describer> = {
   ...vmRoomDescribers,
   ...hypDescribers,
+  ...protectedDescribers,
   timer_tick(_ev, outcome) {
     const fired = (outcome.fired ?? []) as string[];
     return fired.length === 0 ? "tick" : `tick: ${fired.join(", ")}`;

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { basename } from "node:path";
 import { MEM_RIGHTS, VMID, rmMessageId } from "../../model/abi/rm.ts";
 import { DEFAULT_PLATFORM, type MachineConfig } from "../../model/machine.ts";
 import type { ModelDefect } from "../../model/faults.ts";
@@ -168,13 +169,18 @@ export function pvmScenario(def: {
   readonly defects?: readonly ModelDefect[];
   readonly expect?: readonly string[];
   readonly maxEvents?: number;
+  readonly revision?: number;
   readonly script: (images: Uint8Array[], stream: (name: string) => Prng) => Program;
 }): Scenario {
   let cache: { config: MachineConfig; hash: string; images: Uint8Array[] } | null = null;
   const load = () => {
     if (cache !== null) return cache;
     const images = def.imageFiles.map(readImage);
-    const h = createHash("sha256").update(JSON.stringify({ ...def, script: def.script.toString() }));
+    // The definition (file names without their directory, so the hash is the same on every machine;
+    // no function text, which differs between transformers) and the files' bytes. Bump `revision`
+    // when a script changes what it does.
+    const named = { revision: def.revision ?? 1, name: def.name, description: def.description, defects: def.defects ?? [], expect: def.expect ?? [], key: basename(def.keyFile), images: def.imageFiles.map((f) => basename(f)) };
+    const h = createHash("sha256").update(JSON.stringify(named));
     for (const i of images) h.update(i);
     h.update(readImage(def.keyFile));
     cache = { config: pvmConfig(def.keyFile, def.defects ?? []), hash: h.digest("hex"), images };

@@ -116,13 +116,29 @@ function* rollbackScript(images: Uint8Array[], stream: (n: string) => Prng): Pro
   yield* teardown(vm);
 }
 
-function tamperedScript(images: Uint8Array[]): Program {
+function tamperedScript(images: Uint8Array[], stream: (n: string) => Prng): Program {
+  const genuine = images[0]!.slice();
   const img = images[0]!;
   img[0x1_0000] = img[0x1_0000]! ^ 0x40; // one flipped bit in the kernel body
+  const data = stream("guest");
   return (function* () {
     yield* refusedBoot({ seq: 0 }, img);
-    // And a payload signed with a key pvmfw does not trust.
+    // A payload signed with a key pvmfw does not trust.
     yield* refusedBoot({ seq: 3 }, images[1]!, false);
+    // The genuine payload still boots.
+    yield* goodBoot({ seq: 3 }, genuine, data, bootBody(data), false);
+  })();
+}
+
+/** pvm-boot without the teardown: the VM is still running when the trace ends. */
+function runningScript(images: Uint8Array[], stream: (n: string) => Prng): Program {
+  const data = stream("guest");
+  return (function* () {
+    yield* registerPvmfw({ seq: 0 });
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    yield* createPvm(vm, images[0]!, "pvm-instance-1");
+    const boot = yield* startPvm(vm);
+    if (boot.result === "payload") yield* kernelBoot(guestCtx(vm, data), "microdroid: up\n");
   })();
 }
 
@@ -156,10 +172,10 @@ export const pvmBootScenario: Scenario = pvmScenario({
 
 export const pvmTamperedScenario: Scenario = pvmScenario({
   name: "pvm-tampered",
-  description: "pvmfw refuses a payload with one flipped bit (VERIFICATION) and one signed with an untrusted key (PUBLIC_KEY_REJECTED); the host sees each reason in NOTIFY_VM_EXITED.",
+  description: "pvmfw refuses a payload with one flipped bit (VERIFICATION) and one signed with an untrusted key (PUBLIC_KEY_REJECTED); the host sees each reason in NOTIFY_VM_EXITED; the genuine payload then boots.",
   keyFile: KEY,
   imageFiles: [RI5, OTHER],
-  script: (images) => tamperedScript(images),
+  script: tamperedScript,
 });
 
 export const pvmRollbackScenario: Scenario = pvmScenario({
@@ -203,7 +219,7 @@ function bug(defect: ModelDefect, invariant: string, base: { imageFiles: string[
 
 export const BUG_SCENARIOS: readonly Scenario[] = [
   bug("reclaim-without-sanitise", "isolation.reclaimed_memory_sanitised", { imageFiles: [RI5], script: hostReadThenProbe }, "the host reclaims the pVM's memory unsanitised and reads its secret."),
-  bug("host-s2-kept-after-lend", "isolation.host_no_pvm_private", { imageFiles: [RI5], script: bootScript }, "the host keeps its stage-2 mapping of the memory it lends the pVM."),
+  bug("host-s2-kept-after-lend", "isolation.host_no_pvm_private", { imageFiles: [RI5], script: runningScript }, "the host keeps its stage-2 mapping of the memory it lends the pVM."),
   bug("smmu-map-kept-after-reclaim", "isolation.smmu_within_vm", { imageFiles: [RI5], script: dmaScript }, "the pVM's device keeps its SMMU mapping when the pVM's memory goes back to the host."),
   bug("rollback-check-skipped", "isolation.rollback_respected", { imageFiles: [RI5, RI3], script: rollbackScript }, "pvmfw boots an older payload."),
   bug("virq-wrong-vm", "isolation.virq_to_owner", { imageFiles: [RI5], script: bootScript }, "a virtio interrupt of the pVM's device is raised in the host."),

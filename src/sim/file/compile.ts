@@ -62,7 +62,7 @@ function driverFor(spec: ScenarioSpec, placed: Layout, stream: (name: string) =>
     const streams = { data: stream(`guest:${vm.name}`), device: stream(`device:${vm.name}`), irq: stream(`irq:${vm.name}`) };
     actors.push(guestActor(vms[vm.name]!, streams, { stream: stream(`vcpu:${vm.name}`), ...VCPU_LATENCY_NS }));
   }
-  return scheduler(actors, stream("sched"));
+  return scheduler(actors, stream("sched"), stream("runner"));
 }
 
 /** The value at a path as written in the file, quoted like the schema's messages. */

@@ -5,7 +5,7 @@
  * sleeps a period (plus interrupt jitter), takes the tick and runs its body.
  */
 import type { Machine } from "../../model/machine.ts";
-import { vcpuEntered, vmRunning } from "../lib/host.ts";
+import { vmRunning } from "../lib/host.ts";
 import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, touchStep, type DownHow, type GuestCtx } from "../lib/guest.ts";
 import { sleep, wait, type Program } from "../lib/program.ts";
 import type { DevicePlan } from "../lib/vm-plan.ts";
@@ -42,11 +42,13 @@ export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["
     latency,
     session: () => session(rt, streams, () => lastBoot, (b) => (lastBoot = b)),
     guard: (s: Machine) => rt.generation === lastBoot && vmRunning(s, rt.host.vmid),
+    // The scheduler enters the boot vCPU (crosvm's VCPU_RUN) before each step the guest executes.
+    proxied: { target: () => ({ vm: rt.host.vmid, vcpu: 0 }) },
   };
 }
 
 function* session(rt: VmRuntime, streams: Streams, lastBoot: () => number, setBoot: (b: number) => void): Program {
-  yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vcpuEntered(s, rt.host.vmid));
+  yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vmRunning(s, rt.host.vmid));
   setBoot(rt.generation);
   const g: GuestCtx = { vmid: rt.host.vmid, vcpu: 0, plan: rt.plan, data: streams.data };
   yield* steps({ rt, g, boot: rt.generation, streams, avail: {} }, rt.spec.guest);
@@ -65,9 +67,8 @@ function* one(x: Session, step: GuestStep): Program {
     case "timer":
       for (let i = 0; i < step.count; i++) {
         yield sleep(step.everyNs + x.streams.irq.rangeInclusive(0, Math.floor(step.everyNs / 16)));
-        const tick = yield { kind: "timer_tick" };
-        // A slice end returns vcpu_run to crosvm's vCPU thread, which calls it again (reference §7.5).
-        if ((tick.fired as string[] | undefined)?.some((f) => f.endsWith(":slice_end")) === true) yield { kind: "vmm_ioctl", op: "VCPU_RUN", vm: x.g.vmid, vcpu: x.g.vcpu };
+        // A slice end this tick causes returns vcpu_run to crosvm, which re-enters before the guest's next step (scheduler.ts).
+        yield { kind: "timer_tick" };
         yield* steps(x, step.body);
       }
       return;

@@ -56,11 +56,13 @@ function* one(h: HostCtx, step: HostStep): Program {
   }
 }
 
-/** START; the guest's next boot may run once it succeeded. Then the vCPU thread's first VCPU_RUN. */
+/**
+ * START; the guest's next boot may run once it succeeded. The vCPU thread's VCPU_RUNs are the guest
+ * actor's (scheduler.ts enters the vCPU when the guest first acts, once an HLOS CPU is free).
+ */
 function* start(rt: VmRuntime): Program {
   const o = yield { kind: "vmm_ioctl", op: "START", fd: rt.host.fd };
   if (o.ret === 0) rt.generation += 1;
-  yield { kind: "vmm_ioctl", op: "VCPU_RUN", fd: rt.host.fd, vcpu: 0 };
 }
 
 /** The vCPU thread blocks in VCPU_RUN until the guest is down, then sees the STATUS exit. */

@@ -5,6 +5,14 @@
  * is earliest goes next (a tie is broken by the "sched" stream). So which vCPU runs when is a
  * seeded choice that lands in the events (their `t`, `vm`, `vcpu`), and adding an actor never
  * changes another actor's draws.
+ *
+ * A guest actor (one with `proxied`) is its vCPU together with crosvm's vCPU thread for it: the
+ * guest only acts while its vCPU runs, so whenever its next step is one the vCPU executes and the
+ * vCPU is not running (it was never entered, a slice end or the HLOS took the CPU back), the
+ * scheduler first runs crosvm's vCPU loop (proxy.ts `reenter`). Entering a vCPU needs a free HLOS
+ * CPU; when more guests want one than are free, the "runner" stream picks which goes (Linux
+ * scheduling crosvm's vCPU threads), and if none is free the HLOS CPU's slice-end timer tick
+ * (the end of the directed yield) is proposed when it is due, so a waiting guest always gets in.
  */
 import type { Outcome } from "../../core/event.ts";
 import type { Machine } from "../../model/machine.ts";
@@ -12,6 +20,7 @@ import type { HypEvent } from "../../model/events.ts";
 import type { Driver, Proposal } from "../scenario.ts";
 import type { Prng } from "../prng.ts";
 import { isStep, type Program, type Step } from "./program.ts";
+import { earliestSliceEnd, executedByGuest, freeRunners, needsRunner, reenter, vcpuEnterable, vcpuRunning } from "./proxy.ts";
 
 export interface ActorSpec {
   readonly name: string;
@@ -24,6 +33,8 @@ export interface ActorSpec {
    * step could not happen). Sessions start with a `wait`, so the guard is not asked while waiting.
    */
   guard?(s: Machine): boolean;
+  /** A guest on a proxy-scheduled vCPU: which one its steps execute on (crosvm enters it first). */
+  readonly proxied?: { target(): { readonly vm: number; readonly vcpu: number } };
 }
 
 interface Actor {
@@ -34,6 +45,11 @@ interface Actor {
   waiting: ((s: Machine) => boolean) | null;
   last: Outcome;
   fresh: boolean;
+  /** crosvm's vCPU loop entering the vCPU; `deferred` is the guest step waiting for it. */
+  entry: Program<boolean> | null;
+  deferred: Step | null;
+  /** Entries since the guest last acted: a bound, so a vCPU that never runs is a loud error, not a spin. */
+  entries: number;
 }
 
 /** How many directives an actor may yield in a row before we call it a runaway loop (a scenario bug). */
@@ -41,16 +57,20 @@ const DIRECTIVES_MAX = 10_000;
 const EMPTY: Outcome = Object.freeze({});
 /** Sessions ended by their guard in one step before the actor is left idle for this step. */
 const GUARDED_SESSIONS_MAX = 16;
+/** Re-entries in a row without the guest acting (each one found its vCPU running, then lost it). */
+const ENTRIES_MAX = 8;
+/** The HLOS CPU's timer at the end of its slice: ends a directed yield so a waiting guest can go. */
+const SLICE_END_TICK = Object.freeze({ kind: "timer_tick" }) as Step;
 
-export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
-  const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true }));
+export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prng = sched): Driver {
+  const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true, entry: null, deferred: null, entries: 0 }));
   let now = 0;
   let current: Actor | null = null;
 
   /** Runs an actor's program up to its next step, or until it waits or finishes; true if it ran. */
   function advance(a: Actor, s: Machine): boolean {
     let ran = false;
-    for (let i = 0; a.pending === null && a.program !== null; i++) {
+    for (let i = 0; a.pending === null && (a.entry !== null || a.program !== null); i++) {
       if (i > DIRECTIVES_MAX) throw new Error(`scenario actor '${a.spec.name}' yields directives without ever proposing an event`);
       if (a.waiting !== null) {
         if (!a.waiting(s)) return ran;
@@ -58,7 +78,19 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
         a.at = Math.max(a.at, now);
       }
       ran = true;
-      const r = a.program.next(a.fresh ? (undefined as unknown as Outcome) : a.last);
+      if (a.entry !== null) {
+        const r = a.entry.next(a.last);
+        a.last = EMPTY;
+        if (r.done !== true) a.pending = r.value as Step;
+        else {
+          // Entered or not, the guest step goes back to the choice (which re-checks the vCPU).
+          a.entry = null;
+          a.pending = a.deferred;
+          a.deferred = null;
+        }
+        continue;
+      }
+      const r = a.program!.next(a.fresh ? (undefined as unknown as Outcome) : a.last);
       a.fresh = false;
       a.last = EMPTY;
       if (r.done === true) {
@@ -87,10 +119,30 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
     }
   }
 
-  /** The ready actor with the earliest clock; ties go to the "sched" stream. */
-  function choose(s: Machine): Actor | null {
+  /**
+   * A guest step whose vCPU is not running: start crosvm's vCPU loop in front of it. False while the
+   * vCPU cannot run at all (blocked): the actor waits, as its vCPU does.
+   */
+  function enterFirst(a: Actor, s: Machine): boolean {
+    const step = a.pending!;
+    if (a.entry !== null || !executedByGuest(step)) return true;
+    const { vm, vcpu } = a.spec.proxied!.target();
+    if (vcpuRunning(s, vm, vcpu)) return true;
+    if (!vcpuEnterable(s, vm, vcpu)) return false;
+    if (++a.entries > ENTRIES_MAX) throw new Error(`scenario actor '${a.spec.name}': vm${vm}/vcpu${vcpu} does not stay running after ${ENTRIES_MAX} VCPU_RUNs`);
+    a.deferred = step;
+    a.pending = null;
+    a.entry = reenter(vm, vcpu);
+    advance(a, s);
+    return true;
+  }
+
+  /** The ready actor with the earliest clock (ties: "sched"), or the slice-end tick; null if none. */
+  function choose(s: Machine): Actor | "tick" | null {
     settle(s);
+    const free = freeRunners(s);
     let best: Actor[] = [];
+    let contenders: Actor[] | null = null;
     for (const a of actors) {
       // A session whose VM went away is ended; the next one normally starts by waiting.
       for (let i = 0; a.pending !== null && a.spec.guard !== undefined && !a.spec.guard(s); i++) {
@@ -98,23 +150,55 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
         if (i < GUARDED_SESSIONS_MAX) advance(a, s);
       }
       if (a.pending === null) continue;
+      if (a.spec.proxied !== undefined && !enterFirst(a, s)) continue;
+      if (needsRunner(s, a.pending!)) {
+        (contenders ??= []).push(a);
+        if (free === 0) continue;
+      }
       if (best.length === 0 || a.at < best[0]!.at) best = [a];
       else if (a.at === best[0]!.at) best.push(a);
     }
-    return best.length === 0 ? null : best.length === 1 ? best[0]! : sched.pick(best);
+    let pick = best.length === 0 ? null : best.length === 1 ? best[0]! : sched.pick(best);
+    if (contenders === null) return pick;
+    if (pick !== null && free > 0 && contenders.includes(pick)) {
+      // vCPU threads that have been waiting for an HLOS CPU: more of them than CPUs, a seeded choice.
+      const held = contenders.filter((a) => a.at <= now);
+      if (held.length > free) pick = runners.pick(held);
+    }
+    if (free === 0) {
+      const due = earliestSliceEnd(s);
+      if (due !== null) {
+        let first = Number.POSITIVE_INFINITY;
+        for (const a of contenders) first = Math.min(first, a.at);
+        const at = Math.max(now, due, first);
+        if (pick === null || at < pick.at) {
+          now = at;
+          return "tick";
+        }
+      }
+    }
+    return pick;
   }
 
   function abort(a: Actor): void {
+    a.entry?.return(false);
     a.program?.return();
     a.program = a.spec.session();
     a.pending = null;
     a.waiting = null;
     a.fresh = true;
+    a.entry = null;
+    a.deferred = null;
+    a.entries = 0;
   }
 
   return {
     next(s: Machine): Proposal | null {
       const a = choose(s);
+      if (a === "tick") {
+        current = null;
+        return { ...SLICE_END_TICK, t: now } as Proposal;
+      }
       current = a;
       if (a === null) return null;
       now = Math.max(now, a.at);
@@ -126,6 +210,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng): Driver {
       if (current === null) return;
       current.last = outcome;
       current.pending = null;
+      if (current.entry === null) current.entries = 0;
     },
   };
 }
