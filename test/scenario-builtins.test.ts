@@ -30,7 +30,7 @@ describe("built-in scenarios", () => {
 
   it("virtio-blk-heavy: 3200 block requests, each notified through the ioeventfd with an interrupt, then a clean power-off", () => {
     const all = rows("virtio-blk-heavy");
-    const notifies = all.filter((r) => r.ev.kind === "vm_mmio" && r.outcome.exit === "IOEVENTFD" && r.outcome.reg === "QueueNotify");
+    const notifies = all.filter((r) => r.ev.kind === "vmm_mmio" && r.outcome.exit === "IOEVENTFD" && r.outcome.reg === "QueueNotify");
     expect(notifies).toHaveLength(3200);
     expect(notifies.every((r) => JSON.stringify(r.outcome.irq) === JSON.stringify({ vm: 0x80, spi: 33 }))).toBe(true);
     expect(exits(all)).toEqual([1]); // PLATFORM_OFF

@@ -47,6 +47,10 @@ describe("scenario file validation", () => {
     }
   });
 
+  it("a missing required key is reported (not a crash while the rest is read)", () => {
+    expect(() => compileScenarioFile("x.yaml", "vms:\n  - name: a\n    memory: 2MiB\nhost:\n  - create: a\n")).toThrow(/^x\.yaml:\d+:\d+: description: expected 'description' \(required\)/);
+  });
+
   it("a missing scenario file is one line, exit 2", async () => {
     const r = await cli("record", "scenarios/nope.yaml", "-o", join(dir, "y.hvt"));
     expect(r.code).toBe(2);

@@ -129,12 +129,16 @@ export function validate<T>(schema: Schema<T>, value: unknown): { ok: true; valu
 export const formatPath = (p: Path): string =>
   p.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") || "(top level)";
 
-/** Turns a parsed value into another (a step into its typed form); failures pass through. */
+/**
+ * Turns a parsed value into another (a step into its typed form); failures pass through. A mapping
+ * with issues (a required key missing) is partial, so `f` is not run on it: the issues are reported.
+ */
 export const map =
   <A, B>(schema: Schema<A>, f: (a: A) => B): Schema<B> =>
   (v, path, ctx) => {
+    const before = ctx.issues.length;
     const r = schema(v, path, ctx);
-    return r === undefined ? undefined : f(r);
+    return r === undefined || ctx.issues.length > before ? undefined : f(r);
   };
 
 /** A probability as a ratio of integers, written "1/4" or "25%": no floats in the driver's choices. */

@@ -140,7 +140,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
   /** The ready actor with the earliest clock (ties: "sched"), or the slice-end tick; null if none. */
   function choose(s: Machine): Actor | "tick" | null {
     settle(s);
-    const free = freeRunners(s);
+    let free = -1; // read from the state only when some actor wants to enter a vCPU
     let best: Actor[] = [];
     let contenders: Actor[] | null = null;
     for (const a of actors) {
@@ -152,6 +152,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       if (a.pending === null) continue;
       if (a.spec.proxied !== undefined && !enterFirst(a, s)) continue;
       if (needsRunner(s, a.pending!)) {
+        if (free < 0) free = freeRunners(s);
         (contenders ??= []).push(a);
         if (free === 0) continue;
       }
