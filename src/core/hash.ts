@@ -49,9 +49,58 @@ function encodeObject(o: Record<string, unknown>): string {
   return `${out}}`;
 }
 
-/** SHA-256 of the canonical encoding, as 64 hex digits. */
+/**
+ * Byte arrays in state are copy-on-write (never changed in place: the pure path depends on it), so
+ * an array's digest can be remembered. A memo, not state: the digest is the same with or without it.
+ */
+const digestMemo = new WeakMap<Uint8Array, string>();
+function bytesDigest(v: Uint8Array): string {
+  let d = digestMemo.get(v);
+  if (d === undefined) {
+    d = createHash("sha256").update(v).digest("hex");
+    digestMemo.set(v, d);
+  }
+  return d;
+}
+
+/**
+ * SHA-256 of the canonical encoding, as 64 hex digits. A byte array enters as `x<length>:<its own
+ * SHA-256>;` rather than as hex text: states holding page and disk contents hash many times faster
+ * (unchanged arrays are not hashed again), and the hash still depends on every byte. So for a state
+ * holding bytes the digest is not sha256(canonicalString(state)); `canonicalString` stays the
+ * readable form of the same structure.
+ */
 export function stateHash(value: unknown): string {
-  return createHash("sha256").update(canonicalString(value)).digest("hex");
+  const h = createHash("sha256");
+  let pending = "";
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) {
+      pending += `x${v.length}:${bytesDigest(v)};`;
+      return;
+    }
+    if (typeof v !== "object" || v === null) {
+      pending += encode(v);
+      return;
+    }
+    if (Array.isArray(v)) {
+      pending += "[";
+      for (const x of v) walk(x);
+      pending += "]";
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    pending += "{";
+    for (const k of Object.keys(o).sort()) {
+      const x = o[k];
+      if (x === undefined) continue;
+      pending += `s${k.length}:${k}`;
+      walk(x);
+    }
+    pending += "}";
+  };
+  walk(value);
+  h.update(pending);
+  return h.digest("hex");
 }
 
 /** Short form of a hash for human output. */

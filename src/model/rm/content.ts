@@ -58,6 +58,9 @@ export function labelOf(s: HasContent, pa: number): string | null {
 }
 
 export function setLabel(s: HasContent, pa: number, size: number, label: string): void {
+  // Most writes land in a range that already holds the writer's data: nothing to split or merge.
+  const r = findRange(s.content.labels, pa);
+  if (r !== undefined && r.value === label && pa + size <= r.base + r.size) return;
   setRange(s.content.labels, pa, size, label, noShift);
 }
 
