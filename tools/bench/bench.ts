@@ -2,7 +2,7 @@
  * hvsim benchmarks. Not tests: they print figures and ratios measured in one run (our machines are
  * shared and noisy, so only ratios within a run mean anything).
  *
- *   npm run bench                         # default scenario, 200k events
+ *   npm run bench                         # long-run scenario (full VMM/virtio/RM path), 200k events
  *   npm run bench -- --events 500000 --scenario smoke
  *   npm run bench -- --json               # one JSON object
  *   npm run bench -- --long-events 0      # skip the long-run recording (1.2M events by default)
@@ -18,14 +18,14 @@ import { toJson } from "../../src/export/json.ts";
 interface Args {
   events: number;
   pureEvents: number;
-  scenario: string | undefined;
+  scenario: string;
   json: boolean;
   seed: number;
   longEvents: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { events: 200_000, pureEvents: 20_000, scenario: undefined, json: false, seed: 1, longEvents: 1_200_000 };
+  const a: Args = { events: 200_000, pureEvents: 20_000, scenario: "long-run", json: false, seed: 1, longEvents: 1_200_000 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
