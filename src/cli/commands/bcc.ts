@@ -5,8 +5,7 @@ import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import { openTraceFile, parseIntOption } from "../files.ts";
 import { isTraceFile } from "../target.ts";
-import { stateAt } from "../../timetravel/seek.ts";
-import { describeFinding } from "../report.ts";
+import { verifiedStateAt } from "../../timetravel/state-at.ts";
 import { verifyBcc, type BccEntry } from "../../model/pvmfw/dice.ts";
 import { bccFromCbor, handoverBcc } from "../../model/pvmfw/boot.ts";
 import type { Machine } from "../../model/machine.ts";
@@ -33,14 +32,11 @@ function loadChain(file: string, opts: { at?: string; vm?: string }): { bytes: U
   if (isTraceFile(file)) {
     const reader = openTraceFile(file);
     try {
-      const footer = reader.footer();
-      const at = opts.at !== undefined ? parseIntOption("--at", opts.at, -1) : footer !== null ? footer.events - 1 : Number.MAX_SAFE_INTEGER;
-      const r = stateAt(reader, at);
-      if (r.finding !== null) die("TRACE_MALFORMED", `the trace does not replay: ${describeFinding(r.finding)}`);
+      const state = verifiedStateAt(reader, opts.at === undefined ? undefined : parseIntOption("--at", opts.at, -1));
       const vm = opts.vm === undefined ? undefined : parseIntOption("--vm", opts.vm, 0);
-      const c = chainIn(r.state as Machine, vm);
-      if (c === null) die("ARGUMENT_INVALID", `${file}: no protected VM has a DICE chain after event ${r.state.seq}${vm === undefined ? "" : ` (VM ${vm})`}`);
-      return { bytes: c.bytes, from: `VM ${c.vm} after event ${r.state.seq}` };
+      const c = chainIn(state, vm);
+      if (c === null) die("ARGUMENT_INVALID", `${file}: no protected VM has a DICE chain after event ${state.seq}${vm === undefined ? "" : ` (VM ${vm})`}`);
+      return { bytes: c.bytes, from: `VM ${c.vm} after event ${state.seq}` };
     } finally {
       reader.close();
     }

@@ -2,10 +2,9 @@ import type { Command } from "commander";
 import { openTraceFile, parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
-import { stateAt } from "../../timetravel/seek.ts";
+import { verifiedStateAt } from "../../timetravel/state-at.ts";
 import { atPath, toJson } from "../../export/json.ts";
 import { die } from "../../core/errors.ts";
-import { describeFinding } from "../report.ts";
 
 export function registerState(program: Command, io: Io, setCode: (c: number) => void): void {
   program
@@ -19,15 +18,10 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
       const at = parseIntOption("--at", opts.at, -1);
       const reader = openTraceFile(file);
       try {
-        const r = stateAt(reader, at);
-        if (r.finding !== null) {
-          io.err(`hvsim: ${describeFinding(r.finding)}`);
-          setCode(EXIT.divergence);
-          return;
-        }
-        let value: unknown = r.state;
+        const state = verifiedStateAt(reader, at);
+        let value: unknown = state;
         if (opts.path !== undefined) {
-          const found = atPath(r.state, opts.path);
+          const found = atPath(state, opts.path);
           if (!found.found) die("ARGUMENT_INVALID", `--path: '${found.at}' does not exist in the state after event ${at}`);
           value = found.value;
         }

@@ -4,6 +4,9 @@
  * VmPlan so that scenario files can run them for any number of VMs; these wrappers keep the
  * original one-VM signatures (and produce exactly the same events).
  */
+import { createHash } from "node:crypto";
+import { DEFAULT_PLATFORM } from "../../model/machine.ts";
+import type { Scenario } from "../scenario.ts";
 import { VMID } from "../../model/abi/rm.ts";
 import type { Outcome } from "../../core/event.ts";
 import { US } from "../../core/event.ts";
@@ -100,3 +103,23 @@ export function runSteps(steps: Steps, timing: Prng) {
 }
 
 export const HLOS = VMID.HLOS;
+
+/**
+ * A built-in scenario written as one generator of steps. The hash covers the definition only (it
+ * must be the same on every machine and under every TypeScript transformer): bump its `revision`
+ * when the generator changes what it does.
+ */
+export function stepsScenario(
+  definition: { readonly name: string; readonly description: string; readonly revision: number },
+  maxEvents: number,
+  steps: (guest: Prng) => Steps,
+): Scenario {
+  return {
+    name: definition.name,
+    description: definition.description,
+    hash: createHash("sha256").update(JSON.stringify(definition)).digest("hex"),
+    config: { platform: DEFAULT_PLATFORM },
+    maxEvents,
+    makeDriver: (stream) => runSteps(steps(stream("guest")), stream("timing")),
+  };
+}

@@ -1,8 +1,6 @@
-import { createHash } from "node:crypto";
-import { DEFAULT_PLATFORM } from "../../model/machine.ts";
-import type { Driver, Scenario } from "../scenario.ts";
+import type { Scenario } from "../scenario.ts";
 import type { Prng } from "../prng.ts";
-import { guestBlockIo, guestConsole, guestDown, guestInitDevice, hostSetup, hostTeardown, LAYOUT, runSteps, type HostVm, type Steps } from "./vm-common.ts";
+import { guestBlockIo, guestConsole, guestDown, guestInitDevice, hostSetup, hostTeardown, LAYOUT, stepsScenario, type HostVm, type Steps } from "./vm-common.ts";
 
 /**
  * The definition is what the scenario hash covers (stable across machines and tool versions);
@@ -34,13 +32,4 @@ function* secondary(guest: Prng): Steps {
   yield* hostTeardown(vm);
 }
 
-export const vmSecondaryScenario: Scenario = {
-  name: definition.name,
-  description: definition.description,
-  hash: createHash("sha256").update(JSON.stringify(definition)).digest("hex"),
-  config: { platform: DEFAULT_PLATFORM },
-  maxEvents: 10_000,
-  makeDriver(stream: (name: string) => Prng): Driver {
-    return runSteps(secondary(stream("guest")), stream("timing"));
-  },
-};
+export const vmSecondaryScenario: Scenario = stepsScenario(definition, 10_000, secondary);
