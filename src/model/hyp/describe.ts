@@ -10,7 +10,8 @@ import type { EventBase, Outcome } from "../../core/event.ts";
  */
 type Ev = EventBase & Record<string, unknown>;
 const hex = (v: unknown): string => (typeof v === "bigint" || typeof v === "number" ? `0x${v.toString(16)}` : String(v));
-const who = (ev: Ev): string => `vm${ev.vm}/vcpu${ev.vcpu}`;
+// VMIDs print in hex everywhere in the log (vm0xff is the RM, vm0x3 the HLOS), as the RM numbers them.
+const who = (ev: Ev): string => `vm0x${Number(ev.vm).toString(16)}/vcpu${ev.vcpu}`;
 const RUN_NAMES = new Map<number, string>(Object.entries(VCPU_RUN_STATE).map(([k, v]) => [v, k]));
 
 /** vcpu_run's X1 is a vcpu_run_state: print its name. */
@@ -50,7 +51,7 @@ export const hypDescribers: Record<string, (ev: Ev, outcome: Outcome) => string>
   },
   vcpu_wfi: (ev, o) => `${who(ev)} WFI -> ${o.blocked ? "blocked" : "VIRQ pending, continues"}`,
   sysreg_write: (ev, o) => `${who(ev)} ${ev.reg} = ${hex(ev.value)}${o.fired ? " -> fires PPI 27" : o.dueNs !== null ? ` -> due at t=${o.dueNs}ns` : ""}`,
-  irq: (ev, o) => (o.delivered ? `SPI ${ev.hwirq} -> VIRQ ${o.virq} of vm${o.vm}/vcpu${o.vcpu}${o.woke ? " (woke it)" : ""}` : `SPI ${ev.hwirq} -> not delivered (${o.reason})`),
+  irq: (ev, o) => (o.delivered ? `SPI ${ev.hwirq} -> VIRQ ${o.virq} of vm0x${Number(o.vm).toString(16)}/vcpu${o.vcpu}${o.woke ? " (woke it)" : ""}` : `SPI ${ev.hwirq} -> not delivered (${o.reason})`),
   virq_ack: (ev, o) => `${who(ev)} ICC_IAR1_EL1 -> ${o.intid === 1023 ? "1023 (spurious)" : `INTID ${o.intid}`}`,
   virq_eoi: (ev, o) => `${who(ev)} ICC_EOIR1_EL1 INTID ${ev.virq}${o.deactivated ? "" : " (not active: ignored)"}`,
 };
