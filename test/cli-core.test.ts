@@ -92,7 +92,7 @@ describe("hvsim record / replay / info / log / state", () => {
     const r = await cli("log", a, "--from", "3", "--to", "9", "--kind", "hypercall");
     expect(r.code).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(0);
-    for (const l of r.stdout) expect(l).toMatch(/^#[3-9] t=\d+\.\d{9}s hypercall vm\d+\/vcpu\d+ \S+ \(0x[0-9a-f]+\)|^#[3-9] t=\S+ hypercall vm\d+\/vcpu\d+ hvc 0x6[0-9a-f]{3} \(unknown\)/);
+    for (const l of r.stdout) expect(l).toMatch(/^#[3-9] t=\d+\.\d{9}s hypercall vm0x[0-9a-f]+\/vcpu\d+ \S+ \(0x[0-9a-f]+\)|^#[3-9] t=\S+ hypercall vm0x[0-9a-f]+\/vcpu\d+ hvc 0x6[0-9a-f]{3} \(unknown\)/);
     const json = await cli("log", a, "--to", "0", "--json");
     expect(JSON.parse(json.stdout[0]!)).toMatchObject({ seq: 0, outcome: {} });
   });
