@@ -10,10 +10,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { basename } from "node:path";
-import { MEM_RIGHTS, VMID, rmMessageId } from "../../model/abi/rm.ts";
+import { MEM_ACCEPT_FLAG, MEM_NOTIFY_FLAG, MEM_RIGHTS, TRANS_TYPE, VMID, rmMessageId } from "../../model/abi/rm.ts";
 import { DEFAULT_PLATFORM, type MachineConfig } from "../../model/machine.ts";
 import type { ModelDefect } from "../../model/faults.ts";
-import { encodeMemCreate } from "../../model/rm/payloads.ts";
+import { decodeAcceptSgl, encodeMemAccept, encodeMemCreate, encodeMemHandle, encodeMemNotify } from "../../model/rm/payloads.ts";
 import { encodeVmConfigBlob } from "../../model/rm/vmconfig.ts";
 import { encodeFwSetVmFirmware } from "../../model/rm/protected.ts";
 import { REG } from "../../model/virtio/regs.ts";
@@ -58,6 +58,12 @@ export const PVM_LAYOUT = {
   /** A page of the pVM's private RAM the scenarios write secrets into (image region + 1 MiB). */
   secretGpa: 0x8010_0000,
   secretHost: 0x9010_0000,
+  /**
+   * Bounce-buffer (swiotlb) candidates the HLOS donates to the pVM before START (label 3): memory
+   * the pVM owns, so that it, an RM client like any VM (gunyah-rm-and-host §2), can MEM_SHARE the
+   * pages it picks with the host and take them back (MEM_RECLAIM after the host's MEM_RELEASE).
+   */
+  swiotlb: { gpa: 0x8120_0000, host: 0x9620_0000, size: 0x4000, label: 3, shared: 0x2000 },
 } as const;
 
 export const PVM_PLAN: VmPlan = { ...DEFAULT_VM_PLAN, name: "pvm" };
@@ -67,9 +73,9 @@ const [BLOCK, CONSOLE] = PVM_PLAN.devices as [DevicePlan, DevicePlan];
 export interface Rpc {
   seq: number;
 }
-const rmStep = (rpc: Rpc, msg: Parameters<typeof rmMessageId>[0], payload: Uint8Array): Step => ({
+const rmStep = (rpc: Rpc, msg: Parameters<typeof rmMessageId>[0], payload: Uint8Array, vm: number = VMID.HLOS): Step => ({
   kind: "rm_request",
-  vm: VMID.HLOS,
+  vm,
   msgId: rmMessageId(msg),
   rpcSeq: (rpc.seq = (rpc.seq % 0xffff) + 1),
   payload,
@@ -89,10 +95,13 @@ export function* registerPvmfw(rpc: Rpc): Program {
  * window named (GH_VM_ANDROID_SET_FW_CONFIG); the DTB. START then runs the RM's create sequence
  * with auth type ANDROID and VM_SET_FIRMWARE_MEM.
  */
-export function* createPvm(vm: HostVm, image: Uint8Array, instanceId: string, plan: VmPlan = PVM_PLAN): Program {
+export function* createPvm(vm: HostVm, image: Uint8Array, instanceId: string, plan: VmPlan = PVM_PLAN, donate?: Rpc): Program {
   const created = yield { kind: "vmm_ioctl", op: "CREATE_VM" };
   vm.fd = created.ret as number;
   vm.vmid = created.vmid as number;
+  const sw = PVM_LAYOUT.swiotlb;
+  // The HLOS donates the swiotlb candidates; the RM accepts them for the VM at VM_START (memory node label 3).
+  if (donate !== undefined) yield rmStep(donate, "MEM_DONATE", encodeMemCreate({ memType: 0, flags: 0, label: sw.label, acl: [{ vmid: vm.vmid, rights: MEM_RIGHTS.RWX }], sgl: [{ ipa: sw.host, size: sw.size }], attrs: [] }));
   const fd = vm.fd;
   const { image: img, shared } = plan;
   const fw = PVM_LAYOUT.fw;
@@ -108,7 +117,7 @@ export function* createPvm(vm: HostVm, image: Uint8Array, instanceId: string, pl
   const dtb = encodeVmConfigBlob({
     baseAddress: img.gpa,
     vcpus: 1,
-    memory: [{ label: 1, base: shared.gpa }, { label: PVM_LAYOUT.fwLabel, base: fw.gpa }],
+    memory: [{ label: 1, base: shared.gpa }, { label: PVM_LAYOUT.fwLabel, base: fw.gpa }, ...(donate === undefined ? [] : [{ label: sw.label, base: sw.gpa }])],
     bells: plan.devices.map((d) => ({ label: d.irq, irq: d.irq })),
     vmAttrs: [...plan.attrs],
   });
@@ -143,6 +152,41 @@ export function* powerOff(g: GuestCtx): Program {
 export function* teardown(vm: HostVm): Program {
   yield* hostCollectExit(vm);
   yield* hostRelease(vm);
+}
+
+const u32At = (o: Outcome): number => new DataView((o.data as Uint8Array).buffer, (o.data as Uint8Array).byteOffset).getUint32(0, true);
+
+/** A bounce-buffer share the pVM made: its parcel handle and the IPA the host accepted it at. */
+export interface SwiotlbShare {
+  handle: number;
+  hostIpa: number | null;
+}
+
+/**
+ * The pVM picks its bounce-buffer pages and shares them (MEM_SHARE over its own RM channel, ACL
+ * [pVM RW, HLOS RW], then MEM_NOTIFY SHARED to the HLOS); the host accepts (MEM_ACCEPT, the RM picks
+ * the host IPA) and reads through the mapping. RM:src/memparcel/memparcel.c; gunyah-rm-and-host §4.3.
+ */
+export function* pvmShareSwiotlb(g: GuestCtx, rpc: Rpc, host: Rpc): Program<SwiotlbShare> {
+  const sw = PVM_LAYOUT.swiotlb;
+  const guestStep = (msg: Parameters<typeof rmMessageId>[0], payload: Uint8Array): Step => rmStep(rpc, msg, payload, g.vmid);
+  const share = yield guestStep("MEM_SHARE", encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid: g.vmid, rights: MEM_RIGHTS.RW }, { vmid: VMID.HLOS, rights: MEM_RIGHTS.RW }], sgl: [{ ipa: sw.gpa, size: sw.shared }], attrs: [] }));
+  if (share.err !== "OK") return { handle: 0, hostIpa: null };
+  const handle = u32At(share);
+  yield guestStep("MEM_NOTIFY", encodeMemNotify({ handle, flags: MEM_NOTIFY_FLAG.SHARED, memInfoTag: 0, vmids: [VMID.HLOS] }));
+  yield { kind: "vm_mem_write", vm: g.vmid, ipa: sw.gpa, data: new TextEncoder().encode("bounce buffer") };
+  const acc = yield rmStep(host, "MEM_ACCEPT", encodeMemAccept({ handle, memType: 0, transType: TRANS_TYPE.SHARE, flags: MEM_ACCEPT_FLAG.DONE, label: 0, acl: [], sgl: [], mapVmid: 0, attrs: [] }));
+  const hostIpa = acc.err === "OK" ? (decodeAcceptSgl(acc.data as Uint8Array)[0]?.ipa ?? null) : null;
+  if (hostIpa !== null) yield { kind: "host_read", ipa: hostIpa, sizeBytes: 8 };
+  return { handle, hostIpa };
+}
+
+/** Unsharing: the host gives the parcel back (MEM_RELEASE), then the pVM, its owner, takes it back (MEM_RECLAIM). */
+export function* pvmUnshareSwiotlb(g: GuestCtx, rpc: Rpc, host: Rpc, sh: SwiotlbShare): Program {
+  if (sh.handle === 0) return;
+  yield rmStep(host, "MEM_RELEASE", encodeMemHandle({ handle: sh.handle, flags: 0 }));
+  yield rmStep(rpc, "MEM_RECLAIM", encodeMemHandle({ handle: sh.handle, flags: 0 }), g.vmid);
+  if (sh.hostIpa !== null) yield { kind: "host_read", ipa: sh.hostIpa, sizeBytes: 8 };
 }
 
 export { BLOCK as PVM_BLOCK, CONSOLE as PVM_CONSOLE };

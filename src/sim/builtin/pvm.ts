@@ -12,6 +12,9 @@ import type { HostVm } from "../lib/host.ts";
 import { compileAndSign, verifyOutput } from "./pvm-compile.ts";
 import {
   PVM_LAYOUT,
+  PVM_PLAN,
+  pvmShareSwiotlb,
+  pvmUnshareSwiotlb,
   blockIos,
   createPvm,
   guestCtx,
@@ -31,10 +34,10 @@ const RI3 = vectorPath("kernel_signed_ri3.img");
 const OTHER = vectorPath("kernel_signed_otherkey.img");
 
 /** A full good boot: register pvmfw, create, start, pvmfw hands off, the kernel runs `body`, powers off; teardown. */
-function* goodBoot(rpc: Rpc, image: Uint8Array, data: Prng, body: (vm: HostVm) => Program, register = true): Program {
+function* goodBoot(rpc: Rpc, image: Uint8Array, data: Prng, body: (vm: HostVm) => Program, register = true, donateSwiotlb = false): Program {
   if (register) yield* registerPvmfw(rpc);
   const vm: HostVm = { fd: 0, vmid: 0 };
-  yield* createPvm(vm, image, "pvm-instance-1");
+  yield* createPvm(vm, image, "pvm-instance-1", PVM_PLAN, donateSwiotlb ? rpc : undefined);
   const boot = yield* startPvm(vm);
   if (boot.result === "payload") {
     yield* body(vm);
@@ -59,10 +62,28 @@ const bootBody = (data: Prng) =>
     yield* blockIos(g, 24);
   };
 
-/** pvm-boot, with optional defects (the bug-* scenarios reuse it). */
+/** The bug-* scenarios' boot (the static pool only). */
 function bootScript(images: Uint8Array[], stream: (n: string) => Prng): Program {
   const data = stream("guest");
   return goodBoot({ seq: 0 }, images[0]!, data, bootBody(data));
+}
+
+/**
+ * pvm-boot: as bootScript, and the pVM (an RM client) shares the bounce-buffer pages it picks
+ * after boot (MEM_SHARE, the host MEM_ACCEPTs) and takes them back at the end (host MEM_RELEASE,
+ * pVM MEM_RECLAIM).
+ */
+function sharingBootScript(images: Uint8Array[], stream: (n: string) => Prng): Program {
+  const data = stream("guest");
+  const host: Rpc = { seq: 0 };
+  return goodBoot(host, images[0]!, data, function* (vm) {
+    const g = guestCtx(vm, data);
+    const own: Rpc = { seq: 0 };
+    yield* kernelBoot(g, "microdroid: pvmfw verified the payload, DICE chain handed over\n");
+    const sh = yield* pvmShareSwiotlb(g, own, host);
+    yield* blockIos(g, 24);
+    yield* pvmUnshareSwiotlb(g, own, host, sh);
+  }, true, true);
 }
 
 /** The pVM writes a secret into its private RAM; the host probes it while the VM runs and after teardown. */
@@ -167,7 +188,8 @@ export const pvmBootScenario: Scenario = pvmScenario({
     "reclaims its (sanitised) memory.",
   keyFile: KEY,
   imageFiles: [RI5],
-  script: bootScript,
+  revision: 2,
+  script: sharingBootScript,
 });
 
 export const pvmTamperedScenario: Scenario = pvmScenario({
