@@ -11,6 +11,7 @@ import { exitRun } from "../vcpu/run.ts";
 import { assertShared } from "../vgic/virq.ts";
 import { gicdAccess, gicrAccess, type MmioResult } from "../vgic/mmio.ts";
 import type { GuestAccessEvent, Stage2FaultEvent } from "./events.ts";
+import { virtioWriteFault } from "../virtio_mmio/handlers.ts";
 
 /**
  * Stage-2 fault resolution in Gunyah's handler order (reference §5.4;
@@ -39,6 +40,10 @@ export function onStage2Fault(s: Machine, ev: Stage2FaultEvent): Outcome {
       exitRun(s, t);
       return { resolution: "vmmio", state: write ? "ADDRSPACE_VMMIO_WRITE" : "ADDRSPACE_VMMIO_READ" };
     }
+  }
+  if (r !== undefined && ev.access === "write") {
+    const emulated = virtioWriteFault(s, t, r, ev.ipa, ev.sizeBytes, ev.value);
+    if (emulated !== null) return emulated;
   }
   t.regs.pc = BigInt.asUintN(64, t.regs.pc); // the abort vector is the guest's; PC/ELR are not modelled further
   return { resolution: "abort", fault: r === undefined ? "translation" : "permission", injected: "synchronous_external_abort" };

@@ -14,6 +14,7 @@ import { attachHypercalls } from "../vcpu/attach.ts";
 import { vgicHypercalls } from "../vgic/hypercalls.ts";
 import { doorbellHypercalls } from "../ipc/doorbell.ts";
 import { msgqueueHypercalls } from "../ipc/msgqueue.ts";
+import { virtioMmioHypercalls } from "../virtio_mmio/hypercalls.ts";
 import { makeOnSmcccCall } from "../vcpu/psci.ts";
 import { onVcpuWfi, onSysregWrite } from "../vcpu/guest.ts";
 import { onIrq, onVirqAck, onVirqEoi } from "../vgic/handlers.ts";
@@ -71,6 +72,7 @@ const hypercallTable = buildHypercallTable([
   vgicHypercalls,
   doorbellHypercalls,
   msgqueueHypercalls,
+  virtioMmioHypercalls,
 ]);
 const onHypercall = makeOnHypercall(hypercallTable);
 

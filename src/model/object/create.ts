@@ -2,6 +2,7 @@ import { CPU_INDEX_INVALID, SCHED } from "../abi/constants.ts";
 import type { ObjectType } from "../abi/rights.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import type { HypObject } from "./state.ts";
+import { newVirtioMmio } from "../virtio_mmio/state.ts";
 
 /** Object types partition_create_* can make (partition and hwirq have no create call, §4.1). */
 export type CreatableType = Exclude<ObjectType, "partition" | "hwirq">;
@@ -69,6 +70,6 @@ export function newObject(type: CreatableType, id: number, partition: number): H
     case "vpm_group":
       return { ...h, type, flags: 0, vcpus: [], virq: null };
     case "virtio_mmio":
-      return { ...h, type };
+      return newVirtioMmio(id, partition);
   }
 }

@@ -4,6 +4,7 @@ import type { Machine } from "../machine.ts";
 import { activateExtent, destroyExtent } from "../memory/memextent.ts";
 import { activateThread, detachThread } from "../vcpu/activate.ts";
 import { unbindShared } from "../vgic/virq.ts";
+import { activateVirtioMmio, destroyVirtioMmio, virtioReferences } from "../virtio_mmio/hypercalls.ts";
 import { dropObject } from "./objects.ts";
 import { freeCap, objectHasCaps } from "./cspace.ts";
 import type { HypObject } from "./state.ts";
@@ -33,7 +34,7 @@ export function activateObject(s: Machine, o: HypObject): HvError | null {
     case "vic":
       return o.maxVcpus >= 1 ? null : "OBJECT_CONFIG";
     case "virtio_mmio":
-      return "OBJECT_CONFIG"; // virtio_mmio_configure is not modelled yet (docs/hypercalls.md)
+      return activateVirtioMmio(s, o);
     default:
       return null;
   }
@@ -62,6 +63,9 @@ export function isReferenced(s: Machine, id: number): boolean {
         break;
       case "hwirq":
         if (o.virq?.vic === id) return true;
+        break;
+      case "virtio_mmio":
+        if (virtioReferences(o, id)) return true;
         break;
       default:
         break;
@@ -105,6 +109,9 @@ function destroy(s: Machine, o: HypObject, more: number[]): void {
       break;
     case "addrspace":
       if (s.vms[o.vmid]?.addrspace === o.id) delete s.vms[o.vmid];
+      break;
+    case "virtio_mmio":
+      more.push(...destroyVirtioMmio(s, o));
       break;
     case "cspace":
       for (const k of Object.keys(o.caps)) {

@@ -4,6 +4,7 @@ import type { AddrspaceObject, MemextentObject } from "../memory/state.ts";
 import type { ThreadObject, VpmGroupObject } from "../vcpu/state.ts";
 import type { HwirqObject, VicObject } from "../vgic/state.ts";
 import type { DoorbellObject, MsgqueueObject } from "../ipc/state.ts";
+import type { VirtioMmioObject } from "../virtio_mmio/state.ts";
 
 /**
  * The header every first-class object carries (GH:hyp/core/object_standard/templates/object.tc.tmpl):
@@ -41,10 +42,7 @@ export interface CspaceObject extends ObjectHeader {
   caps: Record<number, Cap>;
 }
 
-/** Virtio-MMIO objects can be created; their device model belongs to the VMM issue. */
-export interface VirtioMmioObject extends ObjectHeader {
-  readonly type: "virtio_mmio";
-}
+export type { VirtioMmioObject } from "../virtio_mmio/state.ts";
 
 export type HypObject =
   | PartitionObject

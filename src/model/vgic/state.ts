@@ -30,7 +30,7 @@ export interface VirqBinding {
 
 /** What drives a shared VIRQ: the bound source (vic_bind_shared). */
 export interface VirqSource {
-  kind: "doorbell" | "msgqueue_send" | "msgqueue_receive" | "hwirq" | "vcpu_halt" | "vcpu_wakeup" | "vpm_group";
+  kind: "doorbell" | "msgqueue_send" | "msgqueue_receive" | "hwirq" | "vcpu_halt" | "vcpu_wakeup" | "vpm_group" | "virtio_mmio_backend" | "virtio_mmio_frontend";
   object: number;
 }
 
