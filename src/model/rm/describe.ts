@@ -41,7 +41,8 @@ export const vmRoomDescribers: Record<string, (ev: Ev, outcome: Out) => string> 
       : o.exit === "none" ? ` (${String(o.state)})` : "";
     const who = ev.vm !== undefined ? ` vm=${hex(ev.vm)}` : "";
     const vcpu = ev.op === "VCPU_RUN" ? ` vcpu=${ev.vcpu as number}` : "";
-    return `GH_${String(ev.op)}${ev.fd === undefined ? "" : ` fd=${ev.fd as number}`}${who}${vcpu} -> ${o.ret as number}${exit}${rm.length > 0 ? ` [RM: ${rm.join(", ")}]` : ""}`;
+    const halt = o.halt === undefined ? "" : ` [RM vCPU halt ${String(o.state)}: ${String(o.halt)}${o.exit === "STATUS" ? "" : " (VM cannot exit)"}${notes(o.rmNotify)}]`;
+    return `GH_${String(ev.op)}${ev.fd === undefined ? "" : ` fd=${ev.fd as number}`}${who}${vcpu} -> ${o.ret as number}${exit}${rm.length > 0 ? ` [RM: ${rm.join(", ")}]` : ""}${halt}`;
   },
   vmm_add_device(ev, o) {
     return `fd=${ev.fd as number} virtio-mmio device ${o.device as number} (id ${ev.deviceId as number}) at ${hex(ev.base)} irq ${ev.irq as number}`;

@@ -17,9 +17,12 @@ export interface RmRequestEvent extends Envelope {
 }
 
 /**
- * The RM sees a guest VM halt: a vCPU's halt VIRQ (PSCI SYSTEM_OFF / SYSTEM_RESET, an unrecoverable
- * vCPU fault, as vcpu_run_check reports it) or the watchdog bite VIRQ. A VM that is not RUNNING
- * cannot halt: that is a trace error. Outcome: `{ exited, notify }`.
+ * The RM sees a guest VM halt with no guest instruction behind it in the trace: the watchdog bite
+ * VIRQ, or an unrecoverable vCPU fault (its halt VIRQ). PSCI SYSTEM_OFF / SYSTEM_RESET are the
+ * guest's own `smccc_call`, and the RM's exit then comes with the host's VCPU_RUN
+ * (rm/handlers.ts rmVcpuHalted); the PSCI causes stay accepted here for older traces only (the
+ * simulator no longer generates them). A VM that is not RUNNING cannot halt: that is a trace
+ * error. Outcome: `{ exited, notify }`.
  */
 export interface RmVmHaltEvent extends Envelope {
   readonly kind: "rm_vm_halt";

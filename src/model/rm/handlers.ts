@@ -13,7 +13,11 @@ import * as M from "./memparcel.ts";
 import * as I from "./irq.ts";
 import * as PV from "./protected.ts";
 import { onVmGetHypResources } from "./resources.ts";
-import type { RmRequestEvent, RmRequestOutcome, RmVmHaltEvent } from "./events.ts";
+import type { RmNotificationOut, RmRequestEvent, RmRequestOutcome, RmVmHaltEvent } from "./events.ts";
+import { VCPU_RUN_STATE } from "../abi/constants.ts";
+import { EXIT_CODE } from "../abi/rm.ts";
+import { objectAs } from "../object/objects.ts";
+import { pendingRunState } from "../vcpu/run.ts";
 
 export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler } = {
   VM_ALLOCATE: L.onVmAllocate,
@@ -64,4 +68,53 @@ export function onRmVmHalt(s: Machine, ev: RmVmHaltEvent) {
   const ctx: RmCtx = { s, caller: 0, notes: [] };
   const exited = L.onVmHalt(ctx, vm, ev.cause);
   return { exited, notify: deliverNotes(s, ctx.notes, 0) };
+}
+
+/** What the RM did about a guest's vCPU halt VIRQ (`rmVcpuHalted`). */
+export interface RmHaltHandled {
+  readonly cause: L.HaltCause | "PSCI_SYSTEM_RESET2";
+  readonly exited: boolean;
+  readonly notify: readonly RmNotificationOut[];
+}
+
+/**
+ * The RM's handler of a guest's vCPU-halt VIRQ (reference §3.3 "vCPU-halt virq -> EXITED, type
+ * chosen by the hypervisor's vcpu_run_check state", §3.4, §6.4): raised by HYP when the guest's
+ * PSCI SYSTEM_OFF / SYSTEM_RESET(2) (`smccc_call`, src/model/vcpu/psci.ts) powered its vCPUs off.
+ * The RM reads each vCPU's vcpu_run_check state: the VM is down only when no vCPU can run any more
+ * (every one POWERED_OFF or PSCI_SYSTEM_RESET); a reset state wins. SYSTEM_RESET (state_data_0 bit
+ * 63) -> PLATFORM_RESET with RESTART; SYSTEM_RESET2 -> PSCI_SYSTEM_RESET2 (RESTART, bit 15 for a
+ * 64-bit call, reset_type and the cookie words); otherwise PLATFORM_OFF. Null: the VM is not a
+ * RUNNING RM VM or still has a vCPU that runs. ⚠ The RM takes its VIRQ asynchronously; the model
+ * runs this handler where the host first observes the halt (the driver's VCPU_RUN, which waits for
+ * the VM_EXITED notification: reference §7.5 "POWERED_OFF while the VM is alive: sleep until ...").
+ */
+export function rmVcpuHalted(s: Machine, vmid: number): RmHaltHandled | null {
+  const vm = s.rm.vms.byId[vmid];
+  const hv = s.rm.hv?.vms[vmid];
+  if (vm === undefined || hv === undefined || vm.status !== "RUNNING") return null;
+  let down: { state: number; data: readonly bigint[] } | null = null;
+  for (const id of hv.vcpus) {
+    const t = objectAs(s, id, "thread");
+    if (t === undefined) continue;
+    const p = pendingRunState(s, t);
+    if (p === null || (p.state !== VCPU_RUN_STATE.POWERED_OFF && p.state !== VCPU_RUN_STATE.PSCI_SYSTEM_RESET)) return null;
+    if (down === null || p.state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) down = p;
+  }
+  if (down === null) return null;
+  const ctx: RmCtx = { s, caller: 0, notes: [] };
+  if (down.state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET && (down.data[0]! >> 63n) === 0n) {
+    const d0 = down.data[0]!;
+    const cookie = down.data[1]!;
+    const wide = ((d0 >> 62n) & 1n) === 1n;
+    const exited = L.canExit(vm);
+    if (exited) {
+      const words = [Number(d0 & 0xffff_ffffn), Number(cookie & 0xffff_ffffn), wide ? Number((cookie >> 32n) & 0xffff_ffffn) : 0];
+      L.exitVm(ctx, vm, "PSCI_SYSTEM_RESET2", 0x1 | (wide ? 0x8000 : 0), EXIT_CODE.NORMAL, words);
+    }
+    return { cause: "PSCI_SYSTEM_RESET2", exited, notify: deliverNotes(s, ctx.notes, 0) };
+  }
+  const cause = down.state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET ? "PSCI_SYSTEM_RESET" : "PSCI_SYSTEM_OFF";
+  const exited = L.onVmHalt(ctx, vm, cause);
+  return { cause, exited, notify: deliverNotes(s, ctx.notes, 0) };
 }

@@ -24,7 +24,7 @@ import { activateThread } from "../vcpu/activate.ts";
 import { exitRun } from "../vcpu/run.ts";
 import { markDirty, reschedule } from "../vcpu/sched.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
-import { bindShared, irqForWrite } from "../vgic/virq.ts";
+import { bindShared, irqForWrite, unbindShared } from "../vgic/virq.ts";
 import type { VicObject } from "../vgic/state.ts";
 
 /** The RM's RPC channel with one client VM: a pair of message queues (reference §1.1). */
@@ -373,6 +373,10 @@ export function bootHlos(s: Machine): void {
     hv.extents.push(me.id);
   }
   createVcpus(s, hv, s.sched.cpus.length, { proxy: false, hlos: true });
+  // The platform's hardware SPIs belong to the HLOS: each bound to the same-numbered VIRQ of its VIC
+  // (reference §5: a lendable IRQ is "mapped BOUND in the owner"; ⚠ identity numbering, enabled as
+  // the HLOS's drivers would request them).
+  for (const k of Object.keys(s.hwirqs)) bindHwirq(s, Number(k), hv.vic, Number(k));
   for (const id of hv.vcpus) {
     const t = objectAs(s, id, "thread")!;
     // One below the RM's 32 (⚠): the real RM blocks in its event loop and preempts the HLOS when
@@ -396,3 +400,52 @@ export function rmHvGenesis(s: Machine): RmHv {
   return { cspace: cs.id, partition: obj(e.partition_capid), vic: vic.id, thread: rmThread, vms: {} };
 }
 
+
+// ----- hardware IRQs (lending, reference §5) -----
+
+/** The hwirq object of hardware SPI `irq`, or undefined if the platform has none. */
+function hwirqOf(s: Machine, irq: number) {
+  return objectAs(s, s.hwirqs[irq] ?? 0, "hwirq");
+}
+
+/** The VIC and VIRQ hardware SPI `irq` is bound to now, or null (unbound / not a platform SPI). */
+export function hwirqBinding(s: Machine, irq: number): { vic: number; virq: number } | null {
+  return hwirqOf(s, irq)?.virq ?? null;
+}
+
+/**
+ * hwirq_unbind_virq by the RM (its hwirq caps are boot caps, reference §4.6): the VIRQ loses its
+ * source and HW bit, a forwarded-but-not-deactivated line is dropped.
+ */
+export function unbindHwirq(s: Machine, irq: number): void {
+  const hw = hwirqOf(s, irq);
+  if (hw === undefined || hw.virq === null) return;
+  const vic = objectAs(s, hw.virq.vic, "vic");
+  const i = vic?.spis[hw.virq.virq];
+  if (i !== undefined) {
+    i.hw = false;
+    i.active = false;
+  }
+  unbindShared(s, hw.virq);
+  hw.virq = null;
+  hw.hwActive = false;
+}
+
+/**
+ * hwirq_bind_virq by the RM: SPI `irq` forwarded to `virq` of `vicId` with the HW bit, enabled (the
+ * receiving kernel's request_irq ⚠). Returns the vic_bind_shared error (ARGUMENT_INVALID, BUSY) or
+ * VIRQ_BOUND if the line is bound elsewhere, else null.
+ */
+export function bindHwirq(s: Machine, irq: number, vicId: number, virq: number): "ARGUMENT_INVALID" | "BUSY" | "VIRQ_BOUND" | null {
+  const hw = hwirqOf(s, irq);
+  const vic = objectAs(s, vicId, "vic");
+  if (hw === undefined || vic === undefined) return "ARGUMENT_INVALID";
+  if (hw.virq !== null) return "VIRQ_BOUND";
+  const e = bindShared(vic, virq, { kind: "hwirq", object: hw.id });
+  if (e !== null) return e as "ARGUMENT_INVALID" | "BUSY";
+  hw.virq = { vic: vic.id, virq };
+  const i = irqForWrite(vic, undefined, virq)!;
+  i.hw = true;
+  i.enabled = true;
+  return null;
+}

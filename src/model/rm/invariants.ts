@@ -104,4 +104,23 @@ export const rmInvariants: readonly Invariant<Machine>[] = [
       return null;
     },
   },
+  {
+    name: "rm.irq_lending_bound",
+    description: "A lent IRQ's hardware line is bound in the borrower's VIC at its VIRQ while ACCEPTED and bound nowhere while OFFERED (reference §5).",
+    check(s) {
+      const hv = s.rm.hv;
+      if (hv === null) return null;
+      for (const h of s.rm.irqs.ids) {
+        const l = s.rm.irqs.byId[h]!;
+        const hw = s.objects.byId[s.hwirqs[l.hwirq] ?? 0];
+        const b = hw !== undefined && hw.type === "hwirq" ? hw.virq : null;
+        const want = l.state === "ACCEPTED" ? { vic: hv.vms[l.borrower]?.vic ?? -1, virq: l.borrowerVirq } : null;
+        if (want === null ? b !== null : b === null || b.vic !== want.vic || b.virq !== want.virq) {
+          const where = b === null ? "unbound" : `bound to VIRQ ${b.virq} of VIC ${b.vic}`;
+          return { path: `rm.irqs.byId.${h}`, detail: `IRQ ${l.hwirq} lent by VM ${l.owner} to VM ${l.borrower} is ${l.state} but its line is ${where}`, objects: { handle: h, hwirq: l.hwirq, owner: l.owner, borrower: l.borrower } };
+        }
+      }
+      return null;
+    },
+  },
 ];

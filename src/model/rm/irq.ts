@@ -1,13 +1,17 @@
 /**
  * IRQ lending between VMs: VM_IRQ_LEND, ACCEPT, RELEASE, RECLAIM, NOTIFY (RM:src/irq_manager/
- * irq_manager.c; reference §2.4, §5). The owner's vIRQ is unbound while lent and rebound at
- * reclaim; the borrower reaches it only between accept and release. Only SPIs (32..1019) lend.
+ * irq_manager.c; reference §2.4, §5). Only a hardware SPI bound in the owner's VIC lends. The RM
+ * moves the hwirq binding in the vGIC (hwirq_unbind_virq / hwirq_bind_virq, hv.ts): unbound from
+ * the owner's VIRQ at LEND, bound to the borrower's VIRQ at ACCEPT, unbound at RELEASE (and the
+ * borrower's reset), rebound to the owner's VIRQ at RECLAIM. A hardware `irq` therefore reaches
+ * the borrower only between accept and release, and the owner only when not lent.
  */
 import { VIRQ_ANY, VIRQ_NOTIFY_FLAG } from "../abi/rm.ts";
 import { ByteWriter } from "./bytes.ts";
 import { notify, reply, type RequestHandler, type RmCtx } from "./context.ts";
 import { decodeIrqLend, decodeU32s, encodeIrqLent } from "./payloads.ts";
 import { addId, dropId, type IrqLending } from "./state.ts";
+import { bindHwirq, hwirqBinding, unbindHwirq } from "./hv.ts";
 
 const u32 = (v: number): Uint8Array => new ByteWriter().u32(v).done();
 const isSpi = (virq: number): boolean => virq >= 32 && virq <= 1019;
@@ -29,7 +33,11 @@ export const onIrqLend: RequestHandler = (ctx, p) => {
   const handle = ctx.s.rm.irqHandleBase + m.virq;
   const existing = ctx.s.rm.irqs.byId[handle];
   if (existing !== undefined) return reply("IRQ_INUSE");
-  addId(ctx.s.rm.irqs, handle, { handle, owner: ctx.caller, borrower: m.borrower, virq: m.virq, label: m.label, state: "OFFERED", borrowerVirq: 0 });
+  // The owner must have the HW IRQ mapped BOUND at this vIRQ (identity numbering, hv.ts bootHlos).
+  const b = hwirqBinding(ctx.s, m.virq);
+  if (b === null || b.vic !== ctx.s.rm.hv?.vms[ctx.caller]?.vic || b.virq !== m.virq) return reply("IRQ_INVALID");
+  unbindHwirq(ctx.s, m.virq);
+  addId(ctx.s.rm.irqs, handle, { handle, owner: ctx.caller, borrower: m.borrower, virq: m.virq, hwirq: m.virq, label: m.label, state: "OFFERED", borrowerVirq: 0 });
   return reply("OK", u32(handle));
 };
 
@@ -48,6 +56,9 @@ export const onIrqAccept: RequestHandler = (ctx, p) => {
   if (l.state !== "OFFERED") return reply("IN_USE");
   const virq = w[1] === VIRQ_ANY ? l.virq : w[1]!;
   if (!isSpi(virq)) return reply("IRQ_INVALID");
+  const vic = ctx.s.rm.hv?.vms[l.borrower]?.vic ?? 0;
+  // The borrower's VIRQ must be free in its VIC (vic_bind_shared BUSY / out of range ⇒ IRQ_INVALID ⚠).
+  if (bindHwirq(ctx.s, l.hwirq, vic, virq) !== null) return reply("IRQ_INVALID");
   l.state = "ACCEPTED";
   l.borrowerVirq = virq;
   return reply("OK", u32(virq));
@@ -59,6 +70,7 @@ export const onIrqRelease: RequestHandler = (ctx, p) => {
   const l = lendingFor(ctx, w[0]!, "borrower");
   if (l === null) return reply("HANDLE_INVALID");
   if (l.state !== "ACCEPTED") return reply("IN_USE");
+  unbindHwirq(ctx.s, l.hwirq);
   l.state = "OFFERED";
   l.borrowerVirq = 0;
   return reply("OK");
@@ -70,6 +82,8 @@ export const onIrqReclaim: RequestHandler = (ctx, p) => {
   const l = lendingFor(ctx, w[0]!, "owner");
   if (l === null) return reply("HANDLE_INVALID");
   if (l.state === "ACCEPTED") return reply("IN_USE");
+  const ownerVic = ctx.s.rm.hv?.vms[l.owner]?.vic;
+  if (ownerVic !== undefined) bindHwirq(ctx.s, l.hwirq, ownerVic, l.virq);
   dropId(ctx.s.rm.irqs, l.handle);
   return reply("OK");
 };
@@ -106,6 +120,7 @@ export function releaseAllIrqs(ctx: RmCtx, vmid: number): void {
   for (const h of ctx.s.rm.irqs.ids) {
     const l = ctx.s.rm.irqs.byId[h]!;
     if (l.borrower === vmid && l.state === "ACCEPTED") {
+      unbindHwirq(ctx.s, l.hwirq);
       l.state = "OFFERED";
       l.borrowerVirq = 0;
     }

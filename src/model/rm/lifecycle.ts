@@ -69,6 +69,7 @@ export const onVmDeallocate: RequestHandler = (ctx, p) => {
   const vm = ownedTarget(ctx, p, "DENIED");
   if (isReply(vm)) return vm;
   if (vm.status !== "LOAD" && vm.status !== "RESET") return reply("VM_STATE");
+  releaseAllIrqs(ctx, vm.vmid); // its VIC goes: lent lines it accepted are unbound (back to OFFERED)
   dropId(ctx.s.rm.vms, vm.vmid);
   destroyVm(ctx.s, vm.vmid);
   return reply("OK");

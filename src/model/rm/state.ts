@@ -98,6 +98,8 @@ export interface IrqLending {
   borrower: number;
   /** The owner's vIRQ number (the HW IRQ in the RM). */
   virq: number;
+  /** The hardware SPI behind it: unbound from the owner's VIC while lent, bound in the borrower's while accepted. */
+  hwirq: number;
   label: number;
   state: "OFFERED" | "ACCEPTED";
   /** The borrower's vIRQ while accepted. */

@@ -81,4 +81,25 @@ describe("SMMU", () => {
     s.vms[3] = { ...s.vms[3]!, addrspace: s.vms[0x80]!.addrspace };
     expect(inv.check(s)).toMatchObject({ path: "smmu.streams.byId.7", objects: { stream: 7, vm: 3 } });
   });
+
+  it("smmu.reach_within_device_vm: a stage-2 range into memory its extent gave away, or through an extent not mapped into the VM, breaks it", () => {
+    const s0 = run(setup(), [rm(VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid: 0x80, rights: 4 }], sgl: [{ ipa: PAGE_A, size: 0x1000 }], attrs: [] }))] as never).s;
+    const inv = smmuInvariants[0]!;
+    expect(inv.check(s0)).toBeNull();
+    const hlosAs = s0.vms[VMID.HLOS]!.addrspace;
+    const as = (s: Machine) => s.objects.byId[hlosAs] as import("../memory/state.ts").AddrspaceObject;
+    const i = as(s0).s2.findIndex((r) => r.ipa + r.size === PAGE_A); // the range just below the lent page
+    expect(i).toBeGreaterThanOrEqual(0);
+    // Stream 7 (HLOS): its stage-2 keeps translating the lent page (now owned by the parcel's extent).
+    const s1 = structuredClone(s0);
+    as(s1).s2[i] = { ...as(s1).s2[i]!, size: as(s1).s2[i]!.size + 0x1000 };
+    expect(inv.check(s1)).toMatchObject({ path: `objects.byId.${hlosAs}.s2.${i}`, objects: { stream: 7, vm: 3, pa: as(s1).s2[i]!.pa } });
+    expect(inv.check(s1)!.detail).toMatch(/does not own/);
+    // A range whose memextent has no mapping slot in the HLOS addrspace (the parcel's extent).
+    const s2 = structuredClone(s0);
+    const parcelMe = s2.rm.parcels.byId[1]!.memextent;
+    as(s2).s2.push({ ipa: 0x7_0000_0000, size: 0x1000, pa: PAGE_A, access: 6, userAccess: 6, memtype: 15, memextent: parcelMe });
+    expect(inv.check(s2)).toMatchObject({ path: `objects.byId.${hlosAs}.s2.${as(s2).s2.length - 1}`, objects: { stream: 7, vm: 3, ipa: 0x7_0000_0000, pa: PAGE_A, memextent: parcelMe } });
+    expect(inv.check(s2)!.detail).toMatch(/not mapped into the VM/);
+  });
 });

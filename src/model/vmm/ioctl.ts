@@ -5,7 +5,7 @@
  * (ACL [guest: flags, host: RWX]), ANDROID_LEND_USER_MEM lends (ACL [guest: flags]).
  */
 import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
-import { onRmRequest } from "../rm/handlers.ts";
+import { onRmRequest, rmVcpuHalted } from "../rm/handlers.ts";
 import type { Machine } from "../machine.ts";
 import * as P from "../rm/payloads.ts";
 import { PAGE, physPieces, reaches, writePhys } from "../rm/content.ts";
@@ -200,6 +200,19 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   let r = run(resume0);
   if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
   let state = Number(r.out![0]!);
+  if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) {
+    // The guest went down (PSCI SYSTEM_OFF / SYSTEM_RESET): the driver waits for the RM's
+    // VM_EXITED, which the RM's vCPU-halt handler sends (rm/handlers.ts rmVcpuHalted), then fills
+    // `status` (reference §7.5, §3.5). `rmNotify`: the notifications the host got meanwhile.
+    const h = rmVcpuHalted(s, vm.vmid);
+    if (h !== null && h.exited) {
+      const e = s.rm.vms.byId[vm.vmid]!.exit!;
+      vm.status = "EXITED";
+      vm.exit = { type: e.type, reason: [...e.reason] };
+      return { ret: 0, rm: [], exit: "STATUS", status: 2, exitType: e.type, reason: [...e.reason], state: stateName(state), halt: h.cause, rmNotify: [...h.notify] };
+    }
+    if (h !== null) return { ret: 0, rm: [], exit: "none", state: stateName(state), halt: h.cause, rmNotify: [...h.notify] };
+  }
   if (MMIO_STATE.has(state)) {
     const [ipa, size, value] = [Number(r.out![1]!), Number(r.out![2]!), Number(BigInt.asUintN(32, r.out![3]!))];
     const write = state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE;

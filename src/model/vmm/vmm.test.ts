@@ -67,6 +67,29 @@ describe("host VMM ioctls", () => {
     expect(STATUS.DEVICE_NEEDS_RESET | 0xf).toBe(0x4f);
   });
 
+  it("guest halt through PSCI: the vCPU's SMC powers it off, the host's VCPU_RUN sees it and the RM exits the VM", () => {
+    const notes = (o: Outcome) => (o.rmNotify as { to: number; msg: string }[]).map((n) => [n.to, n.msg]);
+    const cases = [
+      { args: [0x8400_0008n], state: "POWERED_OFF", halt: "PSCI_SYSTEM_OFF", exitType: 1, reason: [0] },
+      { args: [0x8400_0009n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET", exitType: 2, reason: [1] },
+      // SYSTEM_RESET2 (64-bit), reset_type 5, cookie 0x1_0000_0002: RESTART | bit 15, then type, cookie lo, hi.
+      { args: [0xc400_0012n, 5n, 0x1_0000_0002n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET2", exitType: 3, reason: [0x8001, 5, 2, 1] },
+    ];
+    for (const c of cases) {
+      const vm: HostVm = { fd: 0, vmid: 0 };
+      const { s } = drive(hostSetup(vm));
+      expect(apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: c.args })).toEqual({ x: [0n] });
+      // HYP's part only: the RM has not been told yet, the vCPU is off and out of vcpu_run.
+      expect(s.rm.vms.byId[0x80]!.status).toBe("RUNNING");
+      expect(s.objects.byId[s.vms[0x80]!.vcpus[0]!]).toMatchObject({ power: "OFF", entered: false });
+      const o = apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 });
+      expect({ ...o, rmNotify: notes(o) }).toEqual({ ret: 0, rm: [], exit: "STATUS", status: 2, exitType: c.exitType, reason: c.reason, state: c.state, halt: c.halt, rmNotify: [[3, "NOTIFY_VM_STATUS"], [3, "NOTIFY_VM_EXITED"]] });
+      expect(s.rm.vms.byId[0x80]).toMatchObject({ status: "EXITED", exit: { type: c.exitType, reason: c.reason } });
+      // The next VCPU_RUN finds the VM EXITED at entry: the same STATUS, no RM work.
+      expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toEqual({ ret: 0, rm: [], exit: "STATUS", status: 2, exitType: c.exitType, reason: c.reason });
+    }
+  });
+
   it("guest events that cannot happen are trace errors", () => {
     const vm: HostVm = { fd: 0, vmid: 0 };
     const { s } = drive(hostSetup(vm));

@@ -60,7 +60,20 @@ export function hostStopStep(vm: HostVm, rpcSeq: number): Step {
   return { kind: "rm_request", vm: VMID.HLOS, msgId: rmMessageId("VM_STOP"), rpcSeq, payload: encodeVmStop({ vmid: vm.vmid, flags: 1, stopReason: 3 }) };
 }
 
-export const vmRunning = (s: Machine, vmid: number): boolean => s.rm.vms.byId[vmid]?.status === "RUNNING";
+/**
+ * Every vCPU of the VM is off (the guest's PSCI SYSTEM_OFF / SYSTEM_RESET powered them all off):
+ * the VM is down, though the RM's EXITED comes with the host's next VCPU_RUN (src/model/vmm/ioctl.ts).
+ */
+export const vmHalted = (s: Machine, vmid: number): boolean => {
+  const ids = s.rm.hv?.vms[vmid]?.vcpus ?? [];
+  return ids.length > 0 && ids.every((id) => {
+    const t = s.objects.byId[id];
+    return t !== undefined && t.type === "thread" && t.power === "OFF";
+  });
+};
+
+/** The VM is RUNNING for the RM and has not gone down by itself (vmHalted). */
+export const vmRunning = (s: Machine, vmid: number): boolean => s.rm.vms.byId[vmid]?.status === "RUNNING" && !vmHalted(s, vmid);
 
 /** The VM is RUNNING and its vCPU executes (crosvm's vCPU thread is inside vcpu_run for it): the guest can act. */
 export const vcpuEntered = (s: Machine, vmid: number, vcpu = 0): boolean => {
