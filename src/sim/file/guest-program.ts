@@ -1,12 +1,14 @@
 /**
  * Runs a VM's `guest:` steps on its boot vCPU, once per boot. Macros expand into the library's
- * behaviours (src/sim/lib/guest.ts): `boot` probes every virtio device Linux-style and prints a
- * banner; `block-io` issues requests and waits the device's latency for each interrupt; `timer`
- * sleeps a period (plus interrupt jitter), takes the tick and runs its body.
+ * behaviours (src/sim/lib/guest.ts, guest-gic.ts): `boot` brings up the vGIC and the virtual timer
+ * (first tick taken), probes every virtio device Linux-style and prints a banner; `block-io` issues
+ * requests and waits the device's latency for each interrupt; `timer` arms the virtual timer a
+ * period (plus interrupt jitter) ahead, takes PPI 27 at the tick and runs its body.
  */
 import type { Machine } from "../../model/machine.ts";
 import { vmRunning } from "../lib/host.ts";
 import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, touchStep, type DownHow, type GuestCtx } from "../lib/guest.ts";
+import { gicInit, timerPeriod } from "../lib/guest-gic.ts";
 import { sleep, wait, type Program } from "../lib/program.ts";
 import type { DevicePlan } from "../lib/vm-plan.ts";
 import type { ActorSpec } from "../lib/scheduler.ts";
@@ -22,6 +24,8 @@ const DOWN: Record<DownHowName, DownHow> = {
   fault: "VCPU_FAULT",
 };
 const DEVICE_WAIT_NS = { min: 20_000, max: 200_000 };
+/** The boot's first clock event: the timer is armed this far ahead (the tick comes then). */
+const BOOT_TIMER_NS = { min: 10_000, max: 100_000 };
 const TOUCH_BYTES = 64;
 /** IPA never mapped for a guest (below crosvm's RAM base): a DMA there must fault. */
 const OUTSIDE_IPA = 0x4000_0000;
@@ -66,9 +70,10 @@ function* one(x: Session, step: GuestStep): Program {
     case "sleep": return void (yield sleep(step.ns));
     case "timer":
       for (let i = 0; i < step.count; i++) {
-        yield sleep(step.everyNs + x.streams.irq.rangeInclusive(0, Math.floor(step.everyNs / 16)));
-        // A slice end this tick causes returns vcpu_run to crosvm, which re-enters before the guest's next step (scheduler.ts).
-        yield { kind: "timer_tick" };
+        // The virtual timer: arm CNTV_CVAL a period (plus interrupt jitter) ahead, take PPI 27 at the
+        // tick that reaches it. A slice end this tick causes returns vcpu_run to crosvm, which
+        // re-enters before the guest's next step (scheduler.ts).
+        yield* timerPeriod(x.g, step.everyNs + x.streams.irq.rangeInclusive(0, Math.floor(step.everyNs / 16)));
         yield* steps(x, step.body);
       }
       return;
@@ -83,8 +88,13 @@ function* one(x: Session, step: GuestStep): Program {
   }
 }
 
-/** A Linux-like boot: probe every virtio-mmio device, then print the banner on the console. */
+/**
+ * A Linux-like boot: bring up the GIC (distributor, redistributor, device SPIs, PPI 27) and the
+ * virtual timer, take its first interrupt, probe every virtio-mmio device, print the banner.
+ */
 function* boot(x: Session): Program {
+  yield* gicInit(x.g, x.rt.plan.devices);
+  yield* timerPeriod(x.g, draw(x.streams.irq, BOOT_TIMER_NS));
   for (const d of x.rt.plan.devices) yield* initDevice(x.g, d);
   if (x.rt.plan.devices.some((d) => d.type === "virtio-console")) yield* print(x, `${x.rt.spec.name}: boot ${x.boot}\n`);
 }

@@ -7,6 +7,7 @@
  * vGIC (`virq_ack` / `virq_eoi`). Each store into a ring or buffer a device will read is a vm_mem_write.
  */
 import { MEM_ACCEPT_FLAG, TRANS_TYPE, rmMessageId } from "../../model/abi/rm.ts";
+import { PSCI } from "../../model/abi/constants.ts";
 import { decodeAcceptSgl, encodeMemAccept, encodeMemHandle, encodeVmExit } from "../../model/rm/payloads.ts";
 import type { HaltCause } from "../../model/rm/lifecycle.ts";
 import { REG, STATUS, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, BLK_T_IN, BLK_T_OUT } from "../../model/virtio/regs.ts";
@@ -118,9 +119,21 @@ export function* consoleWrite(g: GuestCtx, d: DevicePlan, text: string, availIdx
 /** How a guest goes down: PSCI SYSTEM_OFF/RESET, a panic (VM_EXIT SOFTWARE_ERROR), a vCPU fault, or a watchdog bite. */
 export type DownHow = HaltCause | "PANIC";
 
+/**
+ * The guest goes down. PSCI SYSTEM_OFF / SYSTEM_RESET are the vCPU's own SMC (`smccc_call`, HYP's
+ * PSCI: every vCPU powered off); the host's next VCPU_RUN sees POWERED_OFF / PSCI_SYSTEM_RESET and
+ * the RM's vCPU-halt handler sends NOTIFY_VM_EXITED then (src/model/vmm/ioctl.ts). A panic is the
+ * kernel's VM_EXIT. `rm_vm_halt` stays for the causes no guest instruction makes: the watchdog
+ * bite (hardware) and an unrecoverable vCPU fault (⚠ its fault path is not modelled as a trap).
+ */
 export function* goDown(g: GuestCtx, how: DownHow, rpcSeq = 1): Steps {
   if (how === "PANIC") {
     yield { kind: "rm_request", vm: g.vmid, msgId: rmMessageId("VM_EXIT"), rpcSeq, payload: encodeVmExit({ exitFlags: 0, exitCode: 1, res0: 0 }) };
+    return;
+  }
+  if (how === "PSCI_SYSTEM_OFF" || how === "PSCI_SYSTEM_RESET") {
+    // conduit: crosvm's guest DT has PSCI method "hvc" (⚠ the arm64 default it generates).
+    yield { kind: "smccc_call", vm: g.vmid, vcpu: g.vcpu, conduit: "hvc", args: [BigInt(how === "PSCI_SYSTEM_OFF" ? PSCI.SYSTEM_OFF : PSCI.SYSTEM_RESET)] };
     return;
   }
   yield { kind: "rm_vm_halt", vm: g.vmid, vcpu: g.vcpu, cause: how };
