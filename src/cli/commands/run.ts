@@ -35,10 +35,16 @@ export function registerRun(program: Command, io: Io, setCode: (c: number) => vo
       io.out(`reproduced: ${same ? "yes" : "NO"} (replayed final state ${rep.result.finalHash.slice(0, 16)}, every invariant held after every event)`);
       io.out("");
       io.out("next:");
-      io.out(`  npx hvsim info ${out}              # what is in the trace`);
-      io.out(`  npx hvsim log ${out} --to 20       # the first events, with Gunyah's names`);
-      io.out(`  npx hvsim state ${out} --at 100    # the machine after event 100`);
-      io.out(`  npx hvsim --help                   # everything else`);
+      const tries: [string, string][] = [
+        [`npx hvsim info ${out}`, "what is in the trace"],
+        [`npx hvsim log ${out} --to 40`, "the first events, with Gunyah's names"],
+        [`npx hvsim state ${out} --at 100`, "the machine after event 100"],
+        [`npx hvsim debug ${out}`, "step, back, watch, reverse-continue (type help)"],
+        [`npx hvsim check bug-reclaim-without-sanitise`, "an injected isolation bug, caught by the oracle"],
+        ["npx hvsim scenarios", "what else there is to run"],
+      ];
+      const width = Math.max(...tries.map(([c]) => c.length));
+      for (const [c, why] of tries) io.out(`  ${c.padEnd(width)}  # ${why}`);
       setCode(same ? EXIT.ok : EXIT.divergence);
     });
 }
