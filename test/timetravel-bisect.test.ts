@@ -84,7 +84,7 @@ describe("hvsim bisect --exit-code (git bisect run convention)", () => {
     const r = await cli("bisect", file, "--until", "hypercallCounts.0x33 >= 3");
     expect(r.code).toBe(1);
     expect(r.stdout.slice(0, 3)).toEqual([
-      "`hypercallCounts.0x33 >= 3` holds first after event #44 (checked: it holds after #44 and not after #43)",
+      "`hypercallCounts.0x33 >= 3` holds first after event #44 (checked: the condition is true after #44 and false after #43)",
       "  #44 t=0.016658593s hypercall vm0xff/vcpu0 hvc 0x6033 (unknown)() -> ERROR_UNIMPLEMENTED (-1)",
       "  hypercallCounts.0x33: 2 -> 3",
     ]);

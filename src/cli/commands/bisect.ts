@@ -76,7 +76,7 @@ function searchAndReport(io: Io, file: string, reader: TraceReader, cond: Condit
 function textReport(file: string, events: number, cond: Condition<Machine>, r: BisectResult): string[] {
   if (r.index === null) return [`${cond.label.replace(/ (holds|breaks)$/, "")}: never ${cond.label.endsWith("breaks") ? "breaks" : "holds"} in the ${events} events of ${file}`];
   if (r.index === -1) return [`${cond.label} already in the genesis state`];
-  const check = r.verified ? `checked: it holds after #${r.index} and not after #${r.index - 1}` : "NOT verified: the condition is not monotonic here";
+  const check = r.verified ? `checked: the condition is true after #${r.index} and false after #${r.index - 1}` : "NOT verified: the condition is not monotonic here";
   return [`${cond.label} first after event #${r.index} (${check})`];
 }
 
