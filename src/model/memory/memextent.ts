@@ -4,7 +4,7 @@ import type { Machine } from "../machine.ts";
 import { mustObject } from "../object/objects.ts";
 import { memdbUpdate, ownedPieces, type MemdbOwner } from "./memdb.ts";
 import { s2Map, s2SetAccess, s2UnmapMatching } from "./stage2.ts";
-import type { MeMapRange, MemextentObject } from "./state.ts";
+import type { AddrspaceObject, MeMapRange, MemextentObject } from "./state.ts";
 
 /**
  * Memory extents (reference §5.2; GH:hyp/mem/memextent/src/memextent.c, memextent_basic.c and
@@ -102,8 +102,18 @@ function inheritMappings(s: Machine, me: MemextentObject, parent: MemextentObjec
   mapSpan(s, me, me.base, me.size);
 }
 
-/** Installs the stage-2 translations of owned memory inside [pa, pa+size), for every slot (or one addrspace). */
-export function mapSpan(s: Machine, me: MemextentObject, pa: number, size: number, asOnly = 0): void {
+/**
+ * Calls `fn` for every mapped range of this extent's slots (or one addrspace's) that overlaps
+ * [pa, pa+size), with the overlap [b, e) in physical addresses and the range's PA base.
+ */
+function forEachOverlap(
+  s: Machine,
+  me: MemextentObject,
+  pa: number,
+  size: number,
+  asOnly: number,
+  fn: (as: AddrspaceObject, r: MeMapRange, rBase: number, b: number, e: number) => void,
+): void {
   for (const slot of me.mappings) {
     if (asOnly !== 0 && slot.addrspace !== asOnly) continue;
     const as = mustObject(s, slot.addrspace, "addrspace");
@@ -111,26 +121,23 @@ export function mapSpan(s: Machine, me: MemextentObject, pa: number, size: numbe
       const rBase = me.base + r.offset;
       const b = Math.max(rBase, pa);
       const e = Math.min(rBase + r.size, pa + size);
-      if (e <= b) continue;
-      for (const p of ownedPieces(s, b, e - b, me.id)) {
-        s2Map(as, { ipa: r.vbase + (p.base - rBase), size: p.size, pa: p.base, access: r.kernelAccess, userAccess: r.userAccess, memtype: r.memtype, memextent: me.id });
-      }
+      if (e > b) fn(as, r, rBase, b, e);
     }
   }
 }
 
+/** Installs the stage-2 translations of owned memory inside [pa, pa+size), for every slot (or one addrspace). */
+export function mapSpan(s: Machine, me: MemextentObject, pa: number, size: number, asOnly = 0): void {
+  forEachOverlap(s, me, pa, size, asOnly, (as, r, rBase, b, e) => {
+    for (const p of ownedPieces(s, b, e - b, me.id)) {
+      s2Map(as, { ipa: r.vbase + (p.base - rBase), size: p.size, pa: p.base, access: r.kernelAccess, userAccess: r.userAccess, memtype: r.memtype, memextent: me.id });
+    }
+  });
+}
+
 /** Removes the stage-2 translations of [pa, pa+size) installed by this extent's slots (or one addrspace's). */
 export function unmapSpan(s: Machine, me: MemextentObject, pa: number, size: number, asOnly = 0): void {
-  for (const slot of me.mappings) {
-    if (asOnly !== 0 && slot.addrspace !== asOnly) continue;
-    const as = mustObject(s, slot.addrspace, "addrspace");
-    for (const r of slot.ranges) {
-      const rBase = me.base + r.offset;
-      const b = Math.max(rBase, pa);
-      const e = Math.min(rBase + r.size, pa + size);
-      if (e > b) s2UnmapMatching(as, r.vbase + (b - rBase), e - b, b);
-    }
-  }
+  forEachOverlap(s, me, pa, size, asOnly, (as, r, rBase, b, e) => s2UnmapMatching(as, r.vbase + (b - rBase), e - b, b));
 }
 
 /** Decoded map_attrs (32-bit): 2:0 user access, 6:4 kernel access, 23:16 memtype; rest reserved. */

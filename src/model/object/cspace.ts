@@ -29,6 +29,15 @@ export function capSlot(cs: CspaceObject, capId: bigint): Result<Cap, HvError> {
   return cap === undefined ? err("CSPACE_CAP_NULL") : ok(cap);
 }
 
+/** The first steps of every cap check, in Gunyah's order: an empty slot ⇒ CAP_NULL, REVOKED ⇒ CAP_REVOKED. */
+function liveCap(s: Machine, cspaceId: number, capId: bigint): Result<Cap, HvError> {
+  const cs = objectAs(s, cspaceId, "cspace");
+  if (cs === undefined) return err("CSPACE_CAP_NULL");
+  const slot = capSlot(cs, capId);
+  if (!slot.ok) return slot;
+  return slot.value.state === "REVOKED" ? err("CSPACE_CAP_REVOKED") : slot;
+}
+
 /**
  * The cap check in Gunyah's order (`cspace_check_cap_data` then the active check): NULL ⇒ CAP_NULL,
  * REVOKED ⇒ CAP_REVOKED, wrong type ⇒ WRONG_OBJECT_TYPE, missing rights ⇒ INSUFFICIENT_RIGHTS,
@@ -42,12 +51,9 @@ export function lookup<T extends ObjectType>(
   rights: number,
   activeOnly = true,
 ): Result<ObjectOf<T>, HvError> {
-  const cs = objectAs(s, cspaceId, "cspace");
-  if (cs === undefined) return err("CSPACE_CAP_NULL");
-  const slot = capSlot(cs, capId);
-  if (!slot.ok) return slot;
-  const cap = slot.value;
-  if (cap.state === "REVOKED") return err("CSPACE_CAP_REVOKED");
+  const found = liveCap(s, cspaceId, capId);
+  if (!found.ok) return found;
+  const cap = found.value;
   if (cap.type !== type) return err("CSPACE_WRONG_OBJECT_TYPE");
   if ((cap.rights & rights) >>> 0 !== rights >>> 0) return err("CSPACE_INSUFFICIENT_RIGHTS");
   const obj = objectAs(s, cap.object, type);
@@ -58,12 +64,9 @@ export function lookup<T extends ObjectType>(
 
 /** Lookup of any type with generic rights only (object_activate): never checks ACTIVE. */
 export function lookupAny(s: Machine, cspaceId: number, capId: bigint, rights: number): Result<HypObject, HvError> {
-  const cs = objectAs(s, cspaceId, "cspace");
-  if (cs === undefined) return err("CSPACE_CAP_NULL");
-  const slot = capSlot(cs, capId);
-  if (!slot.ok) return slot;
-  const cap = slot.value;
-  if (cap.state === "REVOKED") return err("CSPACE_CAP_REVOKED");
+  const found = liveCap(s, cspaceId, capId);
+  if (!found.ok) return found;
+  const cap = found.value;
   if ((cap.rights & rights) >>> 0 !== rights >>> 0) return err("CSPACE_INSUFFICIENT_RIGHTS");
   const obj = s.objects.byId[cap.object];
   return obj === undefined ? err("CSPACE_CAP_NULL") : ok(obj);
