@@ -50,10 +50,16 @@ function encodeObject(o: Record<string, unknown>): string {
 }
 
 /**
- * Byte arrays in state are copy-on-write (never changed in place: the pure path depends on it), so
- * an array's digest can be remembered. A memo, not state: the digest is the same with or without it.
+ * Byte arrays in state are copy-on-write wherever another state may share them (the pure path), so
+ * an array's digest can be remembered; the fast path's in-place writes forget it (`writableBytes`).
+ * A memo, not state: the digest is the same with or without it.
  */
 const digestMemo = new WeakMap<Uint8Array, string>();
+/** Drops a remembered digest: for a byte array written in place on the fast path (see bytes.ts). */
+export function forgetDigest(v: Uint8Array): void {
+  digestMemo.delete(v);
+}
+
 function bytesDigest(v: Uint8Array): string {
   let d = digestMemo.get(v);
   if (d === undefined) {

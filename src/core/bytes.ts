@@ -1,0 +1,30 @@
+import { isDraft } from "immer";
+import { forgetDigest } from "./hash.ts";
+
+/**
+ * The byte array at `container[key]`, ready to be written by the current event; a zeroed array of
+ * `size` bytes is stored there first if there is none.
+ *
+ * On the pure path the container is an immer draft. Byte arrays are not drafted, so the array may be
+ * shared with earlier states: it is copied and the copy stored (copy-on-write).
+ * On the fast path the container belongs to a private mutable copy (`mutableCopy` clones every
+ * array, and snapshots are cloned from it), so nothing else can see the array: it is written in place,
+ * which saves a page-sized allocation and copy per write, and its remembered digest is forgotten.
+ * Callers must copy data into the array, never store an event's own array in the state: an array
+ * reachable from an event or from two keys would be written through both.
+ */
+export function writableBytes(container: Record<number, Uint8Array>, key: number, size: number): Uint8Array {
+  const old = container[key];
+  if (old === undefined) {
+    const fresh = new Uint8Array(size);
+    container[key] = fresh;
+    return fresh;
+  }
+  if (isDraft(container)) {
+    const copy = old.slice();
+    container[key] = copy;
+    return copy;
+  }
+  forgetDigest(old);
+  return old;
+}

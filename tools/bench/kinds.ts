@@ -1,0 +1,90 @@
+/**
+ * Where fast replay spends its time: the model's cost per event kind, checkpoint hashing and outcome
+ * comparison, on one recorded trace. A profiling aid, not a test: figures are from one run on a
+ * shared machine, so compare kinds with each other, not with yesterday's numbers.
+ *
+ *   npm run bench:kinds                                  # long-run, 200k events
+ *   npm run bench:kinds -- --scenario smoke --events 50000
+ *   npm run bench:kinds -- --trace a.hvt                 # an existing trace
+ */
+import { performance } from "node:perf_hooks";
+import { readFileSync } from "node:fs";
+import { record } from "../../src/sim/record.ts";
+import { resolveScenario } from "../../src/sim/resolve.ts";
+import { memorySink, memorySource } from "../../src/trace/source.ts";
+import { TraceReader } from "../../src/trace/reader.ts";
+import { hvModel, type Machine, type MachineConfig } from "../../src/model/machine.ts";
+import type { HypEvent } from "../../src/model/events.ts";
+import { mutableCopy } from "../../src/core/reducer.ts";
+import { stateHash } from "../../src/core/hash.ts";
+import { plainEqual } from "../../src/core/equal.ts";
+import type { ReplayItem } from "../../src/core/replay.ts";
+
+const opts = { scenario: "long-run", events: 200_000, seed: 1, trace: "", reps: 2 };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const [k, v] = [argv[i], argv[i + 1]];
+  if (v === undefined) usage(`'${k}' needs a value`);
+  if (k === "--scenario") opts.scenario = v;
+  else if (k === "--events") opts.events = Number(v);
+  else if (k === "--seed") opts.seed = Number(v);
+  else if (k === "--trace") opts.trace = v;
+  else if (k === "--reps") opts.reps = Number(v);
+  else usage(`unknown argument '${k}'`);
+}
+function usage(why: string): never {
+  console.error(`bench:kinds: ${why} (use --scenario S, --events N, --seed N, --trace FILE, --reps N)`);
+  process.exit(2);
+}
+
+let bytes: Uint8Array;
+if (opts.trace !== "") bytes = readFileSync(opts.trace);
+else {
+  const sink = memorySink();
+  record(resolveScenario(opts.scenario), sink, { seed: opts.seed, maxEvents: opts.events });
+  bytes = sink.bytes();
+}
+const reader = TraceReader.open(memorySource(bytes));
+const items: ReplayItem[] = [...reader.items()];
+
+// The last repetition is reported: the earlier ones warm the JIT.
+for (let rep = 0; rep < opts.reps; rep++) {
+  const state = mutableCopy(hvModel.genesis(reader.header.config as MachineConfig)) as Machine;
+  const perKind = new Map<string, { ms: number; n: number }>();
+  let hashMs = 0;
+  let checkpoints = 0;
+  let equalMs = 0;
+  let events = 0;
+  const start = performance.now();
+  for (const item of items) {
+    if (item.type === "block") {
+      for (let i = 0; i < item.events.length; i++) {
+        const ev = item.events[i] as HypEvent;
+        const t0 = performance.now();
+        const outcome = hvModel.apply(state, ev);
+        const t1 = performance.now();
+        const k = perKind.get(ev.kind) ?? { ms: 0, n: 0 };
+        k.ms += t1 - t0;
+        k.n += 1;
+        perKind.set(ev.kind, k);
+        if (!plainEqual(outcome, item.outcomes[i])) usage(`event ${ev.seq} (${ev.kind}) diverges from the trace`);
+        equalMs += performance.now() - t1;
+        events += 1;
+      }
+    } else if (item.type === "checkpoint" && item.seq === state.seq) {
+      const t0 = performance.now();
+      stateHash(state);
+      hashMs += performance.now() - t0;
+      checkpoints += 1;
+    }
+  }
+  if (rep < opts.reps - 1) continue;
+  const total = performance.now() - start;
+  const us = (ms: number, n: number) => `${((1000 * ms) / n).toFixed(2)} us/event`;
+  console.log(`${reader.header.scenario.name}: ${events} events in ${total.toFixed(0)} ms (${us(total, events)}, timer overhead included)`);
+  console.log(`  checkpoint hash  ${hashMs.toFixed(0).padStart(6)} ms  ${checkpoints} checkpoints, ${(hashMs / Math.max(1, checkpoints)).toFixed(2)} ms each (${us(hashMs, events)})`);
+  console.log(`  outcome compare  ${equalMs.toFixed(0).padStart(6)} ms  (${us(equalMs, events)})`);
+  for (const [kind, k] of [...perKind].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`  ${kind.padEnd(16)} ${k.ms.toFixed(0).padStart(6)} ms  ${String(k.n).padStart(8)} events  ${us(k.ms, k.n)}`);
+  }
+}
