@@ -32,11 +32,12 @@ export function onStage2Fault(s: Machine, ev: Stage2FaultEvent): Outcome {
     invalidEvent(ev.seq, ev.kind, `the stage-2 of VM ${ev.vm} maps IPA 0x${ev.ipa.toString(16)} with ${ev.access} access: no fault`);
   }
   if (r === undefined && ev.access !== "exec" && validSize(ev.sizeBytes)) {
-    const emulated = emulate(s, t, as, ev);
+    const write = ev.access === "write";
+    const value = write ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n;
+    const emulated = emulate(s, t, as, ev, write, value);
     if (emulated !== null) return emulated;
     if (t.proxy && inVmmio(as, ev.ipa, ev.sizeBytes)) {
-      const write = ev.access === "write";
-      t.vmmio = { ipa: ev.ipa, sizeBytes: ev.sizeBytes, write, value: write ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n, reg: ev.reg ?? 0, reported: false };
+      t.vmmio = { ipa: ev.ipa, sizeBytes: ev.sizeBytes, write, value, reg: ev.reg ?? 0, reported: false };
       exitRun(s, t);
       return { resolution: "vmmio", state: write ? "ADDRSPACE_VMMIO_WRITE" : "ADDRSPACE_VMMIO_READ" };
     }
@@ -55,10 +56,8 @@ function inVmmio(as: AddrspaceObject, ipa: number, size: number): boolean {
   return as.vmmio.some((v) => ipa >= v.base && ipa + size <= v.base + v.size);
 }
 
-/** vdevice table first, then the VIC's fixed platform addresses. */
-function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: Stage2FaultEvent): Outcome | null {
-  const write = ev.access === "write";
-  const value = write ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n;
+/** vdevice table first, then the VIC's fixed platform addresses; `value` is the store's, truncated to its size (0n for a load). */
+function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: Stage2FaultEvent, write: boolean, value: bigint): Outcome | null {
   let result: MmioResult | null = null;
   const vd = as.vdevices.find((v) => ev.ipa >= v.base && ev.ipa + ev.sizeBytes <= v.base + v.size);
   if (vd !== undefined) {

@@ -5,8 +5,10 @@
  * range holds (for leak checks) and the bytes of the few pages devices and the RM read (rings,
  * request headers, the VM config blob), both keyed by physical address.
  */
+import { writableBytes } from "../../core/bytes.ts";
 import type { Machine } from "../machine.ts";
 import { s2Lookup } from "../memory/stage2.ts";
+import type { AddrspaceObject, S2Range } from "../memory/state.ts";
 import { objectAs } from "../object/objects.ts";
 import { findRange, setRange, noShift, type Range } from "./ranges.ts";
 
@@ -14,7 +16,10 @@ export const PAGE = 0x1000;
 
 export interface ContentState {
   labels: Range<string>[];
-  /** Bytes of pages a device or queue touches, by PA page number; copy-on-write (never mutated in place). */
+  /**
+   * Bytes of pages a device or queue touches, by PA page number. Written through `writableBytes`
+   * (in place on the fast path), so each array is held by this key alone and never by an event.
+   */
   pages: Record<number, Uint8Array>;
 }
 
@@ -32,8 +37,7 @@ interface HasContent {
  * range), with their access; null if any part is unmapped.
  */
 export function physPieces(s: Machine, vmid: number, ipa: number, size: number): { pa: number; size: number; rights: number; memextent: number }[] | null {
-  const vm = s.vms[vmid];
-  const as = vm === undefined ? undefined : objectAs(s, vm.addrspace, "addrspace");
+  const as = addrspaceOf(s, vmid);
   if (as === undefined) return null;
   const out: { pa: number; size: number; rights: number; memextent: number }[] = [];
   const end = ipa + size;
@@ -47,10 +51,28 @@ export function physPieces(s: Machine, vmid: number, ipa: number, size: number):
   return out;
 }
 
+function addrspaceOf(s: Machine, vmid: number): AddrspaceObject | undefined {
+  const vm = s.vms[vmid];
+  return vm === undefined ? undefined : objectAs(s, vm.addrspace, "addrspace");
+}
+
+/** The range of `vmid`'s stage-2 that translates `ipa`, if any. */
+export function s2RangeAt(s: Machine, vmid: number, ipa: number): S2Range | undefined {
+  const as = addrspaceOf(s, vmid);
+  return as === undefined ? undefined : s2Lookup(as, ipa);
+}
+
 /** Does `vmid` reach all of [ipa, ipa+size) with at least `rights` (pgtable_access bits)? */
 export function reaches(s: Machine, vmid: number, ipa: number, size: number, rights: number): boolean {
+  return reachablePieces(s, vmid, ipa, size, rights) !== null;
+}
+
+/** `physPieces` when `vmid` reaches all of [ipa, ipa+size) with at least `rights`, else null: one walk for both. */
+export function reachablePieces(s: Machine, vmid: number, ipa: number, size: number, rights: number): { pa: number; size: number }[] | null {
   const p = physPieces(s, vmid, ipa, size);
-  return p !== null && p.every((x) => (x.rights & rights) === rights);
+  if (p === null) return null;
+  for (const x of p) if ((x.rights & rights) !== rights) return null;
+  return p;
 }
 
 export function labelOf(s: HasContent, pa: number): string | null {
@@ -75,28 +97,32 @@ export function zeroRange(s: HasContent, pa: number, size: number): void {
 /** Reads bytes at a physical address (pages never written read as zero). */
 export function readPhys(s: HasContent, pa: number, size: number): Uint8Array {
   const out = new Uint8Array(size);
+  readPhysInto(s, pa, out, 0, size);
+  return out;
+}
+
+/** Copies `size` bytes at a physical address into `out` from `at`; `out` must be zero there (unwritten pages are skipped). */
+export function readPhysInto(s: HasContent, pa: number, out: Uint8Array, at: number, size: number): void {
   for (let i = 0; i < size; ) {
     const page = Math.floor((pa + i) / PAGE);
     const off = (pa + i) % PAGE;
     const n = Math.min(PAGE - off, size - i);
     const bytes = s.content.pages[page];
-    if (bytes !== undefined) out.set(bytes.subarray(off, off + n), i);
+    if (bytes !== undefined) out.set(bytes.subarray(off, off + n), at + i);
     i += n;
   }
-  return out;
 }
 
-/** Writes bytes at a physical address, copying each touched page (the pure path keeps old states intact). */
+/**
+ * Writes bytes at a physical address. Each touched page comes from `writableBytes`: written in place
+ * on the fast path, copied first on the pure path (old states keep their bytes); `data` is copied in.
+ */
 export function writePhys(s: HasContent, pa: number, data: Uint8Array, label: string): void {
   for (let i = 0; i < data.length; ) {
     const page = Math.floor((pa + i) / PAGE);
     const off = (pa + i) % PAGE;
     const n = Math.min(PAGE - off, data.length - i);
-    const old = s.content.pages[page];
-    const next = new Uint8Array(PAGE);
-    if (old !== undefined) next.set(old);
-    next.set(data.subarray(i, i + n), off);
-    s.content.pages[page] = next;
+    writableBytes(s.content.pages, page, PAGE).set(n === data.length ? data : data.subarray(i, i + n), off);
     i += n;
   }
   setLabel(s, pa, data.length, label);

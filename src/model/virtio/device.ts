@@ -4,10 +4,14 @@
  * Guest memory is reached through a `Dma` port: the VMM's own mapping of the guest's RAM, which only
  * works where the guest's memory is shared with the host; a lent page is out of the device's reach.
  */
+import { writableBytes } from "../../core/bytes.ts";
 import * as R from "./regs.ts";
 import type { VirtioDevice, VirtQueue } from "./state.ts";
 
-/** The device's view of guest memory (guest physical addresses); null/false where it cannot reach. */
+/**
+ * The device's view of guest memory (guest physical addresses); null/false where it cannot reach.
+ * `read` returns a fresh array; `write` copies `data` (which may be a disk sector the device owns).
+ */
 export interface Dma {
   read(gpa: number, len: number): Uint8Array | null;
   write(gpa: number, data: Uint8Array): boolean;
@@ -87,9 +91,13 @@ function writeStatus(d: VirtioDevice, v: number): string {
 const setLow = (v: number, lo: number): number => Math.floor(v / 2 ** 32) * 2 ** 32 + (lo >>> 0);
 const setHigh = (v: number, hi: number): number => (hi & 0xfffff) * 2 ** 32 + (v % 2 ** 32);
 
+// A module-level function, not a per-call closure: the tsx/esbuild build names each closure it creates (a defineProperty per call).
+function done(note: string): MmioResult {
+  return { value: 0, irq: false, note };
+}
+
 export function mmioWrite(d: VirtioDevice, off: number, v: number, dma: Dma): MmioResult {
   const q = d.queues[d.queueSel];
-  const done = (note: string, irq = false): MmioResult => ({ value: 0, irq, note });
   switch (off) {
     case R.REG.DeviceFeaturesSel: d.deviceFeaturesSel = v; return done("");
     case R.REG.DriverFeaturesSel: d.driverFeaturesSel = v; return done("");
@@ -118,7 +126,17 @@ export function mmioWrite(d: VirtioDevice, off: number, v: number, dma: Dma): Mm
 const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
 const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 const u64 = (b: Uint8Array, o: number): number => u32(b, o) + u32(b, o + 4) * 2 ** 32;
-const le = (v: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** (8 * i)) & 0xff);
+/**
+ * Writes the low `n` (at most 4) bytes of `v`, a non-negative integer, little-endian at `b[o]`: the
+ * u16/u32 ring fields (32-bit shifts: no float division). Returns `b`.
+ */
+function putLe(b: Uint8Array, o: number, v: number, n: number): Uint8Array {
+  for (let i = 0; i < n; i++) b[o + i] = v >>> (8 * i);
+  return b;
+}
+
+/** A used-ring element {id u32, len u32} (VIRTIO 1.x §2.7.8). */
+const usedElem = (id: number, len: number): Uint8Array => putLe(putLe(new Uint8Array(8), 0, id, 4), 4, len, 4);
 
 interface Desc { addr: number; len: number; flags: number; next: number }
 
@@ -153,10 +171,10 @@ function notify(d: VirtioDevice, qi: number, dma: Dma): MmioResult {
     const r = d.deviceId === R.DEVICE_ID.BLOCK ? blockRequest(d, chain, dma) : consoleRequest(d, qi, chain, dma);
     if (r === null) return needsReset(d, qi, "buffer out of the device's reach");
     const used = q.device + 4 + 8 * (q.usedIdx % q.num);
-    if (!dma.write(used, new Uint8Array([...le(head, 4), ...le(r.written, 4)]))) return needsReset(d, qi, "used ring out of reach");
+    if (!dma.write(used, usedElem(head, r.written))) return needsReset(d, qi, "used ring out of reach");
     q.usedIdx = (q.usedIdx + 1) & 0xffff;
     q.lastAvail = (q.lastAvail + 1) & 0xffff;
-    if (!dma.write(q.device + 2, le(q.usedIdx, 2))) return needsReset(d, qi, "used ring out of reach");
+    if (!dma.write(q.device + 2, putLe(new Uint8Array(2), 0, q.usedIdx, 2))) return needsReset(d, qi, "used ring out of reach");
     d.completed += 1;
     notes.push(r.note);
   }
@@ -173,6 +191,24 @@ function needsReset(d: VirtioDevice, qi: number, why: string): MmioResult {
   return { value: 0, irq: true, note: `q${qi}: DEVICE_NEEDS_RESET (${why})` };
 }
 
+/**
+ * `len` bytes of the disk from sector `at` (`sectors` whole sectors, then zeroes), for a DMA write
+ * (which copies it). A one-sector buffer is the sector's own array or the shared zero sector: no
+ * 512-byte allocation (an off-heap buffer in V8) on the common request.
+ */
+function sectorsOf(d: VirtioDevice, at: number, sectors: number, len: number): Uint8Array {
+  if (len === R.SECTOR_BYTES) return d.disk[at] ?? ZERO_SECTOR;
+  const data = new Uint8Array(len);
+  for (let i = 0; i < sectors; i++) {
+    const sec = d.disk[at + i];
+    if (sec !== undefined) data.set(sec, i * R.SECTOR_BYTES);
+  }
+  return data;
+}
+
+/** A never-written sector reads as zeroes. Never written itself: only ever the source of a copy. */
+const ZERO_SECTOR = new Uint8Array(R.SECTOR_BYTES);
+
 /** virtio-blk: header {type u32, reserved u32, sector u64}, data buffers, a 1-byte status the device writes. */
 function blockRequest(d: VirtioDevice, chain: Desc[], dma: Dma): { written: number; note: string } | null {
   const hdr = chain[0]!;
@@ -184,22 +220,22 @@ function blockRequest(d: VirtioDevice, chain: Desc[], dma: Dma): { written: numb
   let written = 0;
   let at = sector;
   let st: number = R.BLK_S_OK;
-  for (const buf of chain.slice(1, -1)) {
+  for (let b = 1; b < chain.length - 1; b++) {
+    const buf = chain[b]!;
     const sectors = Math.floor(buf.len / R.SECTOR_BYTES);
     if (at + sectors > d.capacitySectors) { st = R.BLK_S_IOERR; break; }
     if (type === R.BLK_T_IN) {
-      const data = new Uint8Array(buf.len);
-      for (let i = 0; i < sectors; i++) { const sec = d.disk[at + i]; if (sec !== undefined) data.set(sec, i * R.SECTOR_BYTES); }
-      if (!dma.write(buf.addr, data)) return null;
+      if (!dma.write(buf.addr, sectorsOf(d, at, sectors, buf.len))) return null;
       written += buf.len;
     } else if (type === R.BLK_T_OUT) {
       const data = dma.read(buf.addr, buf.len);
       if (data === null) return null;
-      for (let i = 0; i < sectors; i++) d.disk[at + i] = data.slice(i * R.SECTOR_BYTES, (i + 1) * R.SECTOR_BYTES);
+      // Copied into the sector's own array (written in place on the fast path, see writableBytes).
+      for (let i = 0; i < sectors; i++) writableBytes(d.disk, at + i, R.SECTOR_BYTES).set(data.subarray(i * R.SECTOR_BYTES, (i + 1) * R.SECTOR_BYTES));
     } else st = R.BLK_S_UNSUPP;
     at += sectors;
   }
-  if (!dma.write(status.addr, new Uint8Array([st]))) return null;
+  if (!dma.write(status.addr, Uint8Array.of(st))) return null;
   const kind = type === R.BLK_T_IN ? "read" : type === R.BLK_T_OUT ? "write" : `type ${type}`;
   return { written: written + 1, note: `blk ${kind} sector ${sector} x${at - sector} -> ${st === 0 ? "OK" : st}` };
 }

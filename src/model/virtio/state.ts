@@ -32,7 +32,7 @@ export interface VirtioDevice {
   queues: VirtQueue[];
   interruptStatus: number;
   configGeneration: number;
-  /** Block: capacity in sectors and the sectors ever written (sector -> 512 bytes, copy-on-write). */
+  /** Block: capacity in sectors and the sectors ever written (sector -> 512 bytes, written through `writableBytes`: each array held by its key alone). */
   capacitySectors: number;
   disk: Record<number, Uint8Array>;
   /** Console: what the guest printed (the last 4 KiB). */

@@ -1,3 +1,4 @@
+import { produce } from "immer";
 import { describe, expect, it } from "vitest";
 import { mmioRead, mmioWrite, newDevice, type Dma } from "./device.ts";
 import { REG, STATUS, DEVICE_ID, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from "./regs.ts";
@@ -70,6 +71,24 @@ describe("virtio-mmio block device", () => {
     expect(dma.read(0x2100, 1)![0]).toBe(0);
     request(dma, 2, 0, 16);
     expect(mmioWrite(d, REG.QueueNotify, 0, dma).note).toBe("q0: blk read sector 16 x0 -> 1"); // beyond capacity: IOERR
+  });
+
+  it("copies sector data in: in place on a plain (fast path) copy, copy-on-write on an immer draft", () => {
+    const dma = fakeDma();
+    const d = ready(dma);
+    const writeSector5 = (dev: typeof d, idx: number, fill: number) => {
+      dma.write(0x3000, new Uint8Array(512).fill(fill));
+      request(dma, idx, 1, 5);
+      mmioWrite(dev, REG.QueueNotify, 0, dma);
+    };
+    writeSector5(d, 0, 1);
+    const sector = d.disk[5]!;
+    writeSector5(d, 1, 2);
+    expect(d.disk[5]).toBe(sector);
+    expect(sector[0]).toBe(2);
+    const next = produce(d, (draft) => writeSector5(draft, 2, 3));
+    expect(sector[0]).toBe(2); // the earlier state keeps its bytes
+    expect(next.disk[5]![511]).toBe(3);
   });
 
   it("a ring the device cannot reach sets DEVICE_NEEDS_RESET and raises a config interrupt", () => {

@@ -10,7 +10,8 @@ import { VMID } from "../abi/rm.ts";
 import type { Machine } from "../machine.ts";
 import { objectAs } from "../object/objects.ts";
 import { isPending } from "../vgic/virq.ts";
-import { physPieces, readPhys, reaches, writePhys } from "../rm/content.ts";
+import { reachablePieces, readPhysInto, s2RangeAt, writePhys } from "../rm/content.ts";
+import type { S2Range } from "../memory/state.ts";
 import { driverThread, hvcAs } from "../rm/transport.ts";
 import { mmioRead, mmioWrite, newDevice, type Dma } from "../virtio/device.ts";
 import { MMIO_SIZE, regName } from "../virtio/regs.ts";
@@ -19,38 +20,68 @@ import { hostAddr } from "./ioctl.ts";
 import type { VmmVm } from "./state.ts";
 import { irqfdTarget } from "../protected/virq.ts";
 
-/** The device's DMA: through crosvm's own mapping of the guest region, i.e. the HLOS's stage-2 (shared pages only). */
-function dmaFor(s: Machine, vm: VmmVm): Dma {
-  const phys = (gpa: number, len: number, rights: number): { pa: number; size: number }[] | null => {
-    const host = hostAddr(vm, gpa, len);
-    if (host === null || !reaches(s, VMID.HLOS, host, len, rights)) return null;
-    return physPieces(s, VMID.HLOS, host, len);
-  };
-  return {
-    read: (gpa, len) => {
-      const p = phys(gpa, len, 4);
-      if (p === null) return null;
-      if (p.length === 1) return readPhys(s, p[0]!.pa, len);
-      const out = new Uint8Array(len);
-      let off = 0;
-      for (const x of p) {
-        out.set(readPhys(s, x.pa, x.size), off);
-        off += x.size;
-      }
-      return out;
-    },
-    write: (gpa, data) => {
-      const p = phys(gpa, data.length, 2);
-      if (p === null) return false;
-      let off = 0;
-      for (const x of p) {
-        writePhys(s, x.pa, data.subarray(off, off + x.size), `vm${VMID.HLOS}`);
-        off += x.size;
-      }
-      return true;
-    },
-  };
+/**
+ * The device's DMA: through crosvm's own mapping of the guest region, i.e. the HLOS's stage-2
+ * (shared pages only). A class rather than closures: one is made per MMIO write.
+ */
+class HostDma implements Dma {
+  /**
+   * The host stage-2 range the last access went through. DMA changes page contents only, never the
+   * stage-2, so while this port lives (one register write) an access inside it needs no walk: rings,
+   * descriptors and buffers mostly share one range.
+   */
+  private last: S2Range | undefined = undefined;
+
+  constructor(private readonly s: Machine, private readonly vm: VmmVm) {}
+
+  /** The physical pieces behind guest range [gpa, gpa+len) if the host reaches them all with `rights`. */
+  private pieces(gpa: number, len: number, rights: number): { pa: number; size: number }[] | null {
+    const host = hostAddr(this.vm, gpa, len);
+    if (host === null) return null;
+    const r = len === 0 ? undefined : this.rangeAt(host);
+    // Wholly inside one range: the single piece `reachablePieces` would return.
+    if (r !== undefined && host + len <= r.ipa + r.size) return (r.access & rights) === rights ? [{ pa: r.pa + (host - r.ipa), size: len }] : null;
+    return reachablePieces(this.s, VMID.HLOS, host, len, rights);
+  }
+
+  private rangeAt(host: number): S2Range | undefined {
+    const r = this.last;
+    if (r !== undefined && host >= r.ipa && host < r.ipa + r.size) return r;
+    return (this.last = s2RangeAt(this.s, VMID.HLOS, host));
+  }
+
+  read(gpa: number, len: number): Uint8Array | null {
+    const p = this.pieces(gpa, len, 4);
+    if (p === null) return null;
+    const out = new Uint8Array(len);
+    let off = 0;
+    for (const x of p) {
+      readPhysInto(this.s, x.pa, out, off, x.size);
+      off += x.size;
+    }
+    return out;
+  }
+
+  write(gpa: number, data: Uint8Array): boolean {
+    const p = this.pieces(gpa, data.length, 2);
+    if (p === null) return false;
+    writePieces(this.s, p, data, HOST_LABEL);
+    return true;
+  }
 }
+
+/** Writes `data` across the physical pieces of its range, in order (one piece, the common case, takes `data` whole). */
+function writePieces(s: Machine, pieces: readonly { pa: number; size: number }[], data: Uint8Array, label: string): void {
+  if (pieces.length === 1) return writePhys(s, pieces[0]!.pa, data, label);
+  let off = 0;
+  for (const p of pieces) {
+    writePhys(s, p.pa, data.subarray(off, off + p.size), label);
+    off += p.size;
+  }
+}
+
+/** Whose data the device's DMA writes leave: the host's (crosvm writes through its own mapping). */
+const HOST_LABEL = `vm${VMID.HLOS}`;
 
 export function onVmmAddDevice(s: Machine, ev: VmmAddDeviceEvent) {
   const vm = s.vmm.vms.byId[ev.fd];
@@ -118,29 +149,26 @@ export function onVmmMmio(s: Machine, ev: VmmMmioEvent) {
   if (x === undefined) invalidEvent(ev.seq, ev.kind, `vm${ev.vm}/vcpu${ev.vcpu} has no MMIO exit or ioeventfd write for crosvm`);
   if (fromKernel) vm.ioevents.splice(ioIndex, 1);
   x.handled = true;
-  const base = { exit: fromKernel ? "IOEVENTFD" : "MMIO", ipa: x.ipa, write: x.write };
+  const exit = fromKernel ? "IOEVENTFD" : "MMIO";
   const dev = deviceAt(s, vm.devices, x.ipa);
   // No device there: crosvm's bus ignores writes and reads back zero (the GH_ ABI has no resume_action).
-  if (dev === undefined) return { ...base, device: 0, reg: "", value: 0, irq: null, note: "no device" };
+  if (dev === undefined) return { exit, ipa: x.ipa, write: x.write, device: 0, reg: "", value: 0, irq: null, note: "no device" };
   const off = x.ipa - dev.base;
   if (!x.write) {
     x.value = mmioRead(dev, off);
-    return { ...base, device: dev.id, reg: regName(off), value: x.value, irq: null, note: "" };
+    return { exit, ipa: x.ipa, write: x.write, device: dev.id, reg: regName(off), value: x.value, irq: null, note: "" };
   }
-  const r = mmioWrite(dev, off, x.value >>> 0, dmaFor(s, vm));
+  const r = mmioWrite(dev, off, x.value >>> 0, new HostDma(s, vm));
   const irq = r.irq ? irqfd(s, vm, dev.irq) : null;
-  return { ...base, device: dev.id, reg: regName(off), value: x.value, irq: irq === null ? null : { vm: irq.vm, spi: irq.spi }, pending: irq?.pending ?? false, note: r.irq && irq === null ? `${r.note} (no irqfd)` : r.note };
+  const note = r.irq && irq === null ? `${r.note} (no irqfd)` : r.note;
+  return { exit, ipa: x.ipa, write: x.write, device: dev.id, reg: regName(off), value: x.value, irq: irq === null ? null : { vm: irq.vm, spi: irq.spi }, pending: irq?.pending ?? false, note };
 }
 
 export function onVmMemWrite(s: Machine, ev: VmMemWriteEvent) {
   runningGuest(s, ev);
   if (ev.data.length === 0 || ev.data.length > 0x10000) invalidEvent(ev.seq, ev.kind, "a store is 1..65536 bytes");
-  const pieces = physPieces(s, ev.vm, ev.ipa, ev.data.length);
-  if (pieces === null || pieces.some((p) => (p.rights & 2) === 0)) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} cannot write IPA 0x${ev.ipa.toString(16)}: the store would fault`);
-  let off = 0;
-  for (const p of pieces) {
-    writePhys(s, p.pa, ev.data.subarray(off, off + p.size), `vm${ev.vm}`);
-    off += p.size;
-  }
+  const pieces = reachablePieces(s, ev.vm, ev.ipa, ev.data.length, 2);
+  if (pieces === null) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} cannot write IPA 0x${ev.ipa.toString(16)}: the store would fault`);
+  writePieces(s, pieces, ev.data, `vm${ev.vm}`);
   return { pa: pieces[0]!.pa };
 }
