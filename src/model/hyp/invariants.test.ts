@@ -3,6 +3,7 @@ import { produce } from "immer";
 import { checkInvariants } from "../../core/invariants.ts";
 import { hvModel, type Machine } from "../machine.ts";
 import { boot, buildVm } from "./testkit.ts";
+import type { IrqState } from "../vgic/state.ts";
 
 /** Each invariant is broken by constructing a bad state; the checker must name it. */
 const [good] = buildVm(boot(), { powerOn: true });
@@ -57,7 +58,7 @@ describe("hypervisor invariants", () => {
       broken((d) => {
         const rmVic = d.objects.byId[7]!;
         if (rmVic.type === "vic") {
-          rmVic.spis[40] = { enabled: true, pending: true, level: false, active: false, edge: true, priority: 0, route: 0, hw: false };
+          (rmVic.spis as Record<number, IrqState>)[40] = { enabled: true, pending: true, level: false, active: false, edge: true, priority: 0, route: 0, hw: false };
           rmVic.vcpus[0] = d.vms[1]!.vcpus[0]!;
         }
       }),

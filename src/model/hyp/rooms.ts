@@ -76,9 +76,14 @@ const hypercallTable = buildHypercallTable([
 ]);
 const onHypercall = makeOnHypercall(hypercallTable);
 
+/** The `hypercallCounts` key of a call number: "0x" and at least two hex digits. */
+const countKey = (call: number): string => `0x${call.toString(16).padStart(2, "0")}`;
+/** The keys of Gunyah's call numbers (0x00..0x1FF, the HVC table), formatted once: counting runs on every call. */
+const COUNT_KEYS: readonly string[] = Array.from({ length: 0x200 }, (_, call) => countKey(call));
+
 /** Counts a call in `hypercallCounts` (also for calls the RM transport runs through HYP's handlers, src/model/rm/transport.ts). */
 export function countHypercall(s: Machine, call: number): void {
-  const key = `0x${call.toString(16).padStart(2, "0")}`;
+  const key = COUNT_KEYS[call] ?? countKey(call);
   s.hypercallCounts[key] = (s.hypercallCounts[key] ?? 0) + 1;
 }
 

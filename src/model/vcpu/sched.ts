@@ -11,7 +11,8 @@ import type { Accounting, CpuSched, ThreadObject } from "./state.ts";
 
 /** No block reason set: the thread would run if chosen. */
 export function runnable(t: ThreadObject): boolean {
-  return t.state === "ACTIVE" && t.threadState === "READY" && t.power === "ON" && !t.wfi && t.suspend === 0 && !t.fault && t.vmmio === null && t.reset === null;
+  // The block bits first: they are what changes from event to event, and cheaper than the strings.
+  return !t.wfi && t.vmmio === null && t.suspend === 0 && !t.fault && t.reset === null && t.state === "ACTIVE" && t.threadState === "READY" && t.power === "ON";
 }
 
 /** Competes for its CPU in the FPRR queues (proxy-scheduled vCPUs only run by directed yield). */
@@ -60,13 +61,7 @@ function pickCurrent(s: Machine, c: CpuSched, cpu: number, threads: readonly Thr
   } else if (target === undefined) c.yieldTo = 0;
   const cur = thread(s, c.current);
   if (cur === undefined || !schedulable(s, cur) || cur.affinity !== cpu) c.current = 0;
-  c.ready = c.ready.filter((id) => {
-    const t = thread(s, id);
-    return t !== undefined && id !== c.current && schedulable(s, t) && t.affinity === cpu;
-  });
-  for (const t of threads) {
-    if (t.affinity === cpu && t.id !== c.current && schedulable(s, t) && !c.ready.includes(t.id)) c.ready.push(t.id);
-  }
+  refreshReady(s, c, cpu, threads);
   const best = bestReady(s, c);
   if (best === undefined) {
     if (c.current !== 0 && s.t >= c.sliceEndNs) c.sliceEndNs = s.t + thread(s, c.current)!.timesliceNs;
@@ -78,6 +73,27 @@ function pickCurrent(s: Machine, c: CpuSched, cpu: number, threads: readonly Thr
   if (s.t >= c.sliceEndNs) {
     if (best.priority >= current.priority && c.yieldTo === 0) return switchTo(s, c, best, "expired");
     c.sliceEndNs = s.t + current.timesliceNs;
+  }
+}
+
+/**
+ * The ready FIFO of a CPU: keeps the queued threads that are still eligible, in order (compacted in
+ * place: no new array and closure per CPU per event), then appends newly eligible active threads
+ * in activation order.
+ */
+function refreshReady(s: Machine, c: CpuSched, cpu: number, threads: readonly ThreadObject[]): void {
+  const ready = c.ready;
+  let kept = 0;
+  for (let i = 0; i < ready.length; i++) {
+    const id = ready[i]!;
+    const t = thread(s, id);
+    if (t === undefined || id === c.current || !schedulable(s, t) || t.affinity !== cpu) continue;
+    if (kept !== i) ready[kept] = id;
+    kept++;
+  }
+  if (kept !== ready.length) ready.length = kept;
+  for (const t of threads) {
+    if (t.affinity === cpu && t.id !== c.current && schedulable(s, t) && !ready.includes(t.id)) ready.push(t.id);
   }
 }
 

@@ -44,8 +44,11 @@ export interface VicObject extends ObjectHeader {
   vcpus: number[];
   /** GICD_CTLR (EnableGrp0 bit0, EnableGrp1 bit1; ARE and DS read as one). */
   ctlr: number;
-  /** SPIs touched so far, by INTID. */
-  spis: Record<number, IrqState>;
+  /**
+   * SPIs touched so far, by INTID. Read-only here: records are added only by `irqForWrite`
+   * (vgic/virq.ts), which keeps the SPI index that delivery scans in step.
+   */
+  spis: { readonly [intid: number]: IrqState };
   /** Bound shared sources, by INTID. */
   sources: Record<number, VirqSource>;
 }

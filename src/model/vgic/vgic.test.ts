@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { MS } from "../../core/event.ts";
 import { boot, buildVm, enter, errX, hvc, must, okX, rootCaps, step } from "../hyp/testkit.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
+import type { VicObject } from "./state.ts";
+import { acknowledge, hasDeliverable, irqForWrite } from "./virq.ts";
+import { mutableCopy } from "../../core/reducer.ts";
 
 const s0 = boot();
 const { partition: P, cspace: CS } = rootCaps(s0);
@@ -92,5 +95,22 @@ describe("timer, WFI and wake-up; hardware IRQs; ack/EOI", () => {
     expect(() => step(s, { kind: "irq", hwirq: 200 })).toThrow(/not a hardware IRQ/);
     [s] = must(s, "hwirq_unbind_virq", [6]);
     expect(hvc(s, "hwirq_unbind_virq", [6])[1]).toEqual(okX());
+  });
+});
+
+describe("SPI index (virq.ts spiIds): delivery scans on a mutable state", () => {
+  it("sees SPIs added after the index was built; equal priorities go in INTID order", () => {
+    const s = mutableCopy(enter(sv, vm.vcpu));
+    const t = guest(s);
+    const vic = s.objects.byId[t.vic] as VicObject;
+    vic.ctlr = 0x3;
+    expect(acknowledge(s, t)).toBe(1023); // builds the index for this spis object
+    expect(hasDeliverable(s, t)).toBe(false);
+    for (const [intid, priority] of [[90, 0xa0], [40, 0xa0], [60, 0x80]] as const) {
+      const i = irqForWrite(vic, undefined, intid)!;
+      Object.assign(i, { enabled: true, pending: true, priority });
+    }
+    expect(hasDeliverable(s, t)).toBe(true);
+    expect([acknowledge(s, t), acknowledge(s, t), acknowledge(s, t), acknowledge(s, t)]).toEqual([60, 40, 90, 1023]);
   });
 });

@@ -139,10 +139,12 @@ function release(s: Machine, ev: Ev<"RELEASE">): IoctlOutcome {
 
 /** The VMM VM of a VCPU_RUN: by VM fd, or by the guest's VMID. */
 function runTarget(s: Machine, ev: Ev<"VCPU_RUN">): VmmVm {
-  if (ev.fd !== undefined) return vmOf(s, { fd: ev.fd, seq: ev.seq, kind: ev.kind });
-  const fd = s.vmm.vms.ids.find((f) => s.vmm.vms.byId[f]!.vmid === ev.vm);
-  if (fd === undefined) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
-  return s.vmm.vms.byId[fd]!;
+  if (ev.fd !== undefined) return vmOf(s, ev as { fd: number; seq: number; kind: string });
+  for (const fd of s.vmm.vms.ids) {
+    const vm = s.vmm.vms.byId[fd]!;
+    if (vm.vmid === ev.vm) return vm;
+  }
+  invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
 }
 
 /**
@@ -195,9 +197,8 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   // The vCPU thread is already inside vcpu_run for it (the guest runs): nothing new to report.
   if (target?.entered === true && pending === undefined) return { ret: 0, rm: [], exit: "none", state: "RUNNING" };
   const resume0 = pending !== undefined && !pending.write ? pending.value : 0;
-  delete vm.mmio[ev.vcpu];
-  const run = (r0: number) => hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, r0, 0, 0]);
-  let r = run(resume0);
+  if (pending !== undefined) delete vm.mmio[ev.vcpu];
+  let r = hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, resume0, 0, 0]);
   if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
   let state = Number(r.out![0]!);
   if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) {
@@ -217,9 +218,9 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
     const [ipa, size, value] = [Number(r.out![1]!), Number(r.out![2]!), Number(BigInt.asUintN(32, r.out![3]!))];
     const write = state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE;
     const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0, handled: false };
-    if (write && vm.ioeventfds.some((f) => f.addr === ipa && (f.len === 0 || f.len === size))) {
+    if (write && hasIoeventfd(vm, ipa, size)) {
       vm.ioevents.push(exit);
-      r = run(0);
+      r = hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, 0, 0, 0]);
       state = r.error === "OK" ? Number(r.out![0]!) : -1;
       return { ret: 0, rm: [], exit: "IOEVENTFD", physAddr: ipa, len: size, data: value, state: stateName(state) };
     }
@@ -229,7 +230,15 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   return { ret: 0, rm: [], exit: "none", state: stateName(state) };
 }
 
-const stateName = (n: number): string => Object.entries(VCPU_RUN_STATE).find(([, v]) => v === n)?.[0] ?? String(n);
+/** Does an ioeventfd take a write of `size` bytes at `ipa` (length 0 matches any size)? */
+function hasIoeventfd(vm: VmmVm, ipa: number, size: number): boolean {
+  for (const f of vm.ioeventfds) if (f.addr === ipa && (f.len === 0 || f.len === size)) return true;
+  return false;
+}
+
+/** vcpu_run_state numbers to names (a constant table: every VCPU_RUN reports one). */
+const STATE_NAMES = new Map<number, string>(Object.entries(VCPU_RUN_STATE).map(([name, n]) => [n, name]));
+const stateName = (n: number): string => STATE_NAMES.get(n) ?? String(n);
 
 export function onVmmIoctl(s: Machine, ev: VmmIoctlEvent): IoctlOutcome {
   switch (ev.op) {
