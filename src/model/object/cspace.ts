@@ -101,6 +101,33 @@ export function allocCap(cs: CspaceObject, cap: Cap): Result<bigint, HvError> {
   return ok(BigInt(id));
 }
 
+/**
+ * The first occupied slot, in slot order, whose cap satisfies `pred` (its cap ID), or -1. Walks
+ * the open tables by number: Object.keys or for-in would make a string per slot, garbage on every
+ * object deletion (garbage collection scans every cspace). `pred` may free the slot it is given.
+ */
+export function findCap(cs: CspaceObject, pred: (id: number, cap: Cap) => boolean): number {
+  for (let t = 0; t < cs.tableCounts.length; t++) {
+    let left = cs.tableCounts[t]!;
+    for (let slot = 0; left > 0 && slot < CSPACE.SLOTS_PER_TABLE; slot++) {
+      const id = (t << 8) | slot;
+      const cap = cs.caps[id];
+      if (cap === undefined) continue;
+      left--;
+      if (pred(id, cap)) return id;
+    }
+  }
+  return -1;
+}
+
+/** Calls `fn` with each occupied slot's cap ID and cap, in slot order; `fn` may free that slot. */
+export function forEachCap(cs: CspaceObject, fn: (id: number, cap: Cap) => void): void {
+  findCap(cs, (id, cap) => {
+    fn(id, cap);
+    return false;
+  });
+}
+
 /** Frees an occupied slot (the table closes when it becomes empty). */
 export function freeCap(cs: CspaceObject, id: number): void {
   if (cs.caps[id] === undefined) return;
@@ -120,11 +147,7 @@ export function createMasterCap(cs: CspaceObject, object: number, type: ObjectTy
 export function objectHasCaps(s: Machine, objectId: number): boolean {
   for (const id of s.objects.ids) {
     const o = s.objects.byId[id]!;
-    if (o.type !== "cspace") continue;
-    for (const k in o.caps) {
-      const c = o.caps[k]!;
-      if (c.state === "VALID" && c.object === objectId) return true;
-    }
+    if (o.type === "cspace" && findCap(o, (_, c) => c.state === "VALID" && c.object === objectId) >= 0) return true;
   }
   return false;
 }

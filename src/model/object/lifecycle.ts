@@ -6,7 +6,7 @@ import { activateThread, detachThread } from "../vcpu/activate.ts";
 import { unbindShared } from "../vgic/virq.ts";
 import { activateVirtioMmio, destroyVirtioMmio, virtioReferences } from "../virtio_mmio/hypercalls.ts";
 import { dropObject } from "./objects.ts";
-import { freeCap, objectHasCaps } from "./cspace.ts";
+import { forEachCap, freeCap, objectHasCaps } from "./cspace.ts";
 import type { HypObject } from "./state.ts";
 
 /**
@@ -114,11 +114,10 @@ function destroy(s: Machine, o: HypObject, more: number[]): void {
       more.push(...destroyVirtioMmio(s, o));
       break;
     case "cspace":
-      for (const k of Object.keys(o.caps)) {
-        const c = o.caps[Number(k)]!;
+      forEachCap(o, (id, c) => {
         if (c.state === "VALID") more.push(c.object);
-        freeCap(o, Number(k));
-      }
+        freeCap(o, id);
+      });
       break;
     default:
       break;

@@ -2,14 +2,14 @@
  * What an RM request handler works with: the machine slices it touches, the calling VM, and the
  * notifications it sends (collected into the event's outcome, in send order).
  */
-import { RM_MSG_TYPE, rmMessageId, type RmError, type RmMessageName, type VmStatus, VM_STATE_EDGES } from "../abi/rm.ts";
+import { type RmError, type RmMessageName, type VmStatus, VM_STATE_EDGES } from "../abi/rm.ts";
 import type { ContentState } from "./content.ts";
 import type { Machine } from "../machine.ts";
 import type { RmState, RmVm, RmChannel } from "./state.ts";
 import type { SmmuState } from "../smmu/state.ts";
 import type { VmmState } from "../vmm/state.ts";
 import type { VirtioState } from "../virtio/state.ts";
-import { fragment } from "./rpc.ts";
+import { packetCount } from "./rpc.ts";
 
 /** The slices the RM, VMM, virtio and SMMU rooms share; `Machine` extends this. */
 export interface VmRoomsState {
@@ -50,7 +50,7 @@ export function notify(ctx: RmCtx, to: number, msg: RmMessageName, payload: Uint
   ctx.s.rm.notifySeq = (seq + 1) & 0xffff;
   const ch = channel(ctx.s, to);
   ch.notifications += 1;
-  ch.packetsOut += fragment({ type: RM_MSG_TYPE.NOTIFICATION, seq, msgId: rmMessageId(msg), payload }).length;
+  ch.packetsOut += packetCount(payload.length);
   ctx.notes.push({ to, msg, payload });
 }
 

@@ -12,7 +12,7 @@ import { RIGHTS, type ObjectType } from "../abi/rights.ts";
 import { RM_RPC, VMID } from "../abi/rm.ts";
 import type { Machine } from "../machine.ts";
 import { addObject, objectAs } from "../object/objects.ts";
-import { allocCap, createMasterCap, freeCap } from "../object/cspace.ts";
+import { allocCap, createMasterCap, forEachCap, freeCap } from "../object/cspace.ts";
 import { newObject, newThread } from "../object/create.ts";
 import { collectGarbage } from "../object/lifecycle.ts";
 import type { CspaceObject, HypObject } from "../object/state.ts";
@@ -210,11 +210,9 @@ export function stopVcpus(s: Machine, hv: VmHv): void {
 function release(s: Machine, ids: number[]): void {
   const rm = s.rm.hv!;
   const cs = objectAs(s, rm.cspace, "cspace")!;
-  const set = new Set(ids);
-  for (const k of Object.keys(cs.caps)) {
-    const c = cs.caps[Number(k)]!;
-    if (c.state === "VALID" && set.has(c.object)) freeCap(cs, Number(k));
-  }
+  forEachCap(cs, (id, c) => {
+    if (c.state === "VALID" && ids.includes(c.object)) freeCap(cs, id);
+  });
   collectGarbage(s, [...ids]);
 }
 

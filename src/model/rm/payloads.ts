@@ -20,29 +20,64 @@ export interface AttrEntry {
   readonly vmid: number;
 }
 
-/** {vmid u16, pad u16}: the body of ALLOCATE, DEALLOCATE, START, RESET, INIT, GET_STATE... */
-export const encodeVmid = (vmid: number): Uint8Array => new ByteWriter().u16(vmid).u16(0).done();
-export function decodeVmid(b: Uint8Array): { vmid: number; res0: number } | null {
-  const r = new ByteReader(b);
-  const vmid = r.u16();
-  const res0 = r.u16();
-  return r.short ? null : { vmid, res0 };
+/**
+ * One field of a fixed-size payload, in wire order: its name in the typed form (null: reserved,
+ * sent as zero and skipped on receive) and its width in bytes, little-endian unsigned (§1.6).
+ */
+type Field<T> = readonly [name: (keyof T & string) | null, width: Width];
+type Width = 1 | 2 | 4 | 8;
+
+/** The encoder and decoder of a fixed-size payload, both read off its field list. */
+interface Fixed<T> {
+  readonly encode: (m: T) => Uint8Array;
+  /** Null if the payload is short (the RM answers MSG_INVALID); extra bytes are ignored. */
+  readonly decode: (b: Uint8Array) => T | null;
 }
+
+function fixed<T extends object>(fields: readonly Field<T>[]): Fixed<T> {
+  return {
+    encode: (m) => {
+      const w = new ByteWriter();
+      for (const [name, width] of fields) writeField(w, width, name === null ? 0 : (m[name] as number));
+      return w.done();
+    },
+    decode: (b) => {
+      const r = new ByteReader(b);
+      const m: Record<string, number> = {};
+      for (const [name, width] of fields) {
+        const v = readField(r, width);
+        if (name !== null) m[name] = v;
+      }
+      return r.short ? null : (m as T);
+    },
+  };
+}
+
+function writeField(w: ByteWriter, width: Width, v: number): void {
+  if (width === 1) w.u8(v);
+  else if (width === 2) w.u16(v);
+  else if (width === 4) w.u32(v);
+  else w.u64(v);
+}
+
+function readField(r: ByteReader, width: Width): number {
+  if (width === 1) return r.u8();
+  if (width === 2) return r.u16();
+  if (width === 4) return r.u32();
+  return r.u64();
+}
+
+/** {vmid u16, pad u16}: the body of ALLOCATE, DEALLOCATE, START, RESET, INIT, GET_STATE... */
+const VMID_BODY = fixed<{ vmid: number; res0: number }>([["vmid", 2], ["res0", 2]]);
+export const encodeVmid = (vmid: number): Uint8Array => VMID_BODY.encode({ vmid, res0: 0 });
+export const decodeVmid = VMID_BODY.decode;
 
 export interface VmStopReq {
   readonly vmid: number;
   readonly flags: number;
   readonly stopReason: number;
 }
-export const encodeVmStop = (m: VmStopReq): Uint8Array => new ByteWriter().u16(m.vmid).u8(m.flags).u8(0).u32(m.stopReason).done();
-export function decodeVmStop(b: Uint8Array): VmStopReq | null {
-  const r = new ByteReader(b);
-  const vmid = r.u16();
-  const flags = r.u8();
-  r.u8();
-  const stopReason = r.u32();
-  return r.short ? null : { vmid, flags, stopReason };
-}
+export const { encode: encodeVmStop, decode: decodeVmStop } = fixed<VmStopReq>([["vmid", 2], ["flags", 1], [null, 1], ["stopReason", 4]]);
 
 export interface VmConfigImageReq {
   readonly vmid: number;
@@ -53,14 +88,9 @@ export interface VmConfigImageReq {
   readonly dtOffset: number;
   readonly dtSize: number;
 }
-export function encodeVmConfigImage(m: VmConfigImageReq): Uint8Array {
-  return new ByteWriter().u16(m.vmid).u16(m.authType).u32(m.imageHandle).u64(m.imageOffset).u64(m.imageSize).u64(m.dtOffset).u64(m.dtSize).done();
-}
-export function decodeVmConfigImage(b: Uint8Array): VmConfigImageReq | null {
-  const r = new ByteReader(b);
-  const m = { vmid: r.u16(), authType: r.u16(), imageHandle: r.u32(), imageOffset: r.u64(), imageSize: r.u64(), dtOffset: r.u64(), dtSize: r.u64() };
-  return r.short ? null : m;
-}
+export const { encode: encodeVmConfigImage, decode: decodeVmConfigImage } = fixed<VmConfigImageReq>([
+  ["vmid", 2], ["authType", 2], ["imageHandle", 4], ["imageOffset", 8], ["imageSize", 8], ["dtOffset", 8], ["dtSize", 8],
+]);
 
 /** VM_EXIT from a guest: {exit_flags u16, exit_code u8, res0 u8}. */
 export interface VmExitReq {
@@ -68,12 +98,7 @@ export interface VmExitReq {
   readonly exitCode: number;
   readonly res0: number;
 }
-export const encodeVmExit = (m: VmExitReq): Uint8Array => new ByteWriter().u16(m.exitFlags).u8(m.exitCode).u8(m.res0).done();
-export function decodeVmExit(b: Uint8Array): VmExitReq | null {
-  const r = new ByteReader(b);
-  const m = { exitFlags: r.u16(), exitCode: r.u8(), res0: r.u8() };
-  return r.short ? null : m;
-}
+export const { encode: encodeVmExit, decode: decodeVmExit } = fixed<VmExitReq>([["exitFlags", 2], ["exitCode", 1], ["res0", 1]]);
 
 /** MEM_LEND / MEM_SHARE / MEM_DONATE. */
 export interface MemCreateReq {
@@ -166,14 +191,7 @@ export interface MemHandleReq {
   readonly handle: number;
   readonly flags: number;
 }
-export const encodeMemHandle = (m: MemHandleReq): Uint8Array => new ByteWriter().u32(m.handle).u8(m.flags).u8(0).u16(0).done();
-export function decodeMemHandle(b: Uint8Array): MemHandleReq | null {
-  const r = new ByteReader(b);
-  const handle = r.u32();
-  const flags = r.u8();
-  r.bytes(3);
-  return r.short ? null : { handle, flags };
-}
+export const { encode: encodeMemHandle, decode: decodeMemHandle } = fixed<MemHandleReq>([["handle", 4], ["flags", 1], [null, 1], [null, 2]]);
 
 /** MEM_NOTIFY: {handle, flags u8, res[3], mem_info_tag u32} then, for SHARED/RECALL, a vmid list. */
 export interface MemNotifyReq {
@@ -209,14 +227,7 @@ export interface IrqLendReq {
   readonly virq: number;
   readonly label: number;
 }
-export const encodeIrqLend = (m: IrqLendReq): Uint8Array => new ByteWriter().u16(m.borrower).u16(0).u32(m.virq).u32(m.label).done();
-export function decodeIrqLend(b: Uint8Array): IrqLendReq | null {
-  const r = new ByteReader(b);
-  const borrower = r.u16();
-  r.u16();
-  const m = { borrower, virq: r.u32(), label: r.u32() };
-  return r.short ? null : m;
-}
+export const { encode: encodeIrqLend, decode: decodeIrqLend } = fixed<IrqLendReq>([["borrower", 2], [null, 2], ["virq", 4], ["label", 4]]);
 /** Two u32 words: VM_IRQ_ACCEPT {handle, virq}, VM_IRQ_NOTIFY {handle, flags}; one for RELEASE/RECLAIM. */
 export const encodeU32s = (...words: number[]): Uint8Array => {
   const w = new ByteWriter();
@@ -262,15 +273,9 @@ export interface VmStatusNotif {
   readonly osStatus: number;
   readonly appStatus: number;
 }
-export const encodeVmStatus = (n: VmStatusNotif): Uint8Array =>
-  new ByteWriter().u16(n.vmid).u16(0).u8(n.vmStatus).u8(n.osStatus).u16(n.appStatus).done();
-export function decodeVmStatus(b: Uint8Array): VmStatusNotif | null {
-  const r = new ByteReader(b);
-  const vmid = r.u16();
-  r.u16();
-  const m = { vmid, vmStatus: r.u8(), osStatus: r.u8(), appStatus: r.u16() };
-  return r.short ? null : m;
-}
+export const { encode: encodeVmStatus, decode: decodeVmStatus } = fixed<VmStatusNotif>([
+  ["vmid", 2], [null, 2], ["vmStatus", 1], ["osStatus", 1], ["appStatus", 2],
+]);
 
 /** MEM_SHARED to borrowers: header, ACL, sizes only (no addresses), attrs (§4.2). */
 export interface MemSharedNotif {
@@ -312,14 +317,9 @@ export interface MemOwnerNotif {
   readonly vmid: number;
   readonly memInfoTag: number;
 }
-export const encodeMemOwnerNotif = (n: MemOwnerNotif): Uint8Array => new ByteWriter().u32(n.handle).u16(n.vmid).u16(0).u32(n.memInfoTag).done();
-export function decodeMemOwnerNotif(b: Uint8Array): MemOwnerNotif | null {
-  const r = new ByteReader(b);
-  const handle = r.u32();
-  const vmid = r.u16();
-  r.u16();
-  const m = { handle, vmid, memInfoTag: r.u32() };
-  return r.short ? null : m;
-}
+export const { encode: encodeMemOwnerNotif, decode: decodeMemOwnerNotif } = fixed<MemOwnerNotif>([
+  ["handle", 4], ["vmid", 2], [null, 2], ["memInfoTag", 4],
+]);
 /** NOTIFY_VM_IRQ_LENT {owner u16, pad, handle u32, label u32}. */
-export const encodeIrqLent = (owner: number, handle: number, label: number): Uint8Array => new ByteWriter().u16(owner).u16(0).u32(handle).u32(label).done();
+const IRQ_LENT = fixed<{ owner: number; handle: number; label: number }>([["owner", 2], [null, 2], ["handle", 4], ["label", 4]]);
+export const encodeIrqLent = (owner: number, handle: number, label: number): Uint8Array => IRQ_LENT.encode({ owner, handle, label });

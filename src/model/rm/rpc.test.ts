@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decodeHeader, encodeHeader, fragment, fragmentsFor, reassemble, receivePacket } from "./rpc.ts";
+import { ByteReader, ByteWriter } from "./bytes.ts";
 import { RM_MSG_TYPE, RM_RPC, RM_MESSAGES, rmMessageId, formatRmMessage, formatRmError } from "../abi/rm.ts";
 import * as P from "./payloads.ts";
 
@@ -104,5 +105,27 @@ describe("payloads", () => {
     expect(P.encodeVmStop({ vmid: 0x80, flags: 1, stopReason: 3 }).length).toBe(8);
     const n = { vmid: 0x80, exitType: 1, reason: [P.exitReasonWord0(0, 0)] };
     expect(P.decodeVmExited(P.encodeVmExited(n))).toEqual(n);
+  });
+});
+
+describe("RM payload bytes", () => {
+  it("writes and reads little-endian fields, u64 limited to safe integers", () => {
+    const b = new ByteWriter().u8(0x1ff).u16(0x1_2345).u32(0xdead_beef).u64(0x1f_ffff_ffff_ffff).u64(-1).done();
+    expect([...b.subarray(0, 7)]).toEqual([0xff, 0x45, 0x23, 0xef, 0xbe, 0xad, 0xde]);
+    const r = new ByteReader(b);
+    expect([r.u8(), r.u16(), r.u32(), r.u64(), r.u64()]).toEqual([0xff, 0x2345, 0xdead_beef, Number.MAX_SAFE_INTEGER, -1]);
+    expect(r.short).toBe(false);
+    expect(r.u8()).toBe(0);
+    expect(r.short).toBe(true);
+  });
+
+  it("fixed layouts decode what they encode, and short payloads as null", () => {
+    const m = { vmid: 5, authType: 2, imageHandle: 7, imageOffset: 0x1000, imageSize: 0x20_0000, dtOffset: 0x30_0000, dtSize: 0x1000 };
+    const b = P.encodeVmConfigImage(m);
+    expect(b.length).toBe(40);
+    expect(P.decodeVmConfigImage(b)).toEqual(m);
+    expect(P.decodeVmConfigImage(b.subarray(0, 39))).toBeNull();
+    expect([...P.encodeMemHandle({ handle: 0x0102_0304, flags: 1 })]).toEqual([4, 3, 2, 1, 1, 0, 0, 0]);
+    expect(P.decodeMemHandle(Uint8Array.of(4, 3, 2, 1, 1, 0, 0))).toBeNull();
   });
 });

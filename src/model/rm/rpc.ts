@@ -27,12 +27,21 @@ export type RpcDrop = "short" | "api_version" | "header_words" | "too_many_fragm
 
 export function encodeHeader(h: RpcHeader): Uint8Array {
   const b = new Uint8Array(RM_RPC.HEADER_BYTES);
+  writeHeader(b, h);
+  return b;
+}
+
+/** Writes a header into the first 8 bytes of a packet (byte by byte: every packet has one, a DataView each would cost more). */
+function writeHeader(b: Uint8Array, h: RpcHeader): void {
+  const id = h.msgId >>> 0;
   b[0] = RM_RPC.API_VERSION | (RM_RPC.HEADER_WORDS << 4);
   b[1] = (h.type & 0x3) | ((h.numFragments & 0x3f) << 2);
   b[2] = h.seq & 0xff;
   b[3] = (h.seq >>> 8) & 0xff;
-  new DataView(b.buffer).setUint32(4, h.msgId >>> 0, true);
-  return b;
+  b[4] = id & 0xff;
+  b[5] = (id >>> 8) & 0xff;
+  b[6] = (id >>> 16) & 0xff;
+  b[7] = id >>> 24;
 }
 
 /** Decodes and validates a header as the RM does on receive (§1.2): bad packets are dropped. */
@@ -45,13 +54,19 @@ export function decodeHeader(p: Uint8Array): { ok: true; header: RpcHeader } | {
   const numFragments = b1 >>> 2;
   if (numFragments > RM_RPC.MAX_FRAGMENTS) return { ok: false, drop: "too_many_fragments" };
   const seq = p[2]! | (p[3]! << 8);
-  const msgId = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(4, true);
+  const msgId = (p[4]! | (p[5]! << 8) | (p[6]! << 16) | (p[7]! << 24)) >>> 0;
   return { ok: true, header: { type: (b1 & 0x3) as RmMsgType, numFragments, seq, msgId } };
 }
 
 /** Fragments needed for a payload: ceil(len/232) - 1, and 0 for an empty payload (§1.3). */
 export function fragmentsFor(payloadBytes: number): number {
   return payloadBytes === 0 ? 0 : Math.ceil(payloadBytes / RM_RPC.FRAGMENT_PAYLOAD_BYTES) - 1;
+}
+
+/** How many packets `fragment` makes of a payload, without making them (same size check). */
+export function packetCount(payloadBytes: number): number {
+  if (payloadBytes > RM_RPC.MAX_MESSAGE_BYTES) throw new RangeError(`RM message of ${payloadBytes} bytes exceeds ${RM_RPC.MAX_MESSAGE_BYTES}`);
+  return fragmentsFor(payloadBytes) + 1;
 }
 
 /**
@@ -64,10 +79,11 @@ export function fragment(m: RpcMessage): Uint8Array[] {
   const numFragments = fragmentsFor(m.payload.length);
   const out: Uint8Array[] = [];
   for (let i = 0; i <= numFragments; i++) {
-    const chunk = m.payload.subarray(i * RM_RPC.FRAGMENT_PAYLOAD_BYTES, (i + 1) * RM_RPC.FRAGMENT_PAYLOAD_BYTES);
+    // Most messages fit one packet: their payload is the chunk (no subarray view to make).
+    const chunk = numFragments === 0 ? m.payload : m.payload.subarray(i * RM_RPC.FRAGMENT_PAYLOAD_BYTES, (i + 1) * RM_RPC.FRAGMENT_PAYLOAD_BYTES);
     const type = i === 0 ? m.type : RM_MSG_TYPE.CONTINUATION;
     const p = new Uint8Array(RM_RPC.HEADER_BYTES + chunk.length);
-    p.set(encodeHeader({ type, numFragments, seq: m.seq, msgId: m.msgId }), 0);
+    writeHeader(p, { type, numFragments, seq: m.seq, msgId: m.msgId });
     p.set(chunk, RM_RPC.HEADER_BYTES);
     out.push(p);
   }
