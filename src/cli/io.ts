@@ -35,3 +35,10 @@ export function memoryIo(stdinLines: readonly string[] = []): Io & { stdout: str
     })(),
   };
 }
+
+/** One progress line: `verb [####......] n events` (the bar only when the total is known). */
+export function progressLine(verb: string, n: number, max: number): string {
+  const width = 30;
+  const done = Number.isFinite(max) && max > 0 ? Math.min(width, Math.floor((n * width) / max)) : 0;
+  return `${verb} [${"#".repeat(done)}${".".repeat(width - done)}] ${n}${Number.isFinite(max) && max > 0 ? `/${max}` : ""} events`;
+}

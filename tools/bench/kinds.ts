@@ -20,7 +20,7 @@ import { stateHash } from "../../src/core/hash.ts";
 import { plainEqual } from "../../src/core/equal.ts";
 import type { ReplayItem } from "../../src/core/replay.ts";
 
-const opts = { scenario: "long-run", events: 200_000, seed: 1, trace: "", reps: 2 };
+const opts = { scenario: "long-run", events: 200_000, seed: 1, trace: "", reps: 3 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const [k, v] = [argv[i], argv[i + 1]];
@@ -31,6 +31,9 @@ for (let i = 0; i < argv.length; i += 2) {
   else if (k === "--trace") opts.trace = v;
   else if (k === "--reps") opts.reps = Number(v);
   else usage(`unknown argument '${k}'`);
+}
+for (const [name, n] of [["--reps", opts.reps], ["--events", opts.events], ["--seed", opts.seed]] as const) {
+  if (!Number.isSafeInteger(n) || n < (name === "--seed" ? 0 : 1)) usage(`${name} wants a whole number, got '${n}'`);
 }
 function usage(why: string): never {
   console.error(`bench:kinds: ${why} (use --scenario S, --events N, --seed N, --trace FILE, --reps N)`);
@@ -47,7 +50,17 @@ else {
 const reader = TraceReader.open(memorySource(bytes));
 const items: ReplayItem[] = [...reader.items()];
 
-// The last repetition is reported: the earlier ones warm the JIT.
+// The fastest repetition is reported: the first warms the JIT, and on a shared machine the
+// fastest is the least disturbed by other load.
+interface Run {
+  total: number;
+  events: number;
+  hashMs: number;
+  checkpoints: number;
+  equalMs: number;
+  perKind: Map<string, { ms: number; n: number }>;
+}
+let fastest: Run | undefined;
 for (let rep = 0; rep < opts.reps; rep++) {
   const state = mutableCopy(hvModel.genesis(reader.header.config as MachineConfig)) as Machine;
   const perKind = new Map<string, { ms: number; n: number }>();
@@ -78,8 +91,13 @@ for (let rep = 0; rep < opts.reps; rep++) {
       checkpoints += 1;
     }
   }
-  if (rep < opts.reps - 1) continue;
   const total = performance.now() - start;
+  if (rep > 0 || opts.reps === 1) {
+    if (fastest === undefined || total < fastest.total) fastest = { total, events, hashMs, checkpoints, equalMs, perKind };
+  }
+}
+if (fastest !== undefined) {
+  const { total, events, hashMs, checkpoints, equalMs, perKind } = fastest;
   const us = (ms: number, n: number) => `${((1000 * ms) / n).toFixed(2)} us/event`;
   console.log(`${reader.header.scenario.name}: ${events} events in ${total.toFixed(0)} ms (${us(total, events)}, timer overhead included)`);
   console.log(`  checkpoint hash  ${hashMs.toFixed(0).padStart(6)} ms  ${checkpoints} checkpoints, ${(hashMs / Math.max(1, checkpoints)).toFixed(2)} ms each (${us(hashMs, events)})`);

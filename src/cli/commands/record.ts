@@ -4,7 +4,7 @@ import { record, type RecordResult } from "../../sim/record.ts";
 import { fileSink } from "../../trace/source.ts";
 import { parseIntOption } from "../files.ts";
 import { parseDuration } from "../duration.ts";
-import type { Io } from "../io.ts";
+import { progressLine, type Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import type { Scenario } from "../../sim/scenario.ts";
@@ -28,7 +28,7 @@ export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: 
     maxEvents,
     ...(o.untilNs === undefined ? {} : { untilNs: o.untilNs }),
     ...(o.blockEvents === undefined ? {} : { blockEvents: o.blockEvents }),
-    onProgress: io.isTTY ? (n, max) => io.progress(progressLine(n, max)) : undefined,
+    onProgress: io.isTTY ? (n, max) => io.progress(progressLine("recording", n, max)) : undefined,
   });
   if (io.isTTY) io.progress("");
   io.out(
@@ -37,11 +37,6 @@ export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: 
   return { code: EXIT.ok, result, scenario };
 }
 
-function progressLine(n: number, max: number): string {
-  const width = 30;
-  const done = Number.isFinite(max) && max > 0 ? Math.min(width, Math.floor((n * width) / max)) : 0;
-  return `recording [${"#".repeat(done)}${".".repeat(width - done)}] ${n} events`;
-}
 
 export function registerRecord(program: Command, io: Io, setCode: (c: number) => void): void {
   program

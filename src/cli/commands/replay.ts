@@ -1,17 +1,32 @@
 import type { Command } from "commander";
 import { openTraceFile } from "../files.ts";
 import { verifyTrace, type VerifyResult } from "../../trace/verify.ts";
-import type { Io } from "../io.ts";
+import { progressLine, type Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { toJson } from "../../export/json.ts";
 import { describeFinding } from "../report.ts";
 import { hvModel } from "../../model/machine.ts";
 
+/**
+ * A progress line on a terminal, redrawn at checkpoints (one per block) at most every 64k events:
+ * long traces take seconds, and drawing costs nothing between checkpoints.
+ */
+function replayProgress(io: Io, total: number): (seq: number) => void {
+  let shown = 0;
+  return (seq) => {
+    if (seq + 1 - shown < 65_536) return;
+    shown = seq + 1;
+    io.progress(progressLine("replaying", shown, total));
+  };
+}
+
 /** Replays a trace and says how many events verified, or names the first divergent event. */
 export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean): { code: number; result: VerifyResult } {
   const reader = openTraceFile(file);
   try {
-    const result = verifyTrace(reader, { path, invariants: invariants ? "every" : "off" });
+    const onCheckpoint = io.isTTY ? replayProgress(io, reader.footer()?.events ?? Number.POSITIVE_INFINITY) : undefined;
+    const result = verifyTrace(reader, { path, invariants: invariants ? "every" : "off", ...(onCheckpoint === undefined ? {} : { onCheckpoint }) });
+    if (io.isTTY) io.progress("");
     if (result.modelVersionRecorded !== null) {
       io.out(`note: recorded by ${result.modelVersionRecorded}, replaying with ${hvModel.version}; differences show as divergences`);
     }
