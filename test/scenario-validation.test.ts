@@ -12,6 +12,7 @@ const CASES: readonly [string, string][] = [
   ["bad-size.yaml", "bad-size.yaml:4:13: vms[0].memory: expected a size such as 64MiB or 0x1000, a multiple of 4096 bytes, got 'lots'"],
   ["unknown-vm.yaml", "unknown-vm.yaml:7:12: host[1].start: expected a VM declared under vms (app), got 'ap'"],
   ["too-much-memory.yaml", "too-much-memory.yaml:8:13: vms[1].memory: expected a size that fits the platform RAM (174MiB left for this VM), got '512MiB'"],
+  ["ram-out-of-order.yaml", "ram-out-of-order.yaml:5:15: platform.ram[1].base: expected a base at or above 0x90000000 (RAM ranges in ascending order, not overlapping), got 0x40000000"],
   ["unknown-device.yaml", "unknown-device.yaml:7:17: vms[0].devices[1].type: expected a device type: virtio-blk, virtio-console, got 'virtio-gpu'"],
   [
     "unknown-step.yaml",

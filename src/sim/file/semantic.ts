@@ -18,6 +18,11 @@ const DEVICE_TYPES = Object.keys(DEVICE_INFO);
 export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => string): Issue[] {
   const issues: Issue[] = [];
   const bad = (path: Path, expected: string, got = raw(path)): void => void issues.push({ path, expected, got });
+  // The model keeps physical ranges sorted by base (src/model/rm/ranges.ts searches them by halves).
+  spec.platform.ram.forEach((r, i) => {
+    const prev = spec.platform.ram[i - 1];
+    if (prev !== undefined && r.base < prev.base + prev.size) bad(["platform", "ram", i, "base"], `a base at or above ${hex(prev.base + prev.size)} (RAM ranges in ascending order, not overlapping)`, hex(r.base));
+  });
   const names = spec.vms.map((v) => v.name);
   spec.vms.forEach((vm, i) => {
     if (names.indexOf(vm.name) !== i) bad(["vms", i, "name"], "a name no other VM has");
@@ -41,6 +46,7 @@ export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => 
   return issues;
 }
 
+const hex = (n: number): string => `0x${n.toString(16)}`;
 const POOL_NOTE = "8 host slots of the largest size given";
 const streamsNote = (spec: ScenarioSpec): string =>
   spec.platform.smmuStreams.length === 0 ? "a stream listed in platform.smmu-streams (none are listed)" : `a stream listed in platform.smmu-streams (${spec.platform.smmuStreams.join(", ")})`;
