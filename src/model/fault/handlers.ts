@@ -52,14 +52,24 @@ export function onStage2Fault(s: Machine, ev: Stage2FaultEvent): Outcome {
 
 const validSize = (n: number): boolean => n === 1 || n === 2 || n === 4 || n === 8;
 
+/** The first range holding all of [ipa, ipa+size), or -1. A plain loop: this runs on every forwarded fault. */
+function within(ranges: readonly { base: number; size: number }[], ipa: number, size: number): number {
+  for (let i = 0; i < ranges.length; i++) {
+    const v = ranges[i]!;
+    if (ipa >= v.base && ipa + size <= v.base + v.size) return i;
+  }
+  return -1;
+}
+
 function inVmmio(as: AddrspaceObject, ipa: number, size: number): boolean {
-  return as.vmmio.some((v) => ipa >= v.base && ipa + size <= v.base + v.size);
+  return within(as.vmmio, ipa, size) >= 0;
 }
 
 /** vdevice table first, then the VIC's fixed platform addresses; `value` is the store's, truncated to its size (0n for a load). */
 function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: Stage2FaultEvent, write: boolean, value: bigint): Outcome | null {
   let result: MmioResult | null = null;
-  const vd = as.vdevices.find((v) => ev.ipa >= v.base && ev.ipa + ev.sizeBytes <= v.base + v.size);
+  const vdIndex = within(as.vdevices, ev.ipa, ev.sizeBytes);
+  const vd = vdIndex < 0 ? undefined : as.vdevices[vdIndex];
   if (vd !== undefined) {
     const vic = objectAs(s, vd.vic, "vic")!;
     const off = ev.ipa - vd.base;

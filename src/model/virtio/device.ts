@@ -10,11 +10,14 @@ import type { VirtioDevice, VirtQueue } from "./state.ts";
 
 /**
  * The device's view of guest memory (guest physical addresses); null/false where it cannot reach.
- * `read` returns a fresh array; `write` copies `data` (which may be a disk sector the device owns).
+ * `read` returns a fresh array; `readInto` fills `out[0, len)` instead (ring fields and descriptors
+ * are read into one small buffer per notify, not an array each); `write` copies `data[0, len)`
+ * (`data` may be a disk sector the device owns, or that buffer).
  */
 export interface Dma {
   read(gpa: number, len: number): Uint8Array | null;
-  write(gpa: number, data: Uint8Array): boolean;
+  readInto(gpa: number, out: Uint8Array, len: number): boolean;
+  write(gpa: number, data: Uint8Array, len: number): boolean;
 }
 
 export interface MmioResult {
@@ -135,18 +138,20 @@ function putLe(b: Uint8Array, o: number, v: number, n: number): Uint8Array {
   return b;
 }
 
-/** A used-ring element {id u32, len u32} (VIRTIO 1.x §2.7.8). */
-const usedElem = (id: number, len: number): Uint8Array => putLe(putLe(new Uint8Array(8), 0, id, 4), 4, len, 4);
+/**
+ * The scratch bytes of one notify, for ring fields, descriptors, the block header, the used element
+ * and the status byte: each is read (or built) and consumed before the next use.
+ */
+const SCRATCH_BYTES = 16;
 
 interface Desc { addr: number; len: number; flags: number; next: number }
 
 /** Walks one descriptor chain; bounded by the queue size so a looping chain cannot spin. */
-function readChain(q: VirtQueue, head: number, dma: Dma): Desc[] | null {
+function readChain(q: VirtQueue, head: number, dma: Dma, b: Uint8Array): Desc[] | null {
   const out: Desc[] = [];
   let i = head;
   for (let n = 0; n < q.num; n++) {
-    const b = dma.read(q.desc + i * R.VIRTQ_DESC_BYTES, R.VIRTQ_DESC_BYTES);
-    if (b === null) return null;
+    if (!dma.readInto(q.desc + i * R.VIRTQ_DESC_BYTES, b, R.VIRTQ_DESC_BYTES)) return null;
     const d = { addr: u64(b, 0), len: u32(b, 8), flags: u16(b, 12), next: u16(b, 14) };
     out.push(d);
     if ((d.flags & R.VIRTQ_DESC_F_NEXT) === 0) return out;
@@ -159,29 +164,32 @@ function readChain(q: VirtQueue, head: number, dma: Dma): Desc[] | null {
 function notify(d: VirtioDevice, qi: number, dma: Dma): MmioResult {
   const q = d.queues[qi];
   if (q === undefined || !q.ready || q.num === 0 || (d.status & R.STATUS.DRIVER_OK) === 0) return { value: 0, irq: false, note: `notify q${qi}: not ready` };
-  const idxBytes = dma.read(q.driver + 2, 2);
-  if (idxBytes === null) return needsReset(d, qi, "avail ring out of the device's reach");
-  const availIdx = u16(idxBytes, 0);
-  const notes: string[] = [];
+  const b = new Uint8Array(SCRATCH_BYTES);
+  if (!dma.readInto(q.driver + 2, b, 2)) return needsReset(d, qi, "avail ring out of the device's reach");
+  const availIdx = u16(b, 0);
+  // What each request did, "; "-separated: usually one request, so no array to join.
+  let notes = "";
+  let served = 0;
   for (let n = 0; q.lastAvail !== availIdx && n < q.num; n++) {
-    const slot = dma.read(q.driver + 4 + 2 * (q.lastAvail % q.num), 2);
-    const head = slot === null ? -1 : u16(slot, 0) % q.num;
-    const chain = head < 0 ? null : readChain(q, head, dma);
+    const head = dma.readInto(q.driver + 4 + 2 * (q.lastAvail % q.num), b, 2) ? u16(b, 0) % q.num : -1;
+    const chain = head < 0 ? null : readChain(q, head, dma, b);
     if (chain === null) return needsReset(d, qi, "descriptor out of the device's reach");
-    const r = d.deviceId === R.DEVICE_ID.BLOCK ? blockRequest(d, chain, dma) : consoleRequest(d, qi, chain, dma);
+    const r = d.deviceId === R.DEVICE_ID.BLOCK ? blockRequest(d, chain, dma, b) : consoleRequest(d, qi, chain, dma);
     if (r === null) return needsReset(d, qi, "buffer out of the device's reach");
+    // The used element {id u32, len u32} (VIRTIO 1.x §2.7.8).
     const used = q.device + 4 + 8 * (q.usedIdx % q.num);
-    if (!dma.write(used, usedElem(head, r.written))) return needsReset(d, qi, "used ring out of reach");
+    if (!dma.write(used, putLe(putLe(b, 0, head, 4), 4, r.written, 4), 8)) return needsReset(d, qi, "used ring out of reach");
     q.usedIdx = (q.usedIdx + 1) & 0xffff;
     q.lastAvail = (q.lastAvail + 1) & 0xffff;
-    if (!dma.write(q.device + 2, putLe(new Uint8Array(2), 0, q.usedIdx, 2))) return needsReset(d, qi, "used ring out of reach");
+    if (!dma.write(q.device + 2, putLe(b, 0, q.usedIdx, 2), 2)) return needsReset(d, qi, "used ring out of reach");
     d.completed += 1;
-    notes.push(r.note);
+    notes = served === 0 ? r.note : `${notes}; ${r.note}`;
+    served += 1;
   }
-  if (notes.length === 0) return { value: 0, irq: false, note: `notify q${qi}: nothing new` };
+  if (served === 0) return { value: 0, irq: false, note: `notify q${qi}: nothing new` };
   d.interruptStatus |= R.INT_VRING;
   d.interrupts += 1;
-  return { value: 0, irq: true, note: `q${qi}: ${notes.join("; ")}` };
+  return { value: 0, irq: true, note: `q${qi}: ${notes}` };
 }
 
 function needsReset(d: VirtioDevice, qi: number, why: string): MmioResult {
@@ -210,13 +218,12 @@ function sectorsOf(d: VirtioDevice, at: number, sectors: number, len: number): U
 const ZERO_SECTOR = new Uint8Array(R.SECTOR_BYTES);
 
 /** virtio-blk: header {type u32, reserved u32, sector u64}, data buffers, a 1-byte status the device writes. */
-function blockRequest(d: VirtioDevice, chain: Desc[], dma: Dma): { written: number; note: string } | null {
+function blockRequest(d: VirtioDevice, chain: Desc[], dma: Dma, b: Uint8Array): { written: number; note: string } | null {
   const hdr = chain[0]!;
   const status = chain[chain.length - 1]!;
-  const h = dma.read(hdr.addr, 16);
-  if (h === null || chain.length < 2) return null;
-  const type = u32(h, 0);
-  const sector = u64(h, 8);
+  if (!dma.readInto(hdr.addr, b, 16) || chain.length < 2) return null;
+  const type = u32(b, 0);
+  const sector = u64(b, 8);
   let written = 0;
   let at = sector;
   let st: number = R.BLK_S_OK;
@@ -225,7 +232,7 @@ function blockRequest(d: VirtioDevice, chain: Desc[], dma: Dma): { written: numb
     const sectors = Math.floor(buf.len / R.SECTOR_BYTES);
     if (at + sectors > d.capacitySectors) { st = R.BLK_S_IOERR; break; }
     if (type === R.BLK_T_IN) {
-      if (!dma.write(buf.addr, sectorsOf(d, at, sectors, buf.len))) return null;
+      if (!dma.write(buf.addr, sectorsOf(d, at, sectors, buf.len), buf.len)) return null;
       written += buf.len;
     } else if (type === R.BLK_T_OUT) {
       const data = dma.read(buf.addr, buf.len);
@@ -235,7 +242,8 @@ function blockRequest(d: VirtioDevice, chain: Desc[], dma: Dma): { written: numb
     } else st = R.BLK_S_UNSUPP;
     at += sectors;
   }
-  if (!dma.write(status.addr, Uint8Array.of(st))) return null;
+  b[0] = st;
+  if (!dma.write(status.addr, b, 1)) return null;
   const kind = type === R.BLK_T_IN ? "read" : type === R.BLK_T_OUT ? "write" : `type ${type}`;
   return { written: written + 1, note: `blk ${kind} sector ${sector} x${at - sector} -> ${st === 0 ? "OK" : st}` };
 }

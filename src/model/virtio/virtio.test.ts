@@ -9,15 +9,20 @@ function fakeDma(holes: (a: number) => boolean = () => false): Dma & { mem: Map<
   return {
     mem,
     read: (gpa, len) => (holes(gpa) ? null : Uint8Array.from({ length: len }, (_, i) => mem.get(gpa + i) ?? 0)),
-    write: (gpa, data) => {
+    readInto: (gpa, out, len) => {
       if (holes(gpa)) return false;
-      data.forEach((b, i) => mem.set(gpa + i, b));
+      for (let i = 0; i < len; i++) out[i] = mem.get(gpa + i) ?? 0;
+      return true;
+    },
+    write: (gpa, data, len) => {
+      if (holes(gpa)) return false;
+      for (let i = 0; i < len; i++) mem.set(gpa + i, data[i]!);
       return true;
     },
   };
 }
 const le = (v: number, n: number): number[] => Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** (8 * i)) & 0xff);
-const put = (dma: Dma, gpa: number, ...parts: number[][]) => dma.write(gpa, Uint8Array.from(parts.flat()));
+const put = (dma: Dma, gpa: number, ...parts: number[][]) => dma.write(gpa, Uint8Array.from(parts.flat()), parts.flat().length);
 
 function ready(dma: Dma) {
   const d = newDevice(1, 3, 0x80, 0x0a00_0000, DEVICE_ID.BLOCK, 33, 16);
@@ -56,7 +61,7 @@ describe("virtio-mmio block device", () => {
   it("writes then reads a sector through the virtqueue, with used ring and interrupt", () => {
     const dma = fakeDma();
     const d = ready(dma);
-    dma.write(0x3000, new Uint8Array(512).fill(0xab));
+    dma.write(0x3000, new Uint8Array(512).fill(0xab), 512);
     expect(mmioWrite(d, REG.QueueNotify, 0, dma)).toEqual({ value: 0, irq: false, note: "notify q0: nothing new" });
     request(dma, 0, 1, 5);
     expect(mmioWrite(d, REG.QueueNotify, 0, dma)).toEqual({ value: 0, irq: true, note: "q0: blk write sector 5 x1 -> OK" });
@@ -64,7 +69,7 @@ describe("virtio-mmio block device", () => {
     expect([...dma.read(0x1200, 12)!]).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]); // used idx 1, elem {id 0, len 1}
     mmioWrite(d, REG.InterruptACK, 1, dma);
     expect(mmioRead(d, REG.InterruptStatus)).toBe(0);
-    dma.write(0x3000, new Uint8Array(512));
+    dma.write(0x3000, new Uint8Array(512), 512);
     request(dma, 1, 0, 5);
     mmioWrite(d, REG.QueueNotify, 0, dma);
     expect(dma.read(0x3000, 512)!.every((b) => b === 0xab)).toBe(true);
@@ -77,7 +82,7 @@ describe("virtio-mmio block device", () => {
     const dma = fakeDma();
     const d = ready(dma);
     const writeSector5 = (dev: typeof d, idx: number, fill: number) => {
-      dma.write(0x3000, new Uint8Array(512).fill(fill));
+      dma.write(0x3000, new Uint8Array(512).fill(fill), 512);
       request(dma, idx, 1, 5);
       mmioWrite(dev, REG.QueueNotify, 0, dma);
     };

@@ -34,14 +34,22 @@ class HostDma implements Dma {
 
   constructor(private readonly s: Machine, private readonly vm: VmmVm) {}
 
-  /** The physical pieces behind guest range [gpa, gpa+len) if the host reaches them all with `rights`. */
-  private pieces(gpa: number, len: number, rights: number): { pa: number; size: number }[] | null {
+  /**
+   * The PA behind guest range [gpa, gpa+len) when it lies wholly inside one host stage-2 range the
+   * host reaches with `rights` (the common case: no pieces array); NONE where unreachable; SPLIT when
+   * it spans ranges (`reachablePieces` decides those).
+   */
+  private paOf(gpa: number, len: number, rights: number): number {
     const host = hostAddr(this.vm, gpa, len);
-    if (host === null) return null;
+    if (host === null) return NONE;
     const r = len === 0 ? undefined : this.rangeAt(host);
-    // Wholly inside one range: the single piece `reachablePieces` would return.
-    if (r !== undefined && host + len <= r.ipa + r.size) return (r.access & rights) === rights ? [{ pa: r.pa + (host - r.ipa), size: len }] : null;
-    return reachablePieces(this.s, VMID.HLOS, host, len, rights);
+    if (r === undefined || host + len > r.ipa + r.size) return SPLIT;
+    return (r.access & rights) === rights ? r.pa + (host - r.ipa) : NONE;
+  }
+
+  /** The pieces of a range that `paOf` found SPLIT (or empty), as `reachablePieces` gives them. */
+  private splitPieces(gpa: number, len: number, rights: number): { pa: number; size: number }[] | null {
+    return reachablePieces(this.s, VMID.HLOS, hostAddr(this.vm, gpa, len)!, len, rights);
   }
 
   private rangeAt(host: number): S2Range | undefined {
@@ -51,24 +59,52 @@ class HostDma implements Dma {
   }
 
   read(gpa: number, len: number): Uint8Array | null {
-    const p = this.pieces(gpa, len, 4);
-    if (p === null) return null;
     const out = new Uint8Array(len);
+    return this.copyOut(gpa, out, len) ? out : null;
+  }
+
+  /** For the few bytes of ring fields and descriptors: the clearing loop is short. */
+  readInto(gpa: number, out: Uint8Array, len: number): boolean {
+    // Unwritten pages read as zero and `readPhysInto` skips them: clear what a previous use left.
+    for (let i = 0; i < len; i++) out[i] = 0;
+    return this.copyOut(gpa, out, len);
+  }
+
+  /** Reads guest range [gpa, gpa+len) into `out`, which is zero there. */
+  private copyOut(gpa: number, out: Uint8Array, len: number): boolean {
+    const pa = this.paOf(gpa, len, 4);
+    if (pa === NONE) return false;
+    if (pa !== SPLIT) {
+      readPhysInto(this.s, pa, out, 0, len);
+      return true;
+    }
+    const p = this.splitPieces(gpa, len, 4);
+    if (p === null) return false;
     let off = 0;
     for (const x of p) {
       readPhysInto(this.s, x.pa, out, off, x.size);
       off += x.size;
     }
-    return out;
+    return true;
   }
 
-  write(gpa: number, data: Uint8Array): boolean {
-    const p = this.pieces(gpa, data.length, 2);
+  write(gpa: number, data: Uint8Array, len: number): boolean {
+    const pa = this.paOf(gpa, len, 2);
+    if (pa === NONE) return false;
+    if (pa !== SPLIT) {
+      writePhys(this.s, pa, data, HOST_LABEL, len);
+      return true;
+    }
+    const p = this.splitPieces(gpa, len, 2);
     if (p === null) return false;
-    writePieces(this.s, p, data, HOST_LABEL);
+    writePieces(this.s, p, len === data.length ? data : data.subarray(0, len), HOST_LABEL);
     return true;
   }
 }
+
+/** `HostDma.paOf` results that are not a PA (PAs are non-negative). */
+const NONE = -1;
+const SPLIT = -2;
 
 /** Writes `data` across the physical pieces of its range, in order (one piece, the common case, takes `data` whole). */
 function writePieces(s: Machine, pieces: readonly { pa: number; size: number }[], data: Uint8Array, label: string): void {
@@ -106,10 +142,10 @@ function runningGuest(s: Machine, ev: { vm: number; seq: number; kind: string })
  * the doorbell asserts its VIRQ in the guest's VIC (reference §7.2 IRQFD, §6.5).
  */
 function irqfd(s: Machine, vm: VmmVm, label: number): { vm: number; spi: number; pending: boolean } | null {
-  if (!vm.irqfds.some((f) => f.label === label)) return null;
+  if (!hasIrqfd(vm, label)) return null;
   const rm = s.rm.hv!;
   const hv = rm.vms[vm.vmid];
-  const bell = hv?.bells.find((b) => b.label === label);
+  const bell = hv === undefined ? undefined : bellOf(hv.bells, label);
   if (hv === undefined || bell === undefined) return null;
   const host = rm.vms[VMID.HLOS]!;
   // protected VMs (issue #6, src/model/protected/virq.ts): the oracle records the target; the virq-wrong-vm defect misroutes it.
@@ -122,6 +158,21 @@ function irqfd(s: Machine, vm: VmmVm, label: number): { vm: number; spi: number;
 }
 
 // Plain loops: these run on every MMIO access, where map/find closures showed in profiles.
+function hasIrqfd(vm: VmmVm, label: number): boolean {
+  for (const f of vm.irqfds) if (f.label === label) return true;
+  return false;
+}
+
+function bellOf<B extends { label: number }>(bells: readonly B[], label: number): B | undefined {
+  for (const b of bells) if (b.label === label) return b;
+  return undefined;
+}
+
+function ioeventIndex(vm: VmmVm, vcpu: number): number {
+  for (let i = 0; i < vm.ioevents.length; i++) if (vm.ioevents[i]!.vcpu === vcpu) return i;
+  return -1;
+}
+
 function vmmVmOf(s: Machine, vmid: number) {
   for (const fd of s.vmm.vms.ids) {
     const v = s.vmm.vms.byId[fd]!;
@@ -144,7 +195,7 @@ export function onVmmMmio(s: Machine, ev: VmmMmioEvent) {
   if (vm === undefined) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
   const held = vm.mmio[ev.vcpu];
   const fromKernel = held === undefined || held.handled;
-  const ioIndex = vm.ioevents.findIndex((x) => x.vcpu === ev.vcpu);
+  const ioIndex = ioeventIndex(vm, ev.vcpu);
   const x = !fromKernel ? held : ioIndex >= 0 ? vm.ioevents[ioIndex]! : undefined;
   if (x === undefined) invalidEvent(ev.seq, ev.kind, `vm${ev.vm}/vcpu${ev.vcpu} has no MMIO exit or ioeventfd write for crosvm`);
   if (fromKernel) vm.ioevents.splice(ioIndex, 1);
@@ -167,6 +218,13 @@ export function onVmmMmio(s: Machine, ev: VmmMmioEvent) {
 export function onVmMemWrite(s: Machine, ev: VmMemWriteEvent) {
   runningGuest(s, ev);
   if (ev.data.length === 0 || ev.data.length > 0x10000) invalidEvent(ev.seq, ev.kind, "a store is 1..65536 bytes");
+  // The common store lies in one stage-2 range the guest may write: no pieces array to build.
+  const r = s2RangeAt(s, ev.vm, ev.ipa);
+  if (r !== undefined && ev.ipa + ev.data.length <= r.ipa + r.size && (r.access & 2) === 2) {
+    const pa = r.pa + (ev.ipa - r.ipa);
+    writePhys(s, pa, ev.data, `vm${ev.vm}`);
+    return { pa };
+  }
   const pieces = reachablePieces(s, ev.vm, ev.ipa, ev.data.length, 2);
   if (pieces === null) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} cannot write IPA 0x${ev.ipa.toString(16)}: the store would fault`);
   writePieces(s, pieces, ev.data, `vm${ev.vm}`);
