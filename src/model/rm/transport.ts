@@ -15,7 +15,7 @@ import { RM_ERRORS, RM_MSG_TYPE, VMID, rmMessageId, rmMessageName, type RmMessag
 import { HYPERCALLS, type HypercallName } from "../abi/hypercalls.ts";
 import type { Machine } from "../machine.ts";
 import { objectAs } from "../object/objects.ts";
-import type { Caller, HvReturn, HypercallTable } from "../hyp/calls.ts";
+import type { Caller, HvReturn, HypercallHandler, HypercallTable } from "../hyp/calls.ts";
 import { msgqueueHypercalls } from "../ipc/msgqueue.ts";
 import { doorbellHypercalls } from "../ipc/doorbell.ts";
 import { vcpuRunHypercalls } from "../vcpu/run.ts";
@@ -29,18 +29,68 @@ import type { RmNotificationOut, RmRequestOutcome } from "./events.ts";
 
 const TABLE: HypercallTable = { ...msgqueueHypercalls, ...doorbellHypercalls, ...vcpuRunHypercalls };
 
+/** A call the transport makes, resolved once: its number (for `hypercallCounts`) and HYP's handler. */
+export interface HvCall {
+  readonly call: number;
+  readonly handler: HypercallHandler;
+}
+function resolveCall(name: HypercallName): HvCall {
+  const handler = TABLE[name];
+  if (handler === undefined) throw new Error(`internal: ${name} is not a call the RM transport makes`);
+  return { call: HYPERCALLS[name], handler };
+}
+/** Every call of TABLE, resolved at load. */
+const CALLS: { readonly [N in HypercallName]?: HvCall } = Object.fromEntries(Object.keys(TABLE).map((name) => [name, resolveCall(name as HypercallName)]));
+/** The calls made on every VCPU_RUN, doorbell and RM packet, for `callAs` (no lookup by name per call). */
+export const HVC = {
+  vcpu_run: resolveCall("vcpu_run"),
+  doorbell_send: resolveCall("doorbell_send"),
+  msgqueue_send: resolveCall("msgqueue_send"),
+  msgqueue_receive: resolveCall("msgqueue_receive"),
+} as const;
+
 /** Who runs a client's driver code: the HLOS's last vCPU (crosvm's main thread, ⚠ model choice), a guest's vCPU 0. */
 export function driverThread(s: Machine, hv: VmHv): number {
   if (hv.vmid === VMID.HLOS) return hv.vcpus[hv.vcpus.length - 1] ?? 0;
   return hv.vcpus[0] ?? 0;
 }
 
-/** One of HYP's hypercall handlers, run as `thread` of `hv` (or the RM), counted like a trapped call. */
+/**
+ * The register values of small non-negative integers (caps, sizes, flags), made once: converting a
+ * number with BigInt() is a runtime call, and every VCPU_RUN, doorbell and RM packet passes several.
+ */
+const SMALL_REGS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+
+/** A register value (modulo 2^64) of a number or bigint argument. */
+function reg(a: number | bigint): bigint {
+  if (typeof a === "number" && a >= 0) {
+    if (a < SMALL_REGS.length && Number.isInteger(a)) return SMALL_REGS[a]!;
+    if (a <= Number.MAX_SAFE_INTEGER) return BigInt(a); // a non-negative safe integer is its own value
+  }
+  return BigInt.asUintN(64, BigInt(a));
+}
+
+/**
+ * One of HYP's hypercall handlers, run as `thread` of `hv` (or the RM), counted like a trapped call.
+ * Arguments are register values: numbers and bigints, taken modulo 2^64 as X1..X7 would be.
+ */
 export function hvcAs(s: Machine, vm: number, thread: number, cspace: number, name: HypercallName, args: readonly (number | bigint)[], data?: Uint8Array): HvReturn {
+  return callAs(s, vm, thread, cspace, CALLS[name] ?? resolveCall(name), args, data);
+}
+
+/**
+ * `hvcAs` with the call already resolved (HVC): runs for every VCPU_RUN and RM packet, so it builds
+ * the caller and the argument list directly (no spread, no closure).
+ */
+export function callAs(s: Machine, vm: number, thread: number, cspace: number, hvc: HvCall, args: readonly (number | bigint)[], data?: Uint8Array): HvReturn {
   const t = objectAs(s, thread, "thread");
-  const c: Caller = { vm, vcpu: t?.index ?? 0, seq: s.seq, t: s.t, thread, cspace, ...(data === undefined ? {} : { data }) };
-  countHypercall(s, HYPERCALLS[name]);
-  return TABLE[name]!(s, c, args.map((a) => BigInt.asUintN(64, BigInt(a))));
+  const vcpu = t === undefined ? 0 : t.index;
+  // The same fields as a trapped call's caller; `data` only when the event carries a buffer.
+  const c: Caller = data === undefined ? { vm, vcpu, seq: s.seq, t: s.t, thread, cspace } : { vm, vcpu, seq: s.seq, t: s.t, thread, cspace, data };
+  const x: bigint[] = [];
+  for (let i = 0; i < args.length; i++) x.push(reg(args[i]!));
+  countHypercall(s, hvc.call);
+  return hvc.handler(s, c, x);
 }
 
 /** The receiver's interrupt handler: acknowledge the VIRQ, drain the queue, deactivate (EOI). */
@@ -49,7 +99,7 @@ function drain(s: Machine, vm: number, thread: number, cspace: number, cap: numb
   const intid = t === undefined ? 1023 : acknowledge(s, t);
   let n = 0;
   for (;;) {
-    const r = hvcAs(s, vm, thread, cspace, "msgqueue_receive", [cap, 0, 240]);
+    const r = callAs(s, vm, thread, cspace, HVC.msgqueue_receive, [cap, 0, 240]);
     if (r.error !== "OK") break;
     take(r.extra!.data as Uint8Array);
     n++;
@@ -62,7 +112,7 @@ function drain(s: Machine, vm: number, thread: number, cspace: number, cap: numb
 function sendAll(s: Machine, vm: number, thread: number, cspace: number, cap: number, packets: readonly Uint8Array[]): boolean {
   for (let i = 0; i < packets.length; i++) {
     const p = packets[i]!;
-    const r = hvcAs(s, vm, thread, cspace, "msgqueue_send", [cap, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
+    const r = callAs(s, vm, thread, cspace, HVC.msgqueue_send, [cap, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
     if (r.error !== "OK") return false;
   }
   return true;
@@ -121,7 +171,7 @@ export function exchange(s: Machine, ev: { seq: number; kind: string }, vmid: nu
   let msg: { seq: number; msgId: number; payload: Uint8Array } | null = null;
   for (let i = 0; i < packets.length; i++) {
     const p = packets[i]!;
-    const r = hvcAs(s, vmid, thread, hv.cspace, "msgqueue_send", [hv.channel.clientTx, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
+    const r = callAs(s, vmid, thread, hv.cspace, HVC.msgqueue_send, [hv.channel.clientTx, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
     if (r.error !== "OK") invalidEvent(ev.seq, ev.kind, `VM ${vmid}'s RM queue refused a fragment: ${r.error}`);
     rmDrain(s, hv, (m) => (msg = m));
   }

@@ -17,7 +17,8 @@ export function runnable(t: ThreadObject): boolean {
 
 /** Competes for its CPU in the FPRR queues (proxy-scheduled vCPUs only run by directed yield). */
 function schedulable(s: Machine, t: ThreadObject): boolean {
-  return runnable(t) && !t.proxy && t.affinity < s.sched.cpus.length;
+  // Proxy-scheduled first: it settles the answer for every VMM-run vCPU in one read.
+  return !t.proxy && t.affinity < s.sched.cpus.length && runnable(t);
 }
 
 /** Adds the time since the last change to the bucket of the current status, then switches status. */
@@ -41,47 +42,46 @@ function thread(s: Machine, id: number): ThreadObject | undefined {
   return o !== undefined && o.type === "thread" ? o : undefined;
 }
 
-/** Recomputes every CPU's current thread and every active thread's accounting status. */
+/**
+ * Recomputes every CPU's current thread and every active thread's accounting status.
+ *
+ * Runs after most events (every VCPU_RUN and stage-2 fault), so it walks the thread list twice in
+ * all (eligibility, then statuses) rather than once per CPU. Which threads may run where
+ * (`schedulable`, affinity) cannot change while it runs: the decisions below only move threads
+ * between `current`, `ready` and `yieldTo`, and clear `entered`. So every CPU's current thread and
+ * ready FIFO can be brought up to date first (each depends only on that CPU's own lists), with newly
+ * eligible threads appended to their CPU's FIFO in one pass in activation order; then the decisions
+ * are taken CPU by CPU in order, as before (a directed yield ended on one CPU is seen by the next).
+ */
 export function reschedule(s: Machine): void {
-  s.sched.dirty = false;
-  const threads: ThreadObject[] = [];
-  for (const id of s.sched.threads) {
-    const o = s.objects.byId[id];
-    if (o !== undefined && o.type === "thread" && o.state === "ACTIVE") threads.push(o);
+  const sched = s.sched;
+  sched.dirty = false;
+  const cpus = sched.cpus;
+  const ids = sched.threads;
+  const byId = s.objects.byId;
+  for (let cpu = 0; cpu < cpus.length; cpu++) dropIneligible(s, cpus[cpu]!, cpu);
+  // Newly eligible threads join the tail of their CPU's FIFO, in activation order. Walking `ids`
+  // twice (here and for the statuses) is cheaper than collecting the active threads in a new array.
+  for (let i = 0; i < ids.length; i++) {
+    const t = byId[ids[i]!];
+    if (t === undefined || t.type !== "thread" || !schedulable(s, t)) continue; // schedulable ⇒ ACTIVE
+    const c = cpus[t.affinity]!;
+    if (t.id !== c.current && !c.ready.includes(t.id)) c.ready.push(t.id);
   }
-  for (let cpu = 0; cpu < s.sched.cpus.length; cpu++) pickCurrent(s, s.sched.cpus[cpu]!, cpu, threads);
-  for (const t of threads) setStatus(t, s.t, statusOf(s, t));
-}
-
-function pickCurrent(s: Machine, c: CpuSched, cpu: number, threads: readonly ThreadObject[]): void {
-  const target = c.yieldTo === 0 ? undefined : thread(s, c.yieldTo);
-  if (target !== undefined && !(runnable(target) && target.entered)) {
-    target.entered = false;
-    c.yieldTo = 0;
-  } else if (target === undefined) c.yieldTo = 0;
-  const cur = thread(s, c.current);
-  if (cur === undefined || !schedulable(s, cur) || cur.affinity !== cpu) c.current = 0;
-  refreshReady(s, c, cpu, threads);
-  const best = bestReady(s, c);
-  if (best === undefined) {
-    if (c.current !== 0 && s.t >= c.sliceEndNs) c.sliceEndNs = s.t + thread(s, c.current)!.timesliceNs;
-    return;
-  }
-  const current = thread(s, c.current);
-  if (current === undefined) return switchTo(s, c, best, "none");
-  if (best.priority > current.priority) return switchTo(s, c, best, "preempted");
-  if (s.t >= c.sliceEndNs) {
-    if (best.priority >= current.priority && c.yieldTo === 0) return switchTo(s, c, best, "expired");
-    c.sliceEndNs = s.t + current.timesliceNs;
+  for (let cpu = 0; cpu < cpus.length; cpu++) decide(s, cpus[cpu]!);
+  for (let i = 0; i < ids.length; i++) {
+    const t = byId[ids[i]!];
+    if (t !== undefined && t.type === "thread" && t.state === "ACTIVE") setStatus(t, s.t, statusOf(s, t));
   }
 }
 
 /**
- * The ready FIFO of a CPU: keeps the queued threads that are still eligible, in order (compacted in
- * place: no new array and closure per CPU per event), then appends newly eligible active threads
- * in activation order.
+ * A CPU keeps its current thread and its queued ones only while they are schedulable there (the
+ * ready FIFO is compacted in place, in order).
  */
-function refreshReady(s: Machine, c: CpuSched, cpu: number, threads: readonly ThreadObject[]): void {
+function dropIneligible(s: Machine, c: CpuSched, cpu: number): void {
+  const cur = thread(s, c.current);
+  if (cur === undefined || !schedulable(s, cur) || cur.affinity !== cpu) c.current = 0;
   const ready = c.ready;
   let kept = 0;
   for (let i = 0; i < ready.length; i++) {
@@ -92,16 +92,34 @@ function refreshReady(s: Machine, c: CpuSched, cpu: number, threads: readonly Th
     kept++;
   }
   if (kept !== ready.length) ready.length = kept;
-  for (const t of threads) {
-    if (t.affinity === cpu && t.id !== c.current && schedulable(s, t) && !ready.includes(t.id)) ready.push(t.id);
+}
+
+/** One CPU's decision: a directed yield ends if its target cannot run; then FPRR (see above). */
+function decide(s: Machine, c: CpuSched): void {
+  const target = c.yieldTo === 0 ? undefined : thread(s, c.yieldTo);
+  if (target !== undefined && !(runnable(target) && target.entered)) {
+    target.entered = false;
+    c.yieldTo = 0;
+  } else if (target === undefined) c.yieldTo = 0;
+  const current = c.current === 0 ? undefined : thread(s, c.current);
+  const best = bestReady(s, c);
+  if (best === undefined) {
+    if (current !== undefined && s.t >= c.sliceEndNs) c.sliceEndNs = s.t + current.timesliceNs;
+    return;
+  }
+  if (current === undefined) return switchTo(s, c, best, "none");
+  if (best.priority > current.priority) return switchTo(s, c, best, "preempted");
+  if (s.t >= c.sliceEndNs) {
+    if (best.priority >= current.priority && c.yieldTo === 0) return switchTo(s, c, best, "expired");
+    c.sliceEndNs = s.t + current.timesliceNs;
   }
 }
 
 /** The highest-priority ready thread, first in FIFO order among equals. */
 function bestReady(s: Machine, c: CpuSched): ThreadObject | undefined {
   let best: ThreadObject | undefined;
-  for (const id of c.ready) {
-    const t = thread(s, id)!;
+  for (let i = 0; i < c.ready.length; i++) {
+    const t = thread(s, c.ready[i]!)!;
     if (best === undefined || t.priority > best.priority) best = t;
   }
   return best;
@@ -121,7 +139,9 @@ function switchTo(s: Machine, c: CpuSched, next: ThreadObject, why: "none" | "pr
 }
 
 function statusOf(s: Machine, t: ThreadObject): Accounting["status"] {
-  for (const c of s.sched.cpus) {
+  const cpus = s.sched.cpus;
+  for (let i = 0; i < cpus.length; i++) {
+    const c = cpus[i]!;
     if (c.yieldTo === t.id) return "run";
     if (c.current === t.id) return c.yieldTo === 0 ? "run" : "idle";
   }

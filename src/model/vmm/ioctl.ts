@@ -10,7 +10,7 @@ import type { Machine } from "../machine.ts";
 import * as P from "../rm/payloads.ts";
 import { PAGE, physPieces, reaches, writePhys } from "../rm/content.ts";
 import { VCPU_RUN_STATE } from "../abi/constants.ts";
-import { hvcAs } from "../rm/transport.ts";
+import { callAs, HVC } from "../rm/transport.ts";
 import { objectAs } from "../object/objects.ts";
 import { ERRNO, rmErrno, type VmmVm } from "./state.ts";
 import type { VmmIoctlEvent } from "./events.ts";
@@ -167,8 +167,6 @@ export function runnerThread(s: Machine, vmid: number, i: number): number {
   return host[1 + first]!;
 }
 
-const MMIO_STATE = new Set<number>([VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ, VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE]);
-
 /**
  * VCPU_RUN (reference §7.5): before start the vCPU resource is missing (-ENODEV); at entry the
  * driver checks the VM: not RUNNING fills `status` (INIT_FAILED -> LOAD_FAILED 1, EXITED -> EXITED
@@ -198,7 +196,7 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   if (target?.entered === true && pending === undefined) return { ret: 0, rm: [], exit: "none", state: "RUNNING" };
   const resume0 = pending !== undefined && !pending.write ? pending.value : 0;
   if (pending !== undefined) delete vm.mmio[ev.vcpu];
-  let r = hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, resume0, 0, 0]);
+  let r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, resume0, 0, 0]);
   if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
   let state = Number(r.out![0]!);
   if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) {
@@ -214,13 +212,15 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
     }
     if (h !== null) return { ret: 0, rm: [], exit: "none", state: stateName(state), halt: h.cause, rmNotify: [...h.notify] };
   }
-  if (MMIO_STATE.has(state)) {
-    const [ipa, size, value] = [Number(r.out![1]!), Number(r.out![2]!), Number(BigInt.asUintN(32, r.out![3]!))];
-    const write = state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE;
+  const write = state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE;
+  if (write || state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ) {
+    const ipa = Number(r.out![1]!);
+    const size = Number(r.out![2]!);
+    const value = Number(BigInt.asUintN(32, r.out![3]!));
     const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0, handled: false };
     if (write && hasIoeventfd(vm, ipa, size)) {
       vm.ioevents.push(exit);
-      r = hvcAs(s, VMID.HLOS, runner, host.cspace, "vcpu_run", [cap, 0, 0, 0]);
+      r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, 0, 0, 0]);
       state = r.error === "OK" ? Number(r.out![0]!) : -1;
       return { ret: 0, rm: [], exit: "IOEVENTFD", physAddr: ipa, len: size, data: value, state: stateName(state) };
     }

@@ -12,7 +12,7 @@ import { objectAs } from "../object/objects.ts";
 import { isPending } from "../vgic/virq.ts";
 import { reachablePieces, readPhysInto, s2RangeAt, writePhys } from "../rm/content.ts";
 import type { S2Range } from "../memory/state.ts";
-import { driverThread, hvcAs } from "../rm/transport.ts";
+import { callAs, driverThread, HVC } from "../rm/transport.ts";
 import { mmioRead, mmioWrite, newDevice, type Dma } from "../virtio/device.ts";
 import { MMIO_SIZE, regName } from "../virtio/regs.ts";
 import type { VmmAddDeviceEvent, VmMemWriteEvent, VmmMmioEvent } from "./events.ts";
@@ -151,7 +151,7 @@ function irqfd(s: Machine, vm: VmmVm, label: number): { vm: number; spi: number;
   // protected VMs (issue #6, src/model/protected/virq.ts): the oracle records the target; the virq-wrong-vm defect misroutes it.
   const target = irqfdTarget(s, label, vm.vmid, bell.virq);
   if (target !== vm.vmid) return { vm: target, spi: bell.virq, pending: true };
-  hvcAs(s, VMID.HLOS, driverThread(s, host), host.cspace, "doorbell_send", [bell.hostCap, 1]);
+  callAs(s, VMID.HLOS, driverThread(s, host), host.cspace, HVC.doorbell_send, [bell.hostCap, 1]);
   const vic = objectAs(s, hv.vic, "vic")!;
   const i = vic.spis[bell.virq];
   return { vm: vm.vmid, spi: bell.virq, pending: i !== undefined && isPending(i) };
