@@ -5,20 +5,8 @@ import { mutableCopy } from "../src/core/reducer.ts";
 import { stateHash } from "../src/core/hash.ts";
 import { plainEqual } from "../src/core/equal.ts";
 import { hvModel, DEFAULT_PLATFORM } from "../src/model/machine.ts";
+import { plainData as plain } from "./arbitraries.ts";
 
-const plain = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    fc.integer(),
-    fc.bigInt(),
-    fc.string(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.uint8Array({ maxLength: 6 }),
-    fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.nat({ max: 99 }).map(String)), tie("value"), { maxKeys: 5 }),
-  ),
-})).value;
 
 /** Every object, array and byte array reachable from `v`. */
 function containers(v: unknown, into = new Set<object>()): Set<object> {

@@ -2,6 +2,7 @@ import { err, ok, type Result } from "../../core/errors.ts";
 import type { HvError } from "../abi/errors.ts";
 import type { Machine } from "../machine.ts";
 import type { MemdbOwnerType, MemdbRange } from "./state.ts";
+import { firstEndingAfter } from "./sorted.ts";
 
 /**
  * The memory ownership database (reference §5.1, GH:hyp/interfaces/memdb/memdb.tc): sorted,
@@ -13,18 +14,6 @@ export interface MemdbOwner {
   readonly id: number;
 }
 
-/** Index of the first range whose end is above `pa` (the one containing it, or the next). */
-function firstEndingAfter(ranges: readonly MemdbRange[], pa: number): number {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = ranges[mid]!;
-    if (r.base + r.size <= pa) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Who owns the physical byte `pa`; null for memory nobody owns (NOTYPE). */
 export function ownerOf(s: Machine, pa: number): MemdbOwner | null {

@@ -1,3 +1,5 @@
+import { firstEndingAfter } from "../memory/sorted.ts";
+
 /**
  * Sorted, non-overlapping address ranges carrying a value: the cheap representation this model
  * uses for stage-2 maps (IPA -> PA), ownership and page-content labels. Lists stay short (tens of
@@ -16,19 +18,6 @@ export interface Range<T> {
 /** How a value follows a split: a range cut `delta` bytes in (e.g. a mapping's PA moves by delta). */
 export type Shift<T> = (value: T, delta: number) => T;
 export const noShift = <T>(v: T): T => v;
-
-/** Index of the first range ending after `addr` (list.length if none): the only one that can hold it. */
-function firstEndingAfter<T>(list: readonly Range<T>[], addr: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = list[mid]!;
-    if (r.base + r.size <= addr) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export function findRange<T>(list: readonly Range<T>[], addr: number): Range<T> | undefined {
   const r = list[firstEndingAfter(list, addr)];
