@@ -8,7 +8,10 @@ import type { AddrspaceObject, S2Range } from "./state.ts";
  * that translate to the given physical addresses (`pgtable_vm_unmap_matching`).
  */
 
-/** Index of the first range whose end is above `ipa`. */
+/**
+ * Index of the first range whose end is above `ipa`: sorted.ts's `firstEndingAfter` over ranges
+ * keyed by `ipa`, kept apart so this hottest lookup sees one object shape.
+ */
 function firstEndingAfter(s2: readonly S2Range[], ipa: number): number {
   let lo = 0;
   let hi = s2.length;
