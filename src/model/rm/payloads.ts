@@ -139,11 +139,21 @@ export function decodeMemCreate(b: Uint8Array): (MemCreateReq & { tooMany: boole
   return { memType, flags, label, acl: acl.items, sgl: sgl.items, attrs: attrs.items, tooMany: acl.tooMany || sgl.tooMany || attrs.tooMany };
 }
 
-export interface MemAcceptReq {
+/** The head MEM_ACCEPT and the MEM_SHARED notification share: {handle u32, mem_type u8, trans_type u8, flags u8, res u8}. */
+interface ParcelHead {
   readonly handle: number;
   readonly memType: number;
   readonly transType: number;
   readonly flags: number;
+}
+const wParcelHead = (w: ByteWriter, h: ParcelHead): ByteWriter => w.u32(h.handle).u8(h.memType).u8(h.transType).u8(h.flags).u8(0);
+function rParcelHead(r: ByteReader): ParcelHead {
+  const head = { handle: r.u32(), memType: r.u8(), transType: r.u8(), flags: r.u8() };
+  r.u8();
+  return head;
+}
+
+export interface MemAcceptReq extends ParcelHead {
   readonly label: number;
   readonly acl: readonly AclEntry[];
   /** Empty: the RM chooses the IPAs. */
@@ -153,23 +163,19 @@ export interface MemAcceptReq {
   readonly attrs: readonly AttrEntry[];
 }
 export function encodeMemAccept(m: MemAcceptReq): Uint8Array {
-  return new ByteWriter()
-    .u32(m.handle).u8(m.memType).u8(m.transType).u8(m.flags).u8(0).u32(m.label)
+  return wParcelHead(new ByteWriter(), m)
+    .u32(m.label)
     .list(m.acl, wAcl).list(m.sgl, wSgl, m.mapVmid).list(m.attrs, wAttr).done();
 }
 export function decodeMemAccept(b: Uint8Array): MemAcceptReq | null {
   const r = new ByteReader(b);
-  const handle = r.u32();
-  const memType = r.u8();
-  const transType = r.u8();
-  const flags = r.u8();
-  r.u8();
+  const head = rParcelHead(r);
   const label = r.u32();
   const acl = r.list(rAcl, MEM_LIST_ENTRIES_MAX);
   const sgl = r.list(rSgl, MEM_LIST_ENTRIES_MAX);
   const attrs = r.list(rAttr, MEM_LIST_ENTRIES_MAX);
   if (r.short || acl.tooMany || sgl.tooMany || attrs.tooMany) return null;
-  return { handle, memType, transType, flags, label, acl: acl.items, sgl: sgl.items, mapVmid: sgl.reserved, attrs: attrs.items };
+  return { handle: head.handle, memType: head.memType, transType: head.transType, flags: head.flags, label, acl: acl.items, sgl: sgl.items, mapVmid: sgl.reserved, attrs: attrs.items };
 }
 /** MEM_ACCEPT reply data when the RM chose the IPAs: {sgl_count u16, flags u8, res u8, entries}. */
 export const encodeAcceptSgl = (sgl: readonly SglEntry[]): Uint8Array => {
@@ -278,11 +284,7 @@ export const { encode: encodeVmStatus, decode: decodeVmStatus } = fixed<VmStatus
 ]);
 
 /** MEM_SHARED to borrowers: header, ACL, sizes only (no addresses), attrs (§4.2). */
-export interface MemSharedNotif {
-  readonly handle: number;
-  readonly memType: number;
-  readonly transType: number;
-  readonly flags: number;
+export interface MemSharedNotif extends ParcelHead {
   readonly owner: number;
   readonly label: number;
   readonly memInfoTag: number;
@@ -291,17 +293,13 @@ export interface MemSharedNotif {
   readonly attrs: readonly AttrEntry[];
 }
 export function encodeMemShared(n: MemSharedNotif): Uint8Array {
-  return new ByteWriter()
-    .u32(n.handle).u8(n.memType).u8(n.transType).u8(n.flags).u8(0).u16(n.owner).u16(0).u32(n.label).u32(n.memInfoTag)
+  return wParcelHead(new ByteWriter(), n)
+    .u16(n.owner).u16(0).u32(n.label).u32(n.memInfoTag)
     .list(n.acl, wAcl).list(n.sizes, (w, s) => void w.u64(s)).list(n.attrs, wAttr).done();
 }
 export function decodeMemShared(b: Uint8Array): MemSharedNotif | null {
   const r = new ByteReader(b);
-  const handle = r.u32();
-  const memType = r.u8();
-  const transType = r.u8();
-  const flags = r.u8();
-  r.u8();
+  const head = rParcelHead(r);
   const owner = r.u16();
   r.u16();
   const label = r.u32();
@@ -309,7 +307,7 @@ export function decodeMemShared(b: Uint8Array): MemSharedNotif | null {
   const acl = r.list(rAcl, MEM_LIST_ENTRIES_MAX).items;
   const sizes = r.list((rr) => rr.u64(), MEM_LIST_ENTRIES_MAX).items;
   const attrs = r.list(rAttr, MEM_LIST_ENTRIES_MAX).items;
-  return r.short ? null : { handle, memType, transType, flags, owner, label, memInfoTag, acl, sizes, attrs };
+  return r.short ? null : { handle: head.handle, memType: head.memType, transType: head.transType, flags: head.flags, owner, label, memInfoTag, acl, sizes, attrs };
 }
 /** MEM_ACCEPTED / MEM_RELEASED to the owner: {handle u32, vmid u16, res[2], mem_info_tag u32}. */
 export interface MemOwnerNotif {
