@@ -2,11 +2,10 @@
  * Little-endian byte building and parsing for RM payloads. The reader never throws on short input
  * (payloads are client-controlled): it latches `short` and returns zeros, and the caller answers
  * RM_ERROR_MSG_INVALID.
- *
- * Both move bytes with shifts rather than through a DataView: a view needs the array's
- * ArrayBuffer, and asking a small (on-heap) typed array for it makes V8 move the bytes off-heap,
- * which costs more than the whole message (several writers and readers run per RM request).
+ * Fields move through abi/le.ts (byte by byte, no DataView).
  */
+import { readU16le, readU32le, writeLe } from "../abi/le.ts";
+
 const TWO32 = 0x1_0000_0000;
 /** The largest high word of a u64 that is still a safe integer (2^53 - 1 = 0x1FFFFF_FFFFFFFF). */
 const SAFE_HIGH_MAX = 0x1f_ffff;
@@ -31,29 +30,21 @@ export class ByteWriter {
     return this;
   }
   u16(v: number): this {
-    const at = this.room(2);
-    this.buf[at] = v & 0xff;
-    this.buf[at + 1] = (v >>> 8) & 0xff;
+    writeLe(this.buf, this.room(2), v & 0xffff, 2);
     return this;
   }
   u32(v: number): this {
     const at = this.room(4);
-    this.put32(at, v >>> 0);
+    writeLe(this.buf, at, v >>> 0, 4);
     return this;
   }
   /** Addresses and sizes are below 2^53 in this model; they travel as u64. */
   u64(v: number | bigint): this {
     const x = BigInt.asUintN(64, BigInt(v));
     const at = this.room(8);
-    this.put32(at, Number(x & 0xffff_ffffn));
-    this.put32(at + 4, Number(x >> 32n));
+    writeLe(this.buf, at, Number(x & 0xffff_ffffn), 4);
+    writeLe(this.buf, at + 4, Number(x >> 32n), 4);
     return this;
-  }
-  private put32(at: number, v: number): void {
-    this.buf[at] = v & 0xff;
-    this.buf[at + 1] = (v >>> 8) & 0xff;
-    this.buf[at + 2] = (v >>> 16) & 0xff;
-    this.buf[at + 3] = v >>> 24;
   }
   bytes(b: Uint8Array): this {
     const at = this.room(b.length);
@@ -90,28 +81,24 @@ export class ByteReader {
     this.off += k;
     return at;
   }
-  private get32(at: number): number {
-    const b = this.b;
-    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-  }
   u8(): number {
     const at = this.take(1);
     return at < 0 ? 0 : this.b[at]!;
   }
   u16(): number {
     const at = this.take(2);
-    return at < 0 ? 0 : this.b[at]! | (this.b[at + 1]! << 8);
+    return at < 0 ? 0 : readU16le(this.b, at);
   }
   u32(): number {
     const at = this.take(4);
-    return at < 0 ? 0 : this.get32(at);
+    return at < 0 ? 0 : readU32le(this.b, at);
   }
   /** A u64 that must fit a safe integer: larger values are reported as -1 (an invalid address). */
   u64(): number {
     const at = this.take(8);
     if (at < 0) return 0;
-    const high = this.get32(at + 4);
-    return high > SAFE_HIGH_MAX ? -1 : high * TWO32 + this.get32(at);
+    const high = readU32le(this.b, at + 4);
+    return high > SAFE_HIGH_MAX ? -1 : high * TWO32 + readU32le(this.b, at);
   }
   bytes(k: number): Uint8Array {
     const at = this.take(k);

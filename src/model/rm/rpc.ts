@@ -4,6 +4,7 @@
  * (RM:include/rm-rpc.h, RM:src/rpc/rm-rpc.c; Linux drivers/virt/gunyah/rsc_mgr.c).
  */
 import { RM_MSG_TYPE, RM_RPC, type RmMsgType } from "../abi/rm.ts";
+import { readU16le, readU32le, writeLe } from "../abi/le.ts";
 
 /** The decoded header of one packet. */
 export interface RpcHeader {
@@ -31,17 +32,12 @@ export function encodeHeader(h: RpcHeader): Uint8Array {
   return b;
 }
 
-/** Writes a header into the first 8 bytes of a packet (byte by byte: every packet has one, a DataView each would cost more). */
+/** Writes a header into the first 8 bytes of a packet. */
 function writeHeader(b: Uint8Array, h: RpcHeader): void {
-  const id = h.msgId >>> 0;
   b[0] = RM_RPC.API_VERSION | (RM_RPC.HEADER_WORDS << 4);
   b[1] = (h.type & 0x3) | ((h.numFragments & 0x3f) << 2);
-  b[2] = h.seq & 0xff;
-  b[3] = (h.seq >>> 8) & 0xff;
-  b[4] = id & 0xff;
-  b[5] = (id >>> 8) & 0xff;
-  b[6] = (id >>> 16) & 0xff;
-  b[7] = id >>> 24;
+  writeLe(b, 2, h.seq & 0xffff, 2);
+  writeLe(b, 4, h.msgId >>> 0, 4);
 }
 
 /** Decodes and validates a header as the RM does on receive (§1.2): bad packets are dropped. */
@@ -53,8 +49,8 @@ export function decodeHeader(p: Uint8Array): { ok: true; header: RpcHeader } | {
   const b1 = p[1]!;
   const numFragments = b1 >>> 2;
   if (numFragments > RM_RPC.MAX_FRAGMENTS) return { ok: false, drop: "too_many_fragments" };
-  const seq = p[2]! | (p[3]! << 8);
-  const msgId = (p[4]! | (p[5]! << 8) | (p[6]! << 16) | (p[7]! << 24)) >>> 0;
+  const seq = readU16le(p, 2);
+  const msgId = readU32le(p, 4);
   return { ok: true, header: { type: (b1 & 0x3) as RmMsgType, numFragments, seq, msgId } };
 }
 

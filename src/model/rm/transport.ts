@@ -43,10 +43,10 @@ function resolveCall(name: HypercallName): HvCall {
 const CALLS: { readonly [N in HypercallName]?: HvCall } = Object.fromEntries(Object.keys(TABLE).map((name) => [name, resolveCall(name as HypercallName)]));
 /** The calls made on every VCPU_RUN, doorbell and RM packet, for `callAs` (no lookup by name per call). */
 export const HVC = {
-  vcpu_run: resolveCall("vcpu_run"),
-  doorbell_send: resolveCall("doorbell_send"),
-  msgqueue_send: resolveCall("msgqueue_send"),
-  msgqueue_receive: resolveCall("msgqueue_receive"),
+  vcpu_run: CALLS.vcpu_run!,
+  doorbell_send: CALLS.doorbell_send!,
+  msgqueue_send: CALLS.msgqueue_send!,
+  msgqueue_receive: CALLS.msgqueue_receive!,
 } as const;
 
 /** Who runs a client's driver code: the HLOS's last vCPU (crosvm's main thread, ⚠ model choice), a guest's vCPU 0. */

@@ -5,6 +5,7 @@
  * works where the guest's memory is shared with the host; a lent page is out of the device's reach.
  */
 import { writableBytes } from "../../core/bytes.ts";
+import { readU16le as u16, readU32le as u32, readU64le as u64, writeLe as putLe } from "../abi/le.ts";
 import * as R from "./regs.ts";
 import type { VirtioDevice, VirtQueue } from "./state.ts";
 
@@ -126,17 +127,6 @@ export function mmioWrite(d: VirtioDevice, off: number, v: number, dma: Dma): Mm
   }
 }
 
-const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
-const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-const u64 = (b: Uint8Array, o: number): number => u32(b, o) + u32(b, o + 4) * 2 ** 32;
-/**
- * Writes the low `n` (at most 4) bytes of `v`, a non-negative integer, little-endian at `b[o]`: the
- * u16/u32 ring fields (32-bit shifts: no float division). Returns `b`.
- */
-function putLe(b: Uint8Array, o: number, v: number, n: number): Uint8Array {
-  for (let i = 0; i < n; i++) b[o + i] = v >>> (8 * i);
-  return b;
-}
 
 /**
  * The scratch bytes of one notify, for ring fields, descriptors, the block header, the used element
