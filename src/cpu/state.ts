@@ -1,0 +1,203 @@
+/**
+ * The architectural state of one AArch64 processing element running at EL1/EL0, as plain data:
+ * what snapshots store, what the canonical hash covers, and the single copy of a vCPU's registers.
+ *
+ * The general-purpose registers, both stack pointers and the PC live in one byte array (34
+ * little-endian 64-bit words), because the interpreter works on 32-bit halves and a byte array is
+ * copied in and out with no conversion; `cpuView` renders it for people. The system registers are
+ * bigints by their architectural names, lower case.
+ */
+
+/** Word index of each register in `CpuState.regs`. */
+export const REG_SP_EL0 = 31;
+export const REG_SP_EL1 = 32;
+export const REG_PC = 33;
+export const REG_WORDS = 34;
+
+/** The system registers a bare-metal EL1 kernel touches, and that the CPU keeps (reset values below). */
+export interface SysRegs {
+  readonly sctlr_el1: bigint;
+  readonly actlr_el1: bigint;
+  readonly cpacr_el1: bigint;
+  readonly vbar_el1: bigint;
+  readonly elr_el1: bigint;
+  readonly spsr_el1: bigint;
+  readonly esr_el1: bigint;
+  readonly far_el1: bigint;
+  readonly par_el1: bigint;
+  readonly afsr0_el1: bigint;
+  readonly afsr1_el1: bigint;
+  readonly mair_el1: bigint;
+  readonly amair_el1: bigint;
+  readonly tcr_el1: bigint;
+  readonly ttbr0_el1: bigint;
+  readonly ttbr1_el1: bigint;
+  readonly contextidr_el1: bigint;
+  readonly tpidr_el0: bigint;
+  readonly tpidr_el1: bigint;
+  readonly tpidrro_el0: bigint;
+  readonly csselr_el1: bigint;
+  readonly cntkctl_el1: bigint;
+  readonly cntv_ctl_el0: bigint;
+  readonly cntv_cval_el0: bigint;
+  readonly mdscr_el1: bigint;
+  readonly osdlr_el1: bigint;
+  readonly oslsr_el1: bigint;
+  readonly mpidr_el1: bigint;
+  readonly icc_pmr_el1: bigint;
+  readonly icc_bpr0_el1: bigint;
+  readonly icc_bpr1_el1: bigint;
+  readonly icc_ctlr_el1: bigint;
+  readonly icc_sre_el1: bigint;
+  readonly icc_igrpen0_el1: bigint;
+  readonly icc_igrpen1_el1: bigint;
+  readonly icc_ap0r0_el1: bigint;
+  readonly icc_ap1r0_el1: bigint;
+}
+
+export type SysRegName = keyof SysRegs;
+
+export interface CpuState {
+  /** x0..x30, SP_EL0, SP_EL1, PC: 34 little-endian 64-bit words (see `REG_*`). */
+  readonly regs: Uint8Array;
+  /** PSTATE.NZCV as bits 3..0 (N is bit 3). */
+  readonly nzcv: number;
+  /** PSTATE.DAIF as bits 3..0 (D is bit 3, I is bit 1). */
+  readonly daif: number;
+  /** PSTATE.EL: 0 or 1. */
+  readonly el: number;
+  /** PSTATE.SP: 1 selects SP_ELx at EL1. */
+  readonly spsel: number;
+  /** PSTATE.IL: set by an illegal exception return; the next instruction takes an Illegal State exception. */
+  readonly il: number;
+  readonly sys: SysRegs;
+  /** The local exclusive monitor: the address LDXR marked (-1 when open) and the access size in bytes. */
+  readonly monitorAddr: number;
+  readonly monitorSize: number;
+  /** Instructions retired since reset: the CPU's icount, which virtual time is derived from. */
+  readonly retired: number;
+}
+
+/**
+ * SCTLR_EL1 at reset: the RES1 bits (11, 20, 22, 23, 28, 29), MMU, alignment checks and caches off,
+ * the value Linux writes before it turns the MMU on (INIT_SCTLR_EL1_MMU_OFF).
+ */
+export const SCTLR_RESET = 0x30d00800n;
+export const SCTLR_M = 1n << 0n;
+export const SCTLR_A = 1n << 1n;
+export const SCTLR_SA = 1n << 3n;
+export const SCTLR_SA0 = 1n << 4n;
+export const SCTLR_UMA = 1n << 9n;
+export const SCTLR_DZE = 1n << 14n;
+export const SCTLR_UCT = 1n << 15n;
+export const SCTLR_UCI = 1n << 26n;
+
+export function resetSysRegs(mpidr: bigint): SysRegs {
+  return {
+    sctlr_el1: SCTLR_RESET,
+    actlr_el1: 0n,
+    cpacr_el1: 0n,
+    vbar_el1: 0n,
+    elr_el1: 0n,
+    spsr_el1: 0n,
+    esr_el1: 0n,
+    far_el1: 0n,
+    par_el1: 0n,
+    afsr0_el1: 0n,
+    afsr1_el1: 0n,
+    mair_el1: 0n,
+    amair_el1: 0n,
+    tcr_el1: 0n,
+    ttbr0_el1: 0n,
+    ttbr1_el1: 0n,
+    contextidr_el1: 0n,
+    tpidr_el0: 0n,
+    tpidr_el1: 0n,
+    tpidrro_el0: 0n,
+    csselr_el1: 0n,
+    cntkctl_el1: 0n,
+    cntv_ctl_el0: 0n,
+    cntv_cval_el0: 0n,
+    mdscr_el1: 0n,
+    osdlr_el1: 0n,
+    // OSLSR_EL1.OSLM = 0b10 (the OS lock is implemented), OSLK = 1 (locked) out of reset.
+    oslsr_el1: 0xan,
+    mpidr_el1: mpidr,
+    icc_pmr_el1: 0n,
+    icc_bpr0_el1: 2n,
+    icc_bpr1_el1: 3n,
+    // ICC_CTLR_EL1: PRIbits = 4 (5 priority bits), IDbits = 0 (16-bit INTIDs), A3V = 1.
+    icc_ctlr_el1: (4n << 8n) | (1n << 15n),
+    // ICC_SRE_EL1: SRE, DFB, DIB read as one: the system register interface is the only one.
+    icc_sre_el1: 0x7n,
+    icc_igrpen0_el1: 0n,
+    icc_igrpen1_el1: 0n,
+    icc_ap0r0_el1: 0n,
+    icc_ap1r0_el1: 0n,
+  };
+}
+
+export interface ResetOptions {
+  /** Where execution starts. */
+  readonly pc: number;
+  /** SP_EL1 at reset (SP_EL0 is 0). */
+  readonly sp?: bigint;
+  /** MPIDR_EL1 (bit 31 is RES1). Default 0x80000000: affinity 0.0.0.0. */
+  readonly mpidr?: bigint;
+  /** x0..x3 at entry, as a boot protocol passes them (Linux: x0 is the device tree address). */
+  readonly x?: readonly bigint[];
+}
+
+/** The state out of reset: EL1h, every exception masked, registers zero but those given. */
+export function resetCpu(o: ResetOptions): CpuState {
+  const regs = new Uint8Array(REG_WORDS * 8);
+  const v = new DataView(regs.buffer);
+  (o.x ?? []).forEach((x, i) => v.setBigUint64(i * 8, BigInt.asUintN(64, x), true));
+  v.setBigUint64(REG_SP_EL1 * 8, BigInt.asUintN(64, o.sp ?? 0n), true);
+  v.setBigUint64(REG_PC * 8, BigInt(o.pc), true);
+  return {
+    regs,
+    nzcv: 0,
+    daif: 0xf,
+    el: 1,
+    spsel: 1,
+    il: 0,
+    sys: resetSysRegs(o.mpidr ?? 0x80000000n),
+    monitorAddr: -1,
+    monitorSize: 0,
+    retired: 0,
+  };
+}
+
+/** Register `n` (0..30 for x0..x30, or a `REG_*` index) of a state, as an unsigned 64-bit value. */
+export function readReg(s: CpuState, n: number): bigint {
+  return new DataView(s.regs.buffer, s.regs.byteOffset, s.regs.byteLength).getBigUint64(n * 8, true);
+}
+
+/** A copy of `s` with register `n` set (for callers that complete an instruction, e.g. an emulated MMIO load). */
+export function withReg(s: CpuState, n: number, value: bigint): CpuState {
+  const regs = s.regs.slice();
+  new DataView(regs.buffer).setBigUint64(n * 8, BigInt.asUintN(64, value), true);
+  return { ...s, regs };
+}
+
+/** The stack pointer the current PSTATE selects. */
+export function currentSp(s: CpuState): bigint {
+  return readReg(s, s.el === 1 && s.spsel === 1 ? REG_SP_EL1 : REG_SP_EL0);
+}
+
+const hex = (v: bigint): string => `0x${v.toString(16).padStart(16, "0")}`;
+
+/** The registers as a person reads them: x0..x30, sp, pc as hex strings, PSTATE decoded. */
+export function cpuView(s: CpuState): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (let i = 0; i < 31; i++) out[`x${i}`] = hex(readReg(s, i));
+  out.sp = hex(currentSp(s));
+  out.pc = hex(readReg(s, REG_PC));
+  out.sp_el0 = hex(readReg(s, REG_SP_EL0));
+  out.sp_el1 = hex(readReg(s, REG_SP_EL1));
+  out.nzcv = s.nzcv;
+  out.pstate = `EL${s.el}${s.el === 1 ? (s.spsel ? "h" : "t") : "t"} daif=${s.daif.toString(2).padStart(4, "0")}${s.il ? " IL" : ""}`;
+  out.retired = s.retired;
+  return out;
+}
