@@ -46,7 +46,7 @@ function compile(page: Uint8Array, pc: number, max: number): Block {
   if (!ended) lines.push(`c.pc = ${pc + 4 * n}; return ${n};`);
   const source = `"use strict"; return function block_${pc.toString(16)}(c) { const R = c.R; ${lines.join("\n")} };`;
   const fn = new Function(...HELPER_NAMES, source)(...HELPER_VALUES) as (c: Core) => number;
-  return { pc, n, fn, valid: true };
+  return { pc, n, fn, valid: true, next: null, nextPc: -1, nextRun: -1 };
 }
 
 /** The block at `pc` in `page` (`single`: just the one instruction), compiled on first use. */

@@ -14,6 +14,14 @@ export interface Block {
   /** Runs the block; returns the number of its instructions that retired. */
   readonly fn: (c: Core) => number;
   valid: boolean;
+  /**
+   * The block that ran after this one last time, and its PC, stamped with the run that linked it:
+   * within one run the bus's pages do not change, so a link made in this run can skip the fetch
+   * translation and the cache look-up (block chaining).
+   */
+  next: Block | null;
+  nextPc: number;
+  nextRun: number;
 }
 
 const blocks = new WeakMap<Uint8Array, Map<number, Block>>();

@@ -1,5 +1,6 @@
 import type { CpuBus, RefusedAccess } from "./bus.ts";
 import { blockAt } from "./blocks.ts";
+import type { Block } from "./codecache.ts";
 import { Core, EXIT_ACCESS, EXIT_BRK, EXIT_EXCEPTION, EXIT_HVC, EXIT_NONE, EXIT_SMC, EXIT_WFE, EXIT_WFI } from "./core.ts";
 import type { CpuState } from "./state.ts";
 
@@ -34,6 +35,9 @@ export interface RunOptions {
  */
 const STALL_MAX = 64;
 
+/** Numbers runs, so block links made in one run are not trusted in another (see `Block.next`). */
+let runSerial = 0;
+
 /**
  * Runs the CPU for at most `budget` instructions, or until an exit the bus asked for (HVC, SMC,
  * BRK, WFI, a refused access) or an exception it wanted to see. Interrupts are taken only at
@@ -48,25 +52,44 @@ export function run(state: CpuState, bus: CpuBus, budget: number, options: RunOp
   const end = start + budget;
   let deadline = c.retired;
   let stalls = 0;
+  const serial = ++runSerial;
+  let prev: Block | null = null;
   while (c.retired < end && c.exit === EXIT_NONE) {
     if (c.retired >= deadline) c.check = 1;
     if (c.check !== 0) {
       deadline = c.retired + bus.quietFor(c.retired);
-      if (c.takeInterrupt()) continue;
+      if (c.takeInterrupt()) {
+        prev = null;
+        continue;
+      }
     }
     if (c.il !== 0) {
+      prev = null;
       c.illegalState(c.pc);
       if (++stalls > STALL_MAX) break;
       continue;
     }
-    const page = c.fetchPage(c.pc);
-    if (page === null) {
-      if (++stalls > STALL_MAX) break;
-      continue;
-    }
     const limit = Math.min(end, deadline) - c.retired;
-    let b = blockAt(c, page, c.pc, !fast);
-    if (b.n > limit) b = blockAt(c, page, c.pc, true);
+    let b: Block;
+    if (prev !== null && prev.nextRun === serial && prev.nextPc === c.pc && prev.next!.valid && prev.next!.n <= limit) {
+      b = prev.next!;
+    } else {
+      const page = c.fetchPage(c.pc);
+      if (page === null) {
+        prev = null;
+        if (++stalls > STALL_MAX) break;
+        continue;
+      }
+      b = blockAt(c, page, c.pc, !fast);
+      // A budget that ends inside the block runs its instructions one at a time (never linked).
+      if (b.n > limit) b = blockAt(c, page, c.pc, true);
+      else if (prev !== null) {
+        prev.next = b;
+        prev.nextPc = c.pc;
+        prev.nextRun = serial;
+      }
+    }
+    prev = b;
     const k = b.fn(c);
     c.retired += k;
     if (k === 0) {

@@ -130,3 +130,15 @@ export function compareSnapshots(q: Snapshot, h: Snapshot): string | null {
   for (let i = 0; i < q.scratch.length; i++) if (q.scratch[i] !== h.scratch[i]) return `scratch+0x${i.toString(16)}: qemu 0x${q.scratch[i]!.toString(16)}, hvsim 0x${h.scratch[i]!.toString(16)}`;
   return null;
 }
+
+/** `objdump -d` lines: address, word and text with objdump's comments and `<symbol>` annotations removed. */
+export function parseObjdump(text: string): { address: number; word: number; text: string }[] {
+  const out: { address: number; word: number; text: string }[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*([0-9a-f]+):\t([0-9a-f]{8}) \t(.*)$/.exec(line);
+    if (m === null) continue;
+    const t = m[3]!.replace(/\s*\/\/.*$/, "").replace(/ <[^>]*>$/, "").trimEnd();
+    out.push({ address: parseInt(m[1]!, 16), word: parseInt(m[2]!, 16), text: t });
+  }
+  return out;
+}

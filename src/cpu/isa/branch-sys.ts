@@ -108,7 +108,6 @@ const HINTS: Record<number, string> = {
   3: "wfi",
   4: "sev",
   5: "sevl",
-  6: "dgh",
   7: "xpaclri",
   8: "pacia1716",
   10: "pacib1716",
@@ -118,6 +117,7 @@ const HINTS: Record<number, string> = {
   17: "psb\tcsync",
   18: "tsb\tcsync",
   20: "csdb",
+  22: "clearbhb",
   24: "paciaz",
   25: "paciasp",
   26: "pacibz",
@@ -166,7 +166,7 @@ const barrier: InsnClass = {
     }
   },
   text(f) {
-    const opt = BARRIER_OPTIONS[f.CRm!] ?? imm(f.CRm!);
+    const opt = BARRIER_OPTIONS[f.CRm!] ?? `#0x${f.CRm!.toString(16).padStart(2, "0")}`;
     switch (f.op2) {
       case 2:
         return f.CRm === 15 ? "clrex" : `clrex\t${imm(f.CRm!)}`;
@@ -186,16 +186,22 @@ const barrier: InsnClass = {
 
 const PSTATE_FIELDS: Record<number, "spsel" | "daifset" | "daifclr"> = { 0b000101: "spsel", 0b011110: "daifset", 0b011111: "daifclr" };
 
+/** The PSTATE field an MSR (immediate) writes; SPSel takes only CRm<0> (binutils treats other values as a register move). */
+function pstateField(f: Fields): "spsel" | "daifset" | "daifclr" | undefined {
+  const field = PSTATE_FIELDS[(f.op1! << 3) | f.op2!];
+  return field === "spsel" && f.CRm! > 1 ? undefined : field;
+}
+
 const msrImm: InsnClass = {
   name: "PSTATE",
   pattern: "1101010100000 op1:3 0100 CRm:4 op2:3 11111",
   emit(f, e) {
-    const field = PSTATE_FIELDS[(f.op1! << 3) | f.op2!];
+    const field = pstateField(f);
     if (field === undefined) return null;
     return `if (!c.msrImm("${field}", ${f.CRm}, ${e.pc})) ${e.fail} c.pc = ${e.pc + 4}; ${e.done}`;
   },
   text(f) {
-    const field = PSTATE_FIELDS[(f.op1! << 3) | f.op2!];
+    const field = pstateField(f);
     if (field === undefined) return null;
     return `msr\t${field}, ${imm(f.CRm!)}`;
   },

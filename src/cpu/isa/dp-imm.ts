@@ -45,14 +45,18 @@ const addSubImm: InsnClass = {
   },
 };
 
-/** MoveWidePreferred (Arm ARM shared/functions): whether ORR's bitmask immediate reads better as MOVZ/MOVN. */
-function moveWidePreferred(sf: number, n: number, imms: number, immr: number): boolean {
+/**
+ * Whether a bitmask immediate could be written by one MOVZ or MOVN (binutils' test for the MOV
+ * alias of ORR: the value, or its inverse, has at most one non-zero 16-bit halfword).
+ */
+function wideConstant(value: bigint, sf: number): boolean {
   const width = sf ? 64 : 32;
-  if (sf === 1 && n !== 1) return false;
-  if (sf === 0 && (n !== 0 || (imms & 0x20) !== 0)) return false;
-  if (imms < 16) return (-immr & 15) <= 15 - imms;
-  if (imms >= width - 15) return (immr & 15) <= imms - (width - 15);
-  return false;
+  const fits = (v: bigint): boolean => {
+    let nonzero = 0;
+    for (let h = 0; h < width; h += 16) if (((v >> BigInt(h)) & 0xffffn) !== 0n) nonzero += 1;
+    return nonzero <= 1;
+  };
+  return fits(value) || fits(BigInt.asUintN(width, ~value));
 }
 
 const LOGICAL = ["and", "orr", "eor", "ands"] as const;
@@ -84,7 +88,7 @@ const logicalImm: InsnClass = {
     if (value === null) return null;
     const sf = f.sf!;
     if (f.opc === 3 && f.rd === 31) return `tst\t${reg(f.rn!, sf)}, ${imm(value)}`;
-    if (f.opc === 1 && f.rn === 31 && !moveWidePreferred(sf, f.N!, f.imms!, f.immr!)) return `mov\t${regSp(f.rd!, sf)}, ${imm(value)}`;
+    if (f.opc === 1 && f.rn === 31 && !wideConstant(value, sf)) return `mov\t${regSp(f.rd!, sf)}, ${imm(value)}`;
     const rd = f.opc === 3 ? reg(f.rd!, sf) : regSp(f.rd!, sf);
     return `${LOGICAL[f.opc!]}\t${rd}, ${reg(f.rn!, sf)}, ${imm(value)}`;
   },

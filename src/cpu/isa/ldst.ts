@@ -73,7 +73,7 @@ const PRF_TYPE = ["pld", "pli", "pst"] as const;
 function prfop(rt: number): string {
   const type = rt >> 3;
   const target = (rt >> 1) & 3;
-  if (type === 3 || target === 3) return imm(rt);
+  if (type === 3 || target === 3) return `#0x${rt.toString(16).padStart(2, "0")}`;
   return `${PRF_TYPE[type]}l${target + 1}${rt & 1 ? "strm" : "keep"}`;
 }
 
@@ -108,6 +108,10 @@ function pairForm(f: Fields): { size: number; signed: boolean; name: string } | 
   const key = (f.opc! << 1) | f.L!;
   if (key === 2) return null; // STGP (MTE), not in ARMv8.0
   if (key === 3 && f.mode === 0) return null; // no LDNPSW
+  // A load pair into one register twice is CONSTRAINED UNPREDICTABLE; this CPU takes UNDEFINED, as binutils reads it.
+  if (f.L === 1 && f.rt === f.rt2) return null;
+  // So is LDPSW writing back into one of its own destinations (binutils reads it as unallocated).
+  if (key === 3 && (f.mode === 1 || f.mode === 3) && f.rn !== 31 && (f.rn === f.rt || f.rn === f.rt2)) return null;
   let name = PAIR_NAMES[key]!;
   if (f.mode === 0) name = name.replace("p", "np");
   return { size: f.opc === 2 ? 8 : 4, signed: key === 3, name };
@@ -251,6 +255,8 @@ const EXCLUSIVE: Record<number, { name: string; load: boolean; pair: boolean; ex
 function exclusiveForm(f: Fields): (typeof EXCLUSIVE)[number] | null {
   const row = EXCLUSIVE[(f.o2! << 3) | (f.L! << 2) | (f.o1! << 1) | f.o0!];
   if (row === undefined) return null;
+  // LDAR/STLR fix Rs and Rt2 as ones; binutils (and ARMv8.1's LDLAR/CAS space) treat other values as other instructions.
+  if (!row.exclusive && (f.rs !== 31 || f.rt2 !== 31)) return null;
   if (row.pair && f.size! < 2) return null;
   return row;
 }
