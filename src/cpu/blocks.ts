@@ -20,6 +20,20 @@ const HELPERS: Record<string, unknown> = { ...alu, SYS: SYSREGS };
 const HELPER_NAMES = Object.keys(HELPERS);
 const HELPER_VALUES = HELPER_NAMES.map((k) => HELPERS[k]);
 
+/** The statements of one instruction at position `index` of a block, and whether it ends the block. */
+function instructionSource(word: number, at: number, index: number): { code: string; ends: boolean } {
+  const e: EmitContext = { pc: at, index, fail: `return ${index};`, done: `return ${index + 1};` };
+  const cls = decoder.lookup(word);
+  const fields = cls === null ? null : extractFields(cls, word);
+  const code = cls === null || fields === null ? null : cls.cls.emit(fields, e);
+  if (code === null) return { code: `c.undefinedInsn(${at}); return ${index};`, ends: true };
+  return { code: `{ ${code} }`, ends: cls!.cls.ends?.(fields!) ?? false };
+}
+
+function instantiate(source: string): unknown {
+  return new Function(...HELPER_NAMES, `"use strict"; return ${source};`)(...HELPER_VALUES);
+}
+
 function compile(page: Uint8Array, pc: number, max: number): Block {
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
   const lines: string[] = [];
@@ -27,26 +41,28 @@ function compile(page: Uint8Array, pc: number, max: number): Block {
   let n = 0;
   let ended = false;
   while (n < max && off < 4096 && !ended) {
-    const word = view.getUint32(off, true);
-    const at = pc + 4 * n;
-    const e: EmitContext = { pc: at, index: n, fail: `return ${n};`, done: `return ${n + 1};` };
-    const cls = decoder.lookup(word);
-    const fields = cls === null ? null : extractFields(cls, word);
-    const code = cls === null || fields === null ? null : cls.cls.emit(fields, e);
-    if (code === null) {
-      lines.push(`c.undefinedInsn(${at}); return ${n};`);
-      ended = true;
-    } else {
-      lines.push(`{ ${code} }`);
-      ended = cls!.cls.ends?.(fields!) ?? false;
-    }
+    const insn = instructionSource(view.getUint32(off, true), pc + 4 * n, n);
+    lines.push(insn.code);
+    ended = insn.ends;
     n += 1;
     off += 4;
   }
   if (!ended) lines.push(`c.pc = ${pc + 4 * n}; return ${n};`);
-  const source = `"use strict"; return function block_${pc.toString(16)}(c) { const R = c.R; ${lines.join("\n")} };`;
-  const fn = new Function(...HELPER_NAMES, source)(...HELPER_VALUES) as (c: Core) => number;
+  const fn = instantiate(`function block_${pc.toString(16)}(c) { const R = c.R; ${lines.join("\n")} }`) as (c: Core) => number;
   return { pc, n, fn, valid: true, next: null, nextPc: -1, nextRun: -1 };
+}
+
+/**
+ * Each word as its own one-instruction block at `pc`, compiled together in one go: for fuzzing the
+ * translator with many unrelated words (each runs exactly as it would alone at that address).
+ */
+export function compileEach(words: ArrayLike<number>, pc: number): ((c: Core) => number)[] {
+  const fns: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const insn = instructionSource(words[i]! >>> 0, pc, 0);
+    fns.push(`function (c) { const R = c.R; ${insn.code}${insn.ends ? "" : ` c.pc = ${pc + 4}; return 1;`} }`);
+  }
+  return instantiate(`[${fns.join(",\n")}]`) as ((c: Core) => number)[];
 }
 
 /** The block at `pc` in `page` (`single`: just the one instruction), compiled on first use. */

@@ -550,6 +550,8 @@ export class Core implements Flags {
     const value = write ? BigInt.asUintN(size * 8, (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0)) : 0n;
     const a = { address, sizeBytes: size, access, value, iss, pc };
     if (this.bus.refused(a) === "exit") {
+      // The instruction has not executed: the caller emulates or reflects it, then resumes here.
+      this.pc = pc;
       this.exit = EXIT_ACCESS;
       this.exitAccess = a;
       return;
