@@ -80,7 +80,7 @@ export class FlatRam implements CpuBus {
     return false;
   }
 
-  irqLine(): boolean {
+  irqLine(_retired: number): boolean {
     return false;
   }
 
@@ -88,7 +88,7 @@ export class FlatRam implements CpuBus {
     return BigInt(Math.floor(retired / INSNS_PER_TICK));
   }
 
-  quietFor(): number {
+  quietFor(_retired: number): number {
     return Infinity;
   }
 

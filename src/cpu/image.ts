@@ -17,6 +17,8 @@ export interface ProgramImage {
   readonly format: "elf" | "raw";
   readonly entry: number;
   readonly segments: readonly Segment[];
+  /** Sections holding instructions (ELF section headers with SHF_EXECINSTR); empty for a raw binary or a stripped ELF. */
+  readonly codeSections: readonly { readonly name: string; readonly address: number; readonly bytes: Uint8Array }[];
   /** Function and object symbols by address (ELF only), for disassembly labels and --entry. */
   readonly symbols: readonly { readonly name: string; readonly address: number; readonly size: number }[];
 }
@@ -35,7 +37,7 @@ function bad(what: string): never {
 export function parseImage(bytes: Uint8Array): ProgramImage {
   if (bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) return parseElf(bytes);
   if (bytes.length === 0) bad("the file is empty");
-  return { format: "raw", entry: RAW_LOAD_ADDRESS, segments: [{ address: RAW_LOAD_ADDRESS, bytes, zeroBytes: 0, executable: true }], symbols: [] };
+  return { format: "raw", entry: RAW_LOAD_ADDRESS, segments: [{ address: RAW_LOAD_ADDRESS, bytes, zeroBytes: 0, executable: true }], codeSections: [], symbols: [] };
 }
 
 function parseElf(b: Uint8Array): ProgramImage {
@@ -75,7 +77,46 @@ function parseElf(b: Uint8Array): ProgramImage {
     segments.push({ address, bytes: filesz > 0 ? b.subarray(offset, offset + filesz) : new Uint8Array(0), zeroBytes: memsz - filesz, executable: (flags & 1) !== 0 });
   }
   if (segments.length === 0) bad("no PT_LOAD segment");
-  return { format: "elf", entry, segments, symbols: shnum > 0 && shentsize >= 64 ? symbolsOf(b, v, shoff, shnum, shentsize) : [] };
+  const withSections = shnum > 0 && shentsize >= 64;
+  return {
+    format: "elf",
+    entry,
+    segments,
+    codeSections: withSections ? codeSectionsOf(b, v, shoff, shnum, shentsize) : [],
+    symbols: withSections ? symbolsOf(b, v, shoff, shnum, shentsize) : [],
+  };
+}
+
+const SHF_EXECINSTR = 4;
+const SHT_PROGBITS = 1;
+
+function codeSectionsOf(b: Uint8Array, v: DataView, shoff: number, shnum: number, shentsize: number): ProgramImage["codeSections"] {
+  const names = (() => {
+    const strndx = v.getUint16(62, true);
+    const o = shoff + strndx * shentsize;
+    return o + 64 <= b.length ? { offset: Number(v.getBigUint64(o + 24, true)), size: Number(v.getBigUint64(o + 32, true)) } : null;
+  })();
+  const out: { name: string; address: number; bytes: Uint8Array }[] = [];
+  for (let i = 0; i < shnum; i++) {
+    const o = shoff + i * shentsize;
+    if (o + 64 > b.length) break;
+    const type = v.getUint32(o + 4, true);
+    const flags = Number(v.getBigUint64(o + 8, true) & 0xffffn);
+    if (type !== SHT_PROGBITS || (flags & SHF_EXECINSTR) === 0) continue;
+    const address = Number(v.getBigUint64(o + 16, true));
+    const offset = Number(v.getBigUint64(o + 24, true));
+    const size = Number(v.getBigUint64(o + 32, true));
+    if (offset + size > b.length) continue;
+    let name = `section ${i}`;
+    if (names !== null) {
+      const start = names.offset + v.getUint32(o, true);
+      let end = start;
+      while (end < names.offset + names.size && end < b.length && b[end] !== 0) end++;
+      name = new TextDecoder().decode(b.subarray(start, end));
+    }
+    out.push({ name, address, bytes: b.subarray(offset, offset + size) });
+  }
+  return out;
 }
 
 function symbolsOf(b: Uint8Array, v: DataView, shoff: number, shnum: number, shentsize: number): ProgramImage["symbols"] {
