@@ -13,3 +13,5 @@ export { FlatRam, INSNS_PER_TICK } from "./flat.ts";
 export type { ProgramImage, Segment } from "./image.ts";
 export { RAW_LOAD_ADDRESS, parseImage } from "./image.ts";
 export { A64 } from "./isa/index.ts";
+export { completeLoad, readX, skipInstruction, storeValue, withX } from "./state.ts";
+export { injectAbort } from "./inject.ts";

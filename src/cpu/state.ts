@@ -201,3 +201,52 @@ export function cpuView(s: CpuState): Record<string, string | number> {
   out.retired = s.retired;
   return out;
 }
+
+// ---- what a hypervisor does to a stopped vCPU -------------------------------------------------
+
+/** x0..x30 of a state as bigints (unsigned), for callers reading arguments. */
+export function readX(s: CpuState, first: number, count: number): bigint[] {
+  return Array.from({ length: count }, (_, i) => readReg(s, first + i));
+}
+
+/** A copy of `s` with x[first..] set to `values` (results written back, e.g. by a hypercall). */
+export function withX(s: CpuState, first: number, values: readonly bigint[]): CpuState {
+  const regs = s.regs.slice();
+  const v = new DataView(regs.buffer);
+  values.forEach((x, i) => {
+    if (first + i < 31) v.setBigUint64((first + i) * 8, BigInt.asUintN(64, x), true);
+  });
+  return { ...s, regs };
+}
+
+/** A copy of `s` with the PC moved past the current instruction (an access the hypervisor emulated). */
+export function skipInstruction(s: CpuState): CpuState {
+  const regs = s.regs.slice();
+  const v = new DataView(regs.buffer);
+  v.setBigUint64(REG_PC * 8, BigInt.asUintN(64, v.getBigUint64(REG_PC * 8, true) + 4n), true);
+  return { ...s, regs, retired: s.retired + 1 };
+}
+
+/**
+ * Completes an emulated load from its data-abort syndrome (ESR ISS: SAS, SSE, SRT, SF): the value,
+ * truncated to the access size and sign- or zero-extended to the register's width, goes to Xt,
+ * and the PC moves on. Returns null when the syndrome does not describe one register (ISV = 0):
+ * such an access cannot be emulated, as on hardware.
+ */
+export function completeLoad(s: CpuState, iss: number, value: bigint): CpuState | null {
+  if ((iss & (1 << 24)) === 0) return null;
+  const bits = 8 << ((iss >> 22) & 3);
+  const srt = (iss >> 16) & 31;
+  const width = (iss & (1 << 15)) !== 0 ? 64 : 32;
+  const raw = BigInt.asUintN(bits, value);
+  const extended = (iss & (1 << 21)) !== 0 ? BigInt.asUintN(width, BigInt.asIntN(bits, raw)) : raw;
+  const next = skipInstruction(s);
+  return srt === 31 ? next : withX(next, srt, [extended]);
+}
+
+/** The value a store described by `iss` was writing (Xt truncated to the access size). */
+export function storeValue(s: CpuState, iss: number): bigint {
+  const srt = (iss >> 16) & 31;
+  const bits = 8 << ((iss >> 22) & 3);
+  return srt === 31 ? 0n : BigInt.asUintN(bits, readReg(s, srt));
+}
