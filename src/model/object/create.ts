@@ -1,3 +1,4 @@
+import { resetCpu } from "../../cpu/index.ts";
 import { CPU_INDEX_INVALID, SCHED } from "../abi/constants.ts";
 import type { ObjectType } from "../abi/rights.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
@@ -39,7 +40,7 @@ export function newThread(id: number, partition: number): ThreadObject {
     entered: false,
     lastRunState: 0,
     reset: null,
-    regs: { x: [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], pc: 0n, pstate: 0x3c5n, spEl0: 0n, spEl1: 0n },
+    cpu: resetCpu({ pc: 0 }),
     vtimer: { cval: 0n, ctl: 0, dueNs: -1 },
     gicr: { waker: 0x6, irqs: {} },
     haltVirq: null,

@@ -25,6 +25,7 @@ import {
 } from "../pvmfw/boot.ts";
 import { cborDecode } from "../pvmfw/dice-cbor.ts";
 import { pvmOf } from "./state.ts";
+import { jumpTo } from "../vcpu/context.ts";
 import type { HostReadEvent, PvmfwBootEvent, PvmLoadImageEvent, PvTimeEvent } from "./events.ts";
 
 type ProtectedSlices = Machine;
@@ -104,9 +105,7 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
   const tid = s.rm.hv?.vms[ev.vm]?.vcpus[ev.vcpu];
   const t = tid === undefined ? undefined : s.objects.byId[tid];
   if (t !== undefined && t.type === "thread") {
-    t.regs.pc = BigInt(boot.pc);
-    t.regs.x[0] = BigInt(boot.x0);
-    for (let i = 1; i < 30 && i < t.regs.x.length; i++) t.regs.x[i] = 0n;
+    jumpTo(t, BigInt(boot.pc), BigInt(boot.x0));
   }
   return {
     result: "payload",

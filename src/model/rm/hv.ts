@@ -25,6 +25,7 @@ import { exitRun } from "../vcpu/run.ts";
 import { markDirty, reschedule } from "../vcpu/sched.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { bindShared, irqForWrite, unbindShared } from "../vgic/virq.ts";
+import { setEntry } from "../vcpu/context.ts";
 import type { VicObject } from "../vgic/state.ts";
 
 /** The RM's RPC channel with one client VM: a pair of message queues (reference §1.1). */
@@ -188,8 +189,7 @@ export function powerOn(s: Machine, threadId: number, pc: number, x0: number): v
   if (t === undefined) return;
   t.power = "ON";
   t.everPoweredOn = true;
-  t.regs.pc = BigInt(pc);
-  t.regs.x[0] = BigInt(x0);
+  setEntry(t, BigInt(pc), BigInt(x0));
   markDirty(s);
 }
 

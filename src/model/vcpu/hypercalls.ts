@@ -6,6 +6,7 @@ import { OK, arg, arg16, arg32, fail, type Caller, type HypercallTable, type HvR
 import { assertShared, bindShared, unbindShared } from "../vgic/virq.ts";
 import { markDirty } from "./sched.ts";
 import type { ThreadObject } from "./state.ts";
+import { writeRegister } from "./context.ts";
 import { exitRun } from "./run.ts";
 
 /**
@@ -37,8 +38,8 @@ function poweron(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   if ((flags & ~3n) !== 0n) return fail("ARGUMENT_INVALID");
   if (t.threadState !== "READY") return fail("OBJECT_STATE"); // killed/exited ⚠
   if (t.power !== "OFF") return fail("BUSY");
-  if ((flags & 1n) === 0n) t.regs.pc = arg(a, 1);
-  if ((flags & 2n) === 0n) t.regs.x[0] = arg(a, 2);
+  if ((flags & 1n) === 0n) writeRegister(t, "pc", 0, arg(a, 1));
+  if ((flags & 2n) === 0n) writeRegister(t, "x", 0, arg(a, 2));
   t.power = "ON";
   t.everPoweredOn = true;
   markDirty(s);
@@ -143,7 +144,7 @@ function unbindVirq(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   return OK;
 }
 
-/** reg_set 0: X0-X30 (X0-X7 kept by the model), 1: PC (4-byte aligned), 2: SP_EL0/SP_EL1 (16-byte aligned). */
+/** reg_set 0: X0-X30, 1: PC (4-byte aligned), 2: SP_EL0/SP_EL1 (16-byte aligned). */
 function registerWrite(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   const t = thread(s, c, a[0] ?? 0n, RIGHTS.thread.WRITE_CONTEXT);
   if (isRet(t)) return t;
@@ -154,20 +155,19 @@ function registerWrite(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   const value = arg(a, 3);
   if (set === 0) {
     if (index > 30) return fail("ARGUMENT_INVALID");
-    if (index < 8) t.regs.x[index] = value;
+    writeRegister(t, "x", index, value);
     return OK;
   }
   if (set === 1) {
     if (index !== 0) return fail("ARGUMENT_INVALID");
     if ((value & 3n) !== 0n) return fail("ARGUMENT_ALIGNMENT");
-    t.regs.pc = value;
+    writeRegister(t, "pc", 0, value);
     return OK;
   }
   if (set === 2) {
     if (index > 1) return fail("ARGUMENT_INVALID");
     if ((value & 15n) !== 0n) return fail("ARGUMENT_ALIGNMENT");
-    if (index === 0) t.regs.spEl0 = value;
-    else t.regs.spEl1 = value;
+    writeRegister(t, "sp", index, value);
     return OK;
   }
   return fail("ARGUMENT_INVALID");

@@ -8,6 +8,7 @@ import { exitRun } from "./run.ts";
 import { signalWakeup } from "./hypercalls.ts";
 import { assertShared } from "../vgic/virq.ts";
 import type { ThreadObject } from "./state.ts";
+import { setEntry } from "./context.ts";
 import type { SmcccCallEvent } from "./events.ts";
 
 /**
@@ -83,8 +84,7 @@ function cpuOn(s: Machine, t: ThreadObject, mpidr: bigint, entry: bigint, contex
   if (target.power === "ON") return PSCI_RET.ALREADY_ON;
   target.power = "ON";
   target.everPoweredOn = true;
-  target.regs.pc = entry;
-  target.regs.x[0] = context;
+  setEntry(target, entry, context);
   markDirty(s);
   signalWakeup(s, target);
   return PSCI_RET.SUCCESS;

@@ -6,6 +6,7 @@ import { arg, fail, okWith, type Caller, type HypercallTable, type HvReturn } fr
 import { hasDeliverable } from "../vgic/virq.ts";
 import { markDirty, runnable } from "./sched.ts";
 import type { ThreadObject } from "./state.ts";
+import { completeLoad, skipInstruction } from "../../cpu/index.ts";
 
 /**
  * Proxy scheduling: vcpu_run (0x65) and vcpu_run_check (0x68) (reference §6.3, §6.4;
@@ -49,15 +50,18 @@ export function pendingRunState(s: Machine, t: ThreadObject): { state: number; d
   return null;
 }
 
-/** Resume data for the last returned state: a VMMIO read loads resume0 (truncated to the access size). */
+/**
+ * Resume data for the last returned state: a VMMIO read loads resume0 into the access's register
+ * (truncated to its size, extended as its syndrome says), and either kind steps past the access.
+ */
 function applyResume(t: ThreadObject, resume0: bigint): void {
   const v = t.vmmio;
   if (v === null || !v.reported) return;
   if (t.lastRunState === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ && !v.write) {
-    const bits = BigInt(v.sizeBytes * 8);
-    if (v.reg < t.regs.x.length) t.regs.x[v.reg] = BigInt.asUintN(Number(bits), resume0);
-  } else if (t.lastRunState !== VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE) return;
-  t.regs.pc = BigInt.asUintN(64, t.regs.pc + 4n);
+    t.cpu = completeLoad(t.cpu, v.iss, resume0) ?? skipInstruction(t.cpu);
+  } else if (t.lastRunState === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE) {
+    t.cpu = skipInstruction(t.cpu);
+  } else return;
   t.vmmio = null;
 }
 

@@ -1,3 +1,4 @@
+import type { CpuState } from "../../cpu/index.ts";
 import type { ThreadState } from "../abi/constants.ts";
 import type { ObjectHeader } from "../object/state.ts";
 import type { IrqState, VirqBinding } from "../vgic/state.ts";
@@ -7,23 +8,14 @@ import type { IrqState, VirqBinding } from "../vgic/state.ts";
  * GH:hyp/core/scheduler_fprr, GH:hyp/vm/vcpu_run).
  */
 
-/** AArch64 context the model keeps: X0-X7 (arguments/results), PC, PSTATE, SP_EL0/SP_EL1. */
-export interface VcpuRegs {
-  x: bigint[];
-  pc: bigint;
-  pstate: bigint;
-  spEl0: bigint;
-  spEl1: bigint;
-}
-
 /** A forwarded MMIO access waiting for the proxy VMM (reference §5.4 step 2). */
 export interface VmmioPending {
   ipa: number;
   sizeBytes: number;
   write: boolean;
   value: bigint;
-  /** Destination register of a read (ESR SRT); only X0-X7 are modelled. */
-  reg: number;
+  /** The data-abort syndrome (ESR ISS): destination register, size and extension of a read. */
+  iss: number;
   /** Has a vcpu_run already returned this exit to the proxy? */
   reported: boolean;
 }
@@ -84,8 +76,8 @@ export interface ThreadObject extends ObjectHeader {
   lastRunState: number;
   /** PSCI SYSTEM_RESET(2) requested: reported once by vcpu_run as PSCI_SYSTEM_RESET. */
   reset: { type: bigint; cookie: bigint } | null;
-  /** vcpu_poweroff with the "exited" meaning (killed/exited threads). */
-  regs: VcpuRegs;
+  /** The AArch64 register context: the CPU's own state (src/cpu), also for scripted guests. */
+  cpu: CpuState;
   vtimer: VirtualTimer;
   /** Redistributor state and the private IRQs (SGI/PPI 0-31), touched ones only. */
   gicr: { waker: number; irqs: Record<number, IrqState> };

@@ -1,3 +1,4 @@
+import { readReg } from "../../cpu/index.ts";
 import { describe, expect, it } from "vitest";
 import { MS } from "../../core/event.ts";
 import { boot, buildVm, enter, errX, hvc, must, okX, rootCaps, step, VM1 } from "../hyp/testkit.ts";
@@ -34,7 +35,7 @@ describe("vcpu_poweron / register_write / kill / poweroff", () => {
   it("poweron sets PC and X0; a second poweron ⇒ BUSY", () => {
     const t = guest(sv);
     expect(t.power).toBe("ON");
-    expect([t.regs.pc, t.regs.x[0]]).toEqual([BigInt(VM1.ipa), 0n]);
+    expect([readReg(t.cpu, 33), readReg(t.cpu, 0)]).toEqual([BigInt(VM1.ipa), 0n]);
     expect(hvc(sv, "vcpu_poweron", [vm.vcpu, 0, 0, 0])[1]).toEqual(errX("BUSY"));
     expect(hvc(sv, "vcpu_poweron", [vm.vcpu, 0, 0, 4])[1]).toEqual(errX("ARGUMENT_INVALID"));
   });
@@ -48,7 +49,7 @@ describe("vcpu_poweron / register_write / kill / poweroff", () => {
     expect(hvc(s, "vcpu_register_write", [c, 3, 0, 0])[1]).toEqual(errX("ARGUMENT_INVALID"));
     const [s2, o] = hvc(s, "vcpu_register_write", [c, 0, 3, 0xabc]);
     expect(o).toEqual(okX());
-    expect(guest(s2).regs.x[3]).toBe(0xabcn);
+    expect(readReg(guest(s2).cpu, 3)).toBe(0xabcn);
   });
   it("kill: never started ⇒ OBJECT_STATE; then OK, and OK again", () => {
     const [s, fresh] = buildVm(s0);
@@ -87,10 +88,10 @@ describe("vcpu_run (0x65): proxy scheduling", () => {
     let o;
     [s, o] = hvc(s, "vcpu_run", [vm.vcpu, 0, 0, 0, 0]);
     expect(o).toEqual(okX(4, 0x0a00_0010, 2, 0));
-    const pc = guest(s).regs.pc;
+    const pc = readReg(guest(s).cpu, 33);
     [s] = hvc(s, "vcpu_run", [vm.vcpu, 0x12345, 0, 0, 0]);
-    expect(guest(s).regs.x[3]).toBe(0x2345n);
-    expect(guest(s).regs.pc).toBe(pc + 4n);
+    expect(readReg(guest(s).cpu, 3)).toBe(0x2345n);
+    expect(readReg(guest(s).cpu, 33)).toBe(pc + 4n);
   });
   it("a forced system reset is reported as PSCI_SYSTEM_RESET", () => {
     let s = enter(sv, vm.vcpu);

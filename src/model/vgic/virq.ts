@@ -170,12 +170,14 @@ export function unbindShared(s: Machine, b: VirqBinding | null): void {
   }
 }
 
-/** The guest acknowledges (ICC_IAR1_EL1): the highest-priority deliverable INTID, or 1023 (spurious). */
-export function acknowledge(s: Machine, t: ThreadObject): number {
+/**
+ * The most urgent deliverable INTID for this vCPU and its priority, or null. INTIDs are visited in
+ * ascending order (private by number, as in hasDeliverable, then the SPI index), so the first of
+ * the lowest priority value wins.
+ */
+export function highestPending(s: Machine, t: ThreadObject): { intid: number; priority: number } | null {
   const vic = objectAs(s, t.vic, "vic");
-  if (vic === undefined) return 1023;
-  // INTIDs are visited in ascending order (private by number, as in hasDeliverable, then the SPI
-  // index), so the first of the lowest priority value wins.
+  if (vic === undefined) return null;
   let best = -1;
   let bestPrio = 256;
   const irqs = t.gicr.irqs;
@@ -193,7 +195,15 @@ export function acknowledge(s: Machine, t: ThreadObject): number {
       bestPrio = i.priority;
     }
   }
-  if (best < 0) return 1023;
+  return best < 0 ? null : { intid: best, priority: bestPrio };
+}
+
+/** The guest acknowledges (ICC_IAR1_EL1): the highest-priority deliverable INTID, or 1023 (spurious). */
+export function acknowledge(s: Machine, t: ThreadObject): number {
+  const vic = objectAs(s, t.vic, "vic");
+  const h = vic === undefined ? null : highestPending(s, t);
+  if (vic === undefined || h === null) return 1023;
+  const best = h.intid;
   const i = irqOf(vic, t, best)!;
   i.active = true;
   if (i.edge) i.pending = false;

@@ -1,3 +1,4 @@
+import { readReg } from "../../cpu/index.ts";
 import { describe, expect, it } from "vitest";
 import { mutableCopy } from "../../core/reducer.ts";
 import { hvModel, DEFAULT_PLATFORM, type Machine } from "../machine.ts";
@@ -62,8 +63,8 @@ describe("host VMM ioctls", () => {
     expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "MMIO", isWrite: false, physAddr: LAYOUT.blockBase + REG.Status });
     expect(apply(s, { kind: "vmm_mmio", vm: 0x80, vcpu: 0 })).toMatchObject({ value: 0x4f });
     expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "none", state: "READY" });
-    const t = s.objects.byId[s.vms[0x80]!.vcpus[0]!] as { regs: { x: bigint[] } };
-    expect(t.regs.x[0]).toBe(0x4fn);
+    const t = s.objects.byId[s.vms[0x80]!.vcpus[0]!] as unknown as { cpu: import("../../cpu/index.ts").CpuState };
+    expect(readReg(t.cpu, 0)).toBe(0x4fn);
     expect(STATUS.DEVICE_NEEDS_RESET | 0xf).toBe(0x4f);
   });
 
