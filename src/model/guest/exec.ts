@@ -43,8 +43,21 @@ export function makeOnVcpuExec(traps: GuestTraps) {
     const at = stopPc(r.stop, Number(readReg(r.state, REG_PC)));
     const insn = wordAt(s, t.vm, at);
     const exit = handleStop(s, t, ev, r.stop, traps);
-    return insn === null ? { retired: r.retired, pc: at, exit } : { retired: r.retired, pc: at, insn, exit };
+    const after = afterState(t);
+    const base = { retired: r.retired, pc: at, ...(insn === null ? {} : { insn }), exit, after };
+    // A vCPU waiting for an interrupt says when its own timer would wake it (what a driver waits for).
+    return after === "wfi" && t.vtimer.dueNs >= 0 ? { ...base, timerDueNs: t.vtimer.dueNs } : base;
   };
+}
+
+/** Where the vCPU stands after the exit was handled: still running, or why it is not. */
+function afterState(t: ThreadObject): "running" | "off" | "vmmio" | "wfi" | "suspend" | "fault" {
+  if (t.power === "OFF" || t.threadState !== "READY") return "off";
+  if (t.vmmio !== null) return "vmmio";
+  if (t.fault) return "fault";
+  if (t.wfi) return "wfi";
+  if (t.suspend !== 0) return "suspend";
+  return "running";
 }
 
 /** The address of the instruction the run stopped at (HVC/SMC/WFI have already retired: the PC is past them). */

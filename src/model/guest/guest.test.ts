@@ -46,7 +46,7 @@ describe("vcpu_exec", () => {
     const t0 = s.t;
     let o;
     [s, o] = exec(s, 1000);
-    expect(o).toEqual({ retired: 3, pc: VM1.ipa + 8, insn: 0xd40c0002, exit: { kind: "hvc", imm: 0x6000, call: "hypervisor_identify", x: [HYP_API_INFO, HYP_API_FLAGS0, 0n, 0n] } });
+    expect(o).toEqual({ retired: 3, pc: VM1.ipa + 8, insn: 0xd40c0002, after: "running", exit: { kind: "hvc", imm: 0x6000, call: "hypervisor_identify", x: [HYP_API_INFO, HYP_API_FLAGS0, 0n, 0n] } });
     expect(x(s, 0)).toBe(HYP_API_INFO);
     expect(x(s, 5)).toBe(7n);
     expect(s.t).toBe(t0 + 3);

@@ -7,7 +7,7 @@ import type { Outcome } from "../../core/event.ts";
 import { EXIT_CODE, EXIT_FLAG_RESTART, VMID } from "../abi/rm.ts";
 import type { RmCtx } from "../rm/context.ts";
 import { exitVm } from "../rm/lifecycle.ts";
-import { labelOf, reaches, setLabel, writePhys } from "../rm/content.ts";
+import { labelOf, physPieces, reaches, setLabel, writePhys } from "../rm/content.ts";
 import { translate } from "../memory/stage2.ts";
 import type { Machine } from "../machine.ts";
 import { hostAddr } from "../vmm/ioctl.ts";
@@ -51,7 +51,13 @@ export function onPvmLoadImage(s: ProtectedSlices, ev: PvmLoadImageEvent): Outco
     invalidEvent(ev.seq, ev.kind, `GPA 0x${ev.gpa.toString(16)}+${ev.image.length} is not in host memory the VMM registered for VM ${ev.vm}`);
   }
   const pa = translate(s, VMID.HLOS, host)!.pa;
-  setLabel(s, pa, ev.image.length, `vm${VMID.HLOS}`);
+  // crosvm copies the image through its mapping: the bytes are in the VM's memory (real code runs
+  // from them once pvmfw jumps to the payload).
+  let off = 0;
+  for (const p of physPieces(s, VMID.HLOS, host, ev.image.length)!) {
+    writePhys(s, p.pa, ev.image.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    off += p.size;
+  }
   const facts = payloadFacts(ev.image, plat.trustedKey);
   pvmOf(s, ev.vm).payload = { ...facts, gpa: ev.gpa, instanceId: ev.instanceId };
   return { avb: facts.avb, rollbackIndex: facts.rollbackIndex, sha256: facts.sha256, size: facts.size, pa };

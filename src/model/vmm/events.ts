@@ -33,6 +33,19 @@ export type VmmIoctlEvent =
   | (Ioctl & { readonly op: "RELEASE"; readonly fd: number });
 
 /**
+ * crosvm copies a kernel (or any program image) into a memory region it registered for the VM,
+ * through its own mapping, before START: the bytes of real guest code enter the trace here, once.
+ * `guestPhysAddr` is where the VM will see them. Outcome: `{ ret, bytes }` (`ret` -EINVAL outside a
+ * registered region or after START, as for SET_DTB_CONFIG).
+ */
+export interface VmmLoadImageEvent extends Envelope {
+  readonly kind: "vmm_load_image";
+  readonly fd: number;
+  readonly guestPhysAddr: number;
+  readonly image: Uint8Array;
+}
+
+/**
  * crosvm puts a virtio-mmio device on a VM's MMIO bus (not an ioctl: the VMM's own setup). It is
  * reached through VMMIO exits at [base, base+0x200) and raises `irq` through the irqfd with that
  * label. Outcome: `{ device }`.

@@ -13,7 +13,7 @@ import { VCPU_RUN_STATE } from "../abi/constants.ts";
 import { callAs, HVC } from "../rm/transport.ts";
 import { objectAs } from "../object/objects.ts";
 import { ERRNO, rmErrno, type VmmVm } from "./state.ts";
-import type { VmmIoctlEvent } from "./events.ts";
+import type { VmmIoctlEvent, VmmLoadImageEvent } from "./events.ts";
 import { invalidEvent } from "../../core/errors.ts";
 import { authTypeFor, firmwareMemRequest, setFwConfig } from "../protected/vmm.ts";
 
@@ -82,6 +82,22 @@ function setDtb(s: Machine, ev: Ev<"SET_DTB_CONFIG">): IoctlOutcome {
   }
   vm.dtb = { guestPhysAddr: ev.guestPhysAddr, size: ev.size };
   return { ret: 0, rm: [] };
+}
+
+/** vmm_load_image: crosvm writes a program image through its mapping of a region it registered (LOAD only). */
+export function onVmmLoadImage(s: Machine, ev: VmmLoadImageEvent): { ret: number; bytes: number } {
+  const vm = s.vmm.vms.byId[ev.fd];
+  if (vm === undefined) invalidEvent(ev.seq, ev.kind, `no VM has fd ${ev.fd}`);
+  const host = hostAddr(vm, ev.guestPhysAddr, ev.image.length);
+  if (host === null || ev.image.length === 0 || vm.status !== "LOAD") return { ret: -ERRNO.EINVAL, bytes: 0 };
+  const pieces = physPieces(s, VMID.HLOS, host, ev.image.length);
+  if (pieces === null) return { ret: -ERRNO.EFAULT, bytes: 0 };
+  let off = 0;
+  for (const p of pieces) {
+    writePhys(s, p.pa, ev.image.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    off += p.size;
+  }
+  return { ret: 0, bytes: ev.image.length };
 }
 
 /** START: lend/share every region, CONFIG_IMAGE with the DTB's region, INIT, GET_HYP_RESOURCES, START. */
