@@ -112,6 +112,7 @@ describe("hvsim view: the API over a recorded bug trace", () => {
     expect(r.json.line).toMatch(/^#235 t=0\.002472306s host_read /);
     expect(r.json.changes).toEqual([{ path: "pvm.hostRead", before: "null", after: '{"pa":2416967680,"label":"vm128"}' }]);
     expect(r.json.ancestors).toEqual(["(root)", "pvm"]);
+    expect(r.json.open).toEqual(["(root)", "pvm"]);
     const g = await get("/api/change?at=-1");
     expect(g.json).toMatchObject({ at: -1, event: null, changes: [] });
   });

@@ -35,6 +35,8 @@ export const EXACT_EVENTS_MAX = 8192;
 const OVERVIEW_SAMPLES = 8192;
 /** Rows a filtered event query reads at most in each direction before it says where it stopped. */
 const FILTER_SCAN_MAX = 200_000;
+/** Changed paths the page opens the tree to; an event that rewrites a whole VM marks the rest without opening them. */
+const AUTO_OPEN = 12;
 /** Recent states kept whole, so the requests one position makes (tree, change, invariants) seek once. */
 const STATE_CACHE = 8;
 
@@ -71,6 +73,8 @@ export interface ChangeView {
   readonly truncated: boolean;
   /** Paths with a changed path below them (the page marks them so a collapsed tree shows where to look). */
   readonly ancestors: readonly string[];
+  /** The ancestors of the first few changed paths: what the page opens so they are in view. */
+  readonly open: readonly string[];
 }
 
 export interface DisplayChange {
@@ -198,7 +202,7 @@ export class ViewerSession {
   /** The event at `at`, its outcome, and the state paths it changed (recomputed on the pure path). */
   change(at: number, limit = 500): ChangeView {
     this.checkIndex(at);
-    if (at === -1) return { at, event: null, outcome: null, line: null, t: 0, time: formatNs(0), changes: [], truncated: false, ancestors: [] };
+    if (at === -1) return { at, event: null, outcome: null, line: null, t: 0, time: formatNs(0), changes: [], truncated: false, ancestors: [], open: [] };
     const c = this.seeker.changeAt(at, limit, this.stateAt(at - 1));
     if (!this.states.has(at)) this.remember(at, c.after);
     const changes = withoutEnvelope(c.diff.changes);
@@ -212,6 +216,7 @@ export class ViewerSession {
       changes: display(changes),
       truncated: c.diff.truncated,
       ancestors: ancestorsOf(changes.map((ch) => ch.path)),
+      open: ancestorsOf(changes.slice(0, AUTO_OPEN).map((ch) => ch.path)),
     };
   }
 

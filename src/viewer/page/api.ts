@@ -60,13 +60,25 @@ export class ApiError extends Error {
   }
 }
 
+/** Requests in flight, on the root element as `data-busy` (scripts and tests wait for "0"). */
+let inFlight = 0;
+const busy = (delta: number): void => {
+  inFlight += delta;
+  document.documentElement.dataset.busy = String(inFlight);
+};
+
 export async function get<T>(route: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
-  const res = await fetch(`/api/${route}${q.size > 0 ? `?${q}` : ""}`, signal === undefined ? {} : { signal });
-  const body = (await res.json()) as T & { error?: string };
-  if (!res.ok) throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`);
-  return body;
+  busy(1);
+  try {
+    const res = await fetch(`/api/${route}${q.size > 0 ? `?${q}` : ""}`, signal === undefined ? {} : { signal });
+    const body = (await res.json()) as T & { error?: string };
+    if (!res.ok) throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`);
+    return body;
+  } finally {
+    busy(-1);
+  }
 }
 
 /** True for the error a superseded request ends with (not worth showing). */

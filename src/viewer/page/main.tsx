@@ -165,7 +165,7 @@ function Viewer({ summary: first }: { readonly summary: Summary }) {
       <main class="panes">
         <EventList at={at} kinds={summary.kinds} vms={summary.vms} filter={filter} onFilter={setFilter} onSeek={seek} />
         <section class="pane state" aria-label="state">
-          <div class="current-event" data-testid="current-event">
+          <div class="current-event" data-testid="current-event" data-at={c === null ? undefined : c.at}>
             {c === null ? (
               <span class="pending">…</span>
             ) : c.line === null ? (

@@ -50,7 +50,7 @@ export function Scrubber({ events, at, time, playing, speed, marks, onSeek, onPl
         onInput={(e) => onSeek(Number((e.target as HTMLInputElement).value))}
         onKeyDown={(e) => e.preventDefault()}
       />
-      <span class="position" data-testid="position">
+      <span class="position" data-testid="position" data-at={at}>
         {at === -1 ? "genesis" : `#${at}`}
         <small> / {last}</small>
       </span>

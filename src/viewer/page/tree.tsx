@@ -22,9 +22,10 @@ const LIMIT = 200;
 export function StateTree({ at, change, toggles, onToggle }: Props) {
   const changed = new Map((change?.changes ?? []).map((c) => [c.path, c]));
   const below = new Set(change?.ancestors ?? []);
+  const auto = new Set(change?.open ?? []);
   return (
     <div class="tree" role="tree" aria-label="machine state" data-testid="state-tree">
-      <Node at={at} path={ROOT} label="state" depth={0} changed={changed} below={below} toggles={toggles} onToggle={onToggle} leaf={false} summary="" />
+      <Node at={at} path={ROOT} label="state" depth={0} changed={changed} below={below} auto={auto} toggles={toggles} onToggle={onToggle} leaf={false} summary="" />
     </div>
   );
 }
@@ -38,13 +39,15 @@ interface NodeProps {
   readonly depth: number;
   readonly changed: ReadonlyMap<string, ChangeView["changes"][number]>;
   readonly below: ReadonlySet<string>;
+  /** Opened for the current change unless the user closed them. */
+  readonly auto: ReadonlySet<string>;
   /** What the user opened (true) or closed (false); the rest follow the current change. */
   readonly toggles: ReadonlyMap<string, boolean>;
   readonly onToggle: (path: string, open: boolean) => void;
 }
 
 function Node(p: NodeProps) {
-  const open = !p.leaf && (p.path === ROOT || (p.toggles.get(p.path) ?? p.below.has(p.path)));
+  const open = !p.leaf && (p.path === ROOT || (p.toggles.get(p.path) ?? p.auto.has(p.path)));
   const c = p.changed.get(p.path);
   const cls = `node${c !== undefined ? " changed" : ""}${p.below.has(p.path) ? " changed-below" : ""}`;
   return (
