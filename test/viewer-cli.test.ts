@@ -51,7 +51,7 @@ describe("hvsim view: arguments and start-up", () => {
     try {
       const code = await runView(io, BUG, { port: 0, open: true }, async (server) => {
         url = server.url;
-        for (let i = 0; i < 100 && !existsSync(seen); i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 400 && !existsSync(seen); i++) await new Promise((r) => setTimeout(r, 50));
       });
       expect(code).toBe(0);
     } finally {

@@ -31,13 +31,13 @@ const STATIC: Readonly<Record<string, { name: AssetName; type: string }>> = {
   "/app.css": { name: "app.css", type: "text/css; charset=utf-8" },
 };
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...extra, "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
   res.end(head ? undefined : body);
 }
 
-const sendJson = (res: ServerResponse, status: number, body: unknown, head: boolean): void =>
-  send(res, status, "application/json; charset=utf-8", JSON.stringify(body), head);
+const sendJson = (res: ServerResponse, status: number, body: unknown, head: boolean, extra: Record<string, string> = {}): void =>
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(body), head, extra);
 
 /**
  * Serves the page and `/api/*` for one trace, on 127.0.0.1 only. The page's files come from memory
@@ -66,8 +66,10 @@ export async function startViewer(
       return sendJson(res, 400, { error: "malformed request URL" }, head);
     }
     if (url.pathname.startsWith("/api/")) {
+      const t0 = performance.now();
       const reply = answer(session, url.pathname.slice("/api/".length), url.searchParams, onBug);
-      return sendJson(res, reply.status, reply.body, head);
+      // How long the answer took to compute (browsers' devtools show it; the benchmark reads it).
+      return sendJson(res, reply.status, reply.body, head, { "Server-Timing": `answer;dur=${(performance.now() - t0).toFixed(1)}` });
     }
     const asset = Object.hasOwn(STATIC, url.pathname) ? STATIC[url.pathname] : undefined;
     if (asset === undefined) return sendJson(res, 404, { error: `no such page: ${url.pathname.slice(0, 80)}` }, head);

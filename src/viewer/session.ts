@@ -113,7 +113,7 @@ export class ViewerSession {
     this.seeker = seekerForTrace(reader, {
       verifyOutcomes: true,
       interval: options.interval ?? 1024,
-      maxCheckpoints: options.maxCheckpoints ?? 128,
+      maxCheckpoints: options.maxCheckpoints ?? 256,
     });
     this.invariants = options.invariants ?? allInvariants();
     this.cpuViews = options.cpuViews ?? CPU_VIEWS;
@@ -130,7 +130,7 @@ export class ViewerSession {
     const h = this.reader.header;
     const footer = this.reader.footer();
     const damage = this.seeker.store.damage;
-    const d = this.seeker.divergence;
+    const d = this.divergence();
     return {
       name: this.name,
       scenario: h.scenario.name,
@@ -147,6 +147,13 @@ export class ViewerSession {
       vms: [...new Set(this.tracks.list().flatMap((t) => (t.vm === null ? [] : [t.vm])))],
       scan: this.scan.status(),
     };
+  }
+
+  /** The earliest divergence known: from the background scan (every event) or a seek that saw one first. */
+  private divergence(): { seq: number; kind: string } | null {
+    const a = this.scan.status().divergence;
+    const b = this.seeker.divergence;
+    return a === null || (b !== null && b.seq < a.seq) ? b : a;
   }
 
   scanStatus(): ScanStatus {

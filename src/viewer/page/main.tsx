@@ -122,6 +122,7 @@ function Viewer({ summary: first }: { readonly summary: Summary }) {
   const ev = (c?.event ?? null) as { vm?: unknown; vcpu?: unknown } | null;
   const vcpu = ev !== null && typeof ev.vm === "number" && typeof ev.vcpu === "number" ? { vm: ev.vm, vcpu: ev.vcpu } : null;
   const violation = scan.firstViolation?.index ?? null;
+  const divergence = scan.divergence ?? summary.divergence;
 
   return (
     <div class="viewer">
@@ -141,10 +142,10 @@ function Viewer({ summary: first }: { readonly summary: Summary }) {
           This trace is damaged at byte offset {summary.damage.offset} ({summary.damage.message}): the {summary.events} events before it are shown.
         </p>
       )}
-      {summary.divergence !== null && (
-        <p class="banner">
-          This build computes another outcome than the trace stored from event #{summary.divergence.seq} ({summary.divergence.kind}) on: the states shown are
-          this build's (see hvsim diff --replay).
+      {divergence !== null && (
+        <p class="banner" data-testid="divergence">
+          This build computes another outcome than the trace stored at event #{divergence.seq} ({divergence.kind}): the states shown from there on are this
+          build's (see hvsim diff --replay).
         </p>
       )}
       {scan.problem !== null && <p class="banner">From event #{scan.problem.seq} on this build cannot replay the trace: {scan.problem.message}</p>}
