@@ -217,3 +217,20 @@ describe("hvsim view: the API over a recorded bug trace", () => {
     expect((await call(server, "/api/summary", { host: `localhost:${server.port}` })).status).toBe(200);
   });
 });
+
+describe("hvsim view: a changed byte array shows where it changed", () => {
+  it("page contents written by vm_mem_write show the bytes from the first difference", async () => {
+    const session = new ViewerSession(openTraceFile("traces/pvm-boot-s1.hvt"));
+    const log = await cli("log", "traces/pvm-boot-s1.hvt", "--kind", "vm_mem_write");
+    const seqs = log.stdout.map((l) => Number(/^#(\d+) /.exec(l)![1]));
+    // Writes into a page that already held bytes (the first write to a page creates it).
+    const bytes = seqs.flatMap((seq) => session.change(seq).changes.filter((ch) => ch.before.startsWith("<")));
+    expect(bytes.length).toBeGreaterThan(10);
+    for (const ch of bytes) {
+      expect(ch.after).toMatch(/^<\d+ bytes> at 0x[0-9a-f]+: ([0-9a-f]{2} ?){1,8}( …)?$/);
+      expect(ch.before.replace(/:.*/, "")).toBe(ch.after.replace(/:.*/, ""));
+      expect(ch.before).not.toBe(ch.after);
+    }
+    session.reader.close();
+  });
+});

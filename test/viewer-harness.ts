@@ -100,7 +100,7 @@ export async function settle(page: Page): Promise<void> {
 }
 
 /** The viewer's address at a position with marks, for the documentation and its test. */
-export const SCREENSHOT_HASH = "#event=19&a=15&b=19";
+export const SCREENSHOT_HASH = "#event=225&a=19&b=225";
 
 /**
  * A screenshot of the viewer on `trace` at `hash`, written to `out` (PNG), from a `hvsim view` of

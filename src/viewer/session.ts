@@ -83,8 +83,19 @@ export interface DisplayChange {
   readonly after: string;
 }
 
+/** Two byte arrays (page contents, disk sectors) differ somewhere: show the bytes from the first difference. */
+function bytesAt(b: Uint8Array, other: Uint8Array): string {
+  let i = 0;
+  while (i < b.length && i < other.length && b[i] === other[i]) i++;
+  const hex = Buffer.from(b.subarray(i, i + 8)).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  return `<${b.length} bytes> at 0x${i.toString(16)}: ${hex}${i + 8 < b.length ? " …" : ""}`;
+}
+
+const shown = (v: unknown, other: unknown): string =>
+  v instanceof Uint8Array ? bytesAt(v, other instanceof Uint8Array ? other : new Uint8Array(0)) : brief(v, 300);
+
 const display = (changes: readonly Change[]): DisplayChange[] =>
-  changes.map((c) => ({ path: formatPath(c.path), before: brief(c.before, 300), after: brief(c.after, 300) }));
+  changes.map((c) => ({ path: formatPath(c.path), before: shown(c.before, c.after), after: shown(c.after, c.before) }));
 
 const matches = (ev: EventBase, f: EventFilter): boolean =>
   (f.kind === undefined || ev.kind === f.kind) && (f.vm === undefined || (ev as unknown as { vm?: unknown }).vm === f.vm);

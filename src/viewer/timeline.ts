@@ -61,7 +61,7 @@ export class TimelineRecorder {
 export interface TimelineView {
   readonly from: number;
   readonly to: number;
-  /** True when every event of the range was sampled; else run states are sampled every `resolution` events. */
+  /** Events between run-state samples: 1 when the range was drawn from every event. */
   readonly resolution: number;
   /** Events the answer covers (the background scan may not have reached `to` yet). */
   readonly coveredTo: number;

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { ChangeView, TreeNode } from "./api.ts";
 import { useApi } from "./hooks.ts";
 
@@ -22,10 +22,11 @@ const LIMIT = 200;
 export function StateTree({ at, change, toggles, onToggle }: Props) {
   const changed = new Map((change?.changes ?? []).map((c) => [c.path, c]));
   const below = new Set(change?.ancestors ?? []);
+  const first = change?.changes[0]?.path ?? null;
   const auto = new Set(change?.open ?? []);
   return (
     <div class="tree" role="tree" aria-label="machine state" data-testid="state-tree">
-      <Node at={at} path={ROOT} label="state" depth={0} changed={changed} below={below} auto={auto} toggles={toggles} onToggle={onToggle} leaf={false} summary="" />
+      <Node at={at} path={ROOT} label="state" depth={0} changed={changed} first={first} below={below} auto={auto} toggles={toggles} onToggle={onToggle} leaf={false} summary="" />
     </div>
   );
 }
@@ -38,6 +39,8 @@ interface NodeProps {
   readonly leaf: boolean;
   readonly depth: number;
   readonly changed: ReadonlyMap<string, ChangeView["changes"][number]>;
+  /** The first changed path: brought into view when it appears. */
+  readonly first: string | null;
   readonly below: ReadonlySet<string>;
   /** Opened for the current change unless the user closed them. */
   readonly auto: ReadonlySet<string>;
@@ -50,10 +53,16 @@ function Node(p: NodeProps) {
   const open = !p.leaf && (p.path === ROOT || (p.toggles.get(p.path) ?? p.auto.has(p.path)));
   const c = p.changed.get(p.path);
   const cls = `node${c !== undefined ? " changed" : ""}${p.below.has(p.path) ? " changed-below" : ""}`;
+  const row = useRef<HTMLDivElement>(null);
+  const isFirst = p.first === p.path;
+  useLayoutEffect(() => {
+    if (isFirst) row.current?.scrollIntoView({ block: "nearest" });
+  }, [isFirst, p.at]);
   return (
     <div role="treeitem" aria-expanded={p.leaf ? undefined : open}>
       {p.path !== ROOT && (
         <div
+          ref={row}
           class={cls}
           data-path={p.path}
           style={{ paddingLeft: `${p.depth * 14}px` }}
@@ -61,7 +70,7 @@ function Node(p: NodeProps) {
         >
           <span class="twisty">{p.leaf ? "" : open ? "▾" : "▸"}</span>
           <span class="key">{p.label}</span>
-          <span class="summary">{p.summary}</span>
+          <span class="summary">{c !== undefined && c.after.startsWith("<") ? c.after : p.summary}</span>
           {c !== undefined && <span class="was" title="before this event">was {c.before}</span>}
         </div>
       )}
