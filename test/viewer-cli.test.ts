@@ -63,3 +63,29 @@ describe("hvsim view: arguments and start-up", () => {
     expect(io.stdout).toEqual([`hvsim view: ${BUG}: 236 events, scenario bug-reclaim-without-sanitise, seed 1`, `serving ${url} (127.0.0.1 only; Ctrl-C to stop)`]);
   });
 });
+
+describe("hvsim view: a damaged trace", () => {
+  it("is shown up to the damage, with a note and the damage in the summary", async () => {
+    const dir = tempDir();
+    const whole = join(dir, "smoke.hvt");
+    const cut = join(dir, "cut.hvt");
+    expect((await cli("record", "smoke", "--seed", "1", "--max-events", "300", "--block-events", "64", "-o", whole)).code).toBe(0);
+    const bytes = readFileSync(whole);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const io = memoryIo();
+    let summary: any = null;
+    let rows: any = null;
+    const code = await runView(io, cut, { port: 0, open: false }, async (server) => {
+      summary = await (await fetch(`${server.url}api/summary`)).json();
+      rows = await (await fetch(`${server.url}api/events?at=${summary.events - 1}&before=0&after=5`)).json();
+    });
+    expect(code).toBe(0);
+    expect(summary.events % 64).toBe(0);
+    expect(summary.events).toBeGreaterThan(0);
+    expect(summary.events).toBeLessThan(300);
+    expect(summary.damage).toMatchObject({ offset: expect.any(Number), block: summary.events / 64 });
+    expect(io.stdout[1]).toBe(`note: damaged at byte offset ${summary.damage.offset}; the ${summary.events} events before it are shown`);
+    expect(rows.rows.map((r: { seq: number }) => r.seq)).toEqual([summary.events - 1]);
+    expect(rows.endReached).toBe(true);
+  });
+});

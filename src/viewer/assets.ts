@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,7 +52,12 @@ export async function buildAssets(outDir?: string): Promise<Assets> {
   const assets: Assets = { "index.html": readFileSync(join(pageDir, "index.html")), "app.js": file("js"), "app.css": file("css") };
   if (outDir !== undefined) {
     mkdirSync(outDir, { recursive: true });
-    for (const n of ASSET_NAMES) writeFileSync(join(outDir, n), assets[n]);
+    // Whole files or none: another hvsim view starting at the same moment may be reading them.
+    for (const n of ASSET_NAMES) {
+      const tmp = join(outDir, `.${n}.${process.pid}.tmp`);
+      writeFileSync(tmp, assets[n]);
+      renameSync(tmp, join(outDir, n));
+    }
   }
   return assets;
 }
