@@ -137,7 +137,7 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     await page.close();
   });
 
-  it("an address with #event=N opens at N, in the scrubber, the current event and the event list", async () => {
+  it("an address with #event=N opens at N, in the scrubber, the current event and the event list; Space plays from there", async () => {
     const { page, problems } = await openViewer(browser, view.url, "#event=100");
     expect(await position(page)).toBe("#100");
     expect(await page.inputValue("input.slider")).toBe("100");
@@ -145,6 +145,14 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     expect(await page.textContent("[data-testid=current-event] .line")).toBe(log.stdout[0]);
     await page.locator(".event-row.current").waitFor();
     expect(await page.locator(".event-row.current").textContent()).toBe(log.stdout[0]);
+    // Space plays (10 events a second by default) and pauses.
+    await page.keyboard.press(" ");
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>("[data-testid=position]")!.dataset.at) >= 102);
+    await page.keyboard.press(" ");
+    await settle(page);
+    const paused = await position(page);
+    await page.waitForTimeout(400);
+    expect(await position(page)).toBe(paused);
     expect(problems).toEqual([]);
     await page.close();
   });
