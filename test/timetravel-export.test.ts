@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
 import { checkChromeTrace } from "../src/export/chrome-check.ts";
-import { exportJsonLines, exportPerfetto, exportText } from "../src/export/exporters.ts";
+import { jsonLines, perfettoLines, textLines, wholeWindow } from "../src/export/exporters.ts";
 import { PerfettoBuilder, type ChromeEvent } from "../src/export/perfetto.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
 import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
@@ -11,9 +11,9 @@ import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
 const bytes = recordBytes(smokeScenario, { seed: 5, maxEvents: 1500 });
 
 function perfettoDoc(): { traceEvents: ChromeEvent[] } {
-  const lines: string[] = [];
   const reader = readerOf(bytes);
-  exportPerfetto(seekerForTrace(reader), reader.header, (l) => lines.push(l));
+  const seeker = seekerForTrace(reader);
+  const lines = [...perfettoLines(seeker, reader.header, wholeWindow(seeker.count))];
   return JSON.parse(lines.join("\n"));
 }
 
@@ -78,10 +78,8 @@ describe("export", () => {
 
   it("json: one event per line with its outcome; text: describeEvent lines", () => {
     const store = seekerForTrace(readerOf(bytes)).store;
-    const json: string[] = [];
-    const text: string[] = [];
-    exportJsonLines(store, (l) => json.push(l));
-    exportText(store, (l) => text.push(l));
+    const json = [...jsonLines(store, wholeWindow(store.count))];
+    const text = [...textLines(store, wholeWindow(store.count))];
     expect(json).toHaveLength(1500);
     expect(JSON.parse(json[0]!)).toMatchObject({ seq: 0, kind: expect.any(String), outcome: expect.any(Object) });
     expect(text[0]).toMatch(/^#0 t=\d+\.\d{9}s /);

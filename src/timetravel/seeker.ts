@@ -4,7 +4,7 @@ import { die } from "../core/errors.ts";
 import { plainEqual } from "../core/equal.ts";
 import { mutableCopy, type CoreState, type Model } from "../core/reducer.ts";
 import { changesFromPatches, type DiffResult } from "./diff.ts";
-import type { EventStore } from "./store.ts";
+import { outOfRange, type EventStore } from "./store.ts";
 
 // Patches are only for what a person looks at (STYLE 2.7); enabling the plugin once is global and cheap.
 enablePatches();
@@ -79,6 +79,11 @@ export class Seeker<S extends CoreState> {
     return this.interval;
   }
 
+  /** The event indices whose states the cache holds now (cheap to look at: no replay). */
+  cachedIndices(): number[] {
+    return [...this.checkpoints.keys()].sort((a, b) => a - b);
+  }
+
   event(i: number): EventBase {
     return this.store.event(i);
   }
@@ -125,6 +130,23 @@ export class Seeker<S extends CoreState> {
   }
 
   /**
+   * One forward pass over `from..to` on a private working copy, yielding after each event (read the
+   * state, never keep or change it). Keeps no checkpoints: for exports, which visit every event once.
+   */
+  *forward(from: number, to: number): Generator<{ readonly i: number; readonly state: S; readonly ev: EventBase; readonly outcome: Outcome }> {
+    this.checkIndex(to);
+    const working = mutableCopy(this.stateAt(from - 1));
+    this.stats.seeks += 1;
+    for (let i = from; i <= to; i++) {
+      const ev = this.store.event(i);
+      const outcome = this.model.apply(working, ev);
+      this.stats.eventsReplayed += 1;
+      if (this.verify) this.checkOutcome(i, ev, outcome);
+      yield { i, state: working, ev, outcome };
+    }
+  }
+
+  /**
    * The change event `n` made, on the pure path (one immer produce with patches). `before` is the
    * state after `n - 1` when the caller already holds it (the debugger stepping forward).
    */
@@ -141,9 +163,7 @@ export class Seeker<S extends CoreState> {
   }
 
   private checkIndex(n: number): void {
-    if (!(Number.isInteger(n) && n >= -1 && n < this.count)) {
-      die("ARGUMENT_INVALID", `event index ${n} is out of range: this trace has events 0..${this.count - 1} (-1 is genesis)`);
-    }
+    if (!(Number.isInteger(n) && n >= -1 && n < this.count)) outOfRange(n, this.count, this.store.damage);
   }
 
   /** The nearest known state at or before `n`: an in-memory checkpoint, a stored snapshot, or genesis. */

@@ -4,10 +4,9 @@ import { join } from "node:path";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
-import { collect, shellQuote } from "../target.ts";
 import { allInvariants } from "../../sim/check.ts";
 import { fuzzSeeds, parseSeedRange, parseShard, shardSeeds } from "../../sim/fuzz.ts";
-import { resolveScenario } from "../../sim/resolve.ts";
+import { collect, scenarioArg, shellQuote } from "../target.ts";
 import { toJson } from "../../export/json.ts";
 
 interface FuzzOpts {
@@ -45,7 +44,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
         "Example:\n  hvsim fuzz --scenario smoke --seeds 1..50 --shard 2/4",
     )
     .action((opts: FuzzOpts) => {
-      const scenario = resolveScenario(opts.scenario);
+      const scenario = scenarioArg(opts.scenario);
       const seeds = shardSeeds(parseSeedRange(opts.seeds), opts.shard === undefined ? undefined : parseShard(opts.shard));
       const maxEvents = opts.maxEvents === undefined ? undefined : parseIntOption("--max-events", opts.maxEvents, 1);
       const invariants = allInvariants(opts.assert);

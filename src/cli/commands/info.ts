@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { openTraceFile } from "../files.ts";
+import { withTrace } from "../target.ts";
 import { scanTrace, type TraceSummary } from "../../trace/scan.ts";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
@@ -39,14 +39,13 @@ export function registerInfo(program: Command, io: Io, setCode: (c: number) => v
     .option("--json", "print as JSON")
     .addHelpText("after", "\nExit codes: 0 intact, 2 damaged (what survives is still reported).")
     .action((file: string, opts: { json?: boolean }) => {
-      const reader = openTraceFile(file);
-      try {
-        const s = scanTrace(reader);
+      withTrace(io, file, (trace) => {
+        const scanned = scanTrace(trace.reader);
+        // The open found damage a plain scan cannot see (a gap in event indices): report that one.
+        const s = { ...scanned, damage: trace.damage ?? scanned.damage };
         if (opts.json) io.out(toJson({ file, ...s }));
         else for (const l of infoLines(file, s)) io.out(l);
         setCode(s.damage === null ? EXIT.ok : EXIT.input);
-      } finally {
-        reader.close();
-      }
+      });
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { resolveScenario } from "../../sim/resolve.ts";
+import { scenarioArg } from "../target.ts";
 import { record, type RecordResult } from "../../sim/record.ts";
 import { fileSink } from "../../trace/source.ts";
 import { parseIntOption } from "../files.ts";
@@ -20,7 +20,7 @@ export interface RecordCliOptions {
 
 /** Runs a scenario from a seed and writes its trace; prints the seed and options first (VOPR style). */
 export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: RecordResult; scenario: Scenario } {
-  const scenario = resolveScenario(o.scenario);
+  const scenario = scenarioArg(o.scenario);
   const maxEvents = o.maxEvents ?? scenario.maxEvents;
   io.out(`SEED=${o.seed} scenario=${scenario.name} max-events=${maxEvents}${o.untilNs === undefined ? "" : ` until=${formatNs(o.untilNs)}`} out=${o.out}`);
   const result = record(scenario, fileSink(o.out), {
@@ -52,7 +52,7 @@ export function registerRecord(program: Command, io: Io, setCode: (c: number) =>
     .action((scenario: string | undefined, opts: Record<string, string | undefined>) => {
       const seed = parseIntOption("--seed", opts.seed ?? "1", 0);
       // The resolved name, not the reference: `record scenarios/x.yaml` writes x-s1.hvt.
-      const name = resolveScenario(scenario).name;
+      const name = scenarioArg(scenario).name;
       const { code } = runRecord(io, {
         scenario,
         seed,

@@ -6,7 +6,7 @@ import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
 import { runRecord } from "./record.ts";
 import { runReplay } from "./replay.ts";
-import { resolveScenario } from "../../sim/resolve.ts";
+import { scenarioArg } from "../target.ts";
 
 /**
  * The main job in one command: record a scenario (the built-in default unless named), replay the
@@ -21,7 +21,7 @@ export function registerRun(program: Command, io: Io, setCode: (c: number) => vo
     .option("-o, --out <file>", "trace file (default: out/<scenario>-s<seed>.hvt)")
     .action((scenarioRef: string | undefined, opts: { seed: string; out?: string }) => {
       const seed = parseIntOption("--seed", opts.seed, 0);
-      const scenario = resolveScenario(scenarioRef);
+      const scenario = scenarioArg(scenarioRef);
       const out = opts.out ?? `out/${scenario.name}-s${seed}.hvt`;
       mkdirSync(dirname(out), { recursive: true });
       io.out(`== ${scenario.name}: ${scenario.description}`);
