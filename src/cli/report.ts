@@ -1,5 +1,6 @@
 import type { ReplayFinding } from "../core/replay.ts";
 import { toJson } from "../export/json.ts";
+import { readableText } from "../timetravel/readable.ts";
 import type { Io } from "./io.ts";
 import { shellQuote } from "./target.ts";
 
@@ -13,7 +14,7 @@ export function describeFinding(f: ReplayFinding): string {
     case "trace_error":
       return `trace error at event ${f.seq} (${f.kind}): ${f.message}`;
     case "violation":
-      return `invariant ${f.failure.invariant} violated at event ${f.seq} (${f.kind}): ${f.failure.detail} [${f.failure.path}]${f.failure.objects ? ` ${toJson(f.failure.objects)}` : ""}`;
+      return `invariant ${f.failure.invariant} violated at event ${f.seq} (${f.kind}): ${f.failure.detail} [${f.failure.path}]${f.failure.objects ? ` ${readableText(f.failure.objects)}` : ""}`;
   }
 }
 

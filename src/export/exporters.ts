@@ -32,10 +32,15 @@ export function inWindow(ev: EventBase, w: EventWindow): boolean {
 
 /** The events of a window in order, with their stored outcomes; read lazily, a block at a time. */
 export function* windowEvents(store: EventStore, w: EventWindow, onEvent?: (i: number) => void): Generator<{ ev: EventBase; outcome: ReturnType<EventStore["outcome"]> }> {
-  for (let i = w.from; i <= w.to; i++) {
-    onEvent?.(i);
-    const ev = store.event(i);
-    if (inWindow(ev, w)) yield { ev, outcome: store.outcome(i) };
+  // A block at a time: one lookup per block, not two per event.
+  for (let i = w.from; i <= w.to; ) {
+    const span = store.span(i);
+    const end = Math.min(w.to, span.first + span.events.length - 1);
+    for (; i <= end; i++) {
+      onEvent?.(i);
+      const ev = span.events[i - span.first]!;
+      if (inWindow(ev, w)) yield { ev, outcome: span.outcomes[i - span.first]! };
+    }
   }
 }
 

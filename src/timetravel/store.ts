@@ -13,6 +13,8 @@ export interface EventStore {
   readonly count: number;
   event(i: number): EventBase;
   outcome(i: number): Outcome;
+  /** The run of events (a trace block) that holds event `i`, for reading many in order: `events[k]` is event `first + k`. */
+  span(i: number): { readonly first: number; readonly events: readonly EventBase[]; readonly outcomes: readonly Outcome[] };
   /** The stored snapshot nearest at or before event `i` (seq -1 is genesis), or null. */
   snapshotAtOrBefore(i: number): { readonly seq: number; readonly state: unknown } | null;
   /** Where the trace is damaged, if it is. */
@@ -27,6 +29,7 @@ export function memoryStore(events: readonly EventBase[], outcomes: readonly Out
     count: events.length,
     event: (i) => (at(i), events[i]!),
     outcome: (i) => (at(i), outcomes[i] ?? {}),
+    span: (i) => (at(i), { first: 0, events, outcomes: events.map((_, k) => outcomes[k] ?? {}) }),
     snapshotAtOrBefore: () => null,
     damage: null,
   };
@@ -91,6 +94,10 @@ export function traceStore(reader: TraceReader): EventStore {
     outcome: (i) => {
       const { ref, hit } = blockFor(i);
       return hit.outcomes[i - ref.first]!;
+    },
+    span: (i) => {
+      const { ref, hit } = blockFor(i);
+      return { first: ref.first, events: hit.events, outcomes: hit.outcomes };
     },
     snapshotAtOrBefore(i) {
       let best: { seq: number; offset: number } | undefined;

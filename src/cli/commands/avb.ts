@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
@@ -45,8 +46,10 @@ export function registerAvb(program: Command, io: Io, setCode: (c: number) => vo
     .option("--json", "print the outcome as JSON")
     .addHelpText(
       "after",
-      "\nExit codes: 0 verified, 1 refused (PUBLIC_KEY_REJECTED, VERIFICATION, ROLLBACK_INDEX, ...), 2 not an AVB image or not a key.\n" +
-        "Example:\n  hvsim avb verify test/fixtures/avb/kernel_signed_ri5.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey",
+      helpAfter("avb verify", [
+        "hvsim avb verify test/fixtures/avb/kernel_signed_ri5.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey",
+        "hvsim avb verify test/fixtures/avb/kernel_signed_ri3.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey --rollback 5",
+      ]),
     )
     .action((image: string, opts: { key: string; rollback: string; partition: string; json?: boolean }) => {
       const key = readInput("key", opts.key);

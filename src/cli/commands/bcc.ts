@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
@@ -65,7 +66,7 @@ export function registerBcc(program: Command, io: Io, setCode: (c: number) => vo
     .option("--at <n>", "the state after event N (default: the end of the trace)")
     .option("--vm <vmid>", "which protected VM (default: the lowest VMID with a chain)")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExit codes: 0 valid, 1 invalid (the failing entry is named), 2 bad input.\nExample:\n  hvsim record pvm-boot -o boot.hvt && hvsim bcc verify boot.hvt")
+    .addHelpText("after", helpAfter("bcc verify", [`hvsim bcc verify ${EXAMPLE_TRACE}`, `hvsim bcc verify ${EXAMPLE_TRACE} --at 40 --vm 128`]))
     .action((file: string, opts: { at?: string; vm?: string; json?: boolean }) => {
       const { bytes, from, damaged } = loadChain(io, file, opts);
       const r = verifyBcc(bytes);

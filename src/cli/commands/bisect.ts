@@ -3,6 +3,7 @@ import { isHvsimError } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
 import { openTraceFile, shellQuote } from "../target.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeEvent } from "../../export/describe.ts";
 import { toJson } from "../../export/json.ts";
@@ -155,11 +156,21 @@ export function registerBisect(program: Command, io: Io, setCode: (c: number) =>
     .option("--scan", "check every state in order instead (a linear scan): the first index for a condition that is not monotonic")
     .addHelpText(
       "after",
-      "\nPredicates: paths (a.b[3].c, hypercallCounts.0x33), integers (0x8040_0000), strings, true/false/null,\n" +
-        "== != < <= > >=, && || !, parentheses, len(path), exists(path) and functions the model registers.\n" +
-        "Bisect assumes monotonicity (once the condition holds it keeps holding) and tests it on the ends,\n" +
-        "the cached checkpoints and a spread of samples; when it does not hold, bisect says so: use --scan.\n" +
-        "Exit codes: 0 never, 1 found, 2 bad input (with --exit-code: 0 / 1 / 125 cannot tell / 128 usage).",
+      helpAfter(
+        "bisect",
+        [
+          `hvsim bisect ${EXAMPLE_TRACE} --until 'hypercallCounts.vcpu_run >= 100'`,
+          `hvsim bisect ${EXAMPLE_TRACE} --until 'rm.vms.ids[0] == 128' --scan`,
+          `hvsim bisect ${EXAMPLE_TRACE} --invariant isolation.reclaimed_memory_sanitised`,
+        ],
+        [
+          "Predicates: paths (a.b[3].c, hypercallCounts.msgqueue_send, a[\"odd key\"]), integers (0x8040_0000), strings,",
+          "true/false/null, == != < <= > >=, && || !, parentheses, len(path), exists(path). A path that cannot exist",
+          "in the trace's state is an error; a hypercall never made counts 0.",
+          "Bisect assumes monotonicity (once the condition holds it keeps holding) and tests it on the ends, the",
+          "cached checkpoints and a spread of samples; when it does not hold, bisect says so: use --scan.",
+        ],
+      ),
     )
     .action((file: string, opts: { until?: string; invariant?: string; exitCode?: boolean; json?: boolean; interval?: string; scan?: boolean }) => {
       setCode(

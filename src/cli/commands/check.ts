@@ -1,12 +1,15 @@
 import type { Command } from "commander";
 import { progressLine, type Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
 import { collect, exitAfterDamage, isTraceFile, scenarioArg, shellQuote, withTrace } from "../target.ts";
 import { printNextSteps, violationNextSteps } from "../report.ts";
+import { paint } from "../colour.ts";
 import { allInvariants, checkScenario, checkTrace, type CheckResult } from "../../sim/check.ts";
 import { fileSink, memorySink } from "../../trace/source.ts";
 import { toJson } from "../../export/json.ts";
+import { readableText } from "../../timetravel/readable.ts";
 import { hvModel, type MachineConfig } from "../../model/machine.ts";
 import { compilePredicate } from "../../timetravel/predicate.ts";
 
@@ -23,13 +26,13 @@ function report(io: Io, r: CheckResult, json: boolean): number {
     io.out(toJson({ ok: r.ok, events: r.events, invariants: r.invariants, violation: r.violation, problem: r.problem }));
   } else if (r.violation !== null) {
     const v = r.violation;
-    io.out(`VIOLATION ${v.invariant} at event ${v.index} (${v.kind}): ${v.detail}`);
+    io.out(`${paint(io).bad("VIOLATION")} ${v.invariant} at event ${v.index} (${v.kind}): ${v.detail}`);
     io.out(`  path    ${v.path}`);
-    if (v.objects) io.out(`  objects ${toJson(v.objects)}`);
+    if (v.objects) io.out(`  objects ${readableText(v.objects)}`);
   } else if (r.problem !== null) {
     io.err(`hvsim: the trace could not be checked to the end: ${r.problem} (run hvsim replay for details)`);
   } else {
-    io.out(`ok: ${r.events} events checked against ${r.invariants} invariants after every event`);
+    io.out(`${paint(io).good("ok")}: ${r.events} events checked against ${r.invariants} invariants after every event`);
   }
   if (r.violation !== null) return EXIT.finding;
   if (r.problem === null) return EXIT.ok;
@@ -97,9 +100,11 @@ export function registerCheck(program: Command, io: Io, setCode: (c: number) => 
     .option("--json", 'print {"ok", "events", "invariants", "violation": {"invariant", "index", ...}}')
     .addHelpText(
       "after",
-      "\nExit codes: 0 every invariant held, 1 a violation (named with its event index), 2 bad input or a damaged trace,\n" +
-        "3 this build computes other outcomes than the trace stores (see hvsim diff --replay).\n" +
-        "Examples:\n  hvsim check bug-reclaim-without-sanitise\n  hvsim check smoke --seed 3 --assert 'hypercallCounts.hypervisor_identify < 40'",
+      helpAfter("check", [
+        `hvsim check ${EXAMPLE_TRACE}`,
+        "hvsim check bug-reclaim-without-sanitise",
+        "hvsim check smoke --seed 3 --max-events 2000 --assert 'hypercallCounts.hypervisor_identify < 40'",
+      ]),
     )
     .action((target: string, opts: CheckOpts) => {
       setCode(isTraceFile(target) ? checkTraceFile(io, target, opts) : checkScenarioRun(io, target, opts));

@@ -6,8 +6,10 @@ import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { exitAfterDamage, withTrace } from "../target.ts";
+import { paint } from "../colour.ts";
 import { EVENT_KINDS } from "../../model/events.ts";
 import { describeEvent } from "../../export/describe.ts";
 import { hvModel, type Machine } from "../../model/machine.ts";
@@ -95,10 +97,13 @@ export async function runDebug(io: Io, file: string, opts: DebugCliOptions): Pro
       pastHistory: past,
     });
     let errors = 0;
+    const p = paint(io);
     const print = (lines: readonly string[]): void => {
       for (const l of lines) {
-        if (l.startsWith("error: ")) errors += 1;
-        (l.startsWith("error: ") ? io.err : io.out)(l);
+        if (l.startsWith("error: ")) {
+          errors += 1;
+          io.err(l);
+        } else io.out(l.startsWith("#") ? p.event(l) : l.startsWith("  ") && l.includes(" -> ") ? p.change(l) : l);
       }
     };
     const h = trace.header;
@@ -131,10 +136,15 @@ export function registerDebug(program: Command, io: Io, setCode: (c: number) => 
     .option("--interval <n>", "events between in-memory checkpoints (how far a seek replays at most)")
     .addHelpText(
       "after",
-      "\nCommands come from a terminal (Tab completes commands, event kinds and state paths; Enter repeats;\n" +
-        "history is kept in ~/.hvsim_history, or $HVSIM_HISTORY) or from a pipe or -x file, one a line:\n" +
-        "  printf 'break vmm_ioctl\\ncontinue\\nwatch rm.vms.ids\\ncontinue\\nwhy\\n' | hvsim debug out/pvm-boot-s1.hvt\n" +
-        "Type help inside for the command list. Exit codes: 0 ok, 2 bad input, a damaged trace, or a scripted command that failed.",
+      helpAfter(
+        "debug",
+        [`printf 'break vmm_ioctl\\ncontinue\\nwatch rm.vms.ids\\ncontinue\\nwhy\\n' | hvsim debug ${EXAMPLE_TRACE}`, `hvsim debug ${EXAMPLE_TRACE} --at 100 -x commands.txt`],
+        [
+          "Commands come from a terminal (Tab completes commands, event kinds and state paths; Enter repeats the",
+          "last one; history is kept in ~/.hvsim_history, or $HVSIM_HISTORY) or from a pipe or -x file, one a line.",
+          "Type help inside for the command list.",
+        ],
+      ),
     )
     .action(async (file: string, opts: { at?: string; interval?: string; script?: string[] }) => {
       const code = await runDebug(io, file, {

@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
 import { exitAfterDamage, withTrace } from "../target.ts";
+import { paint } from "../colour.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeFinding } from "../report.ts";
 import { describeEvent } from "../../export/describe.ts";
@@ -28,8 +30,9 @@ export function runDiff(io: Io, fileA: string, fileB: string, o: { window?: numb
       const a = { header: ta.header, seeker: ta.seeker() };
       const b = { header: tb.header, seeker: tb.seeker() };
       const d = diffTraces(a, b, o.window);
+      const p = paint(io);
       if (o.json) io.out(toJson(d));
-      else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line);
+      else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line === "different runs:" ? p.bad(line) : line.startsWith("same run") ? p.good(line) : p.change(line));
       if (d.same) return ta.damage !== null || tb.damage !== null ? EXIT.input : EXIT.ok;
       const onlyLength = d.header.length === 0 && d.firstOutcome === null && d.firstEvent === Math.min(d.eventsA, d.eventsB);
       if (onlyLength && (ta.damage !== null || tb.damage !== null)) {
@@ -106,7 +109,7 @@ export function registerDiff(program: Command, io: Io, setCode: (c: number) => v
     .option("--replay", "replay A with this build's model and report the first event whose stored outcome no longer holds")
     .option("--window <n>", "events after the divergence to align (LCS over event signatures)", "400")
     .option("--json", "print the comparison as JSON")
-    .addHelpText("after", "\nExamples:\n  hvsim diff a.hvt b.hvt\n  hvsim diff old.hvt --replay\nExit codes: 0 same, 1 different, 2 bad input.")
+    .addHelpText("after", helpAfter("diff", [`hvsim record --seed 2 -o out/pvm-boot-s2.hvt && hvsim diff ${EXAMPLE_TRACE} out/pvm-boot-s2.hvt`, `hvsim diff ${EXAMPLE_TRACE} --replay`]))
     .action((a: string, b: string | undefined, opts: { replay?: boolean; window: string; json?: boolean }) => {
       if (opts.replay) {
         if (b !== undefined) die("ARGUMENT_INVALID", "--replay takes one trace (it compares the trace with this build's model)");

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
 import { progressLine, type Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { fileLines, pump } from "../output.ts";
 import { exitAfterDamage, withTrace } from "../target.ts";
@@ -48,9 +49,10 @@ export function registerExport(program: Command, io: Io, setCode: (c: number) =>
     .option("--vm <vmid>", "only this VM's events (perfetto: and its vCPU tracks)")
     .addHelpText(
       "after",
-      "\nExamples:\n  hvsim export a.hvt --format perfetto -o a.json   # then open a.json in ui.perfetto.dev\n" +
-        "  hvsim export a.hvt --format perfetto --from 100 --to 400 --vm 3 -o part.json\n" +
-        "Exit codes: 0 written, 2 bad input or a damaged trace (the events before the damage are exported).",
+      helpAfter("export", [
+        `hvsim export ${EXAMPLE_TRACE} --format perfetto -o out/boot.json   # then open it in ui.perfetto.dev`,
+        `hvsim export ${EXAMPLE_TRACE} --format perfetto --from 100 --to 400 --vm 128 -o out/part.json`,
+      ]),
     )
     .action(async (file: string, opts: WindowOptions & { format: string; out?: string }) => {
       if (!EXPORT_FORMATS.includes(opts.format as ExportFormat)) die("ARGUMENT_INVALID", `--format: expected one of ${EXPORT_FORMATS.join(", ")}, got '${opts.format}'`);

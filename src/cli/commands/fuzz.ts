@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
 import { allInvariants } from "../../sim/check.ts";
@@ -40,8 +41,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
     .option("--json", "one JSON object per seed, then a summary object")
     .addHelpText(
       "after",
-      "\nOne line per seed (sortable by seed, so shards merge with sort -n). Exit 1 if any seed fails.\n" +
-        "Example:\n  hvsim fuzz --scenario smoke --seeds 1..50 --shard 2/4",
+      helpAfter("fuzz", ["hvsim fuzz --scenario smoke --seeds 1..8 --shard 2/4 --max-events 1000"], ["One line per seed (sortable by seed, so shards merge with sort -n)."]),
     )
     .action((opts: FuzzOpts) => {
       const scenario = scenarioArg(opts.scenario);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { withTrace } from "../target.ts";
 import { scanTrace, type TraceSummary } from "../../trace/scan.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import { toJson } from "../../export/json.ts";
@@ -37,7 +38,7 @@ export function registerInfo(program: Command, io: Io, setCode: (c: number) => v
     .description("header, event counts by kind, virtual-time span, checkpoints and integrity of a trace")
     .argument("<file>", "trace file")
     .option("--json", "print as JSON")
-    .addHelpText("after", "\nExit codes: 0 intact, 2 damaged (what survives is still reported).")
+    .addHelpText("after", helpAfter("info", [`hvsim info ${EXAMPLE_TRACE}`]))
     .action((file: string, opts: { json?: boolean }) => {
       withTrace(io, file, (trace) => {
         const scanned = scanTrace(trace.reader);

@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { pump } from "../output.ts";
 import { exitAfterDamage, indexOption, withTrace } from "../target.ts";
 import { describeEvent } from "../../export/describe.ts";
-import { toJson } from "../../export/json.ts";
+import { readableJson } from "../../timetravel/readable.ts";
+import { paint } from "../colour.ts";
 import { windowEvents, type EventWindow } from "../../export/exporters.ts";
 import { EVENT_KINDS } from "../../model/events.ts";
 import type { OpenedTrace } from "../../timetravel/open.ts";
@@ -34,8 +36,9 @@ export async function runLog(io: Io, file: string, o: WindowOptions & { json?: b
   if (o.kind !== undefined) kindOption("--kind", o.kind);
   return withTrace(io, file, async (trace) => {
     const w = windowFromOptions(trace, o);
+    const p = paint(io);
     const lines = (function* () {
-      for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? toJson({ ...ev, outcome }) : describeEvent(ev, outcome);
+      for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? readableJson({ ...ev, outcome }) : p.event(describeEvent(ev, outcome));
     })();
     const r = await pump(io.stream(), lines);
     // The reader left (`| head`): that is the end of the output, not a failure.
@@ -53,7 +56,7 @@ export function registerLog(program: Command, io: Io, setCode: (c: number) => vo
     .option("--kind <kind>", `only this kind (${EVENT_KINDS.join(", ")})`)
     .option("--vm <vmid>", "only events of this VM")
     .option("--json", "one JSON object per line: {seq, t, kind, ..., outcome}")
-    .addHelpText("after", "\nExamples:\n  hvsim log a.hvt --to 40\n  hvsim log a.hvt --kind hypercall --vm 255 | head\nExit codes: 0 ok, 2 bad input or a damaged trace (the events before the damage are printed).")
+    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
     .action(async (file: string, opts: WindowOptions & { json?: boolean }) => {
       setCode(await runLog(io, file, opts));
     });

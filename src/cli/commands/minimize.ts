@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { parseIntOption } from "../files.ts";
 import { withTrace } from "../target.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import type { EventBase } from "../../core/event.ts";
 import { hvModel, type Machine, type MachineConfig } from "../../model/machine.ts";
@@ -76,7 +77,7 @@ export function registerMinimize(program: Command, io: Io, setCode: (c: number) 
     .option("--until <predicate>", "or: a predicate that holds in the failing state (same language as bisect)")
     .requiredOption("-o, --out <file>", "where to write the minimised trace")
     .option("--budget <n>", "most candidate replays", "2000")
-    .addHelpText("after", "\nExample:\n  hvsim minimize a.hvt --until 'hypercallCounts.0x33 >= 3' -o small.hvt\nExit codes: 0 written, 2 bad input or the trace never fails.")
+    .addHelpText("after", helpAfter("minimize", [`hvsim minimize ${EXAMPLE_TRACE} --until 'hypercallCounts.vcpu_run >= 3' -o out/small.hvt`]))
     .action((file: string, opts: { invariant?: string; until?: string; out: string; budget: string }) => {
       setCode(
         runMinimize(io, file, {

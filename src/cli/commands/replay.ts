@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { exitAfterDamage, reportDamage, withTrace } from "../target.ts";
 import { verifyTrace, type VerifyResult } from "../../trace/verify.ts";
 import { progressLine, type Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { toJson } from "../../export/json.ts";
 import { describeFinding } from "../report.ts";
@@ -59,7 +60,7 @@ export function registerReplay(program: Command, io: Io, setCode: (c: number) =>
     .option("--pure", "use the pure path (one immer produce per event) instead of the fast path")
     .option("--check", "also run every invariant after every event")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExit codes: 0 verified, 1 invariant violation (--check), 2 damaged or invalid trace, 3 divergence.")
+    .addHelpText("after", helpAfter("replay", [`hvsim replay ${EXAMPLE_TRACE}`, `hvsim replay ${EXAMPLE_TRACE} --pure --check`]))
     .action((file: string, opts: { pure?: boolean; check?: boolean; json?: boolean }) => {
       const quiet = opts.json ? { ...io, out: () => {} } : io;
       const { code, result } = runReplay(quiet, file, opts.pure ? "pure" : "fast", opts.check === true);
