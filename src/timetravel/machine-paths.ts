@@ -1,5 +1,8 @@
 import { HYPERCALLS, hypercallName } from "../model/abi/hypercalls.ts";
-import { registerKeyedRecord } from "./paths.ts";
+import type { Machine } from "../model/machine.ts";
+import { ownerOf } from "../model/memory/memdb.ts";
+import { MISSING, registerKeyedRecord } from "./paths.ts";
+import { registerPredicateFunction } from "./predicate.ts";
 
 /**
  * How this model's state reads to people, registered once for the generic path code: hypercall
@@ -30,4 +33,27 @@ registerKeyedRecord({
   },
   names: Object.keys(HYPERCALLS),
   absent: 0,
+});
+
+/**
+ * `owner(PA)`: who owns a physical byte, as the RM sees it: "vm:<vmid>" for memory in a VM's own
+ * extents, "parcel:<handle>" for memory lent, shared or donated through a parcel, else the memdb
+ * owner ("partition:<id>", "extent:<id>"); null for memory nobody owns. E.g. owner(0x90100000) == "vm:128".
+ */
+registerPredicateFunction({
+  name: "owner",
+  arity: 1,
+  description: 'owner(PA): "vm:<vmid>", "parcel:<handle>", "partition:<id>" or null, from the memory database',
+  call: ([a], state) => {
+    const pa = a!.value;
+    if (pa === MISSING || !(typeof pa === "number" || typeof pa === "bigint")) return MISSING;
+    const s = state as Machine;
+    const o = ownerOf(s, Number(pa));
+    if (o === null) return null;
+    if (o.type === "EXTENT") {
+      for (const h of s.rm.parcels.ids) if (s.rm.parcels.byId[h]!.memextent === o.id) return `parcel:${h}`;
+      for (const [vmid, hv] of Object.entries(s.rm.hv?.vms ?? {})) if (hv.extents.includes(o.id)) return `vm:${vmid}`;
+    }
+    return `${o.type.toLowerCase()}:${o.id}`;
+  },
 });

@@ -133,7 +133,8 @@ function scanCommand(file: string, o: BisectCliOptions): string {
 function textReport(file: string, events: number, cond: Condition<Machine>, r: BisectResult): string[] {
   if (r.notMonotonic !== null) {
     const { holds, fails } = r.notMonotonic;
-    return [`${cond.label} after #${holds} but not after the later #${fails}: it does not keep holding once it holds, so a binary search has no answer`];
+    const where = holds < 0 ? "in the genesis state" : `after #${holds}`;
+    return [`${cond.label} ${where} but not after the later #${fails}: it does not keep holding once it holds, so a binary search has no answer`];
   }
   if (r.index === null) {
     return [`${never(cond)} at the end of ${file} (${events} events) nor in any of the ${r.samples + r.probes - 1} other states looked at; bisect assumes once it holds it keeps holding (--scan checks every state)`];

@@ -138,7 +138,7 @@ export function registerDebug(program: Command, io: Io, setCode: (c: number) => 
       "after",
       helpAfter(
         "debug",
-        [`printf 'break vmm_ioctl\\ncontinue\\nwatch rm.vms.ids\\ncontinue\\nwhy\\n' | hvsim debug ${EXAMPLE_TRACE}`, `hvsim debug ${EXAMPLE_TRACE} --at 100 -x commands.txt`],
+        [`printf 'break vmm_ioctl\\ncontinue\\nwatch rm.vms.ids\\ncontinue\\nwhy\\n' | hvsim debug ${EXAMPLE_TRACE}`, `hvsim debug ${EXAMPLE_TRACE} -x docs/debug-commands.txt`],
         [
           "Commands come from a terminal (Tab completes commands, event kinds and state paths; Enter repeats the",
           "last one; history is kept in ~/.hvsim_history, or $HVSIM_HISTORY) or from a pipe or -x file, one a line.",

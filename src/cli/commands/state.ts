@@ -18,7 +18,7 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
     .option("--raw", "the state exactly as stored: no <field>Hex beside addresses, hypercall counts by number")
     .addHelpText(
       "after",
-      helpAfter("state", [`hvsim state ${EXAMPLE_TRACE} --at 100 --path hypercallCounts`, `hvsim state ${EXAMPLE_TRACE} --at end --path 'rm.vms.byId[128].status'`], [
+      helpAfter("state", [`hvsim state ${EXAMPLE_TRACE} --at 100 --path hypercallCounts`, `hvsim state ${EXAMPLE_TRACE} --at 300 --path 'rm.vms.byId[128].status'`], [
         "Addresses keep their numbers and gain a <field>Hex string beside them; hypercall counts are keyed by Gunyah's names.",
       ]),
     )
