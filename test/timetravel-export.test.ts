@@ -95,4 +95,27 @@ describe("export", () => {
     expect(checkChromeTrace(JSON.parse(readFileSync(out, "utf8")))).toEqual([]);
     expect((await cli("export", file, "--format", "svg")).code).toBe(2);
   });
+
+  it("a window: --from/--to export exactly those events, --vm only that VM's (perfetto: its tracks only)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "w.hvt");
+    writeFileSync(file, bytes);
+    const text = await cli("export", file, "--format", "text", "--from", "100", "--to", "199");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toHaveLength(100);
+    expect(text.stdout[0]).toMatch(/^#100 /);
+    expect(text.stdout.at(-1)).toMatch(/^#199 /);
+    const out = join(dir, "w.json");
+    const p = await cli("export", file, "--format", "perfetto", "--from", "100", "--to", "399", "--vm", "255", "-o", out);
+    expect(p.code).toBe(0);
+    expect(p.stdout[0]).toMatch(/^wrote .*w\.json: perfetto, \d+ lines of trace events from events #100\.\.#399 of VM 255$/);
+    const doc = JSON.parse(readFileSync(out, "utf8")) as { traceEvents: ChromeEvent[] };
+    expect(checkChromeTrace(doc)).toEqual([]);
+    const instants = doc.traceEvents.filter((e) => e.ph === "i");
+    const seqs = instants.map((e) => (e.args as { seq: number }).seq);
+    expect(Math.min(...seqs)).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...seqs)).toBeLessThanOrEqual(399);
+    expect(instants.every((e) => e.pid === 1255 && (e.args as { vm?: number }).vm === 255)).toBe(true);
+    expect((await cli("export", file, "--format", "text", "--to", "99999")).code).toBe(2);
+  });
 });

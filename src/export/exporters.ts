@@ -69,9 +69,9 @@ export function* perfettoLines<S extends CoreState>(seeker: Seeker<S>, header: T
   builder.start(seeker.stateAt(w.from - 1));
   for (const e of queued.splice(0)) yield line(e);
   if (w.to >= w.from) {
-    for (const { i, ev, outcome, state } of seeker.forward(w.from, w.to)) {
+    for (const { i, ev, state } of seeker.forward(w.from, w.to)) {
       onEvent?.(i);
-      builder.event(ev, outcome, state, inWindow(ev, w));
+      builder.event(ev, seeker.store.outcome(i), state, inWindow(ev, w));
       for (const e of queued.splice(0)) yield line(e);
     }
   }

@@ -1,6 +1,6 @@
 import { HYPERCALLS, hypercallName } from "../model/abi/hypercalls.ts";
 import type { Machine } from "../model/machine.ts";
-import { ownerOf } from "../model/memory/memdb.ts";
+import { ownerName } from "../model/rm/owner.ts";
 import { MISSING, registerKeyedRecord } from "./paths.ts";
 import { registerPredicateFunction } from "./predicate.ts";
 
@@ -47,13 +47,6 @@ registerPredicateFunction({
   call: ([a], state) => {
     const pa = a!.value;
     if (pa === MISSING || !(typeof pa === "number" || typeof pa === "bigint")) return MISSING;
-    const s = state as Machine;
-    const o = ownerOf(s, Number(pa));
-    if (o === null) return null;
-    if (o.type === "EXTENT") {
-      for (const h of s.rm.parcels.ids) if (s.rm.parcels.byId[h]!.memextent === o.id) return `parcel:${h}`;
-      for (const [vmid, hv] of Object.entries(s.rm.hv?.vms ?? {})) if (hv.extents.includes(o.id)) return `vm:${vmid}`;
-    }
-    return `${o.type.toLowerCase()}:${o.id}`;
+    return ownerName(state as Machine, Number(pa));
   },
 });

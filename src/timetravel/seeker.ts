@@ -115,10 +115,7 @@ export class Seeker<S extends CoreState> {
     this.stats.seeks += 1;
     let hit = -1;
     for (let i = base.seq + 1; i <= to; i++) {
-      const ev = this.store.event(i);
-      const outcome = this.model.apply(working, ev);
-      this.stats.eventsReplayed += 1;
-      if (this.verify) this.checkOutcome(i, ev, outcome);
+      const ev = this.applyAt(working, i);
       if ((i + 1) % this.interval === 0 && !this.checkpoints.has(i)) this.remember(i, freeze(mutableCopy(working), true));
       if (i >= from && visit(i, working, ev)) {
         hit = i;
@@ -133,17 +130,20 @@ export class Seeker<S extends CoreState> {
    * One forward pass over `from..to` on a private working copy, yielding after each event (read the
    * state, never keep or change it). Keeps no checkpoints: for exports, which visit every event once.
    */
-  *forward(from: number, to: number): Generator<{ readonly i: number; readonly state: S; readonly ev: EventBase; readonly outcome: Outcome }> {
+  *forward(from: number, to: number): Generator<{ readonly i: number; readonly state: S; readonly ev: EventBase }> {
     this.checkIndex(to);
     const working = mutableCopy(this.stateAt(from - 1));
     this.stats.seeks += 1;
-    for (let i = from; i <= to; i++) {
-      const ev = this.store.event(i);
-      const outcome = this.model.apply(working, ev);
-      this.stats.eventsReplayed += 1;
-      if (this.verify) this.checkOutcome(i, ev, outcome);
-      yield { i, state: working, ev, outcome };
-    }
+    for (let i = from; i <= to; i++) yield { i, state: working, ev: this.applyAt(working, i) };
+  }
+
+  /** Applies event `i` to the working state on the fast path: counted, and its outcome checked when verifying. */
+  private applyAt(working: S, i: number): EventBase {
+    const ev = this.store.event(i);
+    const outcome = this.model.apply(working, ev);
+    this.stats.eventsReplayed += 1;
+    if (this.verify) this.checkOutcome(i, ev, outcome);
+    return ev;
   }
 
   /**
