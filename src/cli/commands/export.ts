@@ -3,7 +3,7 @@ import { die } from "../../core/errors.ts";
 import { progressLine, type Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { fileLines, pump } from "../output.ts";
+import { fileLines, pump } from "../lines.ts";
 import { exitAfterDamage, withTrace } from "../target.ts";
 import { windowFromOptions, type WindowOptions } from "./log.ts";
 import { EXPORT_FORMATS, jsonLines, perfettoLines, textLines, type ExportFormat } from "../../export/exporters.ts";

@@ -3,7 +3,7 @@ import { parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { pump } from "../output.ts";
+import { pump } from "../lines.ts";
 import { exitAfterDamage, indexOption, withTrace } from "../target.ts";
 import { describeEvent } from "../../export/describe.ts";
 import { readableJson } from "../../timetravel/readable.ts";
