@@ -52,7 +52,11 @@ export class PerfettoBuilder {
   private lastCounters = "";
   private lastT = 0;
 
-  constructor(private readonly out: (e: ChromeEvent) => void) {
+  /** `onlyVm`: draw only that VM's vCPU tracks (and the physical CPUs while they run it). */
+  constructor(
+    private readonly out: (e: ChromeEvent) => void,
+    private readonly onlyVm?: number,
+  ) {
     this.out({ name: "process_name", ph: "M", pid: HYP_PID, tid: 0, args: { name: "hypervisor" } });
     this.thread(HYP_PID, 0, "machine events");
   }
@@ -62,13 +66,16 @@ export class PerfettoBuilder {
     for (let cpu = 0; cpu < physicalCpus(state); cpu++) this.thread(HYP_PID, cpu + 1, `pCPU ${cpu}`);
   }
 
-  event(ev: EventBase, outcome: Outcome, state: unknown): void {
+  /** After each applied event; `show` false keeps the state's tracks going without the event's instant (outside a `--vm` window). */
+  event(ev: EventBase, outcome: Outcome, state: unknown, show = true): void {
     this.lastT = ev.t;
-    const place = eventPlace(ev);
-    const [pid, tid] = this.trackOf(place.vm, place.vcpu, place.cpu);
-    const { seq, t: _t, kind, ...fields } = ev as EventBase & Record<string, unknown>;
-    this.out({ name: instantName(ev), ph: "i", s: "t", cat: kind, pid, tid, ts: us(ev.t), args: { seq, ...(toJsonValue({ ...fields, outcome }) as Record<string, unknown>) } });
-    for (const run of vcpuRuns(state)) this.runState(run, ev.t);
+    if (show) {
+      const place = eventPlace(ev);
+      const [pid, tid] = this.trackOf(place.vm, place.vcpu, place.cpu);
+      const { seq, t: _t, kind, ...fields } = ev as EventBase & Record<string, unknown>;
+      this.out({ name: instantName(ev), ph: "i", s: "t", cat: kind, pid, tid, ts: us(ev.t), args: { seq, ...(toJsonValue({ ...fields, outcome }) as Record<string, unknown>) } });
+    }
+    for (const run of vcpuRuns(state)) if (this.onlyVm === undefined || run.vm === this.onlyVm) this.runState(run, ev.t);
     this.counters(state, ev.t);
   }
 

@@ -5,7 +5,6 @@
 import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
 import { writePhys } from "./content.ts";
 import { translate } from "../memory/stage2.ts";
-import { ownerOf } from "../memory/memdb.ts";
 import { onRmRequest } from "./handlers.ts";
 import { mutableCopy } from "../../core/reducer.ts";
 import { DEFAULT_PLATFORM, hvModel, type Machine } from "../machine.ts";
@@ -52,13 +51,4 @@ export function reach(s: TestState, vmid: number, ipa: number): { pa: number; ri
   return tr === null ? null : { pa: tr.pa, rights: tr.access };
 }
 
-/** The memdb owner of a physical byte, named for the RM: `vm:<vmid>` (an extent of the VM's own), `parcel:<handle>`, or the raw owner. */
-export function ownerName(s: TestState, pa: number): string | null {
-  const o = ownerOf(s, pa);
-  if (o === null) return null;
-  if (o.type === "EXTENT") {
-    for (const h of s.rm.parcels.ids) if (s.rm.parcels.byId[h]!.memextent === o.id) return `parcel:${h}`;
-    for (const [vmid, hv] of Object.entries(s.rm.hv?.vms ?? {})) if (hv.extents.includes(o.id)) return `vm:${vmid}`;
-  }
-  return `${o.type.toLowerCase()}:${o.id}`;
-}
+export { ownerName } from "./owner.ts";
