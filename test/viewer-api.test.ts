@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "node:http";
 import { cli } from "./helpers.ts";
-import { openTraceFile } from "../src/cli/files.ts";
+import { openTraceFile as openTrace } from "../src/cli/target.ts";
+import { memoryIo } from "../src/cli/io.ts";
+/** The reader of a trace, opened as every command opens one. */
+const openTraceFile = (path: string) => openTrace(memoryIo(), path).reader;
 import { checkTrace, allInvariants } from "../src/sim/check.ts";
-import { exportPerfetto } from "../src/export/exporters.ts";
+import { perfettoLines, wholeWindow } from "../src/export/exporters.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
 import { diffStates, withoutEnvelope } from "../src/timetravel/diff.ts";
 import { ViewerSession } from "../src/viewer/session.ts";
@@ -146,10 +149,11 @@ describe("hvsim view: the API over a recorded bug trace", () => {
   it("timeline: the Perfetto export's tracks, and on each the same run-state slices in the same order", async () => {
     const out: ChromeEvent[] = [];
     const reader = openTraceFile(BUG);
-    exportPerfetto(seekerForTrace(reader), reader.header, (line) => {
+    const seeker = seekerForTrace(reader);
+    for (const line of perfettoLines(seeker, reader.header, wholeWindow(seeker.store.count))) {
       const t = line.replace(/^,/, "");
       if (t.startsWith("{\"name\"")) out.push(JSON.parse(t) as ChromeEvent);
-    });
+    }
     reader.close();
     const threads = out.filter((e) => e.ph === "M" && e.name === "thread_name" && e.tid > 0).map((e) => (e.pid === 1 ? `cpu:${e.tid - 1}` : `vcpu:${e.pid - 1000}:${e.tid - 1}`));
     const r = await get("/api/timeline?from=0&to=235&width=1000");

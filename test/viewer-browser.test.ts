@@ -4,8 +4,11 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { cli, tempDir } from "./helpers.ts";
 import { launchChromium, openViewer, screenshotViewer, settle, startHvsimView, type ViewProcess } from "./viewer-harness.ts";
-import { openTraceFile } from "../src/cli/files.ts";
-import { exportPerfetto } from "../src/export/exporters.ts";
+import { openTraceFile as openTrace } from "../src/cli/target.ts";
+import { memoryIo } from "../src/cli/io.ts";
+/** The reader of a trace, opened as every command opens one. */
+const openTraceFile = (path: string) => openTrace(memoryIo(), path).reader;
+import { perfettoLines, wholeWindow } from "../src/export/exporters.ts";
 import type { ChromeEvent } from "../src/export/perfetto.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
 
@@ -15,12 +18,13 @@ const BUG = "traces/bug-reclaim-without-sanitise-s1.hvt";
 function perfettoTracks(trace: string): string[] {
   const reader = openTraceFile(trace);
   const ids: string[] = [];
-  exportPerfetto(seekerForTrace(reader), reader.header, (line) => {
+  const seeker = seekerForTrace(reader);
+  for (const line of perfettoLines(seeker, reader.header, wholeWindow(seeker.store.count))) {
     const t = line.replace(/^,/, "");
-    if (!t.startsWith('{"name":"thread_name"')) return;
+    if (!t.startsWith('{"name":"thread_name"')) continue;
     const e = JSON.parse(t) as ChromeEvent;
     if (e.tid > 0) ids.push(e.pid === 1 ? `cpu:${e.tid - 1}` : `vcpu:${e.pid - 1000}:${e.tid - 1}`);
-  });
+  }
   reader.close();
   return ids;
 }

@@ -51,7 +51,8 @@ const BARE = "\u0001";
  * a bare hex number in its place (`"ipa": 0x80400000`), as a debugger prints it. Not JSON.
  */
 export function readableText(v: unknown, indent?: number, path: readonly PathSegment[] = []): string {
-  return JSON.stringify(shaped(v, path, "text"), null, indent).replace(new RegExp(`"${BARE}(-?0x[0-9a-f]+)"`, "g"), "$1");
+  // JSON.stringify writes the marker as the escape \u0001.
+  return JSON.stringify(shaped(v, path, "text"), null, indent).replace(/"\\u0001(-?0x[0-9a-f]+)"/g, "$1");
 }
 
 function shaped(v: unknown, path: readonly PathSegment[], mode: "json" | "text"): unknown {

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
-import { openTraceFile, parseIntOption } from "../files.ts";
+import { parseIntOption } from "../files.ts";
+import { openTraceFile } from "../target.ts";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { viewerAssets } from "../../viewer/assets.ts";
@@ -27,7 +28,8 @@ function openBrowser(io: Io, url: string): void {
 
 /** Serves the viewer until `until` settles (the CLI: Ctrl-C or SIGTERM). */
 export async function runView(io: Io, file: string, opts: ViewOptions, until: (server: ViewerServer) => Promise<void>): Promise<number> {
-  const reader = openTraceFile(file);
+  const trace = openTraceFile(io, file);
+  const reader = trace.reader;
   try {
     const session = new ViewerSession(reader, opts.interval === undefined ? {} : { interval: opts.interval });
     const { assets, built } = await viewerAssets();
@@ -46,7 +48,7 @@ export async function runView(io: Io, file: string, opts: ViewOptions, until: (s
     }
     return EXIT.ok;
   } finally {
-    reader.close();
+    trace.close();
   }
 }
 
