@@ -186,6 +186,13 @@ export function currentSp(s: CpuState): bigint {
   return readReg(s, s.el === 1 && s.spsel === 1 ? REG_SP_EL1 : REG_SP_EL0);
 }
 
+/** Whether a value is a CPU state (how tools find the registers inside a machine state). */
+export function isCpuState(v: unknown): v is CpuState {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Partial<CpuState>;
+  return o.regs instanceof Uint8Array && o.regs.length === REG_WORDS * 8 && typeof o.nzcv === "number" && typeof o.sys === "object";
+}
+
 const hex = (v: bigint): string => `0x${v.toString(16).padStart(16, "0")}`;
 
 /** The registers as a person reads them: x0..x30, sp, pc as hex strings, PSTATE decoded. */

@@ -42,6 +42,7 @@ function step(s: Session, args: readonly string[]): string[] {
     s.moveTo(to);
     return [s.eventLine(), ...short];
   }
+  s.settle();
   const c = s.seeker.changeAt(s.position + 1, 200, s.state);
   s.state = c.after;
   s.position += 1;
@@ -240,8 +241,8 @@ function history(s: Session): string[] {
   return all.map((h, i) => `${String(i + 1).padStart(4)}  ${h}`);
 }
 
-function help(): string[] {
-  const lines = COMMANDS.map((c) => `  ${c.usage.padEnd(38)} ${c.help}${c.aliases.length > 0 ? ` (${c.aliases.join(", ")})` : ""}`);
+function help(s: Session): string[] {
+  const lines = [...COMMANDS, ...(s.options.extraCommands ?? [])].map((c) => `  ${c.usage.padEnd(38)} ${c.help}${c.aliases.length > 0 ? ` (${c.aliases.join(", ")})` : ""}`);
   return [
     "commands (an event index N is 0-based; -1 is genesis; `end` is the last event; Enter repeats the last command):",
     ...lines,
@@ -263,7 +264,7 @@ export const COMMANDS: readonly Command[] = [
   { name: "reverse-continue", aliases: ["rc"], usage: "reverse-continue", help: "run backward to the last such event", run: (s) => cont(s, -1) },
   { name: "find", aliases: ["f"], usage: "find PRED", help: "go to the first later state where PRED holds, e.g. find len(rm.vms) > 0", takesPath: true, run: (s, _a, r) => find(s, r, 1) },
   { name: "reverse-find", aliases: ["rf"], usage: "reverse-find PRED", help: "go to the last earlier state where PRED holds", takesPath: true, run: (s, _a, r) => find(s, r, -1) },
-  { name: "print", aliases: ["p", "x"], usage: "print [-a] [PATH]", help: "the value at PATH (big values as an overview; -a: all of it)", takesPath: true, run: print },
+  { name: "print", aliases: ["p"], usage: "print [-a] [PATH]", help: "the value at PATH (big values as an overview; -a: all of it)", takesPath: true, run: print },
   { name: "show", aliases: ["changes"], usage: "show", help: "what the current event changed", run: (s) => show(s) },
   { name: "why", aliases: [], usage: "why [PATH]", help: "the last events that wrote PATH (or the watched paths)", takesPath: true, run: why },
   { name: "diff", aliases: [], usage: "diff N [M]", help: "state differences between events N and M (default: here)", run: diff },
@@ -272,6 +273,6 @@ export const COMMANDS: readonly Command[] = [
   { name: "info", aliases: ["i"], usage: "info [breakpoints]", help: "the current event, or the breakpoints and watchpoints", run: info },
   { name: "history", aliases: [], usage: "history", help: "commands entered (in this and earlier sessions on a terminal)", run: history },
   { name: "source", aliases: [], usage: "source FILE", help: "run the commands in FILE, one a line", repeats: false, run: (s, _a, r) => (r === "" ? die("ARGUMENT_INVALID", "source: expected a file") : s.source(r)) },
-  { name: "help", aliases: ["h", "?"], usage: "help", help: "this list", run: () => help() },
+  { name: "help", aliases: ["h", "?"], usage: "help", help: "this list", run: (s) => help(s) },
   { name: "quit", aliases: ["q", "exit"], usage: "quit", help: "leave the debugger", repeats: false, run: (s) => ((s.finished = true), []) },
 ];

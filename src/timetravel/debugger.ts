@@ -25,6 +25,8 @@ export interface DebugOptions<S> {
   readonly readScript?: (path: string) => readonly string[];
   /** Commands of earlier sessions, listed first by `history`. */
   readonly pastHistory?: readonly string[];
+  /** Commands a model adds (the guest's instructions and memory: stepi, backi, x, regs). */
+  readonly extraCommands?: readonly Command[];
 }
 
 /** Most changes one command prints; the rest are counted. */
@@ -41,6 +43,11 @@ const SOURCE_DEPTH_MAX = 8;
  */
 export class DebugSession<S extends CoreState> {
   position = -1;
+  /**
+   * Guest instructions of event `position + 1` already executed in `state` (0 at an event
+   * boundary): set by stepping commands that stand between instructions (positions.ts).
+   */
+  insns = 0;
   state: S;
   readonly stops: Stop[] = [];
   readonly history: string[] = [];
@@ -58,6 +65,7 @@ export class DebugSession<S extends CoreState> {
 
   /** `(hvsim #12 hypercall) `: where we are, as the prompt. */
   prompt(): string {
+    if (this.insns > 0) return `(hvsim #${this.position}+${this.insns} insns) `;
     return this.position < 0 ? "(hvsim #-1 genesis) " : `(hvsim #${this.position} ${this.seeker.event(this.position).kind}) `;
   }
 
@@ -68,7 +76,7 @@ export class DebugSession<S extends CoreState> {
     if (text === "" || text.startsWith("#")) return [];
     if (this.depth === 0 && remember) this.history.push(text);
     const [name, ...rest] = text.split(/\s+/);
-    const cmd = findCommand(name!);
+    const cmd = findCommand(name!, this.options.extraCommands);
     if (cmd === undefined) return [`error: unknown command '${name}' (type help)`];
     this.last = cmd.repeats === false ? null : text;
     try {
@@ -104,12 +112,20 @@ export class DebugSession<S extends CoreState> {
 
   /** Moves to event `n` (an index outside the trace is an error) by seeking; stepping by one uses the pure path. */
   moveTo(n: number): void {
+    this.settle();
     if (n === this.position + 1 && n >= 0 && n < this.seeker.count) {
       this.state = this.seeker.changeAt(n, 0, this.state).after;
     } else if (n !== this.position) {
       this.state = this.seeker.stateAt(n);
     }
     this.position = n;
+  }
+
+  /** Back to the event boundary when the state stands between two instructions of the next event. */
+  settle(): void {
+    if (this.insns === 0) return;
+    this.insns = 0;
+    this.state = this.seeker.stateAt(this.position);
   }
 
   /** The event line at `i` (stored outcome), with a note when this build recomputes another one. */
@@ -153,7 +169,7 @@ export class DebugSession<S extends CoreState> {
       const names = COMMANDS.flatMap((c) => [c.name, ...c.aliases]).filter((n) => n.startsWith(words[0] ?? ""));
       return [names.sort(), words[0] ?? ""];
     }
-    const cmd = findCommand(words[0]!);
+    const cmd = findCommand(words[0]!, this.options.extraCommands);
     if (cmd === undefined) return [[], line];
     if (cmd.takesKind === true && words.length === 2) {
       const token = words[1]!;
@@ -165,8 +181,9 @@ export class DebugSession<S extends CoreState> {
   }
 }
 
-export function findCommand(name: string): Command | undefined {
-  return COMMANDS.find((c) => c.name === name || c.aliases.includes(name));
+export function findCommand(name: string, extra: readonly Command[] = []): Command | undefined {
+  const match = (c: Command): boolean => c.name === name || c.aliases.includes(name);
+  return extra.find(match) ?? COMMANDS.find(match);
 }
 
 /** Completions of a partial path: the keys under its parent that start with the partial last key. */

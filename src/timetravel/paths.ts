@@ -1,3 +1,4 @@
+import { cpuView, isCpuState } from "../cpu/index.ts";
 import { die } from "../core/errors.ts";
 import { didYouMean } from "./words.ts";
 
@@ -58,6 +59,13 @@ export function lookup(root: unknown, segments: readonly PathSegment[]): Lookup 
   let cur: unknown = root;
   for (const seg of segments) {
     if (typeof cur !== "object" || cur === null) return MISSING;
+    // A vCPU's registers are bytes in the state; paths reach them by name (cpu.x0, cpu.pc, cpu.sp).
+    if (isCpuState(cur) && !Object.hasOwn(cur, String(seg))) {
+      const view = cpuView(cur);
+      if (!Object.hasOwn(view, String(seg))) return MISSING;
+      cur = view[String(seg)];
+      continue;
+    }
     if (cur instanceof Uint8Array) {
       const i = Number(seg);
       if (!Number.isInteger(i) || i < 0 || i >= cur.length) return MISSING;
@@ -74,6 +82,7 @@ export function lookup(root: unknown, segments: readonly PathSegment[]): Lookup 
 /** The child keys of a value (for tab completion), in the order the data lists them. */
 export function childKeys(value: unknown): string[] {
   if (typeof value !== "object" || value === null || value instanceof Uint8Array) return [];
+  if (isCpuState(value)) return [...Object.keys(cpuView(value)), ...Object.keys(value)];
   return Object.keys(value);
 }
 

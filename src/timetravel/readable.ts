@@ -1,3 +1,4 @@
+import { cpuView, isCpuState } from "../cpu/index.ts";
 import { formatPath, keyedRecordAt, MISSING, type Lookup, type PathSegment } from "./paths.ts";
 
 /**
@@ -56,6 +57,11 @@ export function readableText(v: unknown, indent?: number, path: readonly PathSeg
 }
 
 function shaped(v: unknown, path: readonly PathSegment[], mode: "json" | "text"): unknown {
+  // A CPU state reads as its registers by name, then the rest of it (the bytes are not for people).
+  if (isCpuState(v)) {
+    const { regs: _regs, ...rest } = v;
+    return { ...cpuView(v), ...(shaped(rest, path, mode) as Record<string, unknown>) };
+  }
   if (typeof v === "bigint") return mode === "text" ? `${BARE}${hex(v)}` : hex(v);
   if (typeof v === "number" && mode === "text" && Number.isInteger(v) && isAddressKey(fieldOf(path))) return `${BARE}${hex(v)}`;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");

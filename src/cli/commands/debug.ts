@@ -1,3 +1,4 @@
+import { GUEST_COMMANDS } from "../../timetravel/guest-debug.ts";
 import { createInterface } from "node:readline";
 import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -95,6 +96,7 @@ export async function runDebug(io: Io, file: string, opts: DebugCliOptions): Pro
       repeatOnEmpty: io.stdin === undefined && process.stdin.isTTY === true,
       readScript,
       pastHistory: past,
+      extraCommands: GUEST_COMMANDS,
     });
     let errors = 0;
     const p = paint(io);
