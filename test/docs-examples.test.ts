@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -79,7 +80,14 @@ async function runLine(line: string): Promise<{ code: number; out: string[] }> {
       readerLeavesAfter = Number(head[2] ?? head[3] ?? 10);
     }
     const argv = words(cmd);
-    if (argv[0] !== "hvsim") throw new Error(`not an hvsim command: ${part}`);
+    if (argv[0] !== "hvsim") {
+      // Other tools a doc shows (the cross compiler) run in a shell in the same directory.
+      const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+      code = r.status ?? 1;
+      out.push(...r.stdout.split("\n"), ...r.stderr.split("\n"));
+      if (code !== 0) break;
+      continue;
+    }
     const io = memoryIo(stdin, { ...(readerLeavesAfter === undefined ? {} : { readerLeavesAfter }), env: { HVSIM_HISTORY: "" } });
     code = await main(["node", "hvsim", ...argv.slice(1)], io);
     out.push(...io.stdout, ...io.stderr);
@@ -92,7 +100,7 @@ let cwd = "";
 beforeAll(async () => {
   cwd = process.cwd();
   const dir = tempDir();
-  for (const d of ["scenarios", "test", "docs"]) symlinkSync(join(repo, d), join(dir, d));
+  for (const d of ["scenarios", "test", "docs", "guests", "tools"]) symlinkSync(join(repo, d), join(dir, d));
   mkdirSync(join(dir, "out"));
   process.chdir(dir);
   expect((await runLine("hvsim run")).code).toBe(0);
