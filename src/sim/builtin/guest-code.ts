@@ -32,8 +32,11 @@ function* secondaryWithCode(image: Uint8Array): Generator<TimedStep, void, Outco
  * covers the definition and the image's bytes, so a changed guest is a different scenario.
  */
 function codeScenario(name: string, guest: string, description: string): Scenario {
-  const path = guestImagePath(guest);
-  const image = new Uint8Array(readFileSync(path));
+  return guestCodeScenario(name, new Uint8Array(readFileSync(guestImagePath(guest))), description, guest);
+}
+
+/** A secondary VM booting `image` (an ELF, or raw bytes at the image region's start): for built-ins and tests. */
+export function guestCodeScenario(name: string, image: Uint8Array, description: string, guest = name): Scenario {
   const definition = { revision: 1, name, guest, description };
   return {
     name,

@@ -7,6 +7,7 @@
  * timer and enters it again.
  */
 import { parseImage } from "../../cpu/index.ts";
+import { die } from "../../core/errors.ts";
 import type { Outcome } from "../../core/event.ts";
 import type { HostVm } from "./host.ts";
 import type { Step } from "./program.ts";
@@ -22,17 +23,25 @@ export interface CpuGuestOptions {
 }
 export const CPU_GUEST_DEFAULTS: CpuGuestOptions = { budget: 20_000, maxExits: 100_000 };
 
-/** crosvm copies a program image (ELF PT_LOAD segments, or raw bytes at the region's start) into the VM, before START. */
+/**
+ * crosvm copies a program image (ELF PT_LOAD segments, or raw bytes at the region's start) into the
+ * VM, before START. `rawAt` is the image region's base, where the boot vCPU starts.
+ */
 export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): GuestSteps {
   const parsed = parseImage(image);
-  if (parsed.format === "raw") {
-    yield { kind: "vmm_load_image", fd: vm.fd, guestPhysAddr: rawAt, image };
-    return;
+  // The RM starts the boot vCPU at the base of the image region, as an arm64 kernel Image expects.
+  if (parsed.format === "elf" && parsed.entry !== rawAt) {
+    die("SCENARIO_INVALID", `the guest image's entry point is 0x${parsed.entry.toString(16)}, but the VM boots at the start of its image region, 0x${rawAt.toString(16)}: put the entry first (guests/lib/guest.ld does)`);
   }
-  for (const seg of parsed.segments) {
-    if (seg.bytes.length > 0) yield { kind: "vmm_load_image", fd: vm.fd, guestPhysAddr: seg.address, image: seg.bytes };
+  const pieces = parsed.format === "raw" ? [{ address: rawAt, bytes: image }] : parsed.segments.filter((s) => s.bytes.length > 0);
+  for (const p of pieces) {
+    const r = yield { kind: "vmm_load_image", fd: vm.fd, guestPhysAddr: p.address, image: p.bytes };
+    if (r.ret !== 0) die("SCENARIO_INVALID", `the guest image's segment at 0x${p.address.toString(16)} (${p.bytes.length} bytes) is not in memory the VMM registered for the VM (ret ${r.ret})`);
   }
 }
+
+/** Exits in a row that retire nothing at the same PC before the driver calls the guest stuck (an exception loop). */
+const STUCK_EXITS = 64;
 
 /**
  * Runs the boot vCPU (already entered by crosvm's VCPU_RUN) until the guest powers off, faults,
@@ -40,8 +49,13 @@ export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): GuestS
  */
 export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_GUEST_DEFAULTS): Generator<TimedStep, string, Outcome> {
   const run = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu } as const;
+  let stuck = 0;
+  let lastPc = -1;
   for (let exits = 0; exits < o.maxExits; exits++) {
     const r = yield { kind: "vcpu_exec", vm: vm.vmid, vcpu, budget: o.budget };
+    stuck = r.retired === 0 && r.pc === lastPc ? stuck + 1 : 0;
+    lastPc = r.pc as number;
+    if (stuck >= STUCK_EXITS) return `stuck: ${STUCK_EXITS} exits in a row at 0x${lastPc.toString(16)} without an instruction retiring`;
     switch (r.after) {
       case "running":
         continue;
