@@ -8,7 +8,7 @@ import { ACCESS_BIT, s2Lookup, translate } from "../memory/stage2.ts";
 import type { AddrspaceObject } from "../memory/state.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { exitRun } from "../vcpu/run.ts";
-import { assertShared } from "../vgic/virq.ts";
+import { haltVcpu } from "../vcpu/lifecycle.ts";
 import { gicdAccess, gicrAccess, type MmioResult } from "../vgic/mmio.ts";
 import type { GuestAccessEvent, Stage2FaultEvent } from "./events.ts";
 import { virtioWriteFault } from "../virtio_mmio/handlers.ts";
@@ -101,8 +101,7 @@ function haltInFault(s: Machine, t: ThreadObject, fsc: string): Outcome {
     return { resolution: "hypervisor_abort", fsc };
   }
   t.fault = true;
-  exitRun(s, t);
-  if (t.haltVirq !== null) assertShared(s, t.haltVirq, false);
+  haltVcpu(s, t); // block VCPU_FAULT, then vcpu_halted (GH:hyp/vm/vcpu/aarch64/src/exception_inject.c:268-279)
   return { resolution: "fault", fsc };
 }
 

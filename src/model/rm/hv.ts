@@ -23,7 +23,8 @@ import { s2UnmapMatching } from "../memory/stage2.ts";
 import { activateThread } from "../vcpu/activate.ts";
 import { exitRun } from "../vcpu/run.ts";
 import { markDirty, reschedule } from "../vcpu/sched.ts";
-import type { ThreadObject } from "../vcpu/state.ts";
+import type { ThreadObject, VpmGroupObject } from "../vcpu/state.ts";
+import { onVcpuPoweron } from "../vcpu/vpm.ts";
 import { bindShared, irqForWrite, unbindShared } from "../vgic/virq.ts";
 import type { VicObject } from "../vgic/state.ts";
 
@@ -65,6 +66,8 @@ export interface VmHv {
   bells: RmBell[];
   /** The owner's caps to the vCPUs (VM_GET_HYP_RESOURCES VIRTUAL_CPU entries; vcpu_run needs them). */
   hostVcpuCaps: number[];
+  /** The VM's VPM group (object id; 0 before VM_INIT). */
+  vpm: number;
 }
 
 /** The RM's own objects (reference §4.6 boot caps) and the VMs' objects. */
@@ -163,18 +166,25 @@ export function createVmSkeleton(s: Machine, vmid: number, maxVcpus: number): Vm
   const as = make(s, "addrspace", (id) => ({ ...newObject("addrspace", id, rm.partition), state: "ACTIVE", vmid }) as never) as { id: number };
   s.vms[vmid] = { addrspace: as.id, vcpus: [] };
   const vic = newVic(s, maxVcpus, GIC.SPI_COUNT_MAX);
-  const hv: VmHv = { vmid, cspace: cs.id, addrspace: as.id, vic: vic.id, vcpus: [], extents: [], channel: null as never, bells: [], hostVcpuCaps: [] };
+  const hv: VmHv = { vmid, cspace: cs.id, addrspace: as.id, vic: vic.id, vcpus: [], extents: [], channel: null as never, bells: [], hostVcpuCaps: [], vpm: 0 };
   hv.channel = newChannel(s, vmid, cs.id, vic);
   rm.vms[vmid] = hv;
   return hv;
 }
 
-/** vCPU threads: proxy-scheduled for a VMM-run VM (`affinity = "proxy"`, reference §8 step 8), else pinned per CPU. */
+/**
+ * vCPU threads: proxy-scheduled for a VMM-run VM (`affinity = "proxy"`, reference §8 step 8), else
+ * pinned per CPU; all of them in the VM's VPM group, which is what gives them PSCI. The RM makes
+ * one per VM (RM:src/vm_config/vm_config.c:2958-3018, 3130-3133; the HLOS's: hlos_vm.c:120-125,
+ * 520-545): no_aggregation for a proxy-scheduled VM without a watchdog, aggregated otherwise.
+ */
 export function createVcpus(s: Machine, hv: VmHv, n: number, opts: { proxy: boolean; hlos: boolean }): void {
   const rm = s.rm.hv!;
+  const vpm = make(s, "vpm_group", (id) => ({ ...(newObject("vpm_group", id, rm.partition) as VpmGroupObject), state: "ACTIVE", flags: opts.proxy ? 1 : 0 })) as VpmGroupObject;
+  hv.vpm = vpm.id;
   for (let i = 0; i < n; i++) {
     const options = (opts.proxy ? VCPU_OPTION.vcpu_run_scheduled : 0n) | (opts.hlos ? VCPU_OPTION.hlos_vm : 0n);
-    const t = make(s, "thread", (id) => ({ ...newThread(id, rm.partition), options, cspace: hv.cspace, addrspace: hv.addrspace, vic: hv.vic, vicIndex: i, affinity: opts.proxy ? CPU_INDEX_INVALID : i % s.sched.cpus.length })) as ThreadObject;
+    const t = make(s, "thread", (id) => ({ ...newThread(id, rm.partition), options, cspace: hv.cspace, addrspace: hv.addrspace, vic: hv.vic, vicIndex: i, vpm: vpm.id, vpmIndex: i, affinity: opts.proxy ? CPU_INDEX_INVALID : i % s.sched.cpus.length })) as ThreadObject;
     const e = activateThread(s, t);
     if (e !== null) throw new Error(`internal: vCPU ${i} of VM ${hv.vmid}: ${e}`);
     t.state = "ACTIVE";
@@ -186,6 +196,7 @@ export function createVcpus(s: Machine, hv: VmHv, n: number, opts: { proxy: bool
 export function powerOn(s: Machine, threadId: number, pc: number, x0: number): void {
   const t = objectAs(s, threadId, "thread");
   if (t === undefined) return;
+  onVcpuPoweron(s, t);
   t.power = "ON";
   t.everPoweredOn = true;
   t.regs.pc = BigInt(pc);
@@ -229,10 +240,11 @@ export function destroyVcpus(s: Machine, hv: VmHv): void {
     const t = objectAs(s, id, "thread");
     if (t === undefined) continue;
     stopVcpus(s, { ...hv, vcpus: [id] });
-    t.threadState = "KILLED";
+    t.threadState = "EXITED";
   }
   hv.vcpus = [];
-  release(s, ids);
+  release(s, hv.vpm === 0 ? ids : [...ids, hv.vpm]);
+  hv.vpm = 0;
 }
 
 /** Reset stage DESTROY_VDEVICES for the doorbells. */
@@ -380,6 +392,8 @@ export function bootHlos(s: Machine): void {
     // One below the RM's 32 (⚠): the real RM blocks in its event loop and preempts the HLOS when
     // woken; the model keeps the RM's vCPU runnable, so on CPU 0 it must outrank the HLOS's.
     t.priority = SCHED.PRIORITY_DEFAULT - 1;
+    t.sliceLeftNs = t.timesliceNs;
+    onVcpuPoweron(s, t);
     t.power = "ON";
     t.everPoweredOn = true;
   }

@@ -106,6 +106,12 @@ export function wakeIfDeliverable(s: Machine, t: ThreadObject | undefined): bool
   if (t === undefined || (!t.wfi && t.suspend === 0) || !hasDeliverable(s, t)) return false;
   t.wfi = false;
   t.suspend = 0;
+  if (t.warmReset !== null) {
+    // Woken from a power-down CPU_SUSPEND: warm reset at its entry point (GH:hyp/vm/psci/src/psci_common.c:337-344).
+    t.regs.pc = t.warmReset.pc;
+    t.regs.x[0] = t.warmReset.context;
+    t.warmReset = null;
+  }
   markDirty(s);
   if (t.proxy && !t.entered && t.wakeupVirq !== null) assertShared(s, t.wakeupVirq, false);
   return true;

@@ -194,7 +194,7 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   const target = objectAs(s, hv.vcpus[ev.vcpu] ?? 0, "thread");
   // The vCPU thread is already inside vcpu_run for it (the guest runs): nothing new to report.
   if (target?.entered === true && pending === undefined) return { ret: 0, rm: [], exit: "none", state: "RUNNING" };
-  const resume0 = pending !== undefined && !pending.write ? pending.value : 0;
+  const resume0 = pending !== undefined && !pending.write ? pending.value : 0n;
   if (pending !== undefined) delete vm.mmio[ev.vcpu];
   let r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, resume0, 0, 0]);
   if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
@@ -216,8 +216,9 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   if (write || state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ) {
     const ipa = Number(r.out![1]!);
     const size = Number(r.out![2]!);
-    const value = Number(BigInt.asUintN(32, r.out![3]!));
-    const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0, handled: false };
+    // The run page's data is u8[8]: a 64-bit write's value reaches crosvm whole (reference §7.4).
+    const value = BigInt.asUintN(size >= 8 ? 64 : size * 8, r.out![3]!);
+    const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0n, handled: false };
     if (write && hasIoeventfd(vm, ipa, size)) {
       vm.ioevents.push(exit);
       r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, 0, 0, 0]);

@@ -43,7 +43,8 @@ export interface VmmMmioExit {
   ipa: number;
   size: number;
   write: boolean;
-  value: number;
+  /** The access's data as the run page carries it (u8[8]: a 64-bit write keeps all its bits). */
+  value: bigint;
   /** crosvm emulated it (a read's value is ready for the resume). */
   handled: boolean;
 }

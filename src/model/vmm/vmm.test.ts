@@ -78,7 +78,7 @@ describe("host VMM ioctls", () => {
     for (const c of cases) {
       const vm: HostVm = { fd: 0, vmid: 0 };
       const { s } = drive(hostSetup(vm));
-      expect(apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: c.args })).toEqual({ x: [0n] });
+      expect(apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: c.args })).toEqual({ x: [] }); // does not return
       // HYP's part only: the RM has not been told yet, the vCPU is off and out of vcpu_run.
       expect(s.rm.vms.byId[0x80]!.status).toBe("RUNNING");
       expect(s.objects.byId[s.vms[0x80]!.vcpus[0]!]).toMatchObject({ power: "OFF", entered: false });
@@ -88,6 +88,13 @@ describe("host VMM ioctls", () => {
       // The next VCPU_RUN finds the VM EXITED at entry: the same STATUS, no RM work.
       expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toEqual({ ret: 0, rm: [], exit: "STATUS", status: 2, exitType: c.exitType, reason: c.reason });
     }
+  });
+
+  it("a 64-bit MMIO write reaches crosvm with all 64 bits: the run page's data is u8[8] (reference §7.4)", () => {
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s } = drive(hostSetup(vm));
+    apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + 0x100, access: "write", sizeBytes: 8, value: 0x1234_5678_9abc_def0n });
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "MMIO", isWrite: true, len: 8, data: 0x1234_5678_9abc_def0n });
   });
 
   it("guest events that cannot happen are trace errors", () => {
