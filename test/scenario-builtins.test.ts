@@ -49,7 +49,7 @@ describe("built-in scenarios", () => {
     const txns = rows("smmu-dma").filter((r) => r.ev.kind === "smmu_txn");
     const faults = txns.filter((r) => r.outcome.result === "fault");
     expect(faults).toHaveLength(40);
-    expect(faults.every((r) => r.outcome.reason === "translation" && (r.ev.iova as number) >= 0x4000_0000 && (r.ev.iova as number) < 0x4002_0000)).toBe(true);
+    expect(faults.every((r) => r.outcome.reason === "translation" && (r.ev.iova as number) >= 0x7000_0000 && (r.ev.iova as number) < 0x7002_0000)).toBe(true);
     expect(txns.length - faults.length).toBe(80); // nic: shared, image, parcel; gpu: shared; 20 rounds
   });
 

@@ -75,7 +75,9 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
     p.stage = "refused";
     p.refusal = { reason: decision.reason, uart, avb: decision.avb, detail: decision.detail };
     const ctx: RmCtx = { s, caller: ev.vm, notes: [] };
-    exitVm(ctx, rmVm, "PSCI_SYSTEM_RESET2", EXIT_FLAG_RESTART | 0x8000, EXIT_CODE.NORMAL, [PVMFW_FAILURE_RESET_TYPE, pvmfwReasonCode(decision.reason), avbResultCode(decision.avb)]);
+    // The RM's vCPU-halt handler for a 64-bit SYSTEM_RESET2: exit_flags bit 15 only, exit code from
+    // the crash message (RM:src/vm_mgnt/vm_mgnt.c:2118-2153).
+    exitVm(ctx, rmVm, "PSCI_SYSTEM_RESET2", 0x8000, rmVm.crashMsg !== null ? EXIT_CODE.SOFTWARE_ERROR : EXIT_CODE.NORMAL, [PVMFW_FAILURE_RESET_TYPE, pvmfwReasonCode(decision.reason), avbResultCode(decision.avb)]);
     return {
       result: "refused",
       reason: decision.reason,

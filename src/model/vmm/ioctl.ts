@@ -72,12 +72,15 @@ function setDtb(s: Machine, ev: Ev<"SET_DTB_CONFIG">): IoctlOutcome {
   const vm = vmOf(s, ev);
   const host = hostAddr(vm, ev.guestPhysAddr, ev.size);
   if (host === null || ev.dtb.length > ev.size || vm.status !== "LOAD") return { ret: -ERRNO.EINVAL, rm: [] };
-  // crosvm writes through its own mapping of the region: the HLOS's stage-2 gives the pages.
-  const pieces = physPieces(s, VMID.HLOS, host, ev.dtb.length);
+  // crosvm writes through its own mapping of the region: the HLOS's stage-2 gives the pages. The
+  // blob ends at its NUL, as a real DTB ends at its totalsize: whatever an earlier boot left in
+  // the pages after it (the RM's overlay, the guest's writes) is not part of it.
+  const blob = ev.dtb.length < ev.size && ev.dtb[ev.dtb.length - 1] !== 0 ? Uint8Array.of(...ev.dtb, 0) : ev.dtb;
+  const pieces = physPieces(s, VMID.HLOS, host, blob.length);
   if (pieces === null) return { ret: -ERRNO.EFAULT, rm: [] };
   let off = 0;
   for (const p of pieces) {
-    writePhys(s, p.pa, ev.dtb.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    writePhys(s, p.pa, blob.subarray(off, off + p.size), `vm${VMID.HLOS}`);
     off += p.size;
   }
   vm.dtb = { guestPhysAddr: ev.guestPhysAddr, size: ev.size };
@@ -199,7 +202,7 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   let r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, resume0, 0, 0]);
   if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
   let state = Number(r.out![0]!);
-  if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) {
+  if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET || state === VCPU_RUN_STATE.FAULT) {
     // The guest went down (PSCI SYSTEM_OFF / SYSTEM_RESET): the driver waits for the RM's
     // VM_EXITED, which the RM's vCPU-halt handler sends (rm/handlers.ts rmVcpuHalted), then fills
     // `status` (reference §7.5, §3.5). `rmNotify`: the notifications the host got meanwhile.
