@@ -11,6 +11,8 @@ export interface VmmRegion {
   size: number;
   /** Where the memory sits in the host (its IPA; the HLOS is identity-mapped). */
   userspaceAddr: number;
+  /** The host pieces behind a fragmented region, in guest order (absent: one run from userspaceAddr). */
+  backing?: { addr: number; size: number }[];
   lend: boolean;
   /** The parcel handle once sent to the RM at start; 0 before. */
   parcel: number;

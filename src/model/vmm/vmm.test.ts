@@ -123,6 +123,27 @@ describe("host VMM ioctls", () => {
     expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "STATUS", exitType: 1, reason: [0x1_0000] });
   });
 
+  it("START lends 1100 scattered pages as MEM_LEND (APPEND, 512), MEM_APPEND (512) and MEM_APPEND (76, DONE) (Linux rsc_mgr_rpc.c gh_rm_mem_lend_common, gh_rm_mem_append)", () => {
+    const pages = 1100;
+    const big = { label: 2, gpa: 0x8200_0000, host: 0xa000_0000, size: pages * 0x1000, backing: Array.from({ length: pages }, (_, i) => ({ addr: 0xa000_0000 + 2 * i * 0x1000, size: 0x1000 })) };
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s, outs } = drive((function* () {
+      yield* hostCreate(vm, { ...DEFAULT_VM_PLAN, lent: [big] });
+      yield* hostStart(vm);
+    })());
+    const start = outs.find((o) => (o.rm as { msg: string }[] | undefined)?.some((r) => r.msg === "VM_START"))!;
+    expect((start.rm as { msg: string; err: string }[]).slice(2, 5).map((r) => [r.msg, r.err])).toEqual([["MEM_LEND", "OK"], ["MEM_APPEND", "OK"], ["MEM_APPEND", "OK"]]);
+    const parcel = s.rm.parcels.ids.map((h) => s.rm.parcels.byId[h]!).find((p) => p.label === 2)!;
+    expect(parcel.regions.map((r) => r.pa)).toEqual(big.backing.map((b) => b.addr));
+    // A backing list that does not cover the region, or is not page-aligned, is the driver's EINVAL.
+    const { s: s2 } = drive(one({ kind: "vmm_ioctl", op: "CREATE_VM" }));
+    const region = { kind: "vmm_ioctl", op: "ANDROID_LEND_USER_MEM", fd: 3, label: 2, flags: 7, guestPhysAddr: 0x8200_0000, memorySize: 0x2000, userspaceAddr: 0xa000_0000 };
+    expect(apply(s2, { ...region, backing: [{ addr: 0xa000_0000, size: 0x1000 }] })).toEqual({ ret: -22, rm: [] });
+    expect(apply(s2, { ...region, backing: [{ addr: 0xa000_0800, size: 0x2000 }] })).toEqual({ ret: -22, rm: [] });
+    expect(apply(s2, { ...region, backing: [{ addr: 0x10_0000, size: 0x2000 }] })).toEqual({ ret: -14, rm: [] }); // not host RAM
+    expect(apply(s2, { ...region, backing: [{ addr: 0xa000_0000, size: 0x1000 }, { addr: 0xa000_2000, size: 0x1000 }] })).toEqual({ ret: 0, rm: [] });
+  });
+
   it("a 64-bit MMIO write reaches crosvm with all 64 bits: the run page's data is u8[8] (reference §7.4)", () => {
     const vm: HostVm = { fd: 0, vmid: 0 };
     const { s } = drive(hostSetup(vm));
