@@ -176,6 +176,21 @@ describe("VM_LOOKUP_NAME / URI / GUID (RM:src/vm_mgnt/vm_mgnt.c:1491-1660)", () 
     expect(call(s, H, "VM_LOOKUP_NAME", str("x".repeat(80))).err).toBe("ARGUMENT_INVALID");
     expect(call(s, H, "VM_LOOKUP_GUID", new Uint8Array(15)).err).toBe("MSG_INVALID");
   });
+
+  it("VM_GET_ID: GUID, name, URI and signing authority of a READY/RUNNING VM the caller may query (vm_mgnt.c:1150-1236)", () => {
+    const s = freshState();
+    const a = readyVm(s, { ...DEFAULT_CONFIG, imageName: "vm1", vmUri: "avf://a" }, 0, 0x9000_0000).vmid;
+    const b = readyVm(s, DEFAULT_CONFIG, 0, 0x9100_0000).vmid;
+    const r = call(s, H, "VM_GET_ID", Uint8Array.of(a, 0, 0, 0));
+    const w = (...x: number[]) => x;
+    // count 4; GUID {0, 0, 16, 16 zero bytes}; NAME {2, 0, 3, "vm1\0"}; URI {1, 0, 7, "avf://a\0"}; SIGN_AUTH {3, 0, 3, "N/A\0"}.
+    expect([...r.data]).toEqual(w(4, 0, 0, 0, 0, 0, 16, 0, ...new Array(16).fill(0), 2, 0, 3, 0, 0x76, 0x6d, 0x31, 0, 1, 0, 7, 0, ...[..."avf://a"].map((c) => c.charCodeAt(0)), 0, 3, 0, 3, 0, 0x4e, 0x2f, 0x41, 0));
+    expect(call(s, a, "VM_GET_ID", Uint8Array.of(b, 0, 0, 0)).err).toBe("NORESOURCE"); // not queryable: NORESOURCE (:1176-1179)
+    expect(call(s, H, "VM_GET_ID", Uint8Array.of(0x99, 0, 0, 0)).err).toBe("NORESOURCE");
+    const loading = u32At(call(s, H, "VM_ALLOCATE", P.encodeVmid(0)).data);
+    expect(call(s, H, "VM_GET_ID", Uint8Array.of(loading, 0, 0, 0)).err).toBe("VM_STATE"); // LOAD (:1169-1174)
+    expect(call(s, H, "VM_GET_ID", new Uint8Array(2)).err).toBe("MSG_INVALID");
+  });
 });
 
 describe("memory parcels (RM:src/memparcel/memparcel.c)", () => {
@@ -313,5 +328,12 @@ describe("the RM's DT overlay at VM_START (RM:src/vm_creation/vm_creation.c:478-
     s2.rm.vms.byId[vmid]!.config!.hasHypervisorNode = true;
     expect(call(s2, H, "VM_START", P.encodeVmid(vmid)).err).toBe("NORESOURCE");
     expect(s2.rm.vms.byId[vmid]!.status).toBe("INIT_FAILED");
+  });
+});
+
+describe("calls the RM itself leaves unhandled (RM:src/irq_manager/irq_manager.c:1917-1920, vm_config/vm_get_resources.c:106-111, vm_ipa/vm_ipa.c:224-227)", () => {
+  it.each(["VM_IRQ_UNMAP", "VM_GET_HYP_CAPIDS", "VM_GET_HYP_IRQS", "IPA_UNRESERVE"] as const)("%s answers UNIMPLEMENTED", (msg) => {
+    const s = freshState();
+    expect(call(s, H, msg, new Uint8Array(8)).err).toBe("UNIMPLEMENTED");
   });
 });

@@ -38,6 +38,7 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   VM_LOOKUP_NAME: LK.onVmLookupName,
   VM_LOOKUP_URI: LK.onVmLookupUri,
   VM_LOOKUP_GUID: LK.onVmLookupGuid,
+  VM_GET_ID: LK.onVmGetId,
   VM_GET_HYP_RESOURCES: onVmGetHypResources,
   // protected VMs (issue #6, src/model/rm/protected.ts): pvmfw registration and the firmware region.
   FW_SET_VM_FIRMWARE: PV.onFwSetVmFirmware,

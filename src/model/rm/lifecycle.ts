@@ -316,8 +316,11 @@ export const onVmExit: RequestHandler = (ctx, p) => {
 };
 
 /** The VM a query names (0 = the caller), with the HLOS and the RM, which the model keeps no RmVm for. */
-function stateWord(ctx: RmCtx, vmid: number): number | null {
-  if (vmid === VMID.HLOS || vmid === VMID.RM) return VM_STATUS.RUNNING;
+export function stateWord(ctx: RmCtx, vmid: number): number | null {
+  // The HLOS is RUNNING from boot (RM:src/vm_creation/hlos_vm.c:707); the RM's own vm_t stays in
+  // the LOAD that vm_mgnt_new_vm gives every VM (vm_mgnt.c:307, :417-425).
+  if (vmid === VMID.HLOS) return VM_STATUS.RUNNING;
+  if (vmid === VMID.RM) return VM_STATUS.LOAD;
   const vm = ctx.s.rm.vms.byId[vmid];
   return vm === undefined ? null : VM_STATUS[vm.status] | (vm.osStatus << 8) | (vm.appStatus << 16);
 }
