@@ -83,7 +83,7 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
     p.refusal = { reason: decision.reason, uart, avb: decision.avb, detail: decision.detail };
     const ctx: RmCtx = { s, caller: ev.vm, notes: [] };
     // The RM's vCPU-halt handler for a 64-bit SYSTEM_RESET2: exit_flags bit 15 only, exit code from
-    // the crash message (RM:src/vm_mgnt/vm_mgnt.c:2118-2153).
+    // the crash message (RM:src/vm_mgnt/vm_mgnt.c:2128-2155).
     exitVm(ctx, rmVm, "PSCI_SYSTEM_RESET2", 0x8000, rmVm.crashMsg !== null ? EXIT_CODE.SOFTWARE_ERROR : EXIT_CODE.NORMAL, [PVMFW_FAILURE_RESET_TYPE, pvmfwReasonCode(decision.reason), avbResultCode(decision.avb)]);
     return {
       result: "refused",

@@ -53,7 +53,7 @@ describe("VM exits (RM:src/vm_mgnt/vm_mgnt.c)", () => {
     for (const id of vcpus) expect(s.objects.byId[id]).toBeUndefined();
   });
 
-  it("VM_RESET of a READY VM handles its exit first; only no_reset refuses it (:857-861, :880-882)", () => {
+  it("VM_RESET of a READY VM handles its exit first; only no_reset refuses it (:857-861, :877-879)", () => {
     const s = freshState();
     const { vmid } = readyVm(s);
     const kills = s.hypercallCounts[`0x${HVC.vcpu_kill.toString(16)}`] ?? 0;
@@ -133,7 +133,7 @@ describe("VM_CONFIG_IMAGE and VM_AUTH_IMAGE (RM:src/vm_creation/second_vm.c, vm_
     expect(s.rm.hv!.vms[g]!.addrspace).toBe(0); // the address space comes at VM_INIT
   });
 
-  it("VM_AUTH_IMAGE: PLATFORM images go AUTH -> INIT; anything else VM_STATE or ARGUMENT_INVALID (vm_creation.c:222-278)", () => {
+  it("VM_AUTH_IMAGE: PLATFORM images go AUTH -> INIT; anything else VM_STATE or ARGUMENT_INVALID (vm_creation.c:224-279)", () => {
     const s = freshState();
     const g = u32At(call(s, H, "VM_ALLOCATE", P.encodeVmid(0)).data);
     const img = handle(lend(s, [{ vmid: g, rights: 7 }], 0, [{ ipa: HOST_IMAGE, size: IMAGE_SIZE }]));
@@ -185,10 +185,10 @@ describe("VM_LOOKUP_NAME / URI / GUID (RM:src/vm_mgnt/vm_mgnt.c:1491-1660)", () 
     const w = (...x: number[]) => x;
     // count 4; GUID {0, 0, 16, 16 zero bytes}; NAME {2, 0, 3, "vm1\0"}; URI {1, 0, 7, "avf://a\0"}; SIGN_AUTH {3, 0, 3, "N/A\0"}.
     expect([...r.data]).toEqual(w(4, 0, 0, 0, 0, 0, 16, 0, ...new Array(16).fill(0), 2, 0, 3, 0, 0x76, 0x6d, 0x31, 0, 1, 0, 7, 0, ...[..."avf://a"].map((c) => c.charCodeAt(0)), 0, 3, 0, 3, 0, 0x4e, 0x2f, 0x41, 0));
-    expect(call(s, a, "VM_GET_ID", Uint8Array.of(b, 0, 0, 0)).err).toBe("NORESOURCE"); // not queryable: NORESOURCE (:1176-1179)
+    expect(call(s, a, "VM_GET_ID", Uint8Array.of(b, 0, 0, 0)).err).toBe("NORESOURCE"); // not queryable: NORESOURCE (:1179-1182)
     expect(call(s, H, "VM_GET_ID", Uint8Array.of(0x99, 0, 0, 0)).err).toBe("NORESOURCE");
     const loading = u32At(call(s, H, "VM_ALLOCATE", P.encodeVmid(0)).data);
-    expect(call(s, H, "VM_GET_ID", Uint8Array.of(loading, 0, 0, 0)).err).toBe("VM_STATE"); // LOAD (:1169-1174)
+    expect(call(s, H, "VM_GET_ID", Uint8Array.of(loading, 0, 0, 0)).err).toBe("VM_STATE"); // LOAD (:1172-1177)
     expect(call(s, H, "VM_GET_ID", new Uint8Array(2)).err).toBe("MSG_INVALID");
   });
 });

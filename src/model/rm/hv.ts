@@ -373,7 +373,7 @@ export function ownerExtent(s: Machine, vmid: number, pa: number, size: number):
 /**
  * A parcel's own memextent (reference §4.3: "the memory is moved into the parcel's own memextent"):
  * SPARSE, derived from the owner's extent over its whole range, so that MEM_APPEND can add regions
- * anywhere the owner's memory is (RM:src/memparcel/memparcel.c:613-618, vm_memory_create_extent).
+ * anywhere the owner's memory is (RM:src/memparcel/memparcel.c:616-620, vm_memory_create_extent).
  */
 export function createParcelExtent(s: Machine, parent: MemextentObject): MemextentObject {
   return make(s, "memextent", (id) => ({

@@ -4,7 +4,7 @@
  * the halt paths (the vCPU-halt VIRQ, watchdog bite). Rules from RM:src/vm_mgnt/vm_mgnt.c,
  * RM:src/vm_creation/vm_creation.c and second_vm.c (reference gunyah-rm-and-host.md §2.1, §3).
  * Every state update sends NOTIFY_VM_STATUS to every RUNNING peer of the VM (vm_mgnt_send_state,
- * vm_mgnt.c:65-92); the owner is a peer from VM_ALLOCATE until the VM's reset completes.
+ * vm_mgnt.c:68-96); the owner is a peer from VM_ALLOCATE until the VM's reset completes.
  */
 import { AUTH_TYPE, EXIT_CODE, EXIT_TYPE, OS_STATUS, VM_STATUS, VM_STOP_FLAG_FORCE, VMID, type ExitType, type VmStatus } from "../abi/rm.ts";
 import { VCPU_RUN_STATE } from "../abi/constants.ts";
@@ -30,7 +30,7 @@ const VM_MAX_VCPUS = 8;
 
 const u32 = (v: number): Uint8Array => new ByteWriter().u32(v).done();
 
-/** vm_mgnt_send_state: NOTIFY_VM_STATUS to each peer that is RUNNING and has an RM channel (vm_mgnt.c:65-92). */
+/** vm_mgnt_send_state: NOTIFY_VM_STATUS to each peer that is RUNNING and has an RM channel (vm_mgnt.c:68-96). */
 export function sendState(ctx: RmCtx, vm: RmVm): void {
   const msg = encodeVmStatus({ vmid: vm.vmid, vmStatus: VM_STATUS[vm.status], osStatus: vm.osStatus, appStatus: vm.appStatus });
   for (const p of peersOf(ctx.s, vm.vmid)) {
@@ -58,7 +58,7 @@ function newVm(vmid: number, owner: number): RmVm {
   };
 }
 
-/** VM_ALLOCATE: HLOS only; vmid 0 picks the lowest free dynamic VMID and replies with it; the owner becomes a peer (vm_mgnt.c:291-340, 518-575). */
+/** VM_ALLOCATE: HLOS only; vmid 0 picks the lowest free dynamic VMID and replies with it; the owner becomes a peer (vm_mgnt.c:293-357, 495-577). */
 export const onVmAllocate: RequestHandler = (ctx, p) => {
   if (ctx.caller !== VMID.HLOS) return reply("DENIED");
   const m = p.length === 4 ? decodeVmid(p) : null;
@@ -86,7 +86,7 @@ function ownedTarget(ctx: RmCtx, p: Uint8Array, notOwner: "DENIED" | "VMID_INVAL
 }
 const isReply = (x: RmVm | RmReply): x is RmReply => "err" in x;
 
-/** VM_DEALLOCATE: owner; LOAD or RESET, else VM_STATE (vm_mgnt.c:356-385, 578-615). */
+/** VM_DEALLOCATE: owner; LOAD or RESET, else VM_STATE (vm_mgnt.c:359-390, 579-620). */
 export const onVmDeallocate: RequestHandler = (ctx, p) => {
   const vm = ownedTarget(ctx, p, "DENIED");
   if (isReply(vm)) return vm;
@@ -129,7 +129,7 @@ export const onVmConfigImage: RequestHandler = (ctx, p) => {
 };
 
 /**
- * VM_AUTH_IMAGE {vmid u16, n_params u16, params {type u32, value u32}[]} (vm_creation.c:222-278):
+ * VM_AUTH_IMAGE {vmid u16, n_params u16, params {type u32, value u32}[]} (vm_creation.c:224-279):
  * HLOS only, exact length, owner, state AUTH; PLATFORM images go to platform_vm_auth, which the
  * QEMU platform accepts (RM:platform/qemu/src/platform_qemu.c:252-263); other types
  * ARGUMENT_INVALID. INIT, or INIT_FAILED.
@@ -152,7 +152,7 @@ export const onVmAuthImage: RequestHandler = (ctx, p) => {
 };
 
 /**
- * VM_INIT: INIT -> READY (vm_creation.c:280-320, second_vm.c:240-312): the DT in the image parcel
+ * VM_INIT: INIT -> READY (vm_creation.c:282-326, second_vm.c:240-312): the DT in the image parcel
  * is parsed (unreadable: MEM_INVALID), the config applied (refused: ARGUMENT_INVALID; a crash-fatal
  * VM needs a trusted config, which no open-RM path grants: vm_config.c:4229-4233), and the VM's
  * objects made: addrspace with info area and default VMMIO region, VIC, channel, VPM group,
@@ -187,7 +187,7 @@ export const onVmInit: RequestHandler = (ctx, p) => {
 };
 
 /**
- * VM_START: READY -> RUNNING (vm_mgnt.c:617-680): the RM accepts the VM's parcels itself
+ * VM_START: READY -> RUNNING (vm_mgnt.c:622-686): the RM accepts the VM's parcels itself
  * (process_memparcels: any failure NORESOURCE), applies its DT overlay (rm/overlay.ts), copies the
  * firmware for auth ANDROID (vm_firmware.c:401-500: its own errors) and powers on the boot vCPU.
  * Any failure: INIT_FAILED.
@@ -236,7 +236,7 @@ export function handleExit(ctx: RmCtx, hv: VmHv): void {
   }
 }
 
-/** Moves a VM to EXITED and tells its owner why (vm_mgnt_send_exited: reason word 0 = flags | code << 16, vm_mgnt.c:176-220). */
+/** Moves a VM to EXITED and tells its owner why (vm_mgnt_send_exited: reason word 0 = flags | code << 16, vm_mgnt.c:173-220). */
 export function exitVm(ctx: RmCtx, vm: RmVm, type: ExitType, exitFlags: number, exitCode: number, extra: readonly number[] = []): void {
   for (const id of vm.vcpus.ids) vm.vcpus.byId[id]!.power = "off";
   const hv = ctx.s.rm.hv?.vms[vm.vmid];
@@ -247,13 +247,13 @@ export function exitVm(ctx: RmCtx, vm: RmVm, type: ExitType, exitFlags: number, 
   notify(ctx, vm.owner, "NOTIFY_VM_EXITED", encodeVmExited({ vmid: vm.vmid, exitType: EXIT_TYPE[type], reason }));
 }
 
-/** Can the VM go to EXITED? RUNNING/PAUSED and neither no-shutdown nor crash-fatal (vm_mgnt.c:129-133). */
+/** Can the VM go to EXITED? RUNNING/PAUSED and neither no-shutdown nor crash-fatal (vm_mgnt.c:135-139). */
 export function canExit(vm: RmVm): boolean {
   const c = vm.config;
   return edgeAllowed(vm.status, "EXITED") && !(c?.noShutdown ?? false) && !(c?.crashFatal ?? false);
 }
 
-/** VM_STOP (vm_mgnt.c:682-740): owner (else VMID_INVALID); FORCE exits it (VM_STOP_FORCED), else NOTIFY_VM_SHUTDOWN to the VM. */
+/** VM_STOP (vm_mgnt.c:688-747): owner (else VMID_INVALID); FORCE exits it (VM_STOP_FORCED), else NOTIFY_VM_SHUTDOWN to the VM. */
 export const onVmStop: RequestHandler = (ctx, p) => {
   const m = p.length === 8 ? decodeVmStop(p) : null;
   if (m === null) return reply("MSG_INVALID");
@@ -269,7 +269,7 @@ export const onVmStop: RequestHandler = (ctx, p) => {
 };
 
 /**
- * VM_RESET (vm_mgnt.c:812-867, 222-283): owner (else VMID_INVALID); refused for a no-reset VM
+ * VM_RESET (vm_mgnt.c:833-893): owner (else VMID_INVALID); refused for a no-reset VM
  * (DENIED; crash-fatal implies it, vm_config_parser.c:408-413); from EXITED, READY or INIT_FAILED
  * (else VM_STATE). A VM that has not exited is stopped first (its vCPUs killed and run out). Then
  * RESETTING and the reset stages: DESTROY_VDEVICES, RELEASE_MEMPARCELS (each accepted parcel
@@ -300,7 +300,7 @@ export const onVmReset: RequestHandler = (ctx, p) => {
   return reply("OK");
 };
 
-/** VM_EXIT from the guest about itself (vm_mgnt.c:742-810): exit_code 0, 1, 3 or 4 and res0 0, else MSG_INVALID. */
+/** VM_EXIT from the guest about itself (vm_mgnt.c:749-831): exit_code 0, 1, 3 or 4 and res0 0, else MSG_INVALID. */
 export const onVmExit: RequestHandler = (ctx, p) => {
   const m = p.length === 4 ? decodeVmExit(p) : null;
   if (m === null) return reply("MSG_INVALID");
@@ -325,7 +325,7 @@ export function stateWord(ctx: RmCtx, vmid: number): number | null {
   return vm === undefined ? null : VM_STATUS[vm.status] | (vm.osStatus << 8) | (vm.appStatus << 16);
 }
 
-/** VM_GET_STATE (vm_mgnt.c:869-908): self, owner or any peer may ask (is_vm_query_allowed). */
+/** VM_GET_STATE (vm_mgnt.c:895-933): self, owner or any peer may ask (is_vm_query_allowed). */
 export const onVmGetState: RequestHandler = (ctx, p) => {
   const m = p.length === 4 ? decodeVmid(p) : null;
   if (m === null) return reply("MSG_INVALID");
@@ -336,7 +336,7 @@ export const onVmGetState: RequestHandler = (ctx, p) => {
   return reply("OK", u32(word));
 };
 
-/** VM_SET_STATUS (vm_mgnt.c:910-967): only static secondary VMIDs (< 64) may report (§11.6). */
+/** VM_SET_STATUS (vm_mgnt.c:935-998): only static secondary VMIDs (< 64) may report (§11.6). */
 export const onVmSetStatus: RequestHandler = (ctx, p) => {
   if (ctx.caller >= 64 || ctx.caller === VMID.HYP || ctx.caller === VMID.HLOS) return reply("DENIED");
   if (p.length !== 4) return reply("MSG_INVALID");
@@ -352,13 +352,13 @@ export const onVmSetStatus: RequestHandler = (ctx, p) => {
 
 export const onVmGetVmid: RequestHandler = (ctx, p) => (p.length === 0 ? reply("OK", u32(ctx.caller)) : reply("MSG_INVALID"));
 
-/** VM_GET_OWNER (vm_mgnt.c:1795-1818): the caller's owner (the RM owns the HLOS). */
+/** VM_GET_OWNER (vm_mgnt.c:1787-1811): the caller's owner (the RM owns the HLOS). */
 export const onVmGetOwner: RequestHandler = (ctx, p) => {
   if (p.length !== 0) return reply("MSG_INVALID");
   return reply("OK", u32(ctx.caller === VMID.HLOS ? VMID.RM : (ctx.s.rm.vms.byId[ctx.caller]?.owner ?? VMID.RM)));
 };
 
-/** VM_GET_PEERS (vm_mgnt.c:1820-1856): u32 count, then the caller's peers in registration order. */
+/** VM_GET_PEERS (vm_mgnt.c:1813-1856): u32 count, then the caller's peers in registration order. */
 export const onVmGetPeers: RequestHandler = (ctx, p) => {
   if (p.length !== 0) return reply("MSG_INVALID");
   const peers = peersOf(ctx.s, ctx.caller);
@@ -367,10 +367,10 @@ export const onVmGetPeers: RequestHandler = (ctx, p) => {
   return reply("OK", w.done());
 };
 
-/** VM_HOST_GET_TYPE (vm_mgnt.c:1117-1137): 0x01000164 (version 1, Gunyah + RM, AArch64). */
+/** VM_HOST_GET_TYPE (vm_mgnt.c:1125-1148): 0x01000164 (version 1, Gunyah + RM, AArch64). */
 export const onVmHostGetType: RequestHandler = (_ctx, p) => (p.length === 0 ? reply("OK", u32(0x0100_0164)) : reply("MSG_INVALID"));
 
-/** VM_SET_CRASH_MSG {len u16, pad, bytes padded to 4 with zeros}; truncated to 192 bytes (vm_mgnt.c:1062-1115). */
+/** VM_SET_CRASH_MSG {len u16, pad, bytes padded to 4 with zeros}; truncated to 192 bytes (vm_mgnt.c:1069-1123). */
 export const onVmSetCrashMsg: RequestHandler = (ctx, p) => {
   if (p.length < 4) return reply("MSG_INVALID");
   const vm = ctx.s.rm.vms.byId[ctx.caller];
@@ -382,7 +382,7 @@ export const onVmSetCrashMsg: RequestHandler = (ctx, p) => {
   return reply("OK");
 };
 
-/** VM_GET_CRASH_MSG {vmid} (vm_mgnt.c:999-1049): owner only (else VMID_INVALID); {len u16, pad, bytes padded to 4}. */
+/** VM_GET_CRASH_MSG {vmid} (vm_mgnt.c:1000-1067): owner only (else VMID_INVALID); {len u16, pad, bytes padded to 4}. */
 export const onVmGetCrashMsg: RequestHandler = (ctx, p) => {
   const vm = ownedTarget(ctx, p, "VMID_INVALID");
   if (isReply(vm)) return vm;
@@ -395,11 +395,11 @@ export const onVmGetCrashMsg: RequestHandler = (ctx, p) => {
 /** The halt causes the RM sees through VIRQs (a vCPU's halt VIRQ with its vcpu_run_check state, the watchdog bite). */
 export type HaltCause = "PSCI_SYSTEM_OFF" | "PSCI_SYSTEM_RESET" | "VCPU_FAULT" | "WATCHDOG_BITE";
 
-/** "SOFTWARE_ERROR if a crash message was set, else NORMAL", for every halt (vm_mgnt.c:2061-2063, 2118-2122). */
+/** "SOFTWARE_ERROR if a crash message was set, else NORMAL", for every halt (vm_mgnt.c:2080-2082, 2116-2120). */
 const haltCode = (vm: RmVm): number => (vm.crashMsg !== null ? EXIT_CODE.SOFTWARE_ERROR : EXIT_CODE.NORMAL);
 
 /**
- * The RM's vCPU-halt handler for one vCPU's halt VIRQ (vcpu_halt_callback, vm_mgnt.c:2090-2183):
+ * The RM's vCPU-halt handler for one vCPU's halt VIRQ (vcpu_halt_callback, vm_mgnt.c:2096-2183):
  * ignored once the VM has exited; otherwise the vCPU's vcpu_run_check state picks the exit:
  * POWERED_OFF -> PLATFORM_OFF; PSCI_SYSTEM_RESET -> PLATFORM_RESET (state_data_0 bit 63) or
  * PSCI_SYSTEM_RESET2 with reset type and cookie words, exit_flags bit 15 for the 64-bit call (and
@@ -436,7 +436,7 @@ export function onVcpuHaltVirq(ctx: RmCtx, vm: RmVm, threadId: number): { cause:
 
 /**
  * A halt the trace names by cause (`rm_vm_halt`): the watchdog bite (watchdog_bite_callback,
- * vm_mgnt.c:2047-2088: WATCHDOG_BITE) or, for older traces, a vCPU halt by cause; the same exit
+ * vm_mgnt.c:2053-2093: WATCHDOG_BITE) or, for older traces, a vCPU halt by cause; the same exit
  * types, flags 0 and the crash-message exit code as the VIRQ handlers give. False: the VM cannot exit.
  */
 export function onVmHalt(ctx: RmCtx, vm: RmVm, cause: HaltCause): boolean {

@@ -78,7 +78,7 @@ export const onFwMilestone: RequestHandler = (ctx, p) => {
 };
 
 /**
- * VM_SET_FIRMWARE_MEM (RM:src/vm_mgnt/vm_mgnt.c:1735-1777, vm_firmware.c:302-360): 24 bytes with
+ * VM_SET_FIRMWARE_MEM (RM:src/vm_mgnt/vm_mgnt.c:1718-1760, vm_firmware.c:303-365): 24 bytes with
  * res0 0 (MSG_INVALID); an unknown VMID NORESOURCE; a caller that may not query it DENIED; the VM
  * in INIT (VM_STATE); an auth type without a firmware slot ARGUMENT_INVALID; no image registered
  * DENIED; the parcel must name the VM in its ACL (MEM_INVALID) and hold the range

@@ -166,7 +166,7 @@ export interface RmState {
   rx: Record<number, Reassembly | null>;
   /** Notifications the RM could not queue (client RX queue full); it keeps up to 256 per client (§1.5). */
   pendingNotify: Record<number, number>;
-  /** Peer lists by VMID, registered both ways (vm_register_peers, RM:src/vm_mgnt/vm_mgnt.c:1320-1347). */
+  /** Peer lists by VMID, registered both ways (vm_register_peers, RM:src/vm_mgnt/vm_mgnt.c:1303-1333). */
   peers: Record<number, number[]>;
 }
 

@@ -83,7 +83,7 @@ export function readDtBytes(s: VmRoomsState, vm: RmVm): Uint8Array | null {
   return out;
 }
 
-/** Writes bytes back over the DT range (the RM's packed result, RM:src/vm_creation/vm_creation.c:565-567). */
+/** Writes bytes back over the DT range (the RM's packed result, RM:src/vm_creation/vm_creation.c:568-575). */
 export function writeDtBytes(s: VmRoomsState, vm: RmVm, bytes: Uint8Array, label: string): boolean {
   const parcel = s.rm.parcels.byId[vm.imageHandle];
   if (parcel === undefined || bytes.length > vm.dtSize) return false;

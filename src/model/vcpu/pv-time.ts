@@ -18,7 +18,7 @@ export function infoAreaIpa(s: Machine, t: ThreadObject): number | null {
 }
 
 /**
- * PV_TIME_FEATURES (arm_pv_time.c:21-56): PV_TIME_FEATURES itself is supported; PV_TIME_ST only when
+ * PV_TIME_FEATURES (arm_pv_time.c:22-58): PV_TIME_FEATURES itself is supported; PV_TIME_ST only when
  * the caller's addrspace has an info area; anything else (or a malformed ID) -1.
  */
 export function pvTimeFeatures(s: Machine, t: ThreadObject, id: number): number {
@@ -29,7 +29,7 @@ export function pvTimeFeatures(s: Machine, t: ThreadObject, id: number): number 
   return -1;
 }
 
-/** PV_TIME_ST (arm_pv_time.c:58-77): the IPA of this vCPU's stolen-time record, or -1 without an info area. */
+/** PV_TIME_ST (arm_pv_time.c:59-79): the IPA of this vCPU's stolen-time record, or -1 without an info area. */
 export function pvTimeSt(s: Machine, t: ThreadObject): number {
   const ipa = infoAreaIpa(s, t);
   return ipa === null ? -1 : ipa + PV_TIME_ENTRY_BYTES * t.vicIndex;

@@ -154,7 +154,7 @@ function switchTo(s: Machine, c: CpuSched, next: ThreadObject, why: "none" | "pr
 }
 
 /**
- * The accounting status (arm_pv_time.c:118-162): running; inside its own directed yield (idle: yield
+ * The accounting status (arm_pv_time.c:123-183): running; inside its own directed yield (idle: yield
  * time is not stolen); in a block it put itself into (idle until something unblocks it); otherwise
  * stolen: it could run and does not, whoever holds it back (its CPU's queue, or a proxy-scheduled
  * vCPU's wait for the host's next vcpu_run: VCPU_RUN is a block its host puts it in).
@@ -170,7 +170,7 @@ function statusOf(s: Machine, t: ThreadObject): Accounting["status"] {
 }
 
 /**
- * Blocks a vCPU puts itself into (scheduler_blocked on self, arm_pv_time.c:164-180): WFI, PSCI
+ * Blocks a vCPU puts itself into (scheduler_blocked on self, arm_pv_time.c:185-199): WFI, PSCI
  * suspend, power-off (its own, or never started: "the initial block state is considered
  * self-imposed", arm_pv_time.tc:27-35), a VMMIO access, a fault; a killed or exited thread too.
  */

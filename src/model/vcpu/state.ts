@@ -33,7 +33,7 @@ export interface VmmioPending {
  * "run" while it executes; "idle" while it is in a block it put itself into (WFI, PSCI suspend,
  * powered off, a VMMIO access, a fault; before its first start) or inside its own directed yield;
  * "stolen" otherwise, i.e. whenever it could be running but is not, including a proxy-scheduled
- * vCPU waiting for its host's next vcpu_run (arm_pv_time.c:118-162). `since` is when the current
+ * vCPU waiting for its host's next vcpu_run (arm_pv_time.c:123-183). `since` is when the current
  * status began; it is accrued on each status change.
  */
 export interface Accounting {
