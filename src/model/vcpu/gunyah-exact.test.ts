@@ -115,7 +115,7 @@ describe("FPRR scheduler (GH:hyp/core/scheduler_fprr)", () => {
 });
 
 describe("stolen time (GH:hyp/vm/arm_pv_time/src/arm_pv_time.c)", () => {
-  it("a proxy-scheduled vCPU waiting for its host's vcpu_run accrues stolen time; WFI does not (arm_pv_time.c:118-180)", () => {
+  it("a proxy-scheduled vCPU waiting for its host's vcpu_run accrues stolen time; WFI does not (arm_pv_time.c:123-199)", () => {
     let [s, vm] = buildVm(s0, { powerOn: true });
     const t0 = s.t;
     [s] = step(s, { kind: "timer_tick", t: t0 + 3 * MS });
@@ -125,7 +125,7 @@ describe("stolen time (GH:hyp/vm/arm_pv_time/src/arm_pv_time.c)", () => {
     [s] = step(s, { kind: "timer_tick", t: t0 + 9 * MS });
     expect(stolen(s, vcpuOf(s))).toBe(3 * MS);
   });
-  it("PV_TIME_FEATURES and PV_TIME_ST follow the info area (arm_pv_time.c:21-77)", () => {
+  it("PV_TIME_FEATURES and PV_TIME_ST follow the info area (arm_pv_time.c:22-79)", () => {
     let [s, vm] = buildVm(s0, { powerOn: true, infoAreaIpa: 0x3000_0000 });
     s = enter(s, vm.vcpu);
     expect(smc(s, 0, 0xc500_0020n, 0xc500_0021n)[1]).toEqual({ x: [0n, 0xc500_0021n, 0n, 0n] });
