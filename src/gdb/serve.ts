@@ -70,7 +70,6 @@ export function serveClient(target: GdbTarget, stream: ClientStream, log: (line:
       }
     },
     disconnected() {
-      if (!over) log("gdb disconnected");
       close();
     },
   };
@@ -93,12 +92,14 @@ export function listenTcp(target: GdbTarget, port: number, log: (line: string) =
     }
     current = socket;
     socket.setNoDelay(true);
-    log(`gdb connected from ${socket.remoteAddress}:${socket.remotePort}`);
+    const who = `${socket.remoteAddress}:${socket.remotePort}`;
+    log(`gdb connected from ${who}`);
     const link = serveClient(target, { write: (b) => void socket.write(b), end: () => void socket.end() }, log);
     socket.on("data", (chunk: Buffer) => link.receive(chunk));
     socket.on("error", (e) => log(`connection error: ${e.message}`));
     socket.on("close", () => {
       link.disconnected();
+      log(`gdb from ${who} left; waiting for the next one`);
       if (current === socket) current = null;
     });
   });

@@ -487,6 +487,25 @@ describe("a whole client over the wire", () => {
     expect(ended).toBe(true);
   });
 
+  it("a client that goes away during a continue stops it, and nothing more is written", async () => {
+    const t = new FakeTarget();
+    let stopped = false;
+    t.onResume = async (control) => {
+      while (!control.interrupted()) await new Promise((r) => setTimeout(r, 1));
+      stopped = true;
+    };
+    let wire = "";
+    const link = serveClient(t, { write: (b) => void (wire += latin1(b)), end: () => {} }, () => {});
+    link.receive(bytesOfLatin1(`$c#${checksum(bytesOfLatin1("c")).toString(16)}`));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(wire).toBe("+");
+    link.disconnected();
+    await link.done;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(true);
+    expect(wire).toBe("+");
+  });
+
   it("a client that sends request after request without reading is cut off", async () => {
     let ended = false;
     const log: string[] = [];

@@ -159,12 +159,11 @@ export class GdbSession {
       case "z":
         return this.breakpointPacket(p);
       case "D":
-        this.hooks.log("gdb detached");
         this.reply("OK");
         this.hooks.close();
         return null;
       case "k":
-        this.hooks.log("gdb killed the session: back to the start of history for the next one");
+        // The history cannot be killed: the next session starts from its beginning.
         this.target.rewind();
         this.hooks.close();
         return null;

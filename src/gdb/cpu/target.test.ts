@@ -225,7 +225,7 @@ describe("the end of a program", () => {
     const p = program(LOOP);
     expect(await p.go("forward", "continue")).toEqual({ thread: 1, reason: { kind: "signal", signal: 5 }, message: "hvsim: the program ended at brk #0 (instruction 63)" });
     expect(p.pc()).toBe(BASE + 0x24);
-    expect((await p.go("forward", "continue")).reason).toEqual({ kind: "history-end" });
+    expect(await p.go("forward", "continue")).toEqual({ thread: 1, reason: { kind: "history-end" }, message: "hvsim: the history ends here: the program ended at brk #0 (instruction 63)" });
     expect((await p.go("forward", "step")).reason).toEqual({ kind: "history-end" });
     expect((await p.go("reverse", "step")).reason).toEqual({ kind: "step" });
     expect(p.pc()).toBe(BASE + 0x20);

@@ -68,7 +68,7 @@ export class CpuTarget implements GdbTarget {
     const breakpoints = new Set(r.breakpoints.filter((b) => b.address < 1n << 52n).map((b) => Number(b.address)));
     const h = this.history;
     if (r.direction === "forward") {
-      if (h.end !== null && comparePositions(h.pos, h.end.pos) >= 0) return this.stop({ kind: "history-end" }, h.end.message);
+      if (h.end !== null && comparePositions(h.pos, h.end.pos) >= 0) return this.stop({ kind: "history-end" }, `hvsim: the history ends here: ${h.end.message} (instruction ${positionText(h.end.pos)})`);
       const result = await h.advance(r.action === "step" ? { steps: 1, watchpoints: r.watchpoints, control } : { breakpoints, skipBreakpointAt: h.pos, watchpoints: r.watchpoints, control });
       return this.stopOf(result);
     }
