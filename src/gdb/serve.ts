@@ -93,7 +93,7 @@ export function listenTcp(target: GdbTarget, port: number, log: (line: string) =
     current = socket;
     socket.setNoDelay(true);
     const who = `${socket.remoteAddress}:${socket.remotePort}`;
-    log(`gdb connected from ${who}`);
+    log(`gdb connected from ${who}: ${target.description}`);
     const link = serveClient(target, { write: (b) => void socket.write(b), end: () => void socket.end() }, log);
     socket.on("data", (chunk: Buffer) => link.receive(chunk));
     socket.on("error", (e) => log(`connection error: ${e.message}`));

@@ -49,8 +49,8 @@ class FakeTarget implements GdbTarget {
     await this.onResume(control);
     return this.stops.shift() ?? { thread: 1, reason: { kind: "step" } };
   }
-  async monitor(command: string): Promise<MonitorReply> {
-    return command === "goto 5" ? { output: "moved", moved: true } : { output: `you said ${command}` };
+  async monitor(command: string, thread: number): Promise<MonitorReply> {
+    return command === "goto 5" ? { output: "moved", moved: true } : { output: `you said ${command} on thread ${thread}` };
   }
   rewind(): void {
     this.rewound += 1;
@@ -390,7 +390,9 @@ describe("execution", () => {
 describe("monitor, detach, kill", () => {
   it("qRcmd runs a monitor command: its output as O packets, then OK", async () => {
     const { ask } = session();
-    expect(await ask(`qRcmd,${hexOfText("where")}`)).toEqual([`O${hexOfText("you said where\n")}`, "OK"]);
+    expect(await ask(`qRcmd,${hexOfText("where")}`)).toEqual([`O${hexOfText("you said where on thread 1\n")}`, "OK"]);
+    await ask("Hg2");
+    expect(await ask(`qRcmd,${hexOfText("  s2   0x1000 ")}`)).toEqual([`O${hexOfText("you said s2   0x1000 on thread 2\n")}`, "OK"]);
     const moved = await ask(`qRcmd,${hexOfText("goto 5")}`);
     expect(moved.at(-1)).toBe("OK");
     expect(new TextDecoder().decode(bytesOfHex(moved[0]!.slice(1))!)).toMatch(/^moved\n\(gdb still shows the registers of before: `maintenance flush register-cache` refreshes them\)\n$/);

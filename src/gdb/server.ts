@@ -243,7 +243,7 @@ export class GdbSession {
     this.running = true;
     this.interruptRequested = false;
     try {
-      const r = await this.target.monitor(command, { interrupted: () => this.interruptRequested || this.ended });
+      const r = await this.target.monitor(command, this.generalThread, { interrupted: () => this.interruptRequested || this.ended });
       const text = r.output + (r.moved ? "\n(gdb still shows the registers of before: `maintenance flush register-cache` refreshes them)" : "");
       this.console(text.endsWith("\n") || text === "" ? text : `${text}\n`);
       return "OK";

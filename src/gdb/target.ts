@@ -36,8 +36,11 @@ export interface GdbTarget {
    */
   resume(request: ResumeRequest, control: ResumeControl): Promise<Stop>;
 
-  /** `monitor COMMAND` (qRcmd): hvsim's own commands; the text is shown on gdb's console. */
-  monitor(command: string, control: ResumeControl): Promise<MonitorReply>;
+  /**
+   * `monitor COMMAND` (qRcmd): hvsim's own commands, with the thread gdb has selected (Hg); the
+   * text is shown on gdb's console.
+   */
+  monitor(command: string, thread: number, control: ResumeControl): Promise<MonitorReply>;
 
   /** Back to the start of history (gdb's `kill`, before the next session). */
   rewind(): void;

@@ -28,7 +28,7 @@ function program(source: string, history = { checkpointInterval: 4, checkpointsM
     target.resume({ direction, action, thread: 1, breakpoints: (o.breakpoints ?? []).map((a): Breakpoint => ({ address: BigInt(a) })), watchpoints: o.watchpoints ?? [] }, o.control ?? never);
   const state = (): CpuState => target.cpu(1)!;
   const pc = (): number => Number(readReg(state(), REG_PC));
-  const where = async (): Promise<string> => (await target.monitor("where", never)).output;
+  const where = async (): Promise<string> => (await target.monitor("where", 1, never)).output;
   const u64 = (address: number): bigint => {
     const span = target.readMemory(1, BigInt(address), 8)[0]!;
     return span.kind === "bytes" ? new DataView(span.bytes.buffer).getBigUint64(0, true) : -1n;
@@ -195,7 +195,7 @@ describe("exceptions", () => {
     expect(trail[undefinedAt + 1]).toEqual([`${n}+1`, VECTOR]);
     expect(trail[undefinedAt + 2]).toEqual([`${Number(n) + 1}`, VECTOR + 4]);
     // And back, through the same positions.
-    await p.target.monitor(`goto ${Number(n) + 1}`, never);
+    await p.target.monitor(`goto ${Number(n) + 1}`, 1, never);
     await p.go("reverse", "step");
     expect([instructionOf(await p.where()), p.pc(), /^instruction (\S+)/.exec(await p.where())![1]]).toEqual([Number(n), VECTOR, `${n}+1`]);
     await p.go("reverse", "step");
@@ -229,7 +229,7 @@ describe("the end of a program", () => {
     expect((await p.go("forward", "step")).reason).toEqual({ kind: "history-end" });
     expect((await p.go("reverse", "step")).reason).toEqual({ kind: "step" });
     expect(p.pc()).toBe(BASE + 0x20);
-    expect((await p.target.monitor("history", never)).output).toMatch(/^recorded: instructions 0\.\.63; it ends at instruction 63: the program ended at brk #0\ncheckpoints: \d+, every \d+ instructions$/);
+    expect((await p.target.monitor("history", 1, never)).output).toMatch(/^recorded: instructions 0\.\.63; it ends at instruction 63: the program ended at brk #0\ncheckpoints: \d+, every \d+ instructions$/);
   });
 
   it("an exception with no vectors stops at the faulting instruction, before it, with its syndrome in the message", async () => {
@@ -261,7 +261,7 @@ describe("history", () => {
     p.target.rewind();
     expect(p.u64(0x8000)).toBe(0n);
     expect(p.pc()).toBe(BASE);
-    await p.target.monitor("goto 41", never);
+    await p.target.monitor("goto 41", 1, never);
     expect(p.u64(0x8000)).toBe(21n);
     await p.go("forward", "continue");
     expect(p.u64(0x8000)).toBe(30n);
@@ -269,12 +269,12 @@ describe("history", () => {
 
   it("monitor commands", async () => {
     const p = program(LOOP);
-    expect((await p.target.monitor("help", never)).output).toMatch(/^hvsim monitor commands/);
-    expect(await p.target.monitor("goto 5", never)).toEqual({ output: "instruction 5 of 5 recorded; pc 0x1014: ldr\tx3, [x1, #8]", moved: true });
-    expect((await p.target.monitor("goto 1000", never)).output).toBe("instruction 63 of 63 recorded; pc 0x1024: brk\t#0x0 (the end of history: the program ended at brk #0)");
-    expect((await p.target.monitor("goto x", never)).output).toBe("usage: monitor goto N (an instruction count; see monitor where)");
-    expect((await p.target.monitor("frobnicate", never)).output).toMatch(/^unknown monitor command 'frobnicate'\nhvsim monitor commands/);
-    expect((await p.target.monitor("info", never)).output).toBe("test on the standalone CPU (flat RAM 0x0..0x10000)");
+    expect((await p.target.monitor("help", 1, never)).output).toMatch(/^hvsim monitor commands/);
+    expect(await p.target.monitor("goto 5", 1, never)).toEqual({ output: "instruction 5 of 5 recorded; pc 0x1014: ldr\tx3, [x1, #8]", moved: true });
+    expect((await p.target.monitor("goto 1000", 1, never)).output).toBe("instruction 63 of 63 recorded; pc 0x1024: brk\t#0x0 (the end of history: the program ended at brk #0)");
+    expect((await p.target.monitor("goto x", 1, never)).output).toBe("usage: monitor goto N (an instruction count; see monitor where)");
+    expect((await p.target.monitor("frobnicate", 1, never)).output).toMatch(/^unknown monitor command 'frobnicate'\nhvsim monitor commands/);
+    expect((await p.target.monitor("info", 1, never)).output).toBe("test on the standalone CPU (flat RAM 0x0..0x10000)");
   });
 
   it("memory reads: RAM as bytes, everything else unmapped", () => {

@@ -161,7 +161,7 @@ export class CpuTarget implements GdbTarget {
     return this.stop({ kind: "history-start" });
   }
 
-  async monitor(command: string, control: ResumeControl): Promise<MonitorReply> {
+  async monitor(command: string, _thread: number, control: ResumeControl): Promise<MonitorReply> {
     const [verb = "", ...args] = command.split(/\s+/).filter((w) => w !== "");
     const h = this.history;
     switch (verb) {
