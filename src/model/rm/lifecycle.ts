@@ -12,6 +12,7 @@ import { decodeVmConfigImage, decodeVmExit, decodeVmStop, decodeVmid, encodeVmEx
 import { addId, dropId, type RmVm } from "./state.ts";
 import { acceptForVmStart, releaseAllAccepted } from "./memparcel.ts";
 import { readVmConfig } from "./vmconfig.ts";
+import { writeGuestDt } from "./guest-dt.ts";
 import { protectedStartCheck, protectedStarted } from "./protected.ts";
 import { releaseAllIrqs } from "./irq.ts";
 import { RIGHTS } from "../abi/rights.ts";
@@ -147,6 +148,7 @@ export const onVmStart: RequestHandler = (ctx, p) => {
     updateState(ctx, vm, "INIT_FAILED");
     return reply("NORESOURCE");
   }
+  writeGuestDt(ctx.s, vm); // the DT overlay (/hypervisor, the RM channel) written in place: guest-dt.ts
   const boot = vm.vcpus.byId[0]!;
   boot.power = "on";
   boot.pc = config.baseAddress + vm.imageOffset;
