@@ -18,9 +18,9 @@ import { encodeVmConfigBlob } from "../../model/rm/vmconfig.ts";
 import { encodeFwSetVmFirmware } from "../../model/rm/protected.ts";
 import { REG } from "../../model/virtio/regs.ts";
 import type { Outcome } from "../../core/event.ts";
-import type { Driver, Scenario } from "../scenario.ts";
+import type { Scenario } from "../scenario.ts";
 import type { Prng } from "../prng.ts";
-import { scheduler } from "../lib/scheduler.ts";
+import { scriptDriver } from "../lib/script.ts";
 import type { Program, Step } from "../lib/program.ts";
 import { DEFAULT_VM_PLAN, DEVICE_INFO, type DevicePlan, type VmPlan } from "../lib/vm-plan.ts";
 import { hostCollectExit, hostRelease, hostStart, type HostVm } from "../lib/host.ts";
@@ -190,19 +190,6 @@ export function* pvmUnshareSwiotlb(g: GuestCtx, rpc: Rpc, host: Rpc, sh: Swiotlb
 }
 
 export { BLOCK as PVM_BLOCK, CONSOLE as PVM_CONSOLE };
-
-/** One sequential actor: the scenarios here are a script of host and guest steps in a fixed order. */
-export function scriptDriver(name: string, program: Program, stream: (name: string) => Prng): Driver {
-  return scheduler([{ name, latency: { stream: stream("timing"), minNs: 1_000, maxNs: 20_000 }, session: once(program) }], stream("sched"));
-}
-function once(p: Program): () => Program | null {
-  let used = false;
-  return () => {
-    if (used) return null;
-    used = true;
-    return p;
-  };
-}
 
 /** A protected-VM scenario from a definition (hashed with the driver's source and the files' digests). */
 export function pvmScenario(def: {
