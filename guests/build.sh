@@ -16,7 +16,7 @@ CFLAGS="-O2 -std=c11 -ffreestanding -nostdlib -nostartfiles -static -mgeneral-re
   -ffunction-sections -fdata-sections -Wall -Werror"
 LDFLAGS="-Wl,--gc-sections -Wl,--build-id=none -Wl,-T,lib/guest.ld -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments"
 LIB="lib/start.S lib/hv.c lib/string.c lib/virtio.c lib/gic.c lib/fdt.c lib/rm.c"
-for g in minimal linux-like; do
+for g in minimal linux-like pvm-payload; do
   # shellcheck disable=SC2086
   $CC $CFLAGS $LDFLAGS -o "$OUT/$g.elf" $LIB "$g/$g.c"
 done
