@@ -106,3 +106,16 @@ void timer_arm(u64 ticks) {
 }
 
 int timer_fired(void) { return fired; }
+
+int wait_until(int (*done)(void), int tries) {
+	for (int i = 0; i < tries; i++) {
+		irq_disable();
+		if (done()) {
+			irq_enable();
+			return 1;
+		}
+		wfi();
+		irq_enable();
+	}
+	return 0;
+}

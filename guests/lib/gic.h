@@ -22,6 +22,9 @@ void irq_register(u32 intid, irq_fn fn);
 /* Interrupts taken so far, by INTID (small ones only) and in all. */
 u64 irq_count(u32 intid);
 
+/* Waits for `done()` as Linux does: IRQs masked while checking, WFI (it wakes on a pending interrupt even when masked), unmask to take it. 0 after `tries` WFIs. */
+int wait_until(int (*done)(void), int tries);
+
 /* The virtual timer: fires PPI 27 `ticks` counter ticks from now (CNTV_TVAL_EL0), handled by lib/gic.c. */
 void timer_arm(u64 ticks);
 int timer_fired(void);

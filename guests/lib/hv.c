@@ -39,6 +39,14 @@ void psci_system_reset(void) {
 	for (;;) wfi();
 }
 
+void guest_fail(const char *who, const char *why) {
+	puts(who);
+	puts(": FAILED: ");
+	puts(why);
+	puts("\n");
+	psci_system_off();
+}
+
 /* A guest without interrupt handling never unmasks IRQs; if one comes anyway, it is unexpected. */
 __attribute__((weak)) void irq_handler(void) { guest_exception(16); }
 

@@ -25,6 +25,8 @@ struct hvret gunyah_msgqueue_receive(u64 cap, void *buf, u64 size);
 u64 smccc(u64 fid, u64 a1, u64 a2, u64 a3);
 void psci_system_off(void) __attribute__((noreturn));
 void psci_system_reset(void) __attribute__((noreturn));
+/* "<who>: FAILED: <why>" on the console, then power off. */
+void guest_fail(const char *who, const char *why) __attribute__((noreturn));
 
 #define PSCI_VERSION 0x84000000ul
 #define PSCI_SYSTEM_OFF 0x84000008ul

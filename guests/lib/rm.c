@@ -104,20 +104,8 @@ static void keep_notification(void) {
 	notes_n++;
 }
 
-/* Waits with the classic pattern: IRQs masked while checking, WFI (wakes on a pending VIRQ even masked), unmask to take it. */
-static int wait_message(void) {
-	for (int i = 0; i < 100000; i++) {
-		irq_disable();
-		int got = next_message();
-		if (got) {
-			irq_enable();
-			return 1;
-		}
-		wfi();
-		irq_enable();
-	}
-	return 0;
-}
+/* A whole message arrived (WFI until the receive VIRQ brings one: lib/gic.c wait_until). */
+static int wait_message(void) { return wait_until(next_message, 100000); }
 
 static u8 packet[PACKET] __attribute__((aligned(8)));
 

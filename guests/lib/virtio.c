@@ -5,6 +5,7 @@
  * requests complete with an interrupt the guest waits for.
  */
 #include "virtio.h"
+#include "gic.h"
 
 static void reg(u64 base, u32 off, u32 v) { mmio_write32(base + off, v); }
 static u32 get(u64 base, u32 off) { return mmio_read32(base + off); }
@@ -162,4 +163,31 @@ int blk_done(void) {
 	if (rq.used->idx == rq.last_used) return 0;
 	rq.last_used = rq.used->idx;
 	return 1;
+}
+
+/* ---- with interrupts ---- */
+
+static volatile u64 blk_irqs;
+static void blk_irq(u32 intid) {
+	(void)intid;
+	(void)virtio_ack(virtio_base(BLOCK_DEVICE));
+	blk_irqs++;
+}
+static void console_irq(u32 intid) {
+	(void)intid;
+	(void)virtio_ack(virtio_base(CONSOLE_DEVICE));
+}
+
+void virtio_irqs_register(void) {
+	irq_register(virtio_irq(BLOCK_DEVICE), blk_irq);
+	irq_register(virtio_irq(CONSOLE_DEVICE), console_irq);
+}
+
+static int blk_completed(void) { return blk_irqs > 0 && blk_done(); }
+
+u8 blk_io(int write, u64 sector, const u8 *data) {
+	blk_irqs = 0;
+	volatile u8 *status = blk_start(write, sector, data);
+	if (!wait_until(blk_completed, 1000)) return 0xff;
+	return *status;
 }

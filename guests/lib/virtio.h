@@ -62,7 +62,11 @@ volatile u8 *blk_start(int write, u64 sector, const u8 *data);
 const u8 *blk_data(void);
 /* The used ring moved past the request: the device completed it. */
 int blk_done(void);
-/* The console's SPI, if the guest takes it (lib/virtio.c acknowledges it inline otherwise). */
 #define CONSOLE_DEVICE 1
 #define BLOCK_DEVICE 0
+
+/* For a guest that takes interrupts (lib/gic.c): handlers for the block and console SPIs. */
+void virtio_irqs_register(void);
+/* One block request, then WFI until SPI 33 says it completed; returns the status byte (0 OK, 0xff: no completion). */
+u8 blk_io(int write, u64 sector, const u8 *data);
 #endif

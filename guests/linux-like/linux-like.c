@@ -11,53 +11,15 @@
 #include "../lib/virtio.h"
 #include "../lib/rm.h"
 
-static void die(const char *why) {
-	puts("linux-like: FAILED: ");
-	puts(why);
-	puts("\n");
-	psci_system_off();
-}
+#define die(why) guest_fail("linux-like", why)
 
-static volatile u64 blk_irqs;
-static void blk_irq(u32 intid) {
-	(void)intid;
-	(void)virtio_ack(virtio_base(BLOCK_DEVICE));
-	blk_irqs++;
-}
-static void console_irq(u32 intid) {
-	(void)intid;
-	(void)virtio_ack(virtio_base(CONSOLE_DEVICE));
-}
 
-/* Waits for `done()` with IRQs masked while checking, WFI, then unmasked to take the interrupt. */
-static int wait_for(int (*done)(void)) {
-	for (int i = 0; i < 1000; i++) {
-		irq_disable();
-		if (done()) {
-			irq_enable();
-			return 1;
-		}
-		wfi();
-		irq_enable();
-	}
-	return 0;
-}
-
-static int blk_completed(void) { return blk_irqs > 0 && blk_done(); }
-
-/* One request, then WFI until the device's SPI says it completed; returns the status byte. */
-static u8 blk_io(int write, u64 sector, const u8 *data) {
-	blk_irqs = 0;
-	volatile u8 *status = blk_start(write, sector, data);
-	if (!wait_for(blk_completed)) die("no block completion interrupt");
-	return *status;
-}
 
 static void timer_test(void) {
 	u64 freq = counter_freq(), t0 = counter_now();
 	u64 ticks = freq / 10000; /* 100 us */
 	timer_arm(ticks);
-	if (!wait_for(timer_fired)) die("the virtual timer never fired");
+	if (!wait_until(timer_fired, 1000)) die("the virtual timer never fired");
 	u64 t1 = counter_now();
 	puts("linux-like: timer: CNTFRQ ");
 	put_dec(freq);
@@ -72,7 +34,6 @@ static u8 sector_out[512], sector_in[512];
 
 static void block_test(void) {
 	if (!blk_init()) die("no virtio-blk at 0x0a000000");
-	irq_register(virtio_irq(BLOCK_DEVICE), blk_irq);
 	for (u32 i = 0; i < 512; i++) sector_out[i] = (u8)(i * 7 + 3);
 	u8 w = blk_io(1, 7, sector_out);
 	u8 r = blk_io(0, 7, 0);
@@ -135,7 +96,7 @@ int main(u64 dtb) {
 	puts("\n");
 	static const u32 spis[] = {33, 34};
 	u32 typer = gic_init(spis, 2);
-	irq_register(virtio_irq(CONSOLE_DEVICE), console_irq);
+	virtio_irqs_register();
 	irq_enable();
 	puts("linux-like: GICv3: GICD_TYPER ");
 	put_hex(typer);

@@ -20,12 +20,7 @@
 #define SWIOTLB_SHARED 0x2000ul
 #define VMID_HLOS 3
 
-static void die(const char *why) {
-	puts("pvm-payload: FAILED: ");
-	puts(why);
-	puts("\n");
-	psci_system_off();
-}
+#define die(why) guest_fail("pvm-payload", why)
 
 /* CRC-32C with the CPU's CRC32CB instruction (ARMv8.0 CRC32, ID_AA64ISAR0_EL1.CRC32): the digest it prints. */
 static u32 crc32c(const u8 *p, u32 n) {
@@ -95,43 +90,13 @@ static void read_handover(void) {
 	puts("\n");
 }
 
-static volatile u64 blk_irqs;
-static void blk_irq(u32 intid) {
-	(void)intid;
-	(void)virtio_ack(virtio_base(BLOCK_DEVICE));
-	blk_irqs++;
-}
-static void console_irq(u32 intid) {
-	(void)intid;
-	(void)virtio_ack(virtio_base(CONSOLE_DEVICE));
-}
-static int blk_completed(void) { return blk_irqs > 0 && blk_done(); }
 
-static int wait_for(int (*done)(void)) {
-	for (int i = 0; i < 1000; i++) {
-		irq_disable();
-		if (done()) {
-			irq_enable();
-			return 1;
-		}
-		wfi();
-		irq_enable();
-	}
-	return 0;
-}
 
-static u8 blk_io(int write, u64 sector, const u8 *data) {
-	blk_irqs = 0;
-	volatile u8 *status = blk_start(write, sector, data);
-	if (!wait_for(blk_completed)) die("no block completion interrupt");
-	return *status;
-}
 
 static u8 sector[512];
 
 static void block_io(void) {
 	if (!blk_init()) die("no virtio-blk");
-	irq_register(virtio_irq(BLOCK_DEVICE), blk_irq);
 	u32 ok = 0;
 	for (u32 k = 0; k < 4; k++) {
 		for (u32 i = 0; i < 512; i++) sector[i] = (u8)(i ^ (k * 37));
@@ -199,7 +164,7 @@ int main(u64 dtb) {
 	read_handover();
 	static const u32 spis[] = {33, 34};
 	(void)gic_init(spis, 2);
-	irq_register(virtio_irq(CONSOLE_DEVICE), console_irq);
+	virtio_irqs_register();
 	irq_enable();
 	if (!rm_init((const void *)dtb, 0)) die("no gunyah-resource-manager node in the device tree");
 	bounce_buffers();

@@ -163,8 +163,8 @@ function* compileScript(images: Uint8Array[], stream: (n: string) => Prng): Prog
 export const pvmBootScenario: Scenario = pvmScenario({
   name: "pvm-boot",
   description:
-    "AVF protected-VM boot with real code: the HLOS registers pvmfw with the RM; crosvm lends the VM its memory, donates bounce-buffer " +
-    "candidates, copies in the AVB-signed payload (guests/pvm-payload) and starts it with auth type ANDROID; pvmfw verifies it " +
+    "AVF protected-VM boot: real code (guests/pvm-payload) from pvmfw on. The HLOS registers pvmfw with the RM; crosvm lends the VM its memory, donates bounce-buffer " +
+    "candidates, copies in the AVB-signed payload and starts it with auth type ANDROID; pvmfw verifies it " +
     "(rollback index 5), extends the DICE chain and jumps to it; the payload reads its DICE handover, probes virtio, does block I/O " +
     "with interrupts, shares its bounce buffers with the host over its own RM channel and reclaims them after the host releases " +
     "them, and powers off; the host reclaims its (sanitised) memory.",

@@ -204,7 +204,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       if (a === null) return null;
       // An event may span time (vcpu_exec: its instructions), so the machine's clock can be ahead of
       // every actor's: nothing is proposed before it.
-      now = Math.max(now, a.at, s.t);
+      now = Math.max(now, a.at, typeof s.t === "number" ? s.t : 0);
       const { stream, minNs, maxNs } = a.spec.latency;
       a.at = now + stream.rangeInclusive(minNs, maxNs);
       return { ...a.pending!, t: now } as Proposal;
