@@ -52,6 +52,9 @@ export const vmRoomDescribers: Record<string, (ev: Ev, outcome: Out) => string> 
   vmm_add_device(ev, o) {
     return `fd=${ev.fd as number} virtio-mmio device ${o.device as number} (id ${ev.deviceId as number}) at ${hex(ev.base)} irq ${ev.irq as number}`;
   },
+  vmm_load_image(ev, o) {
+    return `crosvm fd=${ev.fd as number} copies ${(ev.image as Uint8Array).length} bytes of the image to IPA ${hex(ev.guestPhysAddr)} -> ${o.ret as number}`;
+  },
   vmm_mmio(ev, o) {
     const dir = o.write === true ? `write ${hex(o.value)}` : `read -> ${hex(o.value)}`;
     const irq = o.irq === null || o.irq === undefined ? "" : ` irqfd -> doorbell -> vm${hex((o.irq as { vm: number }).vm)} SPI ${(o.irq as { spi: number }).spi}${o.pending === true ? " pending" : ""}`;
