@@ -202,6 +202,6 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1440, 920]);
     expect(r.code).toBe(0);
-    expect(r.output).toMatch(/^hvsim view: traces\/pvm-boot-s1\.hvt: 662 events, scenario pvm-boot, seed 1$/m);
+    expect(r.output).toMatch(/^hvsim view: traces\/pvm-boot-s1\.hvt: 435 events, scenario pvm-boot, seed 1$/m);
   });
 });

@@ -145,8 +145,8 @@ export class DebugBus implements CpuBus {
     return this.ram.writeSysreg();
   }
 
-  irqLine(retired: number): boolean {
-    return this.ram.irqLine(retired);
+  pendingPriority(retired: number): number {
+    return this.ram.pendingPriority(retired);
   }
 
   counter(retired: number): bigint {
