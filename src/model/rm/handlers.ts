@@ -23,6 +23,7 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   VM_ALLOCATE: L.onVmAllocate,
   VM_DEALLOCATE: L.onVmDeallocate,
   VM_CONFIG_IMAGE: L.onVmConfigImage,
+  VM_AUTH_IMAGE: L.onVmAuthImage,
   VM_INIT: L.onVmInit,
   VM_START: L.onVmStart,
   VM_STOP: L.onVmStop,

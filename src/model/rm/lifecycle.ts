@@ -36,6 +36,14 @@ function newVm(vmid: number, owner: number): RmVm {
   };
 }
 
+/**
+ * VMIDs a VM_ALLOCATE may ask for by number: the platform's secondary VMIDs, 4..31 on QEMU
+ * (RM:platform/qemu/src/platform_qemu.c platform_get_secondary_vmids 0xFFFFFFF0;
+ * RM:src/vm_mgnt/vm_mgnt.c vm_mgnt_handle_allocate). Never the HLOS's own VMID 3.
+ */
+const SECONDARY_VMIDS = 0xffff_fff0;
+const staticSecondary = (vmid: number): boolean => vmid < 32 && ((SECONDARY_VMIDS >>> vmid) & 1) === 1;
+
 /** VM_ALLOCATE: HLOS only; vmid 0 picks the lowest free dynamic VMID and replies with it. */
 export const onVmAllocate: RequestHandler = (ctx, p) => {
   if (ctx.caller !== VMID.HLOS) return reply("DENIED");
@@ -46,7 +54,7 @@ export const onVmAllocate: RequestHandler = (ctx, p) => {
   if (vmid === 0) {
     vmid = -1;
     for (let v = VMID.DYNAMIC_FIRST; v < VMID.DYNAMIC_END; v++) if (vms.byId[v] === undefined) { vmid = v; break; }
-  } else if (vmid >= 64 || vms.byId[vmid] !== undefined) vmid = -1;
+  } else if (!staticSecondary(vmid) || vms.byId[vmid] !== undefined) vmid = -1;
   if (vmid < 0) return reply("NORESOURCE");
   addId(vms, vmid, newVm(vmid, ctx.caller));
   // The VM's hypervisor skeleton: cspace, addrspace (its VMID), VIC and the RM channel (hv.ts).
@@ -97,6 +105,25 @@ export const onVmConfigImage: RequestHandler = (ctx, p) => {
   Object.assign(vm, { authType: m.authType, imageHandle: m.imageHandle, imageOffset: m.imageOffset, imageSize: m.imageSize, dtOffset: m.dtOffset, dtSize: m.dtSize });
   updateState(ctx, vm, m.authType === AUTH_TYPE.PLATFORM ? "AUTH" : "INIT");
   return reply("OK");
+};
+
+/**
+ * VM_AUTH_IMAGE {target u16, num_auth_params u16, params[num] {type u32, value u32}}: AUTH -> INIT
+ * when the platform accepts the image, else INIT_FAILED (RM:src/vm_creation/vm_creation.c
+ * vm_creation_handle_auth). The QEMU platform accepts every PLATFORM-auth image
+ * (RM:platform/qemu/src/platform_qemu.c platform_vm_auth); other auth types have nothing to
+ * authenticate here (ARGUMENT_INVALID). Without it a VM configured with auth PLATFORM stays in AUTH.
+ */
+export const onVmAuthImage: RequestHandler = (ctx, p) => {
+  if (ctx.caller !== VMID.HLOS) return reply("DENIED");
+  if (p.length < 4 || p.length !== 4 + 8 * (p[2]! | (p[3]! << 8))) return reply("MSG_INVALID");
+  const vm = ctx.s.rm.vms.byId[p[0]! | (p[1]! << 8)];
+  if (vm === undefined) return reply("VMID_INVALID");
+  if (vm.owner !== ctx.caller) return reply("DENIED");
+  if (vm.status !== "AUTH") return reply("VM_STATE");
+  const ok = vm.authType === AUTH_TYPE.PLATFORM;
+  updateState(ctx, vm, ok ? "INIT" : "INIT_FAILED");
+  return ok ? reply("OK") : reply("ARGUMENT_INVALID");
 };
 
 /** VM_INIT: INIT -> READY; parses the VM config from the DT inside the image parcel and creates the vCPUs. */

@@ -280,8 +280,8 @@ function notifyBorrowers(ctx: RmCtx, parcel: Parcel, m: P.MemNotifyReq): RmReply
 
 /**
  * At VM_START the RM accepts the image parcel as LEND with ACL exactly [{vm, RWX}] at
- * `base-address` (sanitised at reclaim unless auth NONE), then every parcel whose label matches a
- * memory node of the config at that node's base (§4.4). False: the image parcel is unusable.
+ * `base-address` (sanitised at reclaim unless auth NONE), then for each memory node of the config
+ * the first parcel whose label matches it, at that node's base (§4.4). False: the image parcel is unusable.
  */
 export function acceptForVmStart(ctx: RmCtx, vm: RmVm, config: VmConfig): boolean {
   const image = ctx.s.rm.parcels.byId[vm.imageHandle];
@@ -293,11 +293,16 @@ export function acceptForVmStart(ctx: RmCtx, vm: RmVm, config: VmConfig): boolea
     let at = config.baseAddress;
     if (!mapBorrower(ctx, image, b, image.regions.map((r) => ((at += r.size), at - r.size)))) return false;
   }
+  // One parcel per memory node: the first with its label, as the RM's search stops at the first
+  // (RM:src/vm_creation/vm_creation.c find_memparcel_for_resmem_node_by_label). A second parcel
+  // lent with the same label stays unaccepted instead of being mapped over the first.
+  const taken: number[] = [];
   for (const h of [...ctx.s.rm.parcels.ids]) {
     const parcel = ctx.s.rm.parcels.byId[h]!;
     const node = config.memory.find((n) => n.label === parcel.label);
     const pb = parcel.borrowers.find((x) => x.vmid === vm.vmid);
-    if (h === image.handle || parcel.owner !== vm.owner || node === undefined || pb === undefined || pb.accepted) continue;
+    if (h === image.handle || parcel.owner !== vm.owner || node === undefined || pb === undefined || pb.accepted || taken.includes(node.label)) continue;
+    taken.push(node.label);
     let at = node.base;
     const ipas = parcel.regions.map((r) => ((at += r.size), at - r.size));
     if (parcel.transType === "DONATE") acceptDonated(ctx, parcel, pb.vmid, ipas);
