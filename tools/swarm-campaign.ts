@@ -6,6 +6,7 @@
  * docs/fuzz-cluster.md) and merges their JSON with the library `hvsim fuzz merge` uses.
  *
  *   node bin/run-ts.mjs tools/swarm-campaign.ts [--clean 1..10000] [--defect-budget 2000] [--jobs 2] [--out campaign-out]
+ *     [--phases defects,clean]   (run only some: a change to shrinking needs only the defects again)
  *
  * Prints seeds needed per defect (and the shrunk size), the clean seeds' failures, the hostile
  * totals, and coverage; writes everything to OUT/campaign.json. Exit 1 when a clean seed failed or
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     "defect-budget": { type: "string", default: "2000" },
     jobs: { type: "string", default: "2" },
     out: { type: "string", default: "campaign-out" },
+    phases: { type: "string", default: "defects,clean" },
   },
 });
 const jobs = Math.max(1, Number(values.jobs));
@@ -142,19 +144,26 @@ function compare(swarm: Coverage, builtin: Coverage): Record<string, { swarm: nu
   return out;
 }
 
-const defectResults = await defects(Number(values["defect-budget"]));
-const merged = await clean(values.clean!);
-const s = merged.summary;
-console.log(`clean: ${s.seeds} seeds, ${s.failing} failing${s.failing > 0 ? ` (seeds ${s.failingSeeds.join(", ")})` : ""} [${elapsed()}]`);
-for (const line of totalsReport(s.totals!)) console.log(line);
-console.log(`coverage of the built-in scenarios (seed 1 each) [${elapsed()}]`);
-const cmp = compare(s.totals!.coverage, builtinCoverage());
-for (const [part, c] of Object.entries(cmp)) {
-  console.log(`  ${part.padEnd(11)} swarm ${c.swarm}, built-ins ${c.builtin}, both ${c.both}`);
-  if (c.swarmOnly.length > 0) console.log(`    swarm only:    ${c.swarmOnly.join(", ")}`);
-  if (c.builtinOnly.length > 0) console.log(`    built-ins only: ${c.builtinOnly.join(", ")}`);
+const phases = values.phases!.split(",");
+const defectResults = phases.includes("defects") ? await defects(Number(values["defect-budget"])) : [];
+const report: Record<string, unknown> = { defects: defectResults };
+let cleanOk = true;
+if (phases.includes("clean")) {
+  const merged = await clean(values.clean!);
+  const s = merged.summary;
+  cleanOk = s.failing === 0;
+  console.log(`clean: ${s.seeds} seeds, ${s.failing} failing${s.failing > 0 ? ` (seeds ${s.failingSeeds.join(", ")})` : ""} [${elapsed()}]`);
+  for (const line of totalsReport(s.totals!)) console.log(line);
+  console.log(`coverage of the built-in scenarios (seed 1 each) [${elapsed()}]`);
+  const cmp = compare(s.totals!.coverage, builtinCoverage());
+  for (const [part, c] of Object.entries(cmp)) {
+    console.log(`  ${part.padEnd(11)} swarm ${c.swarm}, built-ins ${c.builtin}, both ${c.both}`);
+    if (c.swarmOnly.length > 0) console.log(`    swarm only:    ${c.swarmOnly.join(", ")}`);
+    if (c.builtinOnly.length > 0) console.log(`    built-ins only: ${c.builtinOnly.join(", ")}`);
+  }
+  console.log(`features (seeds with each on): ${Object.entries(s.totals!.features).map(([f, n]) => `${f} ${n}`).join(", ")}`);
+  Object.assign(report, { clean: s, coverage: cmp });
 }
-console.log(`features (seeds with each on): ${Object.entries(s.totals!.features).map(([f, n]) => `${f} ${n}`).join(", ")}`);
-writeFileSync(join(out, "campaign.json"), `${JSON.stringify({ defects: defectResults, clean: s, coverage: cmp, seconds: (Date.now() - started) / 1000 }, null, 1)}\n`);
+writeFileSync(join(out, "campaign.json"), `${JSON.stringify({ ...report, seconds: (Date.now() - started) / 1000 }, null, 1)}\n`);
 console.log(`wrote ${join(out, "campaign.json")} [${elapsed()}]`);
-process.exitCode = s.failing === 0 && defectResults.every((d) => d.found) ? 0 : 1;
+process.exitCode = cleanOk && defectResults.every((d) => d.found) ? 0 : 1;

@@ -106,6 +106,8 @@ export function* fuzzSwarmSeeds(
 /** The per-run totals a shard's summary carries, so merged shards add up. */
 export interface SwarmTotals {
   events: number;
+  /** Runs that reached their event budget (no liveness check for them). */
+  budgetHit: number;
   failures: Record<SwarmFailure["type"], number>;
   hostile: Omit<HostileStats, "firstUnanswered">;
   coverage: Coverage;
@@ -115,6 +117,7 @@ export interface SwarmTotals {
 
 export const emptyTotals = (): SwarmTotals => ({
   events: 0,
+  budgetHit: 0,
   failures: { violation: 0, liveness: 0, crash: 0, unanswered: 0 },
   hostile: { hypercalls: 0, smccc: 0, accesses: 0, rmCalls: 0, ioctls: 0, hostReads: 0, unanswered: 0 },
   coverage: emptyCoverage(),
@@ -124,6 +127,7 @@ export const emptyTotals = (): SwarmTotals => ({
 export function addRun(t: SwarmTotals, run: SwarmSeedRun): void {
   const r = run.result;
   t.events += r.events;
+  if (r.hitMaxEvents) t.budgetHit += 1;
   if (run.failure !== null) t.failures[run.failure.type] += 1;
   for (const k of Object.keys(t.hostile) as (keyof SwarmTotals["hostile"])[]) t.hostile[k] += r.stats[k];
   mergeCoverage(t.coverage, r.coverage);
@@ -132,6 +136,7 @@ export function addRun(t: SwarmTotals, run: SwarmSeedRun): void {
 
 export function addTotals(into: SwarmTotals, from: SwarmTotals): void {
   into.events += from.events;
+  into.budgetHit += from.budgetHit ?? 0;
   for (const k of Object.keys(into.failures) as SwarmFailure["type"][]) into.failures[k] += from.failures[k] ?? 0;
   for (const k of Object.keys(into.hostile) as (keyof SwarmTotals["hostile"])[]) into.hostile[k] += from.hostile[k] ?? 0;
   mergeCoverage(into.coverage, from.coverage);

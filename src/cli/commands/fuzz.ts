@@ -235,7 +235,7 @@ export function totalsReport(t: ReturnType<typeof emptyTotals>): string[] {
   const h = t.hostile;
   const c = t.coverage;
   return [
-    `  failures   ${f.violation} violations, ${f.liveness} liveness, ${f.crash} crashes, ${f.unanswered} unanswered; ${t.events} events`,
+    `  failures   ${f.violation} violations, ${f.liveness} liveness, ${f.crash} crashes, ${f.unanswered} unanswered; ${t.events} events${t.budgetHit > 0 ? `; ${t.budgetHit} runs reached their event budget (not checked for liveness)` : ""}`,
     `  hostile    ${h.hypercalls} hypercalls, ${h.smccc} SMCCC calls, ${h.accesses} accesses, ${h.rmCalls} host RM calls, ${h.ioctls} ioctls, ${h.hostReads} host reads; ${h.unanswered} not answered with Gunyah's codes`,
     `  coverage   ${COVERAGE_PARTS.map((p) => `${Object.keys(c[p]).length} ${COVERAGE_NAMES[p]}`).join(", ")}`,
   ];

@@ -45,7 +45,6 @@ export interface Coverage {
 }
 
 export const COVERAGE_PARTS = ["hypercalls", "rmMessages", "errors", "vmEdges", "kinds"] as const;
-export type CoveragePart = (typeof COVERAGE_PARTS)[number];
 
 export const emptyCoverage = (): Coverage => ({ hypercalls: {}, rmMessages: {}, errors: {}, vmEdges: {}, kinds: {} });
 

@@ -58,20 +58,20 @@ export function swarmDriver(run: SwarmRun, stream: (name: string) => Prng, obser
   };
 
   function propose(s: Machine): Proposal | null {
-      const p = inner.next(s);
-      if (p !== null) {
-        // The idle ticks below moved time on without the scheduler: never go back before them.
-        if (p.t >= lastT) {
-          lastT = p.t;
-          return p;
-        }
-        return { ...p, t: lastT } as Proposal;
+    const p = inner.next(s);
+    if (p !== null) {
+      // The idle ticks below moved time on without the scheduler: never go back before them.
+      if (p.t >= lastT) {
+        lastT = p.t;
+        return p;
       }
-      let due = Number.POSITIVE_INFINITY;
-      for (const d of run.deadlines) if (d < due) due = d;
-      if (due === Number.POSITIVE_INFINITY || idleTicks >= IDLE_TICKS_MAX) return null;
-      idleTicks += 1;
-      lastT = Math.max(lastT, s.t, due);
-      return { kind: "timer_tick", t: lastT };
+      return { ...p, t: lastT } as Proposal;
+    }
+    let due = Number.POSITIVE_INFINITY;
+    for (const d of run.deadlines) if (d < due) due = d;
+    if (due === Number.POSITIVE_INFINITY || idleTicks >= IDLE_TICKS_MAX) return null;
+    idleTicks += 1;
+    lastT = Math.max(lastT, s.t, due);
+    return { kind: "timer_tick", t: lastT };
   }
 }

@@ -39,6 +39,8 @@ export interface SwarmSeedResult {
   readonly defect: ModelDefect | null;
   readonly features: readonly SwarmFeature[];
   readonly events: number;
+  /** The run reached its event budget before the world's programs ended: no liveness check was made. */
+  readonly hitMaxEvents: boolean;
   readonly violation: CheckViolation | null;
   readonly liveness: readonly LivenessFailure[];
   readonly crash: SwarmCrash | null;
@@ -48,8 +50,6 @@ export interface SwarmSeedResult {
   readonly failedEvents: readonly EventBase[] | null;
   readonly trace: Buffer | null;
 }
-
-export const seedFailed = (r: Pick<SwarmSeedResult, "violation" | "liveness" | "crash">): boolean => r.violation !== null || r.liveness.length > 0 || r.crash !== null;
 
 export interface SwarmSeedOptions {
   readonly defect?: ModelDefect | null;
@@ -89,7 +89,8 @@ export function runSwarmSeed(seed: number, o: SwarmSeedOptions): SwarmSeedResult
   }
   const finished = run as SwarmRun | null;
   const state = last as Machine | null;
-  if (violation === null && crash === null && finished !== null && state !== null && count < scenario.maxEvents && count < (o.maxEvents ?? Number.POSITIVE_INFINITY)) {
+  const hitMaxEvents = count >= Math.min(scenario.maxEvents, o.maxEvents ?? Number.POSITIVE_INFINITY);
+  if (violation === null && crash === null && finished !== null && state !== null && !hitMaxEvents) {
     liveness = [...finished.liveness, ...endOfRunLiveness(finished, state, count - 1)];
   }
   const failed = violation !== null || liveness.length > 0 || crash !== null;
@@ -98,6 +99,7 @@ export function runSwarmSeed(seed: number, o: SwarmSeedOptions): SwarmSeedResult
     defect: o.defect ?? null,
     features: scenario.world.features,
     events: count,
+    hitMaxEvents,
     violation,
     liveness,
     crash,

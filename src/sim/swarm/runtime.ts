@@ -12,7 +12,6 @@ import { sleep, wait, type Program, type Step } from "../lib/program.ts";
 import type { Prng, Ratio } from "../prng.ts";
 import type { Proposal } from "../scenario.ts";
 import { GUEST, sharedGpa, type DownHow, type World, type WorldVm } from "./world.ts";
-import { DEVICE_INFO } from "../lib/vm-plan.ts";
 
 export interface SwarmVm {
   readonly index: number;
@@ -137,8 +136,6 @@ function planOf(w: WorldVm): VmPlan {
     attrs: w.attrs,
   };
 }
-
-export const queuesOf = (plan: VmPlan): number => plan.devices.reduce((n, d) => n + DEVICE_INFO[d.type].queues, 0);
 
 /** Reads the state from inside a program (a wait that holds at once). */
 export function* peek<T>(read: (s: Machine) => T): Program<T> {

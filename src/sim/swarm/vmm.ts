@@ -232,10 +232,8 @@ function* reclaim(run: SwarmRun, vm: SwarmVm, p: Prng, handle: number): Program 
   if (o.err !== "OK" && o.err !== "HANDLE_INVALID") return;
   const i = vm.given.findIndex((x) => x.handle === handle);
   if (i >= 0) vm.freeSlots.push(vm.given.splice(i, 1)[0]!.host);
-  for (const list of [vm.inbox]) {
-    const j = list.findIndex((x) => x.handle === handle);
-    if (j >= 0) list.splice(j, 1);
-  }
+  const j = vm.inbox.findIndex((x) => x.handle === handle);
+  if (j >= 0) vm.inbox.splice(j, 1);
   const r = vm.released.indexOf(handle);
   if (r >= 0) vm.released.splice(r, 1);
 }
