@@ -76,6 +76,20 @@ describe("the RM under a hostile host", () => {
     expect(s.rm.parcels.byId[second]!.borrowers.find((b) => b.vmid === vmid)!.accepted).toBe(false);
     for (const inv of rmInvariants) expect([inv.name, inv.check(s)]).toEqual([inv.name, null]);
   });
+
+  it("VM_START accepts a protected VM's firmware parcel by its handle, before a parcel lent earlier with its label", () => {
+    const s = freshState();
+    const fwIpa = 0x7fc0_0000;
+    const { vmid } = readyVm(s, { baseAddress: GUEST_BASE, vcpus: 1, memory: [{ label: 2, base: fwIpa }], bells: [], vmAttrs: [] });
+    const lend = (host: number) => u32At(call(s, H, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 2, acl: [{ vmid, rights: 7 }], sgl: [{ ipa: host, size: 0x4000 }], attrs: [] })).data);
+    const intruder = lend(0x9400_0000);
+    const firmware = lend(0x9500_0000);
+    s.pvm.vms.ids.push(vmid);
+    s.pvm.vms.byId[vmid] = { ...newPvm(vmid), fw: { handle: firmware, offset: 0, size: 0x4000, ipa: 0 } };
+    expect(call(s, H, "VM_START", P.encodeVmid(vmid)).err).toBe("OK");
+    expect(s.rm.parcels.byId[firmware]!.borrowers[0]!.accepted).toBe(true);
+    expect(s.rm.parcels.byId[intruder]!.borrowers[0]!.accepted).toBe(false);
+  });
 });
 
 describe("the VMM and the protected room when a VMID is reused", () => {

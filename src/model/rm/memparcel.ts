@@ -297,7 +297,12 @@ export function acceptForVmStart(ctx: RmCtx, vm: RmVm, config: VmConfig): boolea
   // (RM:src/vm_creation/vm_creation.c find_memparcel_for_resmem_node_by_label). A second parcel
   // lent with the same label stays unaccepted instead of being mapped over the first.
   const taken: number[] = [];
-  for (const h of [...ctx.s.rm.parcels.ids]) {
+  // A protected VM's firmware parcel (VM_SET_FIRMWARE_MEM) is accepted by its handle, before any
+  // labelled one (RM:src/vm_creation/vm_creation.c accepts fw_mp_handle itself and skips it in the
+  // label pass): another parcel lent with its label cannot take its place.
+  const fw = ctx.s.pvm.vms.byId[vm.vmid]?.fw?.handle;
+  const order = fw === undefined || !ctx.s.rm.parcels.ids.includes(fw) ? ctx.s.rm.parcels.ids : [fw, ...ctx.s.rm.parcels.ids.filter((h) => h !== fw)];
+  for (const h of [...order]) {
     const parcel = ctx.s.rm.parcels.byId[h]!;
     const node = config.memory.find((n) => n.label === parcel.label);
     const pb = parcel.borrowers.find((x) => x.vmid === vm.vmid);
