@@ -6,7 +6,9 @@
  * docs/fuzz-cluster.md) and merges their JSON with the library `hvsim fuzz merge` uses.
  *
  *   node bin/run-ts.mjs tools/swarm-campaign.ts [--clean 1..10000] [--defect-budget 2000] [--jobs 2] [--out campaign-out]
- *     [--phases defects,clean]   (run only some: a change to shrinking needs only the defects again)
+ *     [--phases defects,clean,rates] [--rate-seeds 200]
+ *   defects: the first seed that finds each defect, and its shrunk size; clean: the clean seeds;
+ *   rates: how many of seeds 1..N find each defect (how often a world meets it, not just once).
  *
  * Prints seeds needed per defect (and the shrunk size), the clean seeds' failures, the hostile
  * totals, and coverage; writes everything to OUT/campaign.json. Exit 1 when a clean seed failed or
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "2" },
     out: { type: "string", default: "campaign-out" },
     phases: { type: "string", default: "defects,clean" },
+    "rate-seeds": { type: "string", default: "200" },
   },
 });
 const jobs = Math.max(1, Number(values.jobs));
@@ -144,9 +147,23 @@ function compare(swarm: Coverage, builtin: Coverage): Record<string, { swarm: nu
   return out;
 }
 
+/** For each defect: how many of seeds 1..n fail with it switched on (no shrinking). */
+async function rates(n: number): Promise<Record<string, number>> {
+  console.log(`rates: each defect over swarm seeds 1..${n} [${elapsed()}]`);
+  const counts = await pool(MODEL_DEFECT_NAMES.map((defect) => async () => {
+    const file = join(out, `rate-${defect}.json`);
+    await hvsim(["fuzz", "--swarm", "--defect", defect, "--seeds", `1..${n}`, "--shrink-budget", "0", "--json", "--keep", join(out, "rates")], file);
+    const failing = readFileSync(file, "utf8").split("\n").filter((l) => l.includes("\"ok\":false")).length;
+    console.log(`  ${defect.padEnd(28)} ${failing} of ${n} worlds find it [${elapsed()}]`);
+    return [defect, failing] as const;
+  }));
+  return Object.fromEntries(counts);
+}
+
 const phases = values.phases!.split(",");
 const defectResults = phases.includes("defects") ? await defects(Number(values["defect-budget"])) : [];
 const report: Record<string, unknown> = { defects: defectResults };
+if (phases.includes("rates")) report.rates = { seeds: Number(values["rate-seeds"]), failing: await rates(Number(values["rate-seeds"])) };
 let cleanOk = true;
 if (phases.includes("clean")) {
   const merged = await clean(values.clean!);

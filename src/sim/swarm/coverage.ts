@@ -88,7 +88,8 @@ export class CoverageRecorder {
 
   private rm(o: Outcome): void {
     const c = this.coverage;
-    if (typeof o.msg === "string") bump(c.rmMessages, o.msg);
+    // An ID the RM does not define is named by its number: one bucket for all of them.
+    if (typeof o.msg === "string") bump(c.rmMessages, o.msg.startsWith("0x") ? "(unknown message IDs)" : o.msg);
     if (typeof o.err === "string") bump(c.errors, `rm:${o.err}`);
     const notes = o.notify as readonly Outcome[] | undefined;
     if (notes !== undefined) for (const n of notes) bump(c.rmMessages, String(n.msg));
