@@ -28,7 +28,7 @@ export function parseShard(raw: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
   const index = m ? Number(m[1]) : Number.NaN;
   const count = m ? Number(m[2]) : Number.NaN;
-  if (!(index >= 1 && count >= 1 && index <= count)) die("ARGUMENT_INVALID", `--shard: expected i/n with 1 <= i <= n, got '${raw}'`);
+  if (!(index >= 1 && count >= 1 && index <= count && Number.isSafeInteger(count))) die("ARGUMENT_INVALID", `--shard: expected i/n with 1 <= i <= n, got '${raw}'`);
   return { index, count };
 }
 
@@ -37,10 +37,17 @@ export function parseShard(raw: string): { index: number; count: number } {
  * similar mix and the union of all shards is exactly the range: results merge by seed.
  */
 export function shardSeeds(range: { first: number; last: number }, shard = { index: 1, count: 1 }): number[] {
-  const seeds: number[] = [];
-  for (let s = range.first; s <= range.last; s++) if ((s - range.first) % shard.count === shard.index - 1) seeds.push(s);
-  return seeds;
+  const start = range.first + shard.index - 1;
+  const n = start > range.last ? 0 : Math.floor((range.last - start) / shard.count) + 1;
+  // A run holds its seeds in a list; a range too big for one process is one line, not an out-of-memory abort.
+  if (n > MAX_SEEDS_PER_RUN) {
+    die("ARGUMENT_INVALID", `--seeds: ${n} seeds in one run (at most ${MAX_SEEDS_PER_RUN}); split the range with --shard i/n (docs/fuzz-cluster.md)`);
+  }
+  return Array.from({ length: n }, (_, i) => start + i * shard.count);
 }
+
+/** Most seeds one fuzz process takes on: weeks of swarm worlds, and a list that fits in memory. */
+export const MAX_SEEDS_PER_RUN = 1_000_000;
 
 export interface FuzzSeedResult {
   readonly seed: number;
