@@ -67,7 +67,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return e.exitCode === 0 ? EXIT.ok : EXIT.input;
     }
     if (isHvsimError(e)) {
-      io.err(`hvsim: ${e.message}`);
+      // A message of several lines names several problems (a scenario file's): each gets the prefix.
+      for (const line of e.message.split("\n")) io.err(`hvsim: ${line}`);
       return exitFor(e.failureClass);
     }
     const err = e as NodeJS.ErrnoException;

@@ -81,7 +81,7 @@ export function indexOption(trace: OpenedTrace, name: string, raw: string): numb
  * said to be so, rather than handed to the YAML parser.
  */
 export function scenarioArg(ref: string | undefined, alsoTrace = false): Scenario {
-  if (ref === undefined || builtinScenario(ref) !== undefined) return resolveScenario(ref);
+  if (ref === undefined || builtinScenario(ref) !== undefined || ref.startsWith("swarm:")) return resolveScenario(ref);
   if (existsSync(ref) && statSync(ref).isFile() && !/\.ya?ml$/i.test(ref)) {
     die("ARGUMENT_INVALID", `${ref}: not ${alsoTrace ? "a trace (no HVSIMTRC magic at offset 0) nor " : ""}a scenario file (a .yaml file; \`hvsim scenarios\` lists the built-ins)`);
   }

@@ -2,6 +2,7 @@ import { die } from "../core/errors.ts";
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, builtinScenario } from "./builtin/index.ts";
 import type { Scenario } from "./scenario.ts";
 import { loadScenarioFile } from "./file/files.ts";
+import { loadSwarmScenario } from "./swarm/scenario.ts";
 
 /**
  * Scenario loaders beyond the built-ins (scenario files) register here; the CLI asks this module,
@@ -13,6 +14,7 @@ export function addScenarioLoader(loader: ScenarioLoader): void {
   loaders.push(loader);
 }
 addScenarioLoader(loadScenarioFile);
+addScenarioLoader(loadSwarmScenario);
 
 /** A built-in name, or whatever a registered loader accepts (e.g. a YAML file path). */
 export function resolveScenario(ref: string | undefined): Scenario {
@@ -24,5 +26,5 @@ export function resolveScenario(ref: string | undefined): Scenario {
     if (s !== undefined) return s;
   }
   const names = BUILTIN_SCENARIOS.map((s) => s.name).join(", ");
-  return die("ARGUMENT_INVALID", `unknown scenario '${ref}': not a built-in (${names}) nor a scenario file`);
+  return die("ARGUMENT_INVALID", `unknown scenario '${ref}': not a built-in (${names}), a scenario file, nor a swarm world (swarm:SEED)`);
 }

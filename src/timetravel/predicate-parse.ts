@@ -44,10 +44,11 @@ export function tokenize(src: string): Token[] {
       i += 1;
       continue;
     }
+    if (out.length >= MAX_TOKENS) fail(src, i, `more than ${MAX_TOKENS} tokens`);
     const rest = src.slice(i);
     const num = /^(?:0[xX][0-9a-fA-F_]+|\d[\d_]*)(?![\w$])/.exec(rest);
     if (num !== null) {
-      out.push({ kind: "num", text: num[0], value: numberValue(num[0]), at: i });
+      out.push({ kind: "num", text: num[0], value: numberValue(src, i, num[0]), at: i });
       i += num[0].length;
       continue;
     }
@@ -60,7 +61,7 @@ export function tokenize(src: string): Token[] {
     if (c === '"' || c === "'") {
       const str = c === '"' ? /^"((?:[^"\\]|\\.)*)"/.exec(rest) : /^'([^'\\]*)'/.exec(rest);
       if (str === null) fail(src, i, "unterminated string");
-      out.push({ kind: "str", text: str![0], value: c === '"' ? JSON.parse(str![0]) : str![1], at: i });
+      out.push({ kind: "str", text: str![0], value: c === '"' ? stringValue(src, i, str![0]) : str![1], at: i });
       i += str![0].length;
       continue;
     }
@@ -73,19 +74,48 @@ export function tokenize(src: string): Token[] {
   return out;
 }
 
-function numberValue(text: string): number | bigint {
-  const big = BigInt(text.replace(/_/g, ""));
+function numberValue(src: string, at: number, text: string): number | bigint {
+  const digits = text.replace(/_/g, "");
+  // `0x_` has no digit; a number longer than any machine value is a typo, not a value to build.
+  if (/^0[xX]$/.test(digits)) fail(src, at, `'${text}' has no hex digits`);
+  if (digits.length > MAX_NUMBER_DIGITS) fail(src, at, `a number of ${digits.length} digits (at most ${MAX_NUMBER_DIGITS})`);
+  const big = BigInt(digits);
   return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 
+/** A double-quoted string with JSON's escapes; a bad escape is the user's, named at its column. */
+function stringValue(src: string, at: number, text: string): string {
+  try {
+    return JSON.parse(text) as string;
+  } catch {
+    return fail(src, at, `bad escape in the string ${text.length > 40 ? `${text.slice(0, 40)}...` : text} (escapes are JSON's: \\n, \\", \\\\, \\u00e9)`);
+  }
+}
+
+/** Beyond these a predicate is not one a person wrote: refuse it rather than recurse or allocate without bound. */
+const MAX_NUMBER_DIGITS = 100;
+const MAX_NESTING = 256;
+/** Bounds the tree too: a chain `a && b && ...` is as deep as it is long when evaluated. */
+const MAX_TOKENS = 4096;
+
 function fail(src: string, at: number, what: string): never {
-  die("ARGUMENT_INVALID", `predicate '${src}': column ${at + 1}: ${what}`, { column: at + 1 });
+  // A predicate of a megabyte still gets one readable line: the source is shown around the column.
+  const shown = src.length <= 120 ? src : `...${src.slice(Math.max(0, at - 40), at + 40)}...`;
+  die("ARGUMENT_INVALID", `predicate '${shown}': column ${at + 1}: ${what}`, { column: at + 1 });
 }
 
 /** Parses a predicate; `isFunction` tells calls from paths and checks arity at parse time. */
 export function parsePredicate(src: string, arityOf: (name: string) => number | undefined): Node {
   const toks = tokenize(src);
   let p = 0;
+  let depth = 0;
+  /** Every recursion (`!`, `(`, a call's arguments) goes through here, so nesting is bounded. */
+  const nested = <T>(at: number, f: () => T): T => {
+    if (++depth > MAX_NESTING) fail(src, at, `nested more than ${MAX_NESTING} deep`);
+    const r = f();
+    depth -= 1;
+    return r;
+  };
   const peek = (): Token => toks[p]!;
   const is = (text: string): boolean => peek().kind === "op" && peek().text === text;
   const show = (t: Token): string => (t.kind === "end" ? t.text : `'${t.text}'`);
@@ -122,7 +152,7 @@ export function parsePredicate(src: string, arityOf: (name: string) => number | 
   const unary = (): Node => {
     if (is("!")) {
       p += 1;
-      return { type: "not", operand: unary() };
+      return { type: "not", operand: nested(toks[p - 1]!.at, unary) };
     }
     if (is("-")) {
       p += 1;
@@ -141,7 +171,7 @@ export function parsePredicate(src: string, arityOf: (name: string) => number | 
     }
     if (is("(")) {
       p += 1;
-      const inner = expr();
+      const inner = nested(t.at, expr);
       expect(")");
       return inner;
     }
@@ -160,10 +190,10 @@ export function parsePredicate(src: string, arityOf: (name: string) => number | 
     p += 2;
     const args: Node[] = [];
     if (!is(")")) {
-      args.push(expr());
+      args.push(nested(t.at, expr));
       while (is(",")) {
         p += 1;
-        args.push(expr());
+        args.push(nested(t.at, expr));
       }
     }
     expect(")");

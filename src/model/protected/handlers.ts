@@ -12,6 +12,7 @@ import { parseDt } from "../rm/overlay.ts";
 import { translate } from "../memory/stage2.ts";
 import type { Machine } from "../machine.ts";
 import { hostAddr } from "../vmm/ioctl.ts";
+import { vmmVmByVmid } from "../vmm/state.ts";
 import { defectOn } from "../faults.ts";
 import { advanceRollback } from "../pvmfw/rollback.ts";
 import { toHex } from "../pvmfw/avb-format.ts";
@@ -46,7 +47,7 @@ export const PVMFW_FAILURE_RESET_TYPE = 0x8000_0001;
 export function onPvmLoadImage(s: ProtectedSlices, ev: PvmLoadImageEvent): Outcome {
   const plat = s.pvm.platform;
   if (plat === null) invalidEvent(ev.seq, ev.kind, "the platform has no protected-VM support (config.protected is absent)");
-  const vmm = s.vmm.vms.ids.map((fd) => s.vmm.vms.byId[fd]!).find((v) => v.vmid === ev.vm);
+  const vmm = vmmVmByVmid(s, ev.vm);
   if (vmm === undefined || vmm.status !== "LOAD") invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM VM in LOAD`);
   if (ev.image.length === 0 || ev.image.length > 0x400_0000) invalidEvent(ev.seq, ev.kind, "an image is 1 byte to 64 MiB");
   const host = hostAddr(vmm, ev.gpa, ev.image.length);

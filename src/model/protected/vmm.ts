@@ -9,7 +9,19 @@ import { AUTH_TYPE } from "../abi/rm.ts";
 import type { Machine } from "../machine.ts";
 import type { VmmVm } from "../vmm/state.ts";
 import { encodeVmSetFirmwareMem } from "../rm/protected.ts";
-import { pvmOf } from "./state.ts";
+import { newPvm, pvmOf } from "./state.ts";
+
+/**
+ * A VM is created with a VMID a VM before it had: the protected room's record of that earlier VM
+ * (its firmware window, payload, pvmfw stage) must not carry over, or a secondary VM would start
+ * as protected and a reloaded payload would be judged against the old VM's boot. Only its private
+ * memory stays, so a read of the earlier VM's data after its teardown is still recognised.
+ */
+export function newIncarnation(s: Machine, vmid: number): void {
+  const old = s.pvm.vms.byId[vmid];
+  if (old === undefined) return;
+  s.pvm.vms.byId[vmid] = { ...newPvm(vmid), privatePa: old.privatePa };
+}
 
 /** GH_VM_ANDROID_SET_FW_CONFIG: before START, inside a registered region, page aligned. Returns 0 or -errno. */
 export function setFwConfig(s: Machine, vm: VmmVm, gpa: number, size: number): number {

@@ -146,15 +146,22 @@ function newMsgqueue(s: Machine): number {
   })).id;
 }
 
+/**
+ * The RM's receive VIRQ for a new client: the highest SPI of its VIC no source is bound to. (Counting
+ * the clients instead gave a VM allocated after another was deallocated the VIRQ of a VM still alive.)
+ */
+function freeRmVirq(rmVic: VicObject): number {
+  for (let v = RM_VIRQ.RM_RX_TOP; v >= GIC.SPI_FIRST; v--) if (rmVic.sources[v] === undefined) return v;
+  throw new Error("internal: the RM's VIC has no free SPI for another client");
+}
+
 /** The rm-rpc vdevice: the message-queue pair, its VIRQs, and the caps each side holds (reference §1.1, §6.4). */
 function newChannel(s: Machine, vmid: number, clientCs: number, clientVic: VicObject): RmChannelHv {
   const rm = s.rm.hv!;
   const c2r = newMsgqueue(s);
   const r2c = newMsgqueue(s);
   const rmVic = objectAs(s, rm.vic, "vic")!;
-  // The highest free SPI of the RM's VIC (channels come and go with VM_INIT and VM_RESET).
-  let rmVirq = RM_VIRQ.RM_RX_TOP;
-  while (rmVic.sources[rmVirq] !== undefined && rmVirq > GIC.SPI_FIRST) rmVirq--;
+  const rmVirq = freeRmVirq(rmVic);
   bindEnabled(rmVic, rmVirq, "msgqueue_receive", c2r);
   (s.objects.byId[c2r] as { receiveVirq: unknown }).receiveVirq = { vic: rmVic.id, virq: rmVirq };
   bindEnabled(clientVic, RM_VIRQ.CLIENT_RX, "msgqueue_receive", r2c);

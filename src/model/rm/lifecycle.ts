@@ -58,6 +58,14 @@ function newVm(vmid: number, owner: number): RmVm {
   };
 }
 
+/**
+ * VMIDs a VM_ALLOCATE may ask for by number: the platform's secondary VMIDs, 4..31 on QEMU
+ * (RM:platform/qemu/src/platform_qemu.c platform_get_secondary_vmids 0xFFFFFFF0;
+ * RM:src/vm_mgnt/vm_mgnt.c vm_mgnt_handle_allocate). Never the HLOS's own VMID 3.
+ */
+const SECONDARY_VMIDS = 0xffff_fff0;
+const staticSecondary = (vmid: number): boolean => vmid < 32 && ((SECONDARY_VMIDS >>> vmid) & 1) === 1;
+
 /** VM_ALLOCATE: HLOS only; vmid 0 picks the lowest free dynamic VMID and replies with it; the owner becomes a peer (vm_mgnt.c:293-357, 495-577). */
 export const onVmAllocate: RequestHandler = (ctx, p) => {
   if (ctx.caller !== VMID.HLOS) return reply("DENIED");
@@ -68,7 +76,7 @@ export const onVmAllocate: RequestHandler = (ctx, p) => {
   if (vmid === 0) {
     vmid = -1;
     for (let v = VMID.DYNAMIC_FIRST; v < VMID.DYNAMIC_END; v++) if (vms.byId[v] === undefined) { vmid = v; break; }
-  } else if (vmid >= 64 || vms.byId[vmid] !== undefined) vmid = -1;
+  } else if (!staticSecondary(vmid) || vms.byId[vmid] !== undefined) vmid = -1;
   if (vmid < 0) return reply("NORESOURCE");
   addId(vms, vmid, newVm(vmid, ctx.caller));
   registerPeers(ctx.s, vmid, ctx.caller);

@@ -12,10 +12,10 @@ import { PAGE, physPieces, reaches, writePhys } from "../rm/content.ts";
 import { VCPU_RUN_STATE } from "../abi/constants.ts";
 import { callAs, HVC } from "../rm/transport.ts";
 import { objectAs } from "../object/objects.ts";
-import { ERRNO, rmErrno, type VmmRegion, type VmmVm } from "./state.ts";
+import { ERRNO, rmErrno, vmmVmByVmid, type VmmRegion, type VmmVm } from "./state.ts";
 import type { VmmIoctlEvent, VmmLoadImageEvent } from "./events.ts";
 import { invalidEvent } from "../../core/errors.ts";
-import { authTypeFor, firmwareMemRequest, setFwConfig } from "../protected/vmm.ts";
+import { authTypeFor, firmwareMemRequest, newIncarnation, setFwConfig } from "../protected/vmm.ts";
 
 type Ev<O extends VmmIoctlEvent["op"]> = Extract<VmmIoctlEvent, { op: O }>;
 export interface RmCallLog { msg: string; err: string; notify: { to: number; msg: string; data: Uint8Array }[] }
@@ -44,6 +44,7 @@ function createVm(s: Machine, ev: Ev<"CREATE_VM">): IoctlOutcome {
   if (r.err !== "OK") return { ret: rmErrno(r.err), rm };
   const fd = s.vmm.nextFd++;
   const vmid = u32(r.data);
+  newIncarnation(s, vmid); // protected VMs (issue #6): nothing of an earlier VM with this VMID carries over
   s.vmm.vms.ids.push(fd);
   s.vmm.vms.byId[fd] = { fd, vmid, status: "LOAD", regions: [], dtb: null, vcpus: [], irqfds: [], ioeventfds: [], devices: [], exit: null, mmio: {}, ioevents: [] };
   return { ret: fd, vmid, rm };
@@ -222,11 +223,9 @@ function release(s: Machine, ev: Ev<"RELEASE">): IoctlOutcome {
 /** The VMM VM of a VCPU_RUN: by VM fd, or by the guest's VMID. */
 function runTarget(s: Machine, ev: Ev<"VCPU_RUN">): VmmVm {
   if (ev.fd !== undefined) return vmOf(s, ev as { fd: number; seq: number; kind: string });
-  for (const fd of s.vmm.vms.ids) {
-    const vm = s.vmm.vms.byId[fd]!;
-    if (vm.vmid === ev.vm) return vm;
-  }
-  invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
+  const vm = vmmVmByVmid(s, ev.vm ?? -1);
+  if (vm === undefined) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
+  return vm;
 }
 
 /**

@@ -17,7 +17,7 @@ import { mmioRead, mmioWrite, newDevice, type Dma } from "../virtio/device.ts";
 import { MMIO_SIZE, regName } from "../virtio/regs.ts";
 import type { VmmAddDeviceEvent, VmMemWriteEvent, VmmMmioEvent } from "./events.ts";
 import { hostAddr } from "./ioctl.ts";
-import type { VmmVm } from "./state.ts";
+import { vmmVmByVmid, type VmmVm } from "./state.ts";
 import { irqfdTarget } from "../protected/virq.ts";
 
 /**
@@ -173,14 +173,6 @@ function ioeventIndex(vm: VmmVm, vcpu: number): number {
   return -1;
 }
 
-function vmmVmOf(s: Machine, vmid: number) {
-  for (const fd of s.vmm.vms.ids) {
-    const v = s.vmm.vms.byId[fd]!;
-    if (v.vmid === vmid) return v;
-  }
-  return undefined;
-}
-
 function deviceAt(s: Machine, ids: readonly number[], ipa: number) {
   for (const id of ids) {
     const d = s.virtio.devices.byId[id]!;
@@ -191,7 +183,7 @@ function deviceAt(s: Machine, ids: readonly number[], ipa: number) {
 
 export function onVmmMmio(s: Machine, ev: VmmMmioEvent) {
   runningGuest(s, ev);
-  const vm = vmmVmOf(s, ev.vm);
+  const vm = vmmVmByVmid(s, ev.vm);
   if (vm === undefined) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no VMM`);
   const held = vm.mmio[ev.vcpu];
   const fromKernel = held === undefined || held.handled;

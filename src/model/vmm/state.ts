@@ -59,6 +59,19 @@ export interface VmmState {
   nextDevice: number;
 }
 
+/**
+ * The VMM VM behind a guest VMID (events that name the guest rather than a fd). The newest wins: a
+ * VMID is reused only after the RM freed it, so an older fd still naming it holds a dead VM.
+ */
+export function vmmVmByVmid(s: { vmm: VmmState }, vmid: number): VmmVm | undefined {
+  const ids = s.vmm.vms.ids;
+  for (let i = ids.length - 1; i >= 0; i--) {
+    const v = s.vmm.vms.byId[ids[i]!]!;
+    if (v.vmid === vmid) return v;
+  }
+  return undefined;
+}
+
 export const vmmGenesis = (): VmmState => ({ vms: { ids: [], byId: {} }, nextFd: 3, rpcSeq: 1, nextDevice: 1 });
 
 /** Linux errno values the ioctls return (negated). */

@@ -14,6 +14,7 @@
  * scheduling crosvm's vCPU threads), and if none is free the HLOS CPU's slice-end timer tick
  * (the end of the directed yield) is proposed when it is due, so a waiting guest always gets in.
  */
+import { die } from "../../core/errors.ts";
 import type { Outcome } from "../../core/event.ts";
 import type { Machine } from "../../model/machine.ts";
 import type { HypEvent } from "../../model/events.ts";
@@ -71,7 +72,8 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
   function advance(a: Actor, s: Machine): boolean {
     let ran = false;
     for (let i = 0; a.pending === null && (a.entry !== null || a.program !== null); i++) {
-      if (i > DIRECTIVES_MAX) throw new Error(`scenario actor '${a.spec.name}' yields directives without ever proposing an event`);
+      // A program that only sleeps or loops over nothing is the scenario's fault (bad input), not hvsim's.
+      if (i > DIRECTIVES_MAX) die("SCENARIO_INVALID", `scenario actor '${a.spec.name}' yields directives without ever proposing an event (a loop with nothing that acts?)`);
       if (a.waiting !== null) {
         if (!a.waiting(s)) return ran;
         a.waiting = null;
