@@ -19,12 +19,13 @@ import { registerBisect } from "./commands/bisect.ts";
 import { registerDiff } from "./commands/diff.ts";
 import { registerMinimize } from "./commands/minimize.ts";
 import { registerExport } from "./commands/export.ts";
+import { registerRepair } from "./commands/repair.ts";
 import { MODEL_VERSION } from "../model/machine.ts";
 
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerAbi];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerRepair, registerAbi];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")

@@ -1,7 +1,8 @@
 import type { Invariant } from "../core/invariants.ts";
 import { replay } from "../core/replay.ts";
 import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
-import type { TraceReader } from "../trace/reader.ts";
+import type { Damage, TraceReader } from "../trace/reader.ts";
+import { traceGenesis } from "../trace/genesis.ts";
 import type { ByteSink } from "../trace/source.ts";
 import { compilePredicate } from "../timetravel/predicate.ts";
 import { record } from "./record.ts";
@@ -25,6 +26,8 @@ export interface CheckResult {
   readonly violation: CheckViolation | null;
   /** A replay problem that is not a violation (divergence, trace error): reported separately. */
   readonly problem: string | null;
+  /** Where a checked trace is damaged or ends unfinished (everything before it was checked). */
+  readonly damage: Damage | null;
 }
 
 /**
@@ -48,7 +51,7 @@ export const allInvariants = (asserts: readonly string[] = []): readonly Invaria
 /** Runs every invariant after every event of a recorded trace (the isolation oracle over a trace). */
 export function checkTrace(reader: TraceReader, invariants: readonly Invariant<Machine>[]): CheckResult {
   const model = { ...hvModel, invariants };
-  const genesis = hvModel.genesis(reader.header.config as MachineConfig);
+  const genesis = traceGenesis(reader);
   const r = replay(model, genesis, reader.items(), { invariants: "every" });
   const f = r.finding;
   if (f?.type === "violation") {
@@ -59,11 +62,12 @@ export function checkTrace(reader: TraceReader, invariants: readonly Invariant<M
       invariants: invariants.length,
       violation: { invariant, index: f.seq, kind: f.kind, path, detail, ...(objects ? { objects } : {}) },
       problem: null,
+      damage: null,
     };
   }
-  const problem =
-    f !== null ? `${f.type} at event ${f.seq}` : reader.damage !== null ? `damaged at byte offset ${reader.damage.offset}` : null;
-  return { ok: problem === null, events: r.verified, invariants: invariants.length, violation: null, problem };
+  const problem = f !== null ? `${f.type} at event ${f.seq}` : null;
+  const damage = f === null ? reader.damage : null;
+  return { ok: problem === null && damage === null, events: r.verified, invariants: invariants.length, violation: null, problem, damage };
 }
 
 /** Records a scenario from a seed with every invariant checked after every event. */
@@ -85,5 +89,6 @@ export function checkScenario(
         ? null
         : { invariant: v.invariant, index: v.seq, kind: v.kind, path: v.path, detail: v.detail, ...(v.objects ? { objects: v.objects } : {}) },
     problem: null,
+    damage: null,
   };
 }

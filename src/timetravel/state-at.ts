@@ -1,7 +1,7 @@
 import { die } from "../core/errors.ts";
 import { toJson } from "../export/json.ts";
 import type { Machine } from "../model/machine.ts";
-import type { TraceReader } from "../trace/reader.ts";
+import type { Damage, TraceReader } from "../trace/reader.ts";
 import { seekerForTrace } from "./open.ts";
 
 /**
@@ -9,8 +9,9 @@ import { seekerForTrace } from "./open.ts";
  * queries (`hvsim state`, `hvsim bcc verify`). Seeks from the nearest stored snapshot and verifies
  * every recomputed outcome on the way: a state the model no longer produces is reported, not shown.
  */
-export function verifiedStateAt(reader: TraceReader, n?: number): Machine {
+export function verifiedStateAt(reader: TraceReader, n?: number, onDamage?: (d: Damage, events: number) => void): Machine {
   const seeker = seekerForTrace(reader, { verifyOutcomes: true });
+  if (seeker.store.damage !== null) onDamage?.(seeker.store.damage, seeker.count);
   const state = seeker.stateAt(n ?? seeker.count - 1);
   const d = seeker.divergence;
   if (d !== null) {

@@ -10,6 +10,7 @@ import { verifyBcc, type BccEntry } from "../../model/pvmfw/dice.ts";
 import { bccFromCbor, handoverBcc } from "../../model/pvmfw/boot.ts";
 import type { Machine } from "../../model/machine.ts";
 import { toJson } from "../../export/json.ts";
+import { damageLine } from "../../trace/damage.ts";
 
 const MODE = ["not-configured", "normal", "debug", "maintenance"];
 
@@ -28,11 +29,11 @@ function entryLine(e: BccEntry): string {
 }
 
 /** Reads the chain from a trace (final state, or after event --at) or from a raw CBOR file. */
-function loadChain(file: string, opts: { at?: string; vm?: string }): { bytes: Uint8Array; from: string } {
+function loadChain(io: Io, file: string, opts: { at?: string; vm?: string }): { bytes: Uint8Array; from: string } {
   if (isTraceFile(file)) {
     const reader = openTraceFile(file);
     try {
-      const state = verifiedStateAt(reader, opts.at === undefined ? undefined : parseIntOption("--at", opts.at, -1));
+      const state = verifiedStateAt(reader, opts.at === undefined ? undefined : parseIntOption("--at", opts.at, -1), (d, n) => io.err(`hvsim: ${damageLine(file, d)}; the chain is read from its ${n} whole events`));
       const vm = opts.vm === undefined ? undefined : parseIntOption("--vm", opts.vm, 0);
       const c = chainIn(state, vm);
       if (c === null) die("ARGUMENT_INVALID", `${file}: no protected VM has a DICE chain after event ${state.seq}${vm === undefined ? "" : ` (VM ${vm})`}`);
@@ -68,7 +69,7 @@ export function registerBcc(program: Command, io: Io, setCode: (c: number) => vo
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExit codes: 0 valid, 1 invalid (the failing entry is named), 2 bad input.\nExample:\n  hvsim record pvm-boot -o boot.hvt && hvsim bcc verify boot.hvt")
     .action((file: string, opts: { at?: string; vm?: string; json?: boolean }) => {
-      const { bytes, from } = loadChain(file, opts);
+      const { bytes, from } = loadChain(io, file, opts);
       const r = verifyBcc(bytes);
       if (opts.json) {
         io.out(toJson(r.ok ? { ok: true, from, entries: r.entries.map(({ configDescriptor: _c, subjectPublicKey: _k, ...e }) => e) } : { ok: false, from, index: r.index, reason: r.reason }));

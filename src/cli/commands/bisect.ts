@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { damageLine } from "../../trace/damage.ts";
 import { isHvsimError } from "../../core/errors.ts";
 import { openTraceFile, parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
@@ -67,7 +68,7 @@ function searchAndReport(io: Io, file: string, reader: TraceReader, cond: Condit
   }
   if (r.index !== null) return o.exitCode ? GIT_BISECT.bad : EXIT.finding;
   if (damage !== null) {
-    io.err(`hvsim: ${file}: damaged at byte offset ${damage.offset}: the condition does not hold in the ${seeker.count} events before the damage; cannot tell about the rest`);
+    io.err(`hvsim: ${damageLine(file, damage)}: the condition does not hold in the ${seeker.count} events there; cannot tell about the rest`);
     return o.exitCode ? GIT_BISECT.skip : EXIT.input;
   }
   return o.exitCode ? GIT_BISECT.good : EXIT.ok;

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
+import { damageLine } from "../../trace/damage.ts";
 import { openTraceFile, parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
@@ -46,7 +47,7 @@ export async function runDebug(io: Io, file: string, opts: { at?: number; interv
     const session = new DebugSession(seeker, { invariants: hvModel.invariants, describe: describeEvent });
     const h = reader.header;
     io.out(`${file}: ${seeker.count} events, scenario ${h.scenario.name}, seed ${h.seed}, ${h.modelVersion}. Type help.`);
-    if (seeker.store.damage !== null) io.out(`note: damaged at byte offset ${seeker.store.damage.offset}; the ${seeker.count} events before it are available`);
+    if (seeker.store.damage !== null) io.out(`note: ${damageLine(file, seeker.store.damage)}; the ${seeker.count} whole events are available`);
     if (opts.at !== undefined) for (const l of session.execute(`goto ${opts.at}`)) io.out(l);
     const lines = io.stdin ?? terminalLines(session);
     for await (const line of lines) {
@@ -57,7 +58,7 @@ export async function runDebug(io: Io, file: string, opts: { at?: number; interv
       const d = seeker.divergence;
       io.err(`note: this build computes another outcome than the stored one from event ${d.seq} (${d.kind}) on: see hvsim diff --replay`);
     }
-    return EXIT.ok;
+    return seeker.store.damage === null ? EXIT.ok : EXIT.input;
   } finally {
     reader.close();
   }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { damageLine } from "../../trace/damage.ts";
 import { die } from "../../core/errors.ts";
 import { openTraceFile, parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
@@ -30,7 +31,7 @@ export function runDiff(io: Io, fileA: string, fileB: string, o: { window?: numb
     if (o.json) io.out(toJson(d));
     else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line);
     for (const [f, s] of [[fileA, a.seeker], [fileB, b.seeker]] as const) {
-      if (s.store.damage !== null) io.err(`hvsim: ${f}: damaged at byte offset ${s.store.damage.offset}: compared the ${s.count} events before it`);
+      if (s.store.damage !== null) io.err(`hvsim: ${damageLine(f, s.store.damage)}; compared its ${s.count} whole events`);
     }
     return d.same ? EXIT.ok : EXIT.finding;
   } finally {
@@ -94,7 +95,7 @@ export function runDiffReplay(io: Io, file: string, model: MachineModel = hvMode
     }
     if (!json) io.out(`same behaviour: all ${r.verified} stored outcomes and ${r.checkpointsVerified} checkpoint hashes hold with ${model.version}`);
     if (r.damage !== null) {
-      io.err(`hvsim: ${file}: damaged at byte offset ${r.damage.offset}: the ${r.verified} events before it replayed`);
+      io.err(`hvsim: ${damageLine(file, r.damage)}; its ${r.verified} whole events replayed`);
       return EXIT.input;
     }
     return EXIT.ok;

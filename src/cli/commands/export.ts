@@ -1,20 +1,25 @@
-import { closeSync, openSync, writeSync } from "node:fs";
 import type { Command } from "commander";
+import { damageLine } from "../../trace/damage.ts";
 import { die } from "../../core/errors.ts";
 import { openTraceFile } from "../files.ts";
+import { refuseInputAsOutput } from "../output.ts";
+import { AtomicFile } from "../../trace/source.ts";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { seekerForTrace } from "../../timetravel/open.ts";
 import { EXPORT_FORMATS, exportJsonLines, exportPerfetto, exportText, type ExportFormat, type LineSink } from "../../export/exporters.ts";
 
-/** A line sink into a file, buffered so a million-event export is not a million write calls. */
-function fileLines(path: string): { sink: LineSink; close(): void } {
-  const fd = openSync(path, "w");
-  let closed = false;
+/**
+ * A line sink into a file, buffered so a million-event export is not a million write calls.
+ * Written whole or not at all: `close` puts the file in place, `abandon` (a failed export) leaves
+ * whatever was at the path untouched.
+ */
+function fileLines(path: string): { sink: LineSink; close(): void; abandon(): void } {
+  const file = new AtomicFile(path);
   let buf: string[] = [];
   let size = 0;
   const flush = (): void => {
-    if (buf.length > 0) writeSync(fd, buf.join(""));
+    if (buf.length > 0) file.write(buf.join(""));
     buf = [];
     size = 0;
   };
@@ -25,17 +30,18 @@ function fileLines(path: string): { sink: LineSink; close(): void } {
       if (size >= 1 << 20) flush();
     },
     close: () => {
-      if (closed) return;
-      closed = true;
+      if (file.finished) return;
       flush();
-      closeSync(fd);
+      file.commit();
     },
+    abandon: () => void file.abandon(),
   };
 }
 
 export function runExport(io: Io, file: string, format: ExportFormat, outPath?: string): number {
+  if (outPath !== undefined) refuseInputAsOutput("-o", outPath, [file]);
   const reader = openTraceFile(file);
-  const target = outPath === undefined ? { sink: (l: string) => io.out(l), close: () => {} } : fileLines(outPath);
+  const target = outPath === undefined ? { sink: (l: string) => io.out(l), close: () => {}, abandon: () => {} } : fileLines(outPath);
   try {
     const seeker = seekerForTrace(reader);
     const n =
@@ -49,12 +55,12 @@ export function runExport(io: Io, file: string, format: ExportFormat, outPath?: 
     }
     const damage = seeker.store.damage;
     if (damage !== null) {
-      io.err(`hvsim: ${file}: damaged at byte offset ${damage.offset}: exported the ${seeker.count} events before it`);
+      io.err(`hvsim: ${damageLine(file, damage)}; exported its ${seeker.count} whole events`);
       return EXIT.input;
     }
     return EXIT.ok;
   } finally {
-    target.close();
+    target.abandon();
     reader.close();
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { damageLine } from "../../trace/damage.ts";
 import { openTraceFile, parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
@@ -52,7 +53,7 @@ export function registerLog(program: Command, io: Io, setCode: (c: number) => vo
           io.out(opts.json ? toJson({ ...ev, outcome }) : describeEvent(ev, outcome));
         }
         if (reader.damage !== null) {
-          io.err(`hvsim: ${file}: damaged at byte offset ${reader.damage.offset} (block ${reader.damage.block}): ${reader.damage.message}`);
+          io.err(`hvsim: ${damageLine(file, reader.damage)}`);
           setCode(EXIT.input);
           return;
         }

@@ -4,8 +4,10 @@ import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import type { EventBase } from "../../core/event.ts";
-import { hvModel, type Machine, type MachineConfig } from "../../model/machine.ts";
-import { fileSink } from "../../trace/source.ts";
+import { hvModel, type Machine } from "../../model/machine.ts";
+import { traceGenesis } from "../../trace/genesis.ts";
+import { damageHint, damageLine } from "../../trace/damage.ts";
+import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { writeTraceFromEvents } from "../../trace/rewrite.ts";
 import { conditionFromOptions } from "../../timetravel/condition.ts";
 import { minimize } from "../../timetravel/minimize.ts";
@@ -19,13 +21,14 @@ export interface MinimizeCliOptions {
 }
 
 /** Reads every whole event of a trace into memory (minimisation needs them all, repeatedly). */
-function readEvents(file: string): { events: EventBase[]; header: ReturnType<typeof openTraceFile>["header"] } {
+function readEvents(file: string): { events: EventBase[]; header: ReturnType<typeof openTraceFile>["header"]; genesis: Machine } {
   const reader = openTraceFile(file);
   try {
+    const genesis = traceGenesis(reader);
     const events: EventBase[] = [];
     for (const { ev } of reader.events()) events.push(ev);
-    if (reader.damage !== null) die(reader.damage.code, `${file}: damaged at byte offset ${reader.damage.offset}: ${reader.damage.message}`);
-    return { events, header: reader.header };
+    if (reader.damage !== null) die(reader.damage.code, `${damageLine(file, reader.damage)} (${damageHint(file, reader.damage)}, then minimise that)`);
+    return { events, header: reader.header, genesis };
   } finally {
     reader.close();
   }
@@ -34,8 +37,8 @@ function readEvents(file: string): { events: EventBase[]; header: ReturnType<typ
 /** Shrinks a failing trace and writes the small one; returns the exit code. */
 export function runMinimize(io: Io, file: string, o: MinimizeCliOptions): number {
   const cond = conditionFromOptions<Machine>(o, hvModel.invariants);
-  const { events, header } = readEvents(file);
-  const genesis = hvModel.genesis(header.config as MachineConfig);
+  refuseInputAsOutput("-o", o.out, [file]);
+  const { events, header, genesis } = readEvents(file);
   io.out(`minimising ${file}: ${events.length} events, looking for: ${cond.label} (budget ${o.budget} replays)`);
   const r = minimize(hvModel as unknown as AnyModel<Machine>, genesis, events, cond, {
     budget: o.budget,
@@ -46,8 +49,8 @@ export function runMinimize(io: Io, file: string, o: MinimizeCliOptions): number
     io.err(`hvsim: ${file}: ${cond.label.replace(/ (holds|breaks)$/, "")} never ${cond.label.endsWith("breaks") ? "breaks" : "holds"}: nothing to minimise`);
     return EXIT.input;
   }
-  writeTraceFromEvents(
-    fileSink(o.out),
+  writeTraceFile(o.out, (sink) => writeTraceFromEvents(
+    sink,
     {
       modelVersion: hvModel.version,
       scenario: header.scenario,
@@ -56,7 +59,7 @@ export function runMinimize(io: Io, file: string, o: MinimizeCliOptions): number
       generator: `hvsim minimize: minimised from ${file} (${r.events.length} of ${r.originalCount} events; ${cond.label})`,
     },
     r.events.map((ev) => ({ ev })),
-  );
+  ));
   io.out(
     `${r.events.length} events remain of ${r.originalCount} (the original first fails at #${r.firstFailure}); ${r.replays} candidate replays${r.budgetExhausted ? "; budget exhausted: smaller may exist" : "; 1-minimal"}`,
   );

@@ -6,6 +6,7 @@ import { EXIT } from "../exit.ts";
 import { toJson } from "../../export/json.ts";
 import { describeFinding } from "../report.ts";
 import { hvModel } from "../../model/machine.ts";
+import { damageHint, damageLine } from "../../trace/damage.ts";
 
 /**
  * A progress line on a terminal, redrawn at checkpoints (one per block) at most every 64k events:
@@ -21,7 +22,7 @@ function replayProgress(io: Io, total: number): (seq: number) => void {
 }
 
 /** Replays a trace and says how many events verified, or names the first divergent event. */
-export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean): { code: number; result: VerifyResult } {
+export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean, allowIncomplete = false): { code: number; result: VerifyResult } {
   const reader = openTraceFile(file);
   try {
     const onCheckpoint = io.isTTY ? replayProgress(io, reader.footer()?.events ?? Number.POSITIVE_INFINITY) : undefined;
@@ -39,8 +40,10 @@ export function runReplay(io: Io, file: string, path: "fast" | "pure", invariant
       `replayed ${result.verified} events on the ${path} path: ${result.verified} outcomes and ${result.checkpointsVerified} checkpoint hashes verified; final state ${result.finalHash.slice(0, 16)}`,
     );
     if (result.damage !== null) {
-      io.err(`hvsim: ${file}: damaged at byte offset ${result.damage.offset} (block ${result.damage.block}): ${result.damage.message}; the ${result.verified} events before it replayed`);
-      return { code: EXIT.input, result };
+      const accepted = allowIncomplete && result.damage.code === "TRACE_INCOMPLETE";
+      const what = result.damage.code === "TRACE_INCOMPLETE" ? `the ${result.verified} events in it replayed` : `the ${result.verified} events before it replayed`;
+      io.err(`hvsim: ${damageLine(file, result.damage)}; ${what}${accepted ? "" : ` (${result.damage.code === "TRACE_INCOMPLETE" ? "--allow-incomplete accepts it; " : ""}${damageHint(file, result.damage)})`}`);
+      return { code: accepted ? EXIT.ok : EXIT.input, result };
     }
     return { code: EXIT.ok, result };
   } finally {
@@ -56,10 +59,15 @@ export function registerReplay(program: Command, io: Io, setCode: (c: number) =>
     .option("--pure", "use the pure path (one immer produce per event) instead of the fast path")
     .option("--check", "also run every invariant after every event")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExit codes: 0 verified, 1 invariant violation (--check), 2 damaged or invalid trace, 3 divergence.")
-    .action((file: string, opts: { pure?: boolean; check?: boolean; json?: boolean }) => {
+    .option("--allow-incomplete", "accept an unfinished recording (no footer): verify the whole blocks it holds and exit 0")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 verified, 1 invariant violation (--check), 2 damaged, incomplete or invalid trace, 3 divergence.\n" +
+        "An incomplete trace (a recording that did not finish) is verified as far as it goes; it exits 2 unless --allow-incomplete.",
+    )
+    .action((file: string, opts: { pure?: boolean; check?: boolean; json?: boolean; allowIncomplete?: boolean }) => {
       const quiet = opts.json ? { ...io, out: () => {} } : io;
-      const { code, result } = runReplay(quiet, file, opts.pure ? "pure" : "fast", opts.check === true);
+      const { code, result } = runReplay(quiet, file, opts.pure ? "pure" : "fast", opts.check === true, opts.allowIncomplete === true);
       if (opts.json) {
         io.out(
           toJson({

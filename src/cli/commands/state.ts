@@ -5,6 +5,7 @@ import { EXIT } from "../exit.ts";
 import { verifiedStateAt } from "../../timetravel/state-at.ts";
 import { atPath, toJson } from "../../export/json.ts";
 import { die } from "../../core/errors.ts";
+import { damageLine } from "../../trace/damage.ts";
 
 export function registerState(program: Command, io: Io, setCode: (c: number) => void): void {
   program
@@ -18,7 +19,11 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
       const at = parseIntOption("--at", opts.at, -1);
       const reader = openTraceFile(file);
       try {
-        const state = verifiedStateAt(reader, at);
+        let damaged = false;
+        const state = verifiedStateAt(reader, at, (d, n) => {
+          damaged = true;
+          io.err(`hvsim: ${damageLine(file, d)}; the state is from its ${n} whole events`);
+        });
         let value: unknown = state;
         if (opts.path !== undefined) {
           const found = atPath(state, opts.path);
@@ -26,7 +31,7 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
           value = found.value;
         }
         io.out(toJson(value, 2));
-        setCode(EXIT.ok);
+        setCode(damaged ? EXIT.input : EXIT.ok);
       } finally {
         reader.close();
       }
