@@ -8,13 +8,14 @@ import { scanTrace } from "../src/trace/scan.ts";
 import { FRAME_BYTES, MAGIC } from "../src/trace/format.ts";
 import { HvsimError } from "../src/core/errors.ts";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
+import { DEFAULT_PLATFORM } from "../src/model/machine.ts";
 import { readerOf, recordBytes } from "./helpers.ts";
 
 const header = {
   modelVersion: "test",
   scenario: { name: "t", hash: "00" },
   seed: 1,
-  config: { x: 1 },
+  config: { platform: DEFAULT_PLATFORM },
   generator: "test",
 };
 

@@ -2,7 +2,6 @@ import type { Invariant } from "../core/invariants.ts";
 import { replay } from "../core/replay.ts";
 import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
-import { traceGenesis } from "../trace/genesis.ts";
 import type { ByteSink } from "../trace/source.ts";
 import { compilePredicate } from "../timetravel/predicate.ts";
 import { record } from "./record.ts";
@@ -51,7 +50,7 @@ export const allInvariants = (asserts: readonly string[] = []): readonly Invaria
 /** Runs every invariant after every event of a recorded trace (the isolation oracle over a trace). */
 export function checkTrace(reader: TraceReader, invariants: readonly Invariant<Machine>[]): CheckResult {
   const model = { ...hvModel, invariants };
-  const genesis = traceGenesis(reader);
+  const genesis = hvModel.genesis(reader.header.config as MachineConfig);
   const r = replay(model, genesis, reader.items(), { invariants: "every" });
   const f = r.finding;
   if (f?.type === "violation") {

@@ -2,7 +2,6 @@ import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
 import type { EventBase } from "../core/event.ts";
 import type { Model } from "../core/reducer.ts";
 import type { TraceReader } from "../trace/reader.ts";
-import { traceGenesis } from "../trace/genesis.ts";
 import { Seeker, type AnyModel, type SeekerOptions } from "./seeker.ts";
 import { memoryStore, traceStore } from "./store.ts";
 
@@ -13,7 +12,7 @@ const asAny = (m: MachineModel): AnyModel<Machine> => m as unknown as AnyModel<M
 
 /** A seeker over a trace file (or in-memory trace bytes opened as a reader). */
 export function seekerForTrace(reader: TraceReader, options: SeekerOptions = {}, model: MachineModel = hvModel as MachineModel): Seeker<Machine> {
-  const genesis = traceGenesis(reader, model);
+  const genesis = model.genesis(reader.header.config as MachineConfig);
   return new Seeker(asAny(model), genesis, traceStore(reader), options);
 }
 

@@ -6,6 +6,7 @@
  * the field ("events[12].kind: expected an event kind, got '__proto__'").
  */
 import { FORMATS_READ, type FooterBody } from "./format.ts";
+import { machineConfigProblem } from "../model/config.ts";
 
 /** Deepest nesting a decoded value may have: far beyond any state, event or outcome the model makes. */
 export const PLAIN_DEPTH_MAX = 48;
@@ -24,7 +25,7 @@ const shown = (v: unknown): string => {
   if (typeof v === "string") return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
   if (v === null || v === undefined) return "nothing";
   if (Array.isArray(v)) return `a list of ${v.length}`;
-  if (typeof v === "object") return v instanceof Uint8Array ? `${v.length} bytes` : "a mapping";
+  if (typeof v === "object") return v instanceof Uint8Array ? `${v.length} bytes` : Object.getPrototypeOf(v) === Object.prototype ? "a mapping" : "an object that is not plain data";
   return String(v);
 };
 const expected = (field: string, what: string, got: unknown): string => `${field}: expected ${what}, got ${shown(got)}`;
@@ -99,6 +100,9 @@ export function headerProblem(h: unknown): string | null {
   if (!isMapping(h.config)) return expected("config", "a mapping (the machine config)", h.config);
   const p = plainProblem(h.config);
   if (p !== null) return `config${p}`;
+  // The model says what a config it can build a machine from looks like (src/model/config.ts).
+  const c = machineConfigProblem(h.config);
+  if (c !== null) return `config.${c}`;
   if (!isCount(h.blockEvents, BLOCK_EVENTS_MAX)) return expected("blockEvents", `an integer from 1 to ${BLOCK_EVENTS_MAX}`, h.blockEvents);
   if (!isCount(h.snapshotEveryBlocks, BLOCK_EVENTS_MAX)) return expected("snapshotEveryBlocks", `an integer from 1 to ${BLOCK_EVENTS_MAX}`, h.snapshotEveryBlocks);
   if (!isText(h.generator)) return expected("generator", "a string", h.generator);

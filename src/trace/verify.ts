@@ -1,5 +1,4 @@
-import { hvModel, type Machine } from "../model/machine.ts";
-import { traceGenesis } from "./genesis.ts";
+import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
 import { replay, type ReplayFinding, type ReplayOptions } from "../core/replay.ts";
 import { stateHash } from "../core/hash.ts";
 import type { Damage, TraceReader } from "./reader.ts";
@@ -21,7 +20,7 @@ export interface VerifyResult {
  */
 export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine> = {}, model: typeof hvModel = hvModel): VerifyResult {
   // `model`: this build's by default; `hvsim diff --replay` tests pass a modified one.
-  const genesis = traceGenesis(reader, model);
+  const genesis = model.genesis(reader.header.config as MachineConfig);
   const r = replay(model, genesis, reader.items(), options);
   return {
     verified: r.verified,

@@ -33,7 +33,10 @@ export function runDiff(io: Io, fileA: string, fileB: string, o: { window?: numb
     for (const [f, s] of [[fileA, a.seeker], [fileB, b.seeker]] as const) {
       if (s.store.damage !== null) io.err(`hvsim: ${damageLine(f, s.store.damage)}; compared its ${s.count} whole events`);
     }
-    return d.same ? EXIT.ok : EXIT.finding;
+    // A difference found before the damage is still a finding; otherwise what follows it is unknown.
+    const differsBefore = d.header.length > 0 || d.firstOutcome !== null || (d.firstEvent !== null && d.firstEvent < Math.min(a.seeker.count, b.seeker.count));
+    const damaged = a.seeker.store.damage !== null || b.seeker.store.damage !== null;
+    return differsBefore ? EXIT.finding : damaged ? EXIT.input : d.same ? EXIT.ok : EXIT.finding;
   } finally {
     ra.close();
     rb?.close();

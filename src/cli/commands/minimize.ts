@@ -4,8 +4,7 @@ import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import type { EventBase } from "../../core/event.ts";
-import { hvModel, type Machine } from "../../model/machine.ts";
-import { traceGenesis } from "../../trace/genesis.ts";
+import { hvModel, type Machine, type MachineConfig } from "../../model/machine.ts";
 import { damageHint, damageLine } from "../../trace/damage.ts";
 import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { writeTraceFromEvents } from "../../trace/rewrite.ts";
@@ -24,7 +23,7 @@ export interface MinimizeCliOptions {
 function readEvents(file: string): { events: EventBase[]; header: ReturnType<typeof openTraceFile>["header"]; genesis: Machine } {
   const reader = openTraceFile(file);
   try {
-    const genesis = traceGenesis(reader);
+    const genesis = hvModel.genesis(reader.header.config as MachineConfig);
     const events: EventBase[] = [];
     for (const { ev } of reader.events()) events.push(ev);
     if (reader.damage !== null) die(reader.damage.code, `${damageLine(file, reader.damage)} (${damageHint(file, reader.damage)}, then minimise that)`);
