@@ -13,7 +13,7 @@ import {
   type FooterBody,
   type TraceHeader,
 } from "./format.ts";
-import { blockProblem, checkpointProblem, footerProblem, headerProblem } from "./schema.ts";
+import { blockProblem, checkpointProblem, footerProblem, headerProblem, snapshotProblem } from "./schema.ts";
 import { Structure } from "./structure.ts";
 import type { ByteSource } from "./source.ts";
 import { die, type FailureCode } from "../core/errors.ts";
@@ -111,7 +111,7 @@ export class TraceReader {
         this.damage = this.classify(r, s);
         return;
       }
-      const item = toItem(r.record, s.blocks.length, this.header.blockEvents);
+      const item = toItem(r.record, s.blocks.length, this.header.blockEvents, s.counts);
       const problem = typeof item === "string" ? item : s.accept(item);
       if (problem !== null) {
         this.damage = s.damage("TRACE_MALFORMED", offset, `the ${recordTypeName(r.record.type)} record at offset ${offset}: ${problem}`);
@@ -172,7 +172,7 @@ export class TraceReader {
     const c = r.record.body as CheckpointBody;
     const problem =
       r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint`
-      : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the footer says ${seq}` : c.snapshot === undefined ? "holds no snapshot, the footer says it does" : null);
+      : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the index says ${seq}` : c.snapshot === undefined ? "holds no snapshot, the index says it does" : snapshotProblem(c.snapshot));
     if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: ${problem}`, { offset });
     if (stateHash(c.snapshot) !== c.hash) {
       die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: its snapshot does not hash to its state hash ${c.hash.slice(0, 16)}`, { offset });
@@ -292,11 +292,11 @@ function damaged(code: Damage["code"], offset: number, message: string): ReadRes
 }
 
 /** A checked record as an item, or what is wrong with its body. */
-function toItem(r: RawRecord, blockIndex: number, blockEvents: number): TraceItem | string {
+function toItem(r: RawRecord, blockIndex: number, blockEvents: number, counts?: Map<string, number>): TraceItem | string {
   const b = r.body as Record<string, unknown>;
   switch (r.type) {
     case RecordType.block:
-      return blockProblem(b, blockEvents) ?? toBlock(b, r, blockIndex);
+      return blockProblem(b, blockEvents, counts) ?? toBlock(b, r, blockIndex);
     case RecordType.checkpoint:
       return checkpointProblem(b) ?? { type: "checkpoint", offset: r.offset, end: r.end, ...(b as unknown as CheckpointBody) };
     case RecordType.footer:

@@ -59,16 +59,14 @@ function nodeProblem(v: object, depth: number): string | null {
   if (proto === Object.prototype) {
     const o = v as Record<string, unknown>;
     for (const k in o) {
-      const x = o[k];
-      const p = typeof x === "object" ? (x === null ? null : nodeProblem(x, depth - 1)) : typeof x === "number" && Number.isSafeInteger(x) ? null : leafProblem(x);
+      const p = valueProblem(o[k], depth);
       if (p !== null) return `.${k}${p}`;
     }
     return null;
   }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      const p = typeof x === "object" ? (x === null ? null : nodeProblem(x, depth - 1)) : typeof x === "number" && Number.isSafeInteger(x) ? null : leafProblem(x);
+      const p = valueProblem(v[i], depth);
       if (p !== null) return `[${i}]${p}`;
     }
     return null;
@@ -76,11 +74,21 @@ function nodeProblem(v: object, depth: number): string | null {
   return v instanceof Uint8Array ? null : ": an object that is not plain data";
 }
 
+/** A member of a node at `depth`: primitives settled here (small enough for the engine to inline). */
+function valueProblem(x: unknown, depth: number): string | null {
+  const t = typeof x;
+  if (t === "object") return x === null ? null : nodeProblem(x as object, depth - 1);
+  if (t === "number") return Number.isSafeInteger(x) ? null : leafProblem(x);
+  return t === "function" || t === "symbol" ? leafProblem(x) : null;
+}
+
 /** Kind names seen valid, so the pattern runs once per kind rather than once per event. Bounded. */
 const validKinds = new Set<string>();
+let lastKind = "";
 export function isEventKind(k: unknown): k is string {
+  if (k === lastKind) return true;
   if (typeof k !== "string") return false;
-  if (validKinds.has(k)) return true;
+  if (validKinds.has(k)) return ((lastKind = k), true);
   if (!KIND.test(k)) return false;
   if (validKinds.size < 1024) validKinds.add(k);
   return true;
@@ -114,9 +122,11 @@ const isCount = (v: unknown, max: number): v is number => Number.isSafeInteger(v
 
 /**
  * A block body: `first`, `t0`, and as many events (each a mapping with a kind and a time delta) as
- * outcomes (each a mapping), at most `eventsMax`. The stored `t` of each event is a delta.
+ * outcomes (each a mapping), at most `eventsMax`. The stored `t` of each event is a delta. Counts
+ * the events by kind into `counts` on the way (the reader compares them with the footer's), so
+ * events are walked once.
  */
-export function blockProblem(b: unknown, eventsMax: number): string | null {
+export function blockProblem(b: unknown, eventsMax: number, counts?: Map<string, number>): string | null {
   if (!isMapping(b)) return expected("block", "a mapping", b);
   if (!isSafeNat(b.first)) return expected("first", "an event index", b.first);
   if (!isSafeNat(b.t0)) return expected("t0", "a time in ns", b.t0);
@@ -126,32 +136,43 @@ export function blockProblem(b: unknown, eventsMax: number): string | null {
   let t = b.t0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as Record<string, unknown>;
-    if (!isMapping(e)) return expected(`events[${i}]`, "a mapping", e);
+    const p = mappingProblem(e);
+    if (p !== null) return `events[${i}]${p}`;
     if (!isEventKind(e.kind)) return expected(`events[${i}].kind`, "an event kind", e.kind);
+    if (counts !== undefined) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
     if (!isSafeNat(e.t)) return expected(`events[${i}].t`, "a time delta in ns", e.t);
     t += e.t;
     if (!Number.isSafeInteger(t)) return `events[${i}].t: virtual time passes 2^53 ns`;
-    const p = plainProblem(e);
-    if (p !== null) return `events[${i}]${p}`;
-    const o = outcomes[i];
-    if (!isMapping(o)) return expected(`outcomes[${i}]`, "a mapping", o);
-    const q = plainProblem(o);
+    const q = mappingProblem(outcomes[i]);
     if (q !== null) return `outcomes[${i}]${q}`;
   }
   return null;
 }
 
+/** A plain mapping (not a list, bytes or null), plain all the way down. */
+function mappingProblem(v: unknown): string | null {
+  if (typeof v !== "object" || v === null || Object.getPrototypeOf(v) !== Object.prototype) return `: expected a mapping, got ${shown(v)}`;
+  return nodeProblem(v, PLAIN_DEPTH_MAX);
+}
+
+/**
+ * A checkpoint. Its snapshot (a whole machine state) is only checked to be a mapping here: walking
+ * it would cost more than decoding the events around it, and nothing reads it on the way through a
+ * file. Where a seek starts from it, the reader checks all of it first (`snapshotProblem`).
+ */
 export function checkpointProblem(c: unknown): string | null {
   if (!isMapping(c)) return expected("checkpoint", "a mapping", c);
   if (!Number.isSafeInteger(c.seq) || (c.seq as number) < -1) return expected("seq", "an event index (or -1)", c.seq);
   if (!isSafeNat(c.t)) return expected("t", "a time in ns", c.t);
   if (typeof c.hash !== "string" || !HASH.test(c.hash)) return expected("hash", "a SHA-256 state hash (64 hex digits)", c.hash);
-  if (c.snapshot !== undefined) {
-    if (!isMapping(c.snapshot)) return expected("snapshot", "a machine state (a mapping)", c.snapshot);
-    const p = plainProblem(c.snapshot);
-    if (p !== null) return `snapshot${p}`;
-  }
+  if (c.snapshot !== undefined && !isMapping(c.snapshot)) return expected("snapshot", "a machine state (a mapping)", c.snapshot);
   return null;
+}
+
+/** A snapshot about to be a seek's starting state: plain data all the way down. */
+export function snapshotProblem(s: unknown): string | null {
+  const p = plainProblem(s);
+  return p === null ? null : `snapshot${p}`;
 }
 
 /** The footer's own shape; whether it agrees with the file is the reader's check. */

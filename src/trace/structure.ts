@@ -19,7 +19,8 @@ type Triple = readonly [number, number, number];
 export class Structure {
   readonly blocks: Triple[] = [];
   readonly checkpoints: Triple[] = [];
-  private readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
+  /** Events by kind in the blocks accepted so far (filled by the reader's block check: schema.ts). */
+  readonly counts = new Map<string, number>();
   private expect: "genesis" | "block" | "checkpoint" = "genesis";
   private events = 0;
   private t = 0;
@@ -53,7 +54,6 @@ export class Structure {
           return `block ${n} starts at event ${item.first}, expected ${this.events} (a block missing, repeated or out of order)`;
         }
         if (item.t0 !== this.t) return `block ${n} starts from time ${item.t0} ns, but the trace is at ${this.t} ns there`;
-        for (const ev of item.events) this.counts[ev.kind] = (this.counts[ev.kind] ?? 0) + 1;
         const last = item.events[item.events.length - 1]!;
         this.blocks.push([item.offset, item.first, item.events.length]);
         this.events += item.events.length;
@@ -90,8 +90,8 @@ export class Structure {
     const c = firstDifference(f.checkpoints, this.checkpoints);
     if (c >= 0) return `the footer's checkpoint list differs from the file at checkpoint ${c}: ${listed(f.checkpoints[c])} listed, ${listed(this.checkpoints[c])} in the file`;
     const kinds = Object.keys(f.countsByKind);
-    for (const k of kinds) if (this.counts[k] !== f.countsByKind[k]) return `the footer counts ${f.countsByKind[k]} ${k} events, the blocks hold ${this.counts[k] ?? 0}`;
-    if (kinds.length !== Object.keys(this.counts).length) return "the footer's counts by kind leave out kinds the blocks hold";
+    for (const k of kinds) if (this.counts.get(k) !== f.countsByKind[k]) return `the footer counts ${f.countsByKind[k]} ${k} events, the blocks hold ${this.counts.get(k) ?? 0}`;
+    if (kinds.length !== this.counts.size) return "the footer's counts by kind leave out kinds the blocks hold";
     return null;
   }
 

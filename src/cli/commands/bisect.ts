@@ -66,7 +66,11 @@ function searchAndReport(io: Io, file: string, reader: TraceReader, cond: Condit
     if (r.index !== null) for (const line of bisectReport(seeker, cond, r.index, describeEvent)) io.out(line);
     io.out(`${r.seeks} seeks from checkpoints (${r.eventsReplayed} events replayed), ${r.probes} states probed; bisect assumes that once the condition holds it keeps holding`);
   }
-  if (r.index !== null) return o.exitCode ? GIT_BISECT.bad : EXIT.finding;
+  if (r.index !== null) {
+    // Found within the whole part: the answer stands, but the trace is still not whole.
+    if (damage !== null) io.err(`hvsim: ${damageLine(file, damage)}`);
+    return o.exitCode ? GIT_BISECT.bad : EXIT.finding;
+  }
   if (damage !== null) {
     io.err(`hvsim: ${damageLine(file, damage)}: the condition does not hold in the ${seeker.count} events there; cannot tell about the rest`);
     return o.exitCode ? GIT_BISECT.skip : EXIT.input;
