@@ -43,7 +43,8 @@ function buildProgram(io: Io, setCode: (c: number) => void): Command {
     })
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok, 1 finding (violation, difference), 2 bad input or usage, 3 replay divergence.\n" +
+      "\nExit codes: 0 ok, 1 finding (violation, difference), 2 bad input or usage (a damaged or incomplete trace,\n" +
+        "a bad scenario, a wrong argument), 3 replay divergence, 70 a bug in hvsim.\n" +
         "Start with: hvsim run",
     );
   for (const register of COMMANDS) register(program, io, setCode);
