@@ -33,7 +33,7 @@ const edits: readonly (readonly [readonly (string | number)[], fc.Arbitrary<unkn
 const edit = fc.oneof(...edits.map(([path, value]) => value.map((v) => ({ path, value: v }))));
 
 function edited(config: MachineConfig, edits: readonly { path: readonly (string | number)[]; value: unknown }[]): unknown {
-  const c = structuredClone(config) as Record<string, unknown>;
+  const c = structuredClone(config) as unknown as Record<string, unknown>;
   for (const { path, value } of edits) {
     let at: Record<string | number, unknown> = c;
     for (const k of path.slice(0, -1)) {
