@@ -137,6 +137,8 @@ function corpus(): [string, Buffer][] {
       rs[i]!.raw = rawBody(rs[i]!.body);
     })],
     ["a float in an event", edit((rs) => void (block(rs, 0).events[1]!.vcpu = 0.5))],
+    ["a hypercall without a call number", edit((rs) => void (block(rs, 1).events[2]!.call = null))],
+    ["a hypercall whose args are a string", edit((rs) => void (block(rs, 1).events[2]!.args = "zz"))],
     ["a checkpoint with a malformed hash", edit((rs) => void ((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { hash: string }).hash = "zz"))],
     ["a checkpoint after the wrong event", edit((rs) => void ((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { seq: number }).seq = 7))],
     ["a checkpoint removed", edit((rs) => void rs.splice(indexOfType(rs, RecordType.checkpoint, 2), 1))],
@@ -196,6 +198,21 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
     const reader = readerOf(assemble(rs, { footer: "rebuild" }));
     const seeker = seekerForTrace(reader, { interval: 4 });
     expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its snapshot does not hash to its state hash [0-9a-f]{16}/);
+  });
+
+  it("a stored outcome this build would not produce is a divergence (exit 3), listed as stored, never a crash", async () => {
+    const rs = splitTrace(bytes);
+    (rs[indexOfType(rs, RecordType.block, 1)]!.body as { outcomes: unknown[] }).outcomes[2] = { x: "zz" };
+    const f = write("odd-outcome.hvt", assemble(rs, { footer: "rebuild" }));
+    const expected: Record<string, number> = { replay: 3, log: 0, export: 0, "diff --replay": 1, diff: 1 };
+    for (const args of [["replay", f], ["log", f], ["export", f, "--format", "text", "-o", join(dir, "odd.txt")], ["diff", f, "--replay"], ["diff", f, original]]) {
+      const r = await cli(...args);
+      const name = args[0] === "diff" ? (args[2] === "--replay" ? "diff --replay" : "diff") : args[0]!;
+      expect(r.code, `${name}: ${lines(r).join(" | ")}`).toBe(expected[name]);
+      expect(hasStackTrace(lines(r))).toBe(false);
+    }
+    const log = await cli("log", f, "--from", "18", "--to", "18");
+    expect(log.stdout).toEqual([expect.stringMatching(/^#18 t=\S+ hypercall \{.*\} -> \{"x":"zz"\} \(an outcome this build does not describe\)$/)]);
   });
 
   it("the unedited trace passes the same commands", async () => {

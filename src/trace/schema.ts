@@ -7,6 +7,7 @@
  */
 import { FORMATS_READ, type FooterBody } from "./format.ts";
 import { machineConfigProblem } from "../model/config.ts";
+import { eventFieldsProblem } from "../model/event-fields.ts";
 
 /** Deepest nesting a decoded value may have: far beyond any state, event or outcome the model makes. */
 export const PLAIN_DEPTH_MAX = 48;
@@ -143,6 +144,8 @@ export function blockProblem(b: unknown, eventsMax: number, counts?: Map<string,
     if (!isSafeNat(e.t)) return expected(`events[${i}].t`, "a time delta in ns", e.t);
     t += e.t;
     if (!Number.isSafeInteger(t)) return `events[${i}].t: virtual time passes 2^53 ns`;
+    const f = eventFieldsProblem(e);
+    if (f !== null) return `events[${i}].${f}`;
     const q = mappingProblem(outcomes[i]);
     if (q !== null) return `outcomes[${i}]${q}`;
   }
