@@ -194,7 +194,7 @@ describe("hvsim debug, scripted through stdin", () => {
     expect(s.complete("print hyper")).toEqual([["hypercallCounts"], "hyper"]);
     expect(s.complete("watch hypercallCounts.msgqueue_s")).toEqual([["hypercallCounts.msgqueue_send"], "hypercallCounts.msgqueue_s"]);
     expect(s.complete("next timer")).toEqual([["timer_tick"], "timer"]);
-    expect(s.complete("break vmm_")).toEqual([["vmm_ioctl", "vmm_add_device", "vmm_mmio"], "vmm_"]);
+    expect(s.complete("break vmm_")).toEqual([["vmm_ioctl", "vmm_add_device", "vmm_load_image", "vmm_mmio"], "vmm_"]);
     expect(s.prompt()).toBe("(hvsim #100 hypercall) ");
   });
 });

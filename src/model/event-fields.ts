@@ -7,8 +7,11 @@
  * listed are left alone (the handler ignores them), and a kind not listed is left to the model.
  */
 
-/** nat: a safe integer >= 0; u64: a bigint register value; u64s: a list of them; bytes: a byte array. */
-type FieldType = "nat" | "u64" | "u64s" | "bytes" | "text" | "bool";
+/**
+ * nat: a safe integer >= 0; u64: a bigint register value; u64s: a list of them; bytes: a byte
+ * array; ranges: a list of {addr, size} (host pages behind a memory region).
+ */
+type FieldType = "nat" | "u64" | "u64s" | "bytes" | "text" | "bool" | "ranges";
 type Field = FieldType | `${FieldType}?`;
 
 const vcpuOf = { vm: "nat", vcpu: "nat" } as const;
@@ -32,7 +35,7 @@ export const EVENT_FIELDS: Readonly<Record<string, Readonly<Record<string, Field
   smmu_txn: { stream: "nat", iova: "nat", access: "text", sizeBytes: "nat" },
   vmm_ioctl: {
     op: "text", fd: "nat?", label: "nat?", flags: "nat?", guestPhysAddr: "nat?", memorySize: "nat?", userspaceAddr: "nat?",
-    size: "nat?", dtb: "bytes?", id: "nat?", level: "bool?", addr: "nat?", len: "nat?", vm: "nat?", vcpu: "nat?",
+    size: "nat?", dtb: "bytes?", id: "nat?", level: "bool?", addr: "nat?", len: "nat?", vm: "nat?", vcpu: "nat?", backing: "ranges?",
   },
   vmm_load_image: { fd: "nat", guestPhysAddr: "nat", image: "bytes" },
   vmm_add_device: { fd: "nat", base: "nat", deviceId: "nat", irq: "nat", capacitySectors: "nat" },
@@ -45,12 +48,16 @@ export const EVENT_FIELDS: Readonly<Record<string, Readonly<Record<string, Field
 };
 
 const U64_LIMIT = 1n << 64n;
+/** More pieces than a 4 GiB region has pages is no mapping pin_user_pages could give. */
+const RANGES_MAX = 1 << 20;
+const isNat = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isRange = (r: unknown): boolean => typeof r === "object" && r !== null && isNat((r as { addr?: unknown }).addr) && isNat((r as { size?: unknown }).size);
 const isU64 = (v: unknown): boolean => typeof v === "bigint" && v >= -(1n << 63n) && v < U64_LIMIT;
 
 function fits(t: FieldType, v: unknown): boolean {
   switch (t) {
     case "nat":
-      return Number.isSafeInteger(v) && (v as number) >= 0;
+      return isNat(v);
     case "u64":
       return isU64(v);
     case "u64s":
@@ -61,6 +68,8 @@ function fits(t: FieldType, v: unknown): boolean {
       return typeof v === "string" && v.length <= 256;
     case "bool":
       return typeof v === "boolean";
+    case "ranges":
+      return Array.isArray(v) && v.length <= RANGES_MAX && v.every(isRange);
   }
 }
 
@@ -71,6 +80,7 @@ const WHAT: Record<FieldType, string> = {
   bytes: "bytes",
   text: "a name",
   bool: "true or false",
+  ranges: "a list of {addr, size} page ranges",
 };
 
 /** The table as lists to walk per event (this runs on every event read). */

@@ -10,7 +10,7 @@ import type { ThreadObject } from "../vcpu/state.ts";
 import { exitRun } from "../vcpu/run.ts";
 import { advancePc, syndromeFor } from "../vcpu/context.ts";
 import { completeLoad, injectAbort } from "../../cpu/index.ts";
-import { assertShared } from "../vgic/virq.ts";
+import { haltVcpu } from "../vcpu/lifecycle.ts";
 import { gicdAccess, gicrAccess, type MmioResult } from "../vgic/mmio.ts";
 import type { GuestAccessEvent, GuestAccessKind, Stage2FaultEvent } from "./events.ts";
 import { virtioWriteFault } from "../virtio_mmio/handlers.ts";
@@ -128,8 +128,7 @@ function haltInFault(s: Machine, t: ThreadObject, fsc: string): Outcome {
     return { resolution: "hypervisor_abort", fsc };
   }
   t.fault = true;
-  exitRun(s, t);
-  if (t.haltVirq !== null) assertShared(s, t.haltVirq, false);
+  haltVcpu(s, t); // block VCPU_FAULT, then vcpu_halted (GH:hyp/vm/vcpu/aarch64/src/exception_inject.c:268-279)
   return { resolution: "fault", fsc };
 }
 

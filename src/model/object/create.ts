@@ -26,6 +26,7 @@ export function newThread(id: number, partition: number): ThreadObject {
     options: 0n,
     priority: SCHED.PRIORITY_DEFAULT,
     timesliceNs: SCHED.TIMESLICE_DEFAULT_NS,
+    sliceLeftNs: SCHED.TIMESLICE_DEFAULT_NS,
     affinity: CPU_INDEX_INVALID,
     threadState: "INIT",
     vm: 0,
@@ -35,6 +36,8 @@ export function newThread(id: number, partition: number): ThreadObject {
     wfi: false,
     suspend: 0,
     fault: false,
+    halted: false,
+    warmReset: null,
     vmmio: null,
     proxy: false,
     entered: false,
@@ -61,7 +64,7 @@ export function newObject(type: CreatableType, id: number, partition: number): H
     case "cspace":
       return { id, state, partition, type, maxCaps: 0, capCount: 0, tableCounts: [], caps: {} };
     case "addrspace":
-      return { id, state, partition, type, vmid: 0, s2: [], vmmio: [], vdevices: [], threads: [], infoArea: null };
+      return { id, state, partition, type, vmid: 0, s2: [], vmmio: [], vdevices: [], threads: [], infoArea: null, readOnly: false };
     case "memextent":
       return { id, state, partition, type, kind: "BASIC", base: 0, size: 0, access: 0, memtype: 0, parent: 0, mappings: [], attached: false };
     case "thread":
@@ -73,7 +76,7 @@ export function newObject(type: CreatableType, id: number, partition: number): H
     case "vic":
       return { id, state, partition, type, maxVcpus: 0, maxVirqs: 0, options: 0, vcpus: [], ctlr: 0, spis: {}, sources: {} };
     case "vpm_group":
-      return { id, state, partition, type, flags: 0, vcpus: [], virq: null };
+      return { id, state, partition, type, flags: 0, vcpus: [], online: 0, virq: null };
     case "virtio_mmio":
       return newVirtioMmio(id, partition);
   }

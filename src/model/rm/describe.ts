@@ -8,7 +8,7 @@ import { formatRmMessage, VM_STATUS, EXIT_TYPE } from "../abi/rm.ts";
 
 type Ev = { readonly [key: string]: unknown };
 type Out = { readonly [key: string]: unknown };
-const hex = (v: unknown): string => (typeof v === "number" ? `0x${v.toString(16)}` : String(v));
+const hex = (v: unknown): string => (typeof v === "number" || typeof v === "bigint" ? `0x${v.toString(16)}` : String(v));
 const statusName = Object.fromEntries(Object.entries(VM_STATUS).map(([k, v]) => [v, k]));
 const exitName = Object.fromEntries(Object.entries(EXIT_TYPE).map(([k, v]) => [v, k]));
 

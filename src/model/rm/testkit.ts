@@ -35,10 +35,10 @@ export const GUEST_BASE = 0x8000_0000;
 export const DEFAULT_CONFIG: VmConfigSource = { baseAddress: GUEST_BASE, vcpus: 2, memory: [], bells: [], vmAttrs: [] };
 
 /** Allocates a VM, lends its image parcel and configures + inits it: the VM is READY. */
-export function readyVm(s: TestState, config: VmConfigSource = DEFAULT_CONFIG, authType = 0): { vmid: number; image: number } {
+export function readyVm(s: TestState, config: VmConfigSource = DEFAULT_CONFIG, authType = 0, hostImage = HOST_IMAGE): { vmid: number; image: number } {
   const vmid = u32At(call(s, VMID.HLOS, "VM_ALLOCATE", P.encodeVmid(0)).data);
-  writePhys(s, HOST_IMAGE + 0x1000, encodeVmConfigBlob(config), `vm${VMID.HLOS}`);
-  const lend = call(s, VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid, rights: 7 }], sgl: [{ ipa: HOST_IMAGE, size: IMAGE_SIZE }], attrs: [] }));
+  writePhys(s, hostImage + 0x1000, encodeVmConfigBlob(config), `vm${VMID.HLOS}`);
+  const lend = call(s, VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid, rights: 7 }], sgl: [{ ipa: hostImage, size: IMAGE_SIZE }], attrs: [] }));
   const image = u32At(lend.data);
   call(s, VMID.HLOS, "VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid, authType, imageHandle: image, imageOffset: 0, imageSize: 0x1000, dtOffset: 0x1000, dtSize: 0x1000 }));
   call(s, VMID.HLOS, "VM_INIT", P.encodeVmid(vmid));

@@ -7,6 +7,7 @@ import { hasDeliverable } from "../vgic/virq.ts";
 import { markDirty, runnable } from "./sched.ts";
 import type { ThreadObject } from "./state.ts";
 import { completeLoad, skipInstruction } from "../../cpu/index.ts";
+import { finishExit } from "./lifecycle.ts";
 
 /**
  * Proxy scheduling: vcpu_run (0x65) and vcpu_run_check (0x68) (reference §6.3, §6.4;
@@ -30,9 +31,14 @@ export function exitRun(s: Machine, t: ThreadObject): void {
   markDirty(s);
 }
 
-/** The vcpu_run_state a blocked vCPU reports, or null if it can run (check order ⚠: fault/off last per §6.4). */
+/**
+ * The vcpu_run_state a blocked vCPU reports, or null if it can run (check order ⚠: fault/off last
+ * per §6.4). An exited thread is POWERED_OFF with the exited flag; a killed one that has not
+ * unwound yet is BLOCKED: it must be run until it exits (GH:hyp/vm/vcpu_run/src/vcpu_run.c:63-90).
+ */
 export function pendingRunState(s: Machine, t: ThreadObject): { state: number; data: [bigint, bigint, bigint] } | null {
-  if (t.threadState === "EXITED" || t.threadState === "KILLED") return { state: VCPU_RUN_STATE.POWERED_OFF, data: [1n, 0n, 0n] };
+  if (t.threadState === "EXITED") return { state: VCPU_RUN_STATE.POWERED_OFF, data: [1n, 0n, 0n] };
+  if (t.threadState === "KILLED") return { state: VCPU_RUN_STATE.BLOCKED, data: [0n, 0n, 0n] };
   if (t.reset !== null) return { state: VCPU_RUN_STATE.PSCI_SYSTEM_RESET, data: [t.reset.type, t.reset.cookie, 0n] };
   if (t.vmmio !== null) {
     const v = t.vmmio;
@@ -76,6 +82,14 @@ function vcpuRun(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   if (!t.proxy || t.entered || t.id === c.thread) return fail("BUSY");
   applyResume(t, arg(a, 1));
   markDirty(s);
+  if (t.threadState === "KILLED") {
+    // Killed: runnable despite its other blocks; the directed yield runs it and it unwinds and
+    // exits at once (EL2 code, no guest event), so the call reports it POWERED_OFF, exited
+    // (vcpu_run.c:116-162, scheduler_fprr.c:1272-1317).
+    finishExit(s, t);
+    t.lastRunState = VCPU_RUN_STATE.POWERED_OFF;
+    return okWith(BigInt(VCPU_RUN_STATE.POWERED_OFF), 1n, 0n, 0n);
+  }
   const pending = pendingRunState(s, t);
   if (pending !== null) {
     if (t.vmmio !== null) t.vmmio.reported = true;
@@ -93,12 +107,12 @@ function vcpuRun(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   return okWith(BigInt(VCPU_RUN_STATE.READY), 0n, 0n, 0n);
 }
 
-/** vcpu_run_check: the state without running it; a runnable (or only transiently BLOCKED) vCPU ⇒ BUSY. */
+/** vcpu_run_check: the state without running it; a runnable or BLOCKED vCPU ⇒ BUSY (vcpu_run.c:168-206). */
 function vcpuRunCheck(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   const t = runTarget(s, c, a[0] ?? 0n, RIGHTS.thread.BIND_VIRQ | RIGHTS.thread.STATE);
   if ("error" in t) return t;
   const pending = pendingRunState(s, t);
-  if (pending === null) return fail("BUSY");
+  if (pending === null || pending.state === VCPU_RUN_STATE.BLOCKED) return fail("BUSY");
   return okWith(BigInt(pending.state), ...pending.data);
 }
 

@@ -21,9 +21,12 @@ export interface VmmioPending {
 }
 
 /**
- * Run/stolen/idle time in integer ns since activation (reference §6.6): "run" while it executes,
- * "stolen" while runnable but not running, "idle" while blocked, off, or inside its own directed
- * yield. `since` is when the current status began; it is accrued on each status change.
+ * Run/stolen/idle time in integer ns since activation (reference §6.6, GH:hyp/vm/arm_pv_time):
+ * "run" while it executes; "idle" while it is in a block it put itself into (WFI, PSCI suspend,
+ * powered off, a VMMIO access, a fault; before its first start) or inside its own directed yield;
+ * "stolen" otherwise, i.e. whenever it could be running but is not, including a proxy-scheduled
+ * vCPU waiting for its host's next vcpu_run (arm_pv_time.c:123-183). `since` is when the current
+ * status began; it is accrued on each status change.
  */
 export interface Accounting {
   activatedAt: number;
@@ -54,6 +57,12 @@ export interface ThreadObject extends ObjectHeader {
   options: bigint;
   priority: number;
   timesliceNs: number;
+  /**
+   * What is left of its timeslice (scheduler_active_timeslice): a thread preempted by a higher
+   * priority one keeps it; an expired slice, or a thread that blocked and woke, starts full again
+   * (GH:hyp/core/scheduler_fprr/src/scheduler_fprr.c:101-120, 747-791).
+   */
+  sliceLeftNs: number;
   /** Physical CPU index, or CPU_INDEX_INVALID (never runs). */
   affinity: number;
   threadState: ThreadState;
@@ -67,6 +76,16 @@ export interface ThreadObject extends ObjectHeader {
   /** PSCI CPU_SUSPEND power_state + 1, or 0 when not suspended. */
   suspend: number;
   fault: boolean;
+  /**
+   * vcpu_halted raised its halt VIRQ (a forced power-off, a fault): what the RM's vCPU-halt handler
+   * answers (GH:hyp/vm/vcpu/aarch64/src/aarch64_init.c:516-531).
+   */
+  halted: boolean;
+  /**
+   * A power-down PSCI CPU_SUSPEND: where the vCPU warm-resets when it wakes (entry point and X0),
+   * GH:hyp/vm/psci/src/psci_common.c:337-344 and aarch64_init.c:496-511; null otherwise.
+   */
+  warmReset: { pc: bigint; context: bigint } | null;
   vmmio: VmmioPending | null;
   /** vcpu_run_scheduled: runs only inside a proxy's vcpu_run. */
   proxy: boolean;
@@ -90,9 +109,12 @@ export interface ThreadObject extends ObjectHeader {
 
 export interface VpmGroupObject extends ObjectHeader {
   readonly type: "vpm_group";
+  /** vpm_group_option_flags: bit0 no_aggregation (GH:hyp/interfaces/vpm/vpm.tc). */
   flags: number;
-  /** Thread ids by CPU index (0 = empty). */
+  /** Activated member threads by PSCI index (psci_cpus; 0 = empty). */
   vcpus: number[];
+  /** psci_online_count: members powered on (GH:hyp/vm/psci/src/psci_common.c:1222-1275). */
+  online: number;
   virq: VirqBinding | null;
 }
 

@@ -51,13 +51,27 @@ describe("vcpu_poweron / register_write / kill / poweroff", () => {
     expect(o).toEqual(okX());
     expect(readReg(guest(s2).cpu, 3)).toBe(0xabcn);
   });
-  it("kill: never started ⇒ OBJECT_STATE; then OK, and OK again", () => {
+  it("kill of an activated, never-started vCPU is OK: it is READY from activation (GH:hyp/core/thread_standard/src/thread.c:128, 208-229)", () => {
     const [s, fresh] = buildVm(s0);
-    expect(hvc(s, "vcpu_kill", [fresh.vcpu])[1]).toEqual(errX("OBJECT_STATE"));
+    const [s1, o] = hvc(s, "vcpu_kill", [fresh.vcpu]);
+    expect(o).toEqual(okX());
+    expect(guest(s1).threadState).toBe("KILLED"); // proxy-scheduled: it unwinds in the next vcpu_run
+  });
+  it("a killed proxy vCPU is BLOCKED until it exits: run_check BUSY, vcpu_run runs it to POWERED_OFF exited (GH:hyp/vm/vcpu_run/src/vcpu_run.c:84-88, 197-199)", () => {
     const [s2] = must(sv, "vcpu_kill", [vm.vcpu]);
-    expect(guest(s2).threadState).toBe("EXITED");
+    expect(guest(s2).threadState).toBe("KILLED");
     expect(hvc(s2, "vcpu_kill", [vm.vcpu])[1]).toEqual(okX());
-    expect(hvc(s2, "vcpu_run", [vm.vcpu, 0, 0, 0, 0])[1]).toEqual(okX(2, 1, 0, 0)); // POWERED_OFF, exited
+    expect(hvc(s2, "vcpu_run_check", [vm.vcpu])[1]).toEqual(errX("BUSY"));
+    const [s3, o] = hvc(s2, "vcpu_run", [vm.vcpu, 0, 0, 0, 0]);
+    expect(o).toEqual(okX(2, 1, 0, 0)); // POWERED_OFF, exited
+    expect(guest(s3).threadState).toBe("EXITED");
+    expect(hvc(s3, "vcpu_run_check", [vm.vcpu])[1]).toEqual(okX(2, 1, 0, 0));
+    // Powering a killed or exited vCPU that is off: FAILURE (GH:hyp/vm/vcpu/aarch64/src/aarch64_init.c:369-371).
+    const [s4, fresh] = buildVm(s0);
+    const [s5] = must(s4, "vcpu_kill", [fresh.vcpu]);
+    expect(hvc(s5, "vcpu_poweron", [fresh.vcpu, 0, 0, 0])[1]).toEqual(errX("FAILURE"));
+    // ...and the flags are checked before the cap lookup (hypercalls.c:225-228).
+    expect(hvc(s5, "vcpu_poweron", [0xdead, 0, 0, 4])[1]).toEqual(errX("ARGUMENT_INVALID"));
   });
   it("poweroff only for the caller itself", () => {
     expect(hvc(sv, "vcpu_poweroff", [vm.vcpu, 0])[1]).toEqual(errX("ARGUMENT_INVALID"));

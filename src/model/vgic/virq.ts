@@ -5,6 +5,7 @@ import { objectAs } from "../object/objects.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { markDirty } from "../vcpu/sched.ts";
 import type { IrqState, VicObject, VirqBinding, VirqSource } from "./state.ts";
+import { setEntry } from "../vcpu/context.ts";
 import { sourcePending } from "./sources.ts";
 
 /**
@@ -106,6 +107,11 @@ export function wakeIfDeliverable(s: Machine, t: ThreadObject | undefined): bool
   if (t === undefined || (!t.wfi && t.suspend === 0) || !hasDeliverable(s, t)) return false;
   t.wfi = false;
   t.suspend = 0;
+  if (t.warmReset !== null) {
+    // Woken from a power-down CPU_SUSPEND: warm reset at its entry point (GH:hyp/vm/psci/src/psci_common.c:337-344).
+    setEntry(t, t.warmReset.pc, t.warmReset.context);
+    t.warmReset = null;
+  }
   markDirty(s);
   if (t.proxy && !t.entered && t.wakeupVirq !== null) assertShared(s, t.wakeupVirq, false);
   return true;

@@ -20,6 +20,12 @@ export type VmmIoctlEvent =
       readonly guestPhysAddr: number;
       readonly memorySize: number;
       readonly userspaceAddr: number;
+      /**
+       * The host pages behind the region, in guest order, when they are not one run from
+       * `userspaceAddr` (a fragmented mapping: what pin_user_pages gives the driver); absent: one
+       * run. Each piece is page-aligned; together they cover `memorySize`.
+       */
+      readonly backing?: readonly { readonly addr: number; readonly size: number }[];
     })
   | (Ioctl & { readonly op: "SET_DTB_CONFIG"; readonly fd: number; readonly guestPhysAddr: number; readonly size: number; readonly dtb: Uint8Array })
   /** GH_VM_ANDROID_SET_FW_CONFIG (ACK): the protected VM's firmware window; makes the VM auth type ANDROID (issue #6). */

@@ -3,6 +3,7 @@ import { smokeScenario } from "./smoke.ts";
 import { hypSecondaryScenario } from "./hyp-secondary.ts";
 import { vmSecondaryScenario } from "./vm-secondary.ts";
 import { vmRestartScenario } from "./vm-restart.ts";
+import { vmLargeMemoryScenario } from "./vm-large-memory.ts";
 import { shippedScenarios } from "../file/files.ts";
 import { BUG_SCENARIOS, PVM_SCENARIOS, pvmBootScenario } from "./pvm.ts";
 import { CODE_SCENARIOS } from "./guest-code.ts";
@@ -20,6 +21,7 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   ...CODE_SCENARIOS,
   hypSecondaryScenario,
   vmRestartScenario,
+  vmLargeMemoryScenario,
   ...shippedScenarios(),
   ...BUG_SCENARIOS,
   smokeScenario,
