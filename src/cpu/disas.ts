@@ -23,3 +23,21 @@ export function isImplemented(word: number, pc: number): boolean {
 export function classOf(word: number): string | null {
   return decoder.lookup(word >>> 0)?.cls.name ?? null;
 }
+
+const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
+  0x00: "UNDEFINED instruction",
+  0x0e: "illegal execution state",
+  0x15: "SVC",
+  0x20: "instruction abort (from EL0)",
+  0x21: "instruction abort",
+  0x22: "PC alignment fault",
+  0x24: "data abort (from EL0)",
+  0x25: "data abort",
+  0x26: "SP alignment fault",
+  0x3c: "BRK",
+};
+
+/** An exception class (ESR_EL1.EC) as a person reads it. */
+export function exceptionName(ec: number): string {
+  return EXCEPTION_NAMES[ec] ?? `exception class 0x${ec.toString(16)}`;
+}

@@ -8,7 +8,7 @@ export type { CpuState, ResetOptions, SysRegName, SysRegs } from "./state.ts";
 export { REG_PC, REG_SP_EL0, REG_SP_EL1, cpuView, currentSp, isCpuState, readReg, resetCpu, withReg } from "./state.ts";
 export type { RunOptions, RunResult, StopReason } from "./run.ts";
 export { run } from "./run.ts";
-export { classOf, disassemble, isImplemented } from "./disas.ts";
+export { classOf, disassemble, exceptionName, isImplemented } from "./disas.ts";
 export { FlatRam, INSNS_PER_TICK } from "./flat.ts";
 export type { ProgramImage, Segment } from "./image.ts";
 export { RAW_LOAD_ADDRESS, parseImage } from "./image.ts";

@@ -30,6 +30,7 @@ export const EVENT_FIELDS: Readonly<Record<string, Readonly<Record<string, Field
   virq_ack: vcpuOf,
   virq_eoi: { ...vcpuOf, virq: "nat" },
   rm_request: { vm: "nat", msgId: "nat", rpcSeq: "nat", payload: "bytes" },
+  rm_service: { vm: "nat" },
   rm_vm_halt: { ...vcpuOf, cause: "text" },
   smmu_bind: { stream: "nat", vm: "nat" },
   smmu_txn: { stream: "nat", iova: "nat", access: "text", sizeBytes: "nat" },

@@ -1,8 +1,11 @@
 import type { Command } from "commander";
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename } from "node:path";
 import { die } from "../../core/errors.ts";
-import { FlatRam, REG_PC, cpuView, disassemble, parseImage, readReg, resetCpu, run, type ProgramImage, type RunResult, type StopReason } from "../../cpu/index.ts";
+import { FlatRam, REG_PC, cpuView, disassemble, exceptionName, parseImage, readReg, resetCpu, run, type CpuState, type ProgramImage, type RunResult, type StopReason } from "../../cpu/index.ts";
 import { toJson } from "../../export/json.ts";
+import { CpuTarget } from "../../gdb/cpu/target.ts";
+import { listenTcp, serveClient } from "../../gdb/serve.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
@@ -35,18 +38,18 @@ function resolveAddress(image: ProgramImage, what: string, raw: string): number 
   die("ARGUMENT_INVALID", `${what}: '${raw}' is neither an address nor a symbol of the image${names.length ? ` (it has ${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})` : " (it has no symbols)"}`);
 }
 
-const EXCEPTION_NAMES: Record<number, string> = {
-  0x00: "UNDEFINED instruction",
-  0x0e: "illegal execution state",
-  0x15: "SVC",
-  0x20: "instruction abort (from EL0)",
-  0x21: "instruction abort",
-  0x22: "PC alignment fault",
-  0x24: "data abort (from EL0)",
-  0x25: "data abort",
-  0x26: "SP alignment fault",
-  0x3c: "BRK",
-};
+/** The image in flat RAM and the CPU out of reset at its entry (or `--entry`), as `cpu run` and `cpu gdb` start. */
+function loadProgram(file: string, entryOption: string | undefined): { ram: FlatRam; initial: CpuState } {
+  const image = loadImage(file);
+  const ram = new FlatRam({ base: 0, sizeBytes: RAM_BYTES });
+  for (const s of image.segments) {
+    if (!ram.write(s.address, s.bytes) || !ram.contains(s.address + s.bytes.length + s.zeroBytes - 1)) {
+      die("ARGUMENT_INVALID", `${file}: a segment at 0x${s.address.toString(16)} lies outside RAM (0..0x${RAM_BYTES.toString(16)})`);
+    }
+  }
+  const entry = entryOption === undefined ? image.entry : resolveAddress(image, "--entry", entryOption);
+  return { ram, initial: resetCpu({ pc: entry, sp: BigInt(RAM_BYTES) }) };
+}
 
 function stopText(stop: StopReason, r: RunResult): string {
   const hex = (v: bigint): string => `0x${v.toString(16)}`;
@@ -58,7 +61,7 @@ function stopText(stop: StopReason, r: RunResult): string {
     case "exception":
     case "stalled": {
       const s = r.state.sys;
-      const what = `${EXCEPTION_NAMES[stop.ec] ?? `exception class 0x${stop.ec.toString(16)}`} (ESR_EL1 ${hex(s.esr_el1)}, ELR_EL1 ${hex(s.elr_el1)}, FAR_EL1 ${hex(s.far_el1)})`;
+      const what = `${exceptionName(stop.ec)} (ESR_EL1 ${hex(s.esr_el1)}, ELR_EL1 ${hex(s.elr_el1)}, FAR_EL1 ${hex(s.far_el1)})`;
       return stop.kind === "stalled" ? `an exception loop: ${what} again and again` : `${what} with no exception vectors installed (VBAR_EL1 is 0)`;
     }
     case "wfi":
@@ -98,15 +101,8 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
     )
     .action((file: string, opts: { maxInsns: string; entry?: string; json?: boolean }) => {
       const budget = parseIntOption("--max-insns", opts.maxInsns, 1);
-      const image = loadImage(file);
-      const ram = new FlatRam({ base: 0, sizeBytes: RAM_BYTES });
-      for (const s of image.segments) {
-        if (!ram.write(s.address, s.bytes) || !ram.contains(s.address + s.bytes.length + s.zeroBytes - 1)) {
-          die("ARGUMENT_INVALID", `${file}: a segment at 0x${s.address.toString(16)} lies outside RAM (0..0x${RAM_BYTES.toString(16)})`);
-        }
-      }
-      const entry = opts.entry === undefined ? image.entry : resolveAddress(image, "--entry", opts.entry);
-      const r = run(resetCpu({ pc: entry, sp: BigInt(RAM_BYTES) }), ram, budget);
+      const { ram, initial } = loadProgram(file, opts.entry);
+      const r = run(initial, ram, budget);
       const view = cpuView(r.state);
       if (opts.json) {
         const regs: Record<string, string> = {};
@@ -160,4 +156,53 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
       }
       setCode(EXIT.ok);
     });
+
+  cpu
+    .command("gdb")
+    .description("debug a program with gdb, forward and backward: a GDB remote stub on 127.0.0.1 (or stdio)")
+    .argument("<image>", "an AArch64 ELF or raw binary, started as `hvsim cpu run` starts it")
+    .option("--port <n>", "TCP port on 127.0.0.1 (0 picks a free one and prints it)", "0")
+    .option("--stdio", "speak the protocol on stdin/stdout instead, for gdb's `target remote | COMMAND`")
+    .option("--entry <addr|symbol>", "start here instead of the image's entry point")
+    .addHelpText(
+      "after",
+      "\nThe program runs as under `hvsim cpu run`; its history is kept as it runs, so reverse-stepi,\n" +
+        "reverse-continue and watchpoints going backward work. Breakpoints and watchpoints are evaluated\n" +
+        "by the CPU (memory is never patched); registers and memory are read-only. See docs/gdb.md.\n" +
+        "\nExamples:\n" +
+        "  gdb-multiarch t.elf -ex 'target remote | hvsim cpu gdb t.elf --stdio'\n" +
+        "  hvsim cpu gdb t.elf --port 1234     # then in gdb-multiarch: target remote 127.0.0.1:1234",
+    )
+    .action(async (file: string, opts: { port: string; stdio?: boolean; entry?: string }) => {
+      const port = parseIntOption("--port", opts.port, 0);
+      if (port > 65535) die("ARGUMENT_INVALID", `--port: expected a TCP port (0..65535), got '${opts.port}'`);
+      const { ram, initial } = loadProgram(file, opts.entry);
+      const target = new CpuTarget({ name: basename(file), initial, ram, ramBase: 0, ramBytes: RAM_BYTES });
+      const log = (line: string): void => io.err(`hvsim gdb: ${line}`);
+      setCode(opts.stdio ? await serveStdio(target, log) : await serveTcp(target, port, file, io, log));
+    });
+}
+
+/** One session on stdin/stdout (nothing else may write to stdout: it carries the protocol). */
+async function serveStdio(target: CpuTarget, log: (line: string) => void): Promise<number> {
+  const link = serveClient(target, { write: (b) => void process.stdout.write(b), end: () => {} }, log);
+  process.stdin.on("data", (chunk: Buffer) => link.receive(chunk));
+  process.stdin.on("end", () => link.disconnected());
+  process.stdin.on("error", () => link.disconnected());
+  await link.done;
+  process.stdin.destroy();
+  return EXIT.ok;
+}
+
+/** Listens until interrupted (SIGINT, SIGTERM); clients come and go. */
+async function serveTcp(target: CpuTarget, port: number, file: string, io: Io, log: (line: string) => void): Promise<number> {
+  const listener = await listenTcp(target, port, log);
+  io.out(`hvsim: gdb server for ${file} listening on 127.0.0.1:${listener.port}`);
+  io.out(`connect with: gdb-multiarch ${file} -ex 'target remote 127.0.0.1:${listener.port}'`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await listener.close();
+  return EXIT.ok;
 }
