@@ -46,7 +46,9 @@ export function tokenize(src: string): Token[] {
     }
     if (out.length >= MAX_TOKENS) fail(src, i, `more than ${MAX_TOKENS} tokens`);
     const rest = src.slice(i);
-    const num = /^(?:0[xX][0-9a-fA-F_]+|\d[\d_]*)(?![\w$])/.exec(rest);
+    // "_" only between digits: `0x_` and `1__0` are not numbers (BigInt would throw on them).
+    const num = /^(?:0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|\d(?:_?\d)*)(?![\w$])/.exec(rest);
+    if (num === null && /^\d/.test(rest)) fail(src, i, `'${/^[\w$]+/.exec(rest)![0]}' is not a number (decimal, or 0x hex; '_' between digits)`);
     if (num !== null) {
       out.push({ kind: "num", text: num[0], value: numberValue(src, i, num[0]), at: i });
       i += num[0].length;
@@ -61,7 +63,7 @@ export function tokenize(src: string): Token[] {
     if (c === '"' || c === "'") {
       const str = c === '"' ? /^"((?:[^"\\]|\\.)*)"/.exec(rest) : /^'([^'\\]*)'/.exec(rest);
       if (str === null) fail(src, i, "unterminated string");
-      out.push({ kind: "str", text: str![0], value: c === '"' ? stringValue(src, i, str![0]) : str![1], at: i });
+      out.push({ kind: "str", text: str![0], value: c === '"' ? jsonString(src, i, str![0]) : str![1], at: i });
       i += str![0].length;
       continue;
     }
@@ -74,6 +76,15 @@ export function tokenize(src: string): Token[] {
   return out;
 }
 
+/** A double-quoted string with JSON's escapes (\" \\ \n \t \uXXXX ...); any other escape is an error. */
+function jsonString(src: string, at: number, text: string): string {
+  try {
+    return JSON.parse(text) as string;
+  } catch {
+    return fail(src, at, `${text} has an escape that is not one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`);
+  }
+}
+
 function numberValue(src: string, at: number, text: string): number | bigint {
   const digits = text.replace(/_/g, "");
   // `0x_` has no digit; a number longer than any machine value is a typo, not a value to build.
@@ -81,15 +92,6 @@ function numberValue(src: string, at: number, text: string): number | bigint {
   if (digits.length > MAX_NUMBER_DIGITS) fail(src, at, `a number of ${digits.length} digits (at most ${MAX_NUMBER_DIGITS})`);
   const big = BigInt(digits);
   return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
-}
-
-/** A double-quoted string with JSON's escapes; a bad escape is the user's, named at its column. */
-function stringValue(src: string, at: number, text: string): string {
-  try {
-    return JSON.parse(text) as string;
-  } catch {
-    return fail(src, at, `bad escape in the string ${text.length > 40 ? `${text.slice(0, 40)}...` : text} (escapes are JSON's: \\n, \\", \\\\, \\u00e9)`);
-  }
 }
 
 /** Beyond these a predicate is not one a person wrote: refuse it rather than recurse or allocate without bound. */

@@ -30,6 +30,7 @@ import { COVERAGE_PARTS } from "../../sim/swarm/coverage.ts";
 import { fileSink } from "../../trace/source.ts";
 import { toJson } from "../../export/json.ts";
 import { describeEvent } from "../../export/describe.ts";
+import { writeFileAtomic } from "../../trace/source.ts";
 
 interface FuzzOpts {
   scenario?: string;
@@ -108,7 +109,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
         failingSeeds.push(r.seed);
         mkdirSync(opts.keep, { recursive: true });
         const file = join(opts.keep, `${scenario.name}-s${r.seed}.hvt`);
-        writeFileSync(file, r.trace!);
+        writeFileAtomic(file, r.trace!);
         const repro = reproCommand(opts.scenario ?? scenario.name, r.seed, opts.assert, maxEvents);
         if (io.isTTY) io.progress("");
         io.out(

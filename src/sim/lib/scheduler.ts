@@ -51,6 +51,8 @@ interface Actor {
   deferred: Step | null;
   /** Entries since the guest last acted: a bound, so a vCPU that never runs is a loud error, not a spin. */
   entries: number;
+  /** The last Mark the program yielded: where it is, for errors. */
+  where: string | null;
 }
 
 /** How many directives an actor may yield in a row before we call it a runaway loop (a scenario bug). */
@@ -64,7 +66,7 @@ const ENTRIES_MAX = 8;
 const SLICE_END_TICK = Object.freeze({ kind: "timer_tick" }) as Step;
 
 export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prng = sched): Driver {
-  const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true, entry: null, deferred: null, entries: 0 }));
+  const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true, entry: null, deferred: null, entries: 0, where: null }));
   let now = 0;
   let current: Actor | null = null;
 
@@ -72,8 +74,11 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
   function advance(a: Actor, s: Machine): boolean {
     let ran = false;
     for (let i = 0; a.pending === null && (a.entry !== null || a.program !== null); i++) {
-      // A program that only sleeps or loops over nothing is the scenario's fault (bad input), not hvsim's.
-      if (i > DIRECTIVES_MAX) die("SCENARIO_INVALID", `scenario actor '${a.spec.name}' yields directives without ever proposing an event (a loop with nothing that acts?)`);
+      if (i > DIRECTIVES_MAX) {
+        // A scenario that does nothing forever (a loop of sleeps, a loop whose steps all find nothing
+        // to do): its bug, named where it is, never a hang or a simulator error.
+        die("SCENARIO_INVALID", `${a.where ?? `scenario actor '${a.spec.name}'`}: ${DIRECTIVES_MAX} steps in a row without an event (a loop that never does anything?)`, { actor: a.spec.name });
+      }
       if (a.waiting !== null) {
         if (!a.waiting(s)) return ran;
         a.waiting = null;
@@ -103,6 +108,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       const action = r.value;
       if (isStep(action)) a.pending = action;
       else if ("sleep" in action) a.at += action.sleep;
+      else if ("mark" in action) a.where = action.mark;
       else a.waiting = action.until;
     }
     return ran;
@@ -131,7 +137,9 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
     const { vm, vcpu } = a.spec.proxied!.target();
     if (vcpuRunning(s, vm, vcpu)) return true;
     if (!vcpuEnterable(s, vm, vcpu)) return false;
-    if (++a.entries > ENTRIES_MAX) throw new Error(`scenario actor '${a.spec.name}': vm${vm}/vcpu${vcpu} does not stay running after ${ENTRIES_MAX} VCPU_RUNs`);
+    if (++a.entries > ENTRIES_MAX) {
+      die("SCENARIO_INVALID", `${a.where ?? `scenario actor '${a.spec.name}'`}: vm${vm}/vcpu${vcpu} does not stay running after ${ENTRIES_MAX} VCPU_RUNs`, { actor: a.spec.name });
+    }
     a.deferred = step;
     a.pending = null;
     a.entry = reenter(vm, vcpu);
