@@ -105,7 +105,9 @@ describe("hvsim record / replay / info / log / state", () => {
     expect(p.stdout).toEqual(["100"]);
     const bad = await cli("state", a, "--at", "100", "--path", "no.such");
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toEqual(["hvsim: --path: 'no' does not exist in the state after event 100"]);
+    expect(bad.stderr).toEqual([expect.stringMatching(/^hvsim: --path: in the state after event 100: 'no' does not exist: the state has no key 'no' \(its keys: seq, t, config, /)]);
+    const odd = await cli("state", a, "--at", "100", "--path", 'config["platform"].cpus');
+    expect(odd.stdout).toEqual(["4"]);
   });
 
   it("bad input gets one line and exit 2, never a stack trace", async () => {

@@ -24,7 +24,7 @@ describe("hvsim cpu run", () => {
     const r = await cli("cpu", "run", raw);
     expect(r.code).toBe(0);
     expect(r.stdout[0]).toBe(" x0 0x00000000000013ba   x1 0x0000000000000000   x2 0x0000000000000000   x3 0x0000000000000000");
-    expect(r.stdout).toContain(" sp 0x0000000040000000   pc 0x0000000000080018   nzcv -ZC-");
+    expect(r.stdout).toContain(" sp 0x0000000100000000   pc 0x0000000000080018   nzcv -ZC-");
     expect(r.stdout.at(-1)).toBe("303 instructions retired; stopped at brk #0");
   });
 

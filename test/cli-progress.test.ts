@@ -35,3 +35,18 @@ describe("progress on a terminal", () => {
     expect(io.progressLines).toEqual([]);
   });
 });
+
+describe("progress on long work (check, export)", () => {
+  it("check of a trace and export to a file redraw a bar against the event count, then clear it", async () => {
+    // smoke: a small state, so checking every invariant after 70k events stays cheap.
+    const file = join(tempDir(), "smoke.hvt");
+    expect((await cli("record", "smoke", "--max-events", "70000", "-o", file)).code).toBe(0);
+    const check = terminalIo();
+    expect(await main(["node", "hvsim", "check", file], check)).toBe(0);
+    expect(check.progressLines.at(-1)).toBe("");
+    expect(check.progressLines).toContain(progressLine("checking", 65_536, 70_000));
+    const exp = terminalIo();
+    expect(await main(["node", "hvsim", "export", file, "--format", "text", "--from", "1000", "-o", join(tempDir(), "x.txt")], exp)).toBe(0);
+    expect(exp.progressLines).toEqual([0, 16_384, 32_768, 49_152, 65_536].map((n) => progressLine("exporting", n, 69_000)).concat([""]));
+  });
+});

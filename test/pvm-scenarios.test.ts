@@ -59,10 +59,11 @@ describe("protected-VM boot through pvmfw, on the avbtool vectors", () => {
     // The handover bytes sit in the pVM's reserved memory page, labelled as its own data.
     expect(encodeHandover(pvm.handover!).length).toBeLessThan(4096);
     expect(log.length).toBe(662); // 653 + the pVM's swiotlb share (donate, share, notify, write, accept, read) and unshare (release, reclaim, read)
-    // PV time: the record lives at crosvm's PV-time IPA; the value is the HYP's stolen-time count.
+    // PV time: the record lives in the VM's info area (the RM's page at 0x4000_0000, vCPU 0 at offset
+    // 0: GH:hyp/vm/arm_pv_time/src/arm_pv_time.c:60-78); the value is the HYP's stolen-time count.
     const pv = log.find((x) => x.ev.kind === "pv_time")!;
-    expect(pv.out).toMatchObject({ ipa: 0x1f0_0000 });
-    expect(s.pvm.vms.byId[0x80]!.pvtime).toEqual({ ipa: 0x1f0_0000, stolenNs: [pv.out.stolenNs] });
+    expect(pv.out).toMatchObject({ ipa: 0x4000_0000 });
+    expect(s.pvm.vms.byId[0x80]!.pvtime).toEqual({ ipa: 0x4000_0000, stolenNs: [pv.out.stolenNs] });
   });
 
   it("a flipped byte and a wrong key are refused, each with its own reason in NOTIFY_VM_EXITED; the genuine payload boots", () => {
@@ -71,12 +72,13 @@ describe("protected-VM boot through pvmfw, on the avbtool vectors", () => {
     expect(genuine!.out).toMatchObject({ result: "payload", rollbackIndex: 5n });
     expect(flipped!.out).toMatchObject({ result: "refused", reason: "PayloadVerificationError", uart: "PVM_FIRMWARE_PAYLOAD_VERIFICATION_FAILED", avb: "ERROR_VERIFICATION" });
     expect(otherKey!.out).toMatchObject({ result: "refused", reason: "PayloadVerificationError", avb: "ERROR_PUBLIC_KEY_REJECTED" });
-    // exit_type 3 (PSCI_SYSTEM_RESET2); words: flags RESTART|64-bit, vendor reset type, pvmfw reason 6, AVB result.
-    expect(exitedOf(flipped!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8001, 0x8000_0001, 6, 3] });
-    expect(exitedOf(otherKey!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8001, 0x8000_0001, 6, 5] });
+    // exit_type 3 (PSCI_SYSTEM_RESET2); words: flags (bit 15, the 64-bit call; the RM sets no RESTART:
+    // RM:src/vm_mgnt/vm_mgnt.c:2143-2145), vendor reset type, pvmfw reason 6, AVB result.
+    expect(exitedOf(flipped!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8000, 0x8000_0001, 6, 3] });
+    expect(exitedOf(otherKey!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8000, 0x8000_0001, 6, 5] });
     // crosvm's VCPU_RUN reports the same exit.
     const status = log.filter((x) => x.ev.kind === "vmm_ioctl" && x.out.exit === "STATUS");
-    expect(status.map((x) => [x.out.exitType, x.out.reason])).toEqual([[3, [0x8001, 0x8000_0001, 6, 3]], [3, [0x8001, 0x8000_0001, 6, 5]], [1, [0]]]);
+    expect(status.map((x) => [x.out.exitType, x.out.reason])).toEqual([[3, [0x8000, 0x8000_0001, 6, 3]], [3, [0x8000, 0x8000_0001, 6, 5]], [1, [0]]]);
   });
 
   it("a lower rollback index is refused after a good boot moved the store forward (INVALID_PAYLOAD, ROLLBACK_INDEX)", () => {
@@ -84,7 +86,7 @@ describe("protected-VM boot through pvmfw, on the avbtool vectors", () => {
     const [good, old] = boots(log);
     expect(good!.out).toMatchObject({ result: "payload", rollbackIndex: 5n, stored: 0n });
     expect(old!.out).toMatchObject({ result: "refused", reason: "InvalidPayload", uart: "PVM_FIRMWARE_INVALID_PAYLOAD", avb: "ERROR_ROLLBACK_INDEX" });
-    expect(exitedOf(old!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8001, 0x8000_0001, 4, 4] });
+    expect(exitedOf(old!.out)).toEqual({ vmid: 0x80, exitType: 3, reason: [0x8000, 0x8000_0001, 4, 4] });
     expect(s.pvm.platform!.rollback.indices[0]).toBe(5n); // a refused boot never moves it
   });
 

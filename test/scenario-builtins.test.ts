@@ -15,7 +15,7 @@ describe("built-in scenarios", () => {
   it("the default is the protected-VM boot; hyp-secondary and the scenario files are listed; smoke is kept but not first", () => {
     const names = BUILTIN_SCENARIOS.map((s) => s.name);
     expect(DEFAULT_SCENARIO.name).toBe("pvm-boot"); // issue #6: the AVF protected-VM boot is the default
-    expect(names).toEqual(["pvm-boot", "pvm-compile", "pvm-tampered", "pvm-rollback", "pvm-host-read", "pvm-dma", "vm-secondary", "hyp-secondary", "vm-restart", "long-run", "mem-churn", "smmu-dma", "virtio-blk-heavy", "vm-crash-restart", "watchdog", "bug-reclaim-without-sanitise", "bug-host-s2-kept-after-lend", "bug-smmu-map-kept-after-reclaim", "bug-rollback-check-skipped", "bug-virq-wrong-vm", "smoke"]);
+    expect(names).toEqual(["pvm-boot", "pvm-compile", "pvm-tampered", "pvm-rollback", "pvm-host-read", "pvm-dma", "vm-secondary", "vm-code-minimal", "hyp-secondary", "vm-restart", "vm-large-memory", "long-run", "mem-churn", "smmu-dma", "virtio-blk-heavy", "vm-crash-restart", "watchdog", "bug-reclaim-without-sanitise", "bug-host-s2-kept-after-lend", "bug-smmu-map-kept-after-reclaim", "bug-rollback-check-skipped", "bug-virq-wrong-vm", "smoke"]);
     expect(BUILTIN_SCENARIOS.filter((s) => s.source !== undefined).map((s) => s.source)).toEqual([
       "scenarios/long-run.yaml", "scenarios/mem-churn.yaml", "scenarios/smmu-dma.yaml", "scenarios/virtio-blk-heavy.yaml", "scenarios/vm-crash-restart.yaml", "scenarios/watchdog.yaml",
     ]);
@@ -49,7 +49,7 @@ describe("built-in scenarios", () => {
     const txns = rows("smmu-dma").filter((r) => r.ev.kind === "smmu_txn");
     const faults = txns.filter((r) => r.outcome.result === "fault");
     expect(faults).toHaveLength(40);
-    expect(faults.every((r) => r.outcome.reason === "translation" && (r.ev.iova as number) >= 0x4000_0000 && (r.ev.iova as number) < 0x4002_0000)).toBe(true);
+    expect(faults.every((r) => r.outcome.reason === "translation" && (r.ev.iova as number) >= 0x7000_0000 && (r.ev.iova as number) < 0x7002_0000)).toBe(true);
     expect(txns.length - faults.length).toBe(80); // nic: shared, image, parcel; gpu: shared; 20 rounds
   });
 

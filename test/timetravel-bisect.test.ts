@@ -91,3 +91,65 @@ describe("hvsim bisect --exit-code (git bisect run convention)", () => {
     expect((await cli("bisect", file, "--invariant", "no.such")).code).toBe(2);
   });
 });
+
+describe("bisect does not answer beyond its monotonicity assumption", () => {
+  const bytes = recordBytes(smokeScenario, { seed: 2, maxEvents: 3000, blockEvents: 256 });
+
+  it("a condition true in the middle and false at the end is reported as not monotonic, not as 'never'", () => {
+    const cond = predicateCondition<Machine>("seq >= 1000 && seq < 1500");
+    const r = bisect(seekerForTrace(readerOf(bytes), { interval: 128 }), cond);
+    expect(r.index).toBeNull();
+    expect(r.notMonotonic).not.toBeNull();
+    const { holds, fails } = r.notMonotonic!;
+    // The state after event i has seq i.
+    expect(holds).toBeGreaterThanOrEqual(1000);
+    expect(holds).toBeLessThan(1500);
+    expect(fails).toBeGreaterThanOrEqual(1500);
+    expect(scanFirst(seekerForTrace(readerOf(bytes)), cond)).toBe(1000);
+  });
+
+  it("a condition true then false before the end is caught by the checkpoint samples too", () => {
+    // 2047 is a checkpoint of the cache (every 128 events) the first probe fills.
+    const r = bisect(seekerForTrace(readerOf(bytes), { interval: 128 }), predicateCondition<Machine>("seq >= 10 && seq != 2047"));
+    expect(r.notMonotonic).toEqual({ holds: expect.any(Number), fails: 2047 });
+    expect(r.index).toBeNull();
+  });
+
+  it("a short true window no sample sees: 'never' is said with what was looked at, and --scan finds it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "w.hvt");
+    writeFileSync(file, bytes);
+    const r = await cli("bisect", file, "--until", "seq == 1300");
+    expect(r.code).toBe(0);
+    expect(r.stdout[0]).toMatch(/^`seq == 1300`: never holds at the end of .* \(3000 events\) nor in any of the \d+ other states looked at; bisect assumes once it holds it keeps holding \(--scan checks every state\)$/);
+    const scan = await cli("bisect", file, "--until", "seq == 1300", "--scan");
+    expect(scan.code).toBe(1);
+    expect(scan.stdout[0]).toBe("`seq == 1300` holds first after event #1300 (linear scan of 1301 events)");
+  });
+});
+
+describe("hvsim bisect on the default scenario (the condition from the report)", () => {
+  it("rm.vms.ids[0] == 128 holds from #3 and not at the end: exit 2 with the --scan command; --scan says #3", async () => {
+    const dir = tempDir();
+    const file = join(dir, "pvm.hvt");
+    expect((await cli("record", "--seed", "1", "-o", file)).code).toBe(0);
+    const r = await cli("bisect", file, "--until", "rm.vms.ids[0] == 128");
+    expect(r.code).toBe(2);
+    expect(r.stdout[0]).toMatch(/^`rm\.vms\.ids\[0\] == 128` holds after #\d+ but not after the later #\d+: it does not keep holding once it holds, so a binary search has no answer$/);
+    expect(r.stderr).toEqual([`hvsim: bisect cannot answer: the condition is not monotonic; the first index by a linear scan: hvsim bisect ${file} --until 'rm.vms.ids[0] == 128' --scan`]);
+    expect((await cli("bisect", file, "--until", "rm.vms.ids[0] == 128", "--exit-code")).code).toBe(125);
+    const scan = await cli("bisect", file, "--until", "rm.vms.ids[0] == 128", "--scan", "--json");
+    expect(scan.code).toBe(1);
+    expect(JSON.parse(scan.stdout[0]!)).toMatchObject({ index: 3, scan: true });
+  });
+
+  it("a path that cannot exist is a usage error before any search (128 with --exit-code)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "s.hvt");
+    writeFileSync(file, recordBytes(smokeScenario, { seed: 1, maxEvents: 300 }));
+    const r = await cli("bisect", file, "--until", "rm.vmz.ids[0] == 128");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toEqual(["hvsim: predicate 'rm.vmz.ids[0] == 128': column 1: 'rm.vmz' does not exist: rm has no key 'vmz' (did you mean 'vms'?)"]);
+    expect((await cli("bisect", file, "--until", "rm.vmz.ids[0] == 128", "--exit-code")).code).toBe(128);
+  });
+});

@@ -99,7 +99,7 @@ describe("trace diff", () => {
     writeFileSync(file, bytes);
     const io = memoryIo();
     expect(runDiffReplay(io, file, changed)).toBe(1);
-    expect(io.stdout[0]).toBe("recorded by hvsim-model/0.1.0, replayed with hvsim-model/test-changed");
+    expect(io.stdout[0]).toBe(`recorded by ${hvModel.version}, replayed with hvsim-model/test-changed`);
     expect(io.stdout[1]).toBe(`stored outcomes no longer hold: divergence at event ${expected} (hypercall): stored outcome {"x":["0xffffffffffffffff"]}, recomputed {"x":["0x0"]}`);
     const same = memoryIo();
     expect(runDiffReplay(same, file)).toBe(0);

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
 import { checkChromeTrace } from "../src/export/chrome-check.ts";
-import { exportJsonLines, exportPerfetto, exportText } from "../src/export/exporters.ts";
+import { jsonLines, perfettoLines, textLines, wholeWindow } from "../src/export/exporters.ts";
 import { PerfettoBuilder, type ChromeEvent } from "../src/export/perfetto.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
 import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
@@ -11,9 +11,9 @@ import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
 const bytes = recordBytes(smokeScenario, { seed: 5, maxEvents: 1500 });
 
 function perfettoDoc(): { traceEvents: ChromeEvent[] } {
-  const lines: string[] = [];
   const reader = readerOf(bytes);
-  exportPerfetto(seekerForTrace(reader), reader.header, (l) => lines.push(l));
+  const seeker = seekerForTrace(reader);
+  const lines = [...perfettoLines(seeker, reader.header, wholeWindow(seeker.count))];
   return JSON.parse(lines.join("\n"));
 }
 
@@ -78,10 +78,8 @@ describe("export", () => {
 
   it("json: one event per line with its outcome; text: describeEvent lines", () => {
     const store = seekerForTrace(readerOf(bytes)).store;
-    const json: string[] = [];
-    const text: string[] = [];
-    exportJsonLines(store, (l) => json.push(l));
-    exportText(store, (l) => text.push(l));
+    const json = [...jsonLines(store, wholeWindow(store.count))];
+    const text = [...textLines(store, wholeWindow(store.count))];
     expect(json).toHaveLength(1500);
     expect(JSON.parse(json[0]!)).toMatchObject({ seq: 0, kind: expect.any(String), outcome: expect.any(Object) });
     expect(text[0]).toMatch(/^#0 t=\d+\.\d{9}s /);
@@ -96,5 +94,28 @@ describe("export", () => {
     expect(r.code).toBe(0);
     expect(checkChromeTrace(JSON.parse(readFileSync(out, "utf8")))).toEqual([]);
     expect((await cli("export", file, "--format", "svg")).code).toBe(2);
+  });
+
+  it("a window: --from/--to export exactly those events, --vm only that VM's (perfetto: its tracks only)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "w.hvt");
+    writeFileSync(file, bytes);
+    const text = await cli("export", file, "--format", "text", "--from", "100", "--to", "199");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toHaveLength(100);
+    expect(text.stdout[0]).toMatch(/^#100 /);
+    expect(text.stdout.at(-1)).toMatch(/^#199 /);
+    const out = join(dir, "w.json");
+    const p = await cli("export", file, "--format", "perfetto", "--from", "100", "--to", "399", "--vm", "255", "-o", out);
+    expect(p.code).toBe(0);
+    expect(p.stdout[0]).toMatch(/^wrote .*w\.json: perfetto, \d+ lines of trace events from events #100\.\.#399 of VM 255$/);
+    const doc = JSON.parse(readFileSync(out, "utf8")) as { traceEvents: ChromeEvent[] };
+    expect(checkChromeTrace(doc)).toEqual([]);
+    const instants = doc.traceEvents.filter((e) => e.ph === "i");
+    const seqs = instants.map((e) => (e.args as { seq: number }).seq);
+    expect(Math.min(...seqs)).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...seqs)).toBeLessThanOrEqual(399);
+    expect(instants.every((e) => e.pid === 1255 && (e.args as { vm?: number }).vm === 255)).toBe(true);
+    expect((await cli("export", file, "--format", "text", "--to", "99999")).code).toBe(2);
   });
 });

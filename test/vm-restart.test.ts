@@ -12,8 +12,9 @@ describe("vm-restart", () => {
     const starts = all.filter((e) => e.ev.kind === "vmm_ioctl" && (e.ev as unknown as { op: string }).op === "START");
     expect(starts.map((e) => (e.outcome.rm as { msg: string; err: string }[]).find((r) => r.msg === "VM_START")?.err)).toEqual(["OK", "OK"]);
     const exits = all.filter((e) => e.outcome.exit === "STATUS").map((e) => [e.outcome.exitType, e.outcome.reason]);
-    // PLATFORM_RESET with exit_flags RESTART, then PLATFORM_OFF.
-    expect(exits).toEqual([[2, [1]], [1, [0]]]);
+    // PLATFORM_RESET, then PLATFORM_OFF; exit_flags 0 both times: the RM sets no RESTART flag, the
+    // exit type alone asks for the restart (RM:src/vm_mgnt/vm_mgnt.c:2128-2133).
+    expect(exits).toEqual([[2, [0]], [1, [0]]]);
     const created = all.filter((e) => (e.ev as unknown as { op?: string }).op === "CREATE_VM").map((e) => e.outcome.vmid);
     expect(created).toEqual([0x80, 0x80]);
   });

@@ -89,13 +89,14 @@ describe("vm-secondary", () => {
     expect(lines.find((l) => l.includes("GH_START"))).toContain(
       "[RM: MEM_LEND, MEM_SHARE, VM_CONFIG_IMAGE => NOTIFY_VM_STATUS(INIT)->vm0x3, VM_INIT => NOTIFY_VM_STATUS(READY)->vm0x3, VM_GET_HYP_RESOURCES, VM_START => NOTIFY_VM_STATUS(RUNNING)->vm0x3]",
     );
-    // The guest's PSCI SYSTEM_OFF (its own SMC), then the host's VCPU_RUN sees POWERED_OFF and the RM exits the VM.
-    const off = lines.findIndex((l) => l.includes("smccc_call vm0x80/vcpu0 hvc #0 fid=0x84000008() -> [0x0]"));
+    // The guest's PSCI SYSTEM_OFF (its own SMC: it does not return), then the host's VCPU_RUN sees
+    // POWERED_OFF and the RM exits the VM.
+    const off = lines.findIndex((l) => l.includes("smccc_call vm0x80/vcpu0 hvc #0 fid=0x84000008() -> []"));
     expect(off).toBeGreaterThan(0);
     expect(lines[off + 1]).toContain("vmm_ioctl GH_VCPU_RUN vm=0x80 vcpu=0 -> 0 exit=STATUS status=2 PLATFORM_OFF [RM vCPU halt POWERED_OFF: PSCI_SYSTEM_OFF => NOTIFY_VM_STATUS(EXITED)->vm0x3, NOTIFY_VM_EXITED(PLATFORM_OFF)->vm0x3]");
     expect(lines.some((l) => l.includes("rm_vm_halt"))).toBe(false);
     expect(lines.some((l) => l.includes("crosvm vm0x80/vcpu0 MMIO 0xa000000 MagicValue read -> 0x74726976"))).toBe(true);
-    expect(lines.some((l) => l.includes("smmu_txn stream 5 read 64B at IOVA 0x40000000: FAULT (translation)"))).toBe(true);
+    expect(lines.some((l) => l.includes("smmu_txn stream 5 read 64B at IOVA 0x70000000: FAULT (translation)"))).toBe(true);
   });
 
   it("replays exactly on the fast and pure paths", () => {

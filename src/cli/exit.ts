@@ -14,3 +14,34 @@ export const EXIT = {
 } as const;
 
 export const exitFor = (c: FailureClass): number => EXIT[c];
+
+/**
+ * Every command's exit codes and what each means: the one table the README, `--help` and the tests
+ * (test/cli-exit-codes.test.ts, one case per row) agree on. 70 (a bug in hvsim) can come from any.
+ */
+export const EXIT_TABLE: Readonly<Record<string, Readonly<Record<number, string>>>> = {
+  run: { 0: "recorded, replayed, reproduced", 1: "an invariant was violated (next steps printed)", 2: "bad input (scenario, option)" },
+  record: { 0: "written", 2: "bad input (scenario, option, a time without a unit)" },
+  replay: { 0: "every outcome and hash verified", 1: "an invariant violation (--check)", 2: "a damaged or invalid trace", 3: "divergence: this build computes another outcome or hash" },
+  info: { 0: "intact", 2: "damaged (what survives is still reported)" },
+  log: { 0: "printed (also when the reader stops early, as `| head` does)", 2: "bad input, or a damaged trace (the events before the damage are printed)" },
+  state: { 0: "printed (also before the damage of a damaged trace)", 2: "bad input (an index outside the trace, a path that does not exist)", 3: "divergence on the way to the event" },
+  check: { 0: "every invariant held after every event", 1: "a violation (named with its event index; next steps printed)", 2: "bad input, or a damaged trace", 3: "divergence: the trace no longer replays with this build" },
+  scenarios: { 0: "listed" },
+  fuzz: { 0: "every seed passed", 1: "a seed failed (its trace kept, its repro printed)", 2: "bad input" },
+  "avb verify": { 0: "verified", 1: "AVB refused the image (its result named)", 2: "not an AVB image, not a key, bad input" },
+  "bcc verify": { 0: "the DICE chain is valid", 1: "invalid (the entry named)", 2: "bad input, no chain, or a damaged trace without --at" },
+  debug: { 0: "the session ended", 2: "bad input, a damaged trace, or a scripted command that failed" },
+  bisect: { 0: "never holds (within what was looked at)", 1: "found", 2: "bad input, a damaged trace that never reached it, or a condition that is not monotonic (use --scan)" },
+  "bisect --exit-code": { 0: "good (never reached)", 1: "bad (reached)", 125: "cannot tell (damaged or invalid trace, not monotonic)", 128: "bad predicate or invariant (aborts git bisect)" },
+  diff: { 0: "same run (or same behaviour with --replay)", 1: "different", 2: "bad input, or damage that hides whether they differ" },
+  minimize: { 0: "written", 2: "bad input, or the trace never fails" },
+  export: { 0: "written", 2: "bad input, or a damaged trace (the events before the damage are exported)" },
+  abi: { 0: "the tables, or what the query names", 2: "nothing by that name or number" },
+};
+
+/** The table as text, for `hvsim --help` and the README. */
+export function exitTableLines(): string[] {
+  const width = Math.max(...Object.keys(EXIT_TABLE).map((k) => k.length));
+  return Object.entries(EXIT_TABLE).map(([cmd, codes]) => `  ${cmd.padEnd(width)}  ${Object.entries(codes).map(([c, why]) => `${c} ${why}`).join("; ")}`);
+}

@@ -1,14 +1,4 @@
-import { existsSync, statSync } from "node:fs";
 import { die } from "../core/errors.ts";
-import { TraceReader } from "../trace/reader.ts";
-import { fileSource } from "../trace/source.ts";
-
-/** Opens a trace file, with one clear line when it is missing or not a trace. */
-export function openTraceFile(path: string): TraceReader {
-  if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
-  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
-  return TraceReader.open(fileSource(path));
-}
 
 /** Parses an integer option (decimal, 0x hex, `_` separators allowed) with a clear error. */
 export function parseIntOption(name: string, raw: string, min = Number.MIN_SAFE_INTEGER): number {

@@ -1,5 +1,18 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { die } from "../core/errors.ts";
 import { MAGIC } from "../trace/format.ts";
+import { TraceReader } from "../trace/reader.ts";
+import { fileSource } from "../trace/source.ts";
+import { damageLine, openTrace, type OpenedTrace } from "../timetravel/open.ts";
+import type { Damage } from "../trace/reader.ts";
+import { EXIT } from "./exit.ts";
+import { parseIntOption } from "./files.ts";
+import type { Io } from "./io.ts";
+import { BUILTIN_SCENARIOS, builtinScenario } from "../sim/builtin/index.ts";
+import { resolveScenario } from "../sim/resolve.ts";
+import { looksLikeFile } from "../sim/file/files.ts";
+import type { Scenario } from "../sim/scenario.ts";
+import { didYouMean } from "../timetravel/words.ts";
 
 /** True when `ref` names an existing file that starts with the trace magic. */
 export function isTraceFile(ref: string): boolean {
@@ -11,6 +24,72 @@ export function isTraceFile(ref: string): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * How every command opens a trace file: one line when it is missing or not a trace; the whole
+ * events indexed once (checksums checked); damage announced on stderr at once, in one form, before
+ * the command works on what is whole. Close it with `close()` (or use `withTrace`).
+ */
+export function openTraceFile(io: Io, path: string): OpenedTrace {
+  if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
+  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
+  const trace = openTrace(TraceReader.open(fileSource(path)));
+  if (trace.damage !== null) reportDamage(io, path, trace.damage);
+  return trace;
+}
+
+/** Says where a trace is damaged: the same line from every command. */
+export function reportDamage(io: Io, path: string, d: Damage): void {
+  io.err(`hvsim: ${damageLine(path, d)}`);
+}
+
+/** Opens a trace, runs `fn` on it and closes it (also when `fn` is async or throws). */
+export function withTrace<T>(io: Io, path: string, fn: (t: OpenedTrace) => T): T {
+  const trace = openTraceFile(io, path);
+  let async = false;
+  try {
+    const r = fn(trace);
+    if (r instanceof Promise) {
+      async = true;
+      return r.finally(() => trace.close()) as T;
+    }
+    return r;
+  } finally {
+    if (!async) trace.close();
+  }
+}
+
+/**
+ * The exit code of a command's answer on a trace that may be damaged: an answer found in the whole
+ * part before the damage stands (a violation, a divergence, a bisect hit: 1 or 3, or a state at an
+ * index before the damage: `determined`); an "all fine" that could not look at the rest is 2.
+ */
+export function exitAfterDamage(trace: OpenedTrace, code: number, determined = false): number {
+  return trace.damage !== null && code === EXIT.ok && !determined ? EXIT.input : code;
+}
+
+/** An event index option (`--at`, `--from`): an integer, `end` for the last whole event, checked against the trace. */
+export function indexOption(trace: OpenedTrace, name: string, raw: string): number {
+  if (raw === "end") return trace.checkIndex(trace.count - 1);
+  return trace.checkIndex(parseIntOption(name, raw, -1));
+}
+
+/**
+ * A scenario as named on the command line: a built-in name, or a scenario file (.yaml). A misspelt
+ * name gets the nearest built-ins; an existing file that is neither a scenario file nor a trace is
+ * said to be so, rather than handed to the YAML parser.
+ */
+export function scenarioArg(ref: string | undefined, alsoTrace = false): Scenario {
+  if (ref === undefined || builtinScenario(ref) !== undefined) return resolveScenario(ref);
+  if (existsSync(ref) && statSync(ref).isFile() && !/\.ya?ml$/i.test(ref)) {
+    die("ARGUMENT_INVALID", `${ref}: not ${alsoTrace ? "a trace (no HVSIMTRC magic at offset 0) nor " : ""}a scenario file (a .yaml file; \`hvsim scenarios\` lists the built-ins)`);
+  }
+  if (!looksLikeFile(ref)) {
+    const hint = didYouMean(ref, BUILTIN_SCENARIOS.map((x) => x.name));
+    die("ARGUMENT_INVALID", `unknown scenario '${ref}'${hint === "" ? "" : hint}: not a built-in (\`hvsim scenarios\` lists them) nor a scenario file`);
+  }
+  return resolveScenario(ref);
 }
 
 /** Quotes an argument for a POSIX shell only when it needs it, so repro lines stay copy-pasteable. */

@@ -2,6 +2,16 @@ import { isDraft } from "immer";
 import { forgetDigest } from "./hash.ts";
 
 /**
+ * Caches derived from a byte array's contents (the CPU's compiled code) register here, as the hash
+ * memo does through `forgetDigest`: an array written in place on the fast path is forgotten by
+ * each of them. Registration is at module load, in a fixed order; the caches never change results.
+ */
+const rewriteListeners: ((bytes: Uint8Array) => void)[] = [];
+export function onRewriteInPlace(listener: (bytes: Uint8Array) => void): void {
+  rewriteListeners.push(listener);
+}
+
+/**
  * The byte array at `container[key]`, ready to be written by the current event; a zeroed array of
  * `size` bytes is stored there first if there is none.
  *
@@ -26,5 +36,6 @@ export function writableBytes(container: Record<number, Uint8Array>, key: number
     return copy;
   }
   forgetDigest(old);
+  for (const forget of rewriteListeners) forget(old);
   return old;
 }

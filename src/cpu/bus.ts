@@ -54,8 +54,12 @@ export interface CpuBus {
   readSysreg(name: string, retired: number): bigint | undefined;
   /** A write to such a register: true when the machine took it. */
   writeSysreg(name: string, value: bigint, retired: number): boolean;
-  /** The IRQ line into the PE (the GIC CPU interface's output), at this point of the run. */
-  irqLine(retired: number): boolean;
+  /**
+   * The priority (0..255, lower is more urgent) of the most urgent interrupt pending for this PE at
+   * this point of the run, or -1 for none. The CPU applies its GIC CPU interface to it (ICC_IGRPEN1
+   * enables group 1, ICC_PMR masks priorities at or below the mask) and then PSTATE.I.
+   */
+  pendingPriority(retired: number): number;
   /** CNTVCT_EL0 after `retired` instructions. */
   counter(retired: number): bigint;
   /** Instructions after `retired` before the IRQ line may rise on its own (a timer), or Infinity. */

@@ -1,3 +1,4 @@
+import { onRewriteInPlace } from "../core/bytes.ts";
 import type { Core } from "./core.ts";
 
 /**
@@ -51,3 +52,6 @@ export function newCodeOf(page: Uint8Array, single: boolean): Map<number, Block>
   (single ? singles : blocks).set(page, m);
   return m;
 }
+
+// Guest RAM written in place by the machine (DMA, the VMM loading an image) drops its code too.
+onRewriteInPlace(invalidateCode);

@@ -280,10 +280,19 @@ export class Core implements Flags {
     this.exception(EC_UNKNOWN, 0, pc, 0, null);
   }
 
-  /** An IRQ, if the line is up and PSTATE.I allows it; true when one was taken. */
+  /**
+   * Whether the GIC CPU interface signals an IRQ to the PE: a pending interrupt whose priority is
+   * above the priority mask, with group 1 enabled (GICv3 §4.8: ICC_PMR_EL1, ICC_IGRPEN1_EL1).
+   */
+  irqSignalled(retired: number): boolean {
+    const prio = this.bus.pendingPriority(retired);
+    return prio >= 0 && (this.sys.icc_igrpen1_el1 & 1n) !== 0n && BigInt(prio) < (this.sys.icc_pmr_el1 & 0xffn);
+  }
+
+  /** An IRQ, if one is signalled and PSTATE.I allows it; true when one was taken. */
   takeInterrupt(): boolean {
     this.check = 0;
-    if ((this.daif & 2) !== 0 || !this.bus.irqLine(this.retired)) return false;
+    if ((this.daif & 2) !== 0 || !this.irqSignalled(this.retired)) return false;
     this.exception(0, 0, this.pc, 0x80, null);
     return true;
   }
@@ -680,7 +689,7 @@ export class Core implements Flags {
         if (this.spsel === 0) return undefined;
         return (BigInt(this.R[SLOT_SP_EL0 + 1]! >>> 0) << 32n) | BigInt(this.R[SLOT_SP_EL0]! >>> 0);
       case "isr_el1":
-        return this.bus.irqLine(retired) ? 0x80n : 0n;
+        return this.irqSignalled(retired) ? 0x80n : 0n;
       case "cntvct_el0":
         return this.bus.counter(retired);
       case "cntv_ctl_el0": {
@@ -838,7 +847,8 @@ export class Core implements Flags {
   /** WFI/WFE: exit to the caller (which blocks the vCPU) unless an interrupt is already pending. */
   wait(kind: "wfi" | "wfe", pc: number): void {
     this.pc = pc + 4;
-    if (kind === "wfi" && this.bus.irqLine(this.retired)) return;
+    // WFI completes at once when an interrupt is signalled, whatever PSTATE.I says.
+    if (kind === "wfi" && this.irqSignalled(this.retired)) return;
     if (this.bus.trap(kind, 0) === "exit") this.exit = kind === "wfi" ? EXIT_WFI : EXIT_WFE;
   }
 

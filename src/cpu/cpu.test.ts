@@ -15,7 +15,8 @@ const VECTORS = 0x8000;
 class TestBus extends FlatRam {
   hvcExits = false;
   refuse: RefusedAction = "abort";
-  irq = (_retired: number): boolean => false;
+  /** The priority of the pending interrupt at `retired`, or -1. */
+  irq = (_retired: number): number => -1;
   /** The IRQ line may rise on its own once `retired` reaches this (a timer). */
   riseAt = Infinity;
   constructor() {
@@ -28,7 +29,7 @@ class TestBus extends FlatRam {
   override refused(_a: RefusedAccess): RefusedAction {
     return this.refuse;
   }
-  override irqLine(retired: number): boolean {
+  override pendingPriority(retired: number): number {
     return this.irq(retired);
   }
   override quietFor(retired: number): number {
@@ -54,6 +55,13 @@ const esrEc = (r: RunResult): number => Number(r.state.sys.esr_el1 >> 26n);
 const WITH_VECTORS = `
   movz x9, #${VECTORS}
   msr vbar_el1, x9
+`;
+/** Opens the GIC CPU interface: group 1 enabled, priority mask 0xf0 (4 instructions). */
+const GIC_ON = `
+  mov x9, #1
+  msr icc_igrpen1_el1, x9
+  mov x9, #0xf0
+  msr icc_pmr_el1, x9
 `;
 function withHandlers(bus = new TestBus()): TestBus {
   // Each 0x80-byte vector slot holds `brk #0`, so a test sees where it landed.
@@ -331,25 +339,38 @@ describe("traps out of EL1", () => {
 describe("interrupts", () => {
   it("are taken at the instruction boundary after DAIF.I clears, to VBAR + 0x280", () => {
     const bus = withHandlers();
-    bus.irq = () => true;
-    const r = exec(`${WITH_VECTORS}
+    bus.irq = () => 0xa0;
+    const r = exec(`${WITH_VECTORS}${GIC_ON}
       nop
       msr daifclr, #2
       nop`, 100, bus);
     expect(pc(r)).toBe(BigInt(VECTORS + 0x280));
-    expect(r.state.sys.elr_el1).toBe(BigInt(CODE + 16));
+    expect(r.state.sys.elr_el1).toBe(BigInt(CODE + 32));
     expect(r.state.sys.esr_el1).toBe(0n);
     expect(r.state.sys.spsr_el1).toBe(0x345n); // D (0x200), A (0x100), F (0x40) still masked; I clear; EL1h
   });
 
+  it("the GIC CPU interface masks them: priority not above ICC_PMR_EL1, or group 1 disabled", () => {
+    for (const [prio, setup] of [
+      [0xf0, GIC_ON],
+      [0xa0, "mov x9, #0xf0\nmsr icc_pmr_el1, x9"],
+    ] as const) {
+      const bus = withHandlers();
+      bus.irq = () => prio;
+      const r = exec(`${WITH_VECTORS}${setup}\nmsr daifclr, #2\nnop\nbrk #0`, 100, bus);
+      expect(pc(r)).not.toBe(BigInt(VECTORS + 0x280));
+      expect(r.stop).toEqual({ kind: "brk", imm: 0 });
+    }
+  });
+
   it("a line that rises on its own (a timer) is taken at the instruction the bus names", () => {
     const bus = withHandlers();
-    bus.irq = (retired) => retired >= 10;
-    bus.riseAt = 10;
-    const loop = `${WITH_VECTORS}\nmsr daifclr, #2\n1: add x0, x0, #1\nb 1b`;
+    bus.irq = (retired) => (retired >= 14 ? 0xa0 : -1);
+    bus.riseAt = 14;
+    const loop = `${WITH_VECTORS}${GIC_ON}\nmsr daifclr, #2\n1: add x0, x0, #1\nb 1b`;
     const r = exec(loop, 100, bus);
-    // 3 set-up instructions, then add, b, add, b, add, b, add: the next is the b.
-    expect(r.state.sys.elr_el1).toBe(BigInt(CODE + 16));
+    // 7 set-up instructions, then add, b, add, b, add, b, add: the next is the b.
+    expect(r.state.sys.elr_el1).toBe(BigInt(CODE + 32));
     expect(x(r, 0)).toBe(4n);
   });
 });

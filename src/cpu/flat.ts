@@ -80,8 +80,8 @@ export class FlatRam implements CpuBus {
     return false;
   }
 
-  irqLine(_retired: number): boolean {
-    return false;
+  pendingPriority(_retired: number): number {
+    return -1;
   }
 
   counter(retired: number): bigint {

@@ -186,6 +186,13 @@ export function currentSp(s: CpuState): bigint {
   return readReg(s, s.el === 1 && s.spsel === 1 ? REG_SP_EL1 : REG_SP_EL0);
 }
 
+/** Whether a value is a CPU state (how tools find the registers inside a machine state). */
+export function isCpuState(v: unknown): v is CpuState {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Partial<CpuState>;
+  return o.regs instanceof Uint8Array && o.regs.length === REG_WORDS * 8 && typeof o.nzcv === "number" && typeof o.sys === "object";
+}
+
 const hex = (v: bigint): string => `0x${v.toString(16).padStart(16, "0")}`;
 
 /** The registers as a person reads them: x0..x30, sp, pc as hex strings, PSTATE decoded. */
@@ -200,4 +207,53 @@ export function cpuView(s: CpuState): Record<string, string | number> {
   out.pstate = `EL${s.el}${s.el === 1 ? (s.spsel ? "h" : "t") : "t"} daif=${s.daif.toString(2).padStart(4, "0")}${s.il ? " IL" : ""}`;
   out.retired = s.retired;
   return out;
+}
+
+// ---- what a hypervisor does to a stopped vCPU -------------------------------------------------
+
+/** x0..x30 of a state as bigints (unsigned), for callers reading arguments. */
+export function readX(s: CpuState, first: number, count: number): bigint[] {
+  return Array.from({ length: count }, (_, i) => readReg(s, first + i));
+}
+
+/** A copy of `s` with x[first..] set to `values` (results written back, e.g. by a hypercall). */
+export function withX(s: CpuState, first: number, values: readonly bigint[]): CpuState {
+  const regs = s.regs.slice();
+  const v = new DataView(regs.buffer);
+  values.forEach((x, i) => {
+    if (first + i < 31) v.setBigUint64((first + i) * 8, BigInt.asUintN(64, x), true);
+  });
+  return { ...s, regs };
+}
+
+/** A copy of `s` with the PC moved past the current instruction (an access the hypervisor emulated). */
+export function skipInstruction(s: CpuState): CpuState {
+  const regs = s.regs.slice();
+  const v = new DataView(regs.buffer);
+  v.setBigUint64(REG_PC * 8, BigInt.asUintN(64, v.getBigUint64(REG_PC * 8, true) + 4n), true);
+  return { ...s, regs, retired: s.retired + 1 };
+}
+
+/**
+ * Completes an emulated load from its data-abort syndrome (ESR ISS: SAS, SSE, SRT, SF): the value,
+ * truncated to the access size and sign- or zero-extended to the register's width, goes to Xt,
+ * and the PC moves on. Returns null when the syndrome does not describe one register (ISV = 0):
+ * such an access cannot be emulated, as on hardware.
+ */
+export function completeLoad(s: CpuState, iss: number, value: bigint): CpuState | null {
+  if ((iss & (1 << 24)) === 0) return null;
+  const bits = 8 << ((iss >> 22) & 3);
+  const srt = (iss >> 16) & 31;
+  const width = (iss & (1 << 15)) !== 0 ? 64 : 32;
+  const raw = BigInt.asUintN(bits, value);
+  const extended = (iss & (1 << 21)) !== 0 ? BigInt.asUintN(width, BigInt.asIntN(bits, raw)) : raw;
+  const next = skipInstruction(s);
+  return srt === 31 ? next : withX(next, srt, [extended]);
+}
+
+/** The value a store described by `iss` was writing (Xt truncated to the access size). */
+export function storeValue(s: CpuState, iss: number): bigint {
+  const srt = (iss >> 16) & 31;
+  const bits = 8 << ((iss >> 22) & 3);
+  return srt === 31 ? 0n : BigInt.asUintN(bits, readReg(s, srt));
 }

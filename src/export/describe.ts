@@ -2,6 +2,7 @@ import { hypDescribers } from "../model/hyp/describe.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { vmRoomDescribers } from "../model/rm/describe.ts";
 import { protectedDescribers } from "../model/protected/describe.ts";
+import { guestDescribers } from "../model/guest/describe.ts";
 
 /**
  * One line per event, readable by someone who knows Gunyah: the call's name beside its number, the
@@ -15,6 +16,7 @@ export const describers: Record<string, Describer> = {
   ...vmRoomDescribers,
   ...hypDescribers,
   ...protectedDescribers,
+  ...guestDescribers,
   timer_tick(_ev, outcome) {
     const fired = (outcome.fired ?? []) as string[];
     return fired.length === 0 ? "tick" : `tick: ${fired.join(", ")}`;

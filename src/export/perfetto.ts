@@ -1,5 +1,6 @@
 import type { EventBase, Outcome } from "../core/event.ts";
 import { formatHypercall } from "../model/abi/hypercalls.ts";
+import { disassemble } from "../cpu/index.ts";
 import { toJsonValue } from "./json.ts";
 import { eventPlace, ownedBytes, physicalCpus, vcpuRuns, type VcpuRun } from "./timeline.ts";
 
@@ -29,10 +30,25 @@ export const HYP_PID = 1;
 export const vmPid = (vm: number): number => 1000 + vm;
 const us = (ns: number): number => ns / 1000;
 
-/** The name of an event's instant: the hypercall's Gunyah name, else the kind. */
-export function instantName(ev: EventBase): string {
+/**
+ * The name of an event's instant: the hypercall's Gunyah name; for guest code, the exit and the PC
+ * of the instruction it stopped at (`guest exit stage2_fault @0x80001160`); else the kind.
+ */
+export function instantName(ev: EventBase, outcome?: Outcome): string {
   const call = (ev as unknown as { call?: unknown }).call;
-  return ev.kind === "hypercall" && typeof call === "number" ? formatHypercall(call) : ev.kind;
+  if (ev.kind === "hypercall" && typeof call === "number") return formatHypercall(call);
+  if (ev.kind === "vcpu_exec" && outcome !== undefined && typeof outcome.pc === "number") {
+    const exit = (outcome.exit as { kind?: string } | undefined)?.kind ?? "exit";
+    return `guest exit ${exit} @0x${outcome.pc.toString(16)}`;
+  }
+  return ev.kind;
+}
+
+/** What the args of a guest exit add: the PC in hex and the instruction there, as the log shows it. */
+function guestArgs(ev: EventBase, outcome: Outcome): Record<string, unknown> {
+  if (ev.kind !== "vcpu_exec" || typeof outcome.pc !== "number") return {};
+  const insn = typeof outcome.insn === "number" ? disassemble(outcome.insn, outcome.pc).replace("\t", " ") : null;
+  return { pc: `0x${outcome.pc.toString(16)}`, ...(insn === null ? {} : { insn }) };
 }
 
 interface OpenSlice {
@@ -52,7 +68,11 @@ export class PerfettoBuilder {
   private lastCounters = "";
   private lastT = 0;
 
-  constructor(private readonly out: (e: ChromeEvent) => void) {
+  /** `onlyVm`: draw only that VM's vCPU tracks (and the physical CPUs while they run it). */
+  constructor(
+    private readonly out: (e: ChromeEvent) => void,
+    private readonly onlyVm?: number,
+  ) {
     this.out({ name: "process_name", ph: "M", pid: HYP_PID, tid: 0, args: { name: "hypervisor" } });
     this.thread(HYP_PID, 0, "machine events");
   }
@@ -62,13 +82,16 @@ export class PerfettoBuilder {
     for (let cpu = 0; cpu < physicalCpus(state); cpu++) this.thread(HYP_PID, cpu + 1, `pCPU ${cpu}`);
   }
 
-  event(ev: EventBase, outcome: Outcome, state: unknown): void {
+  /** After each applied event; `show` false keeps the state's tracks going without the event's instant (outside a `--vm` window). */
+  event(ev: EventBase, outcome: Outcome, state: unknown, show = true): void {
     this.lastT = ev.t;
-    const place = eventPlace(ev);
-    const [pid, tid] = this.trackOf(place.vm, place.vcpu, place.cpu);
-    const { seq, t: _t, kind, ...fields } = ev as EventBase & Record<string, unknown>;
-    this.out({ name: instantName(ev), ph: "i", s: "t", cat: kind, pid, tid, ts: us(ev.t), args: { seq, ...(toJsonValue({ ...fields, outcome }) as Record<string, unknown>) } });
-    for (const run of vcpuRuns(state)) this.runState(run, ev.t);
+    if (show) {
+      const place = eventPlace(ev);
+      const [pid, tid] = this.trackOf(place.vm, place.vcpu, place.cpu);
+      const { seq, t: _t, kind, ...fields } = ev as EventBase & Record<string, unknown>;
+      this.out({ name: instantName(ev, outcome), ph: "i", s: "t", cat: kind, pid, tid, ts: us(ev.t), args: { seq, ...(toJsonValue({ ...fields, outcome }) as Record<string, unknown>), ...guestArgs(ev, outcome) } });
+    }
+    for (const run of vcpuRuns(state)) if (this.onlyVm === undefined || run.vm === this.onlyVm) this.runState(run, ev.t);
     this.counters(state, ev.t);
   }
 

@@ -8,6 +8,7 @@ import type { TimerTickEvent } from "./time/events.ts";
 import type { SmcccCallEvent, SysregWriteEvent, VcpuWfiEvent } from "./vcpu/events.ts";
 import type { IrqEvent, VirqAckEvent, VirqEoiEvent } from "./vgic/events.ts";
 import type { GuestAccessEvent, Stage2FaultEvent } from "./fault/events.ts";
+import type { VcpuExecEvent } from "./guest/events.ts";
 import { VM_ROOM_KINDS, type VmRoomEvent } from "./rm/room.ts";
 import { PROTECTED_KINDS, type ProtectedEvent } from "./protected/events.ts";
 
@@ -16,11 +17,13 @@ export type { TimerTickEvent } from "./time/events.ts";
 export type { SmcccCallEvent, SysregWriteEvent, VcpuWfiEvent } from "./vcpu/events.ts";
 export type { IrqEvent, VirqAckEvent, VirqEoiEvent } from "./vgic/events.ts";
 export type { GuestAccessEvent, Stage2FaultEvent } from "./fault/events.ts";
+export type { VcpuExecEvent } from "./guest/events.ts";
 
 /** The hypervisor's own event families (EL2 boundary: traps, faults, interrupts, time). */
 export type HypervisorEvent =
   | HypercallEvent
   | SmcccCallEvent
+  | VcpuExecEvent
   | TimerTickEvent
   | Stage2FaultEvent
   | GuestAccessEvent
@@ -38,6 +41,7 @@ export type EventOf<K extends EventKind> = Extract<HypEvent, { kind: K }>;
 export const EVENT_KINDS: readonly EventKind[] = [
   "hypercall",
   "smccc_call",
+  "vcpu_exec",
   "timer_tick",
   "stage2_fault",
   "guest_access",

@@ -9,6 +9,7 @@ import { memdbInsert, memdbUpdate } from "./memory/memdb.ts";
 import { mapSpan } from "./memory/memextent.ts";
 import type { MemextentObject } from "./memory/state.ts";
 import { activateThread } from "./vcpu/activate.ts";
+import { setEntry } from "./vcpu/context.ts";
 import { reschedule } from "./vcpu/sched.ts";
 
 /**
@@ -99,8 +100,7 @@ function startRootVcpu(s: Machine, tId: number, asId: number, vicId: number, rm:
   t.state = "ACTIVE";
   t.power = "ON";
   t.everPoweredOn = true;
-  t.regs.pc = BigInt(rm.entry);
-  t.regs.x[0] = BigInt(rm.envIpa);
+  setEntry(t, BigInt(rm.entry), BigInt(rm.envIpa));
   reschedule(s);
 }
 

@@ -25,6 +25,8 @@ export interface CheckResult {
   readonly violation: CheckViolation | null;
   /** A replay problem that is not a violation (divergence, trace error): reported separately. */
   readonly problem: string | null;
+  /** What kind of problem: this build computes other outcomes or hashes, or the trace is bad. */
+  readonly problemClass?: "divergence" | "input";
 }
 
 /**
@@ -46,10 +48,14 @@ export const allInvariants = (asserts: readonly string[] = []): readonly Invaria
 ];
 
 /** Runs every invariant after every event of a recorded trace (the isolation oracle over a trace). */
-export function checkTrace(reader: TraceReader, invariants: readonly Invariant<Machine>[]): CheckResult {
+export function checkTrace(
+  reader: TraceReader,
+  invariants: readonly Invariant<Machine>[],
+  options: { until?: number; onCheckpoint?: (seq: number) => void } = {},
+): CheckResult {
   const model = { ...hvModel, invariants };
   const genesis = hvModel.genesis(reader.header.config as MachineConfig);
-  const r = replay(model, genesis, reader.items(), { invariants: "every" });
+  const r = replay(model, genesis, reader.items(), { invariants: "every", ...options });
   const f = r.finding;
   if (f?.type === "violation") {
     const { invariant, path, detail, objects } = f.failure;
@@ -63,7 +69,8 @@ export function checkTrace(reader: TraceReader, invariants: readonly Invariant<M
   }
   const problem =
     f !== null ? `${f.type} at event ${f.seq}` : reader.damage !== null ? `damaged at byte offset ${reader.damage.offset}` : null;
-  return { ok: problem === null, events: r.verified, invariants: invariants.length, violation: null, problem };
+  const problemClass = f === null ? (problem === null ? undefined : "input") : f.type === "trace_error" ? "input" : "divergence";
+  return { ok: problem === null, events: r.verified, invariants: invariants.length, violation: null, problem, ...(problemClass === undefined ? {} : { problemClass }) };
 }
 
 /** Records a scenario from a seed with every invariant checked after every event. */
@@ -72,7 +79,7 @@ export function checkScenario(
   seed: number,
   sink: ByteSink,
   invariants: readonly Invariant<Machine>[],
-  limits: { maxEvents?: number; untilNs?: number } = {},
+  limits: { maxEvents?: number; untilNs?: number; onProgress?: (events: number, maxEvents: number) => void } = {},
 ): CheckResult {
   const r = record(scenario, sink, { seed, checkInvariants: true, invariants, ...limits });
   const v = r.violation;

@@ -1,15 +1,26 @@
 import type { CoreState } from "../core/reducer.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { withoutEnvelope } from "./diff.ts";
-import { brief, formatPath, lookup, parsePath, pathsOverlap } from "./paths.ts";
+import { lookupResolved, pathsOverlap, resolvePath } from "./paths.ts";
+import { changeText } from "./readable.ts";
 import type { Condition } from "./condition.ts";
 import type { Seeker } from "./seeker.ts";
 
+/** Two states that show the condition is not monotonic: it held at `holds` and not at the later `fails`. */
+export interface NotMonotonic {
+  readonly holds: number;
+  readonly fails: number;
+}
+
 export interface BisectResult {
-  /** First event index after which the condition holds; -1: already in genesis; null: never. */
+  /** First event index after which the condition holds; -1: already in genesis; null: never (or not monotonic). */
   readonly index: number | null;
-  /** Condition evaluations (states looked at), about log2(events) + 2. */
+  /** Set when a sampled state contradicts monotonicity: then `index` is null and means "cannot tell". */
+  readonly notMonotonic: NotMonotonic | null;
+  /** Condition evaluations of the binary search, about log2(events) + 2. */
   readonly probes: number;
+  /** States looked at besides the search to test monotonicity (cached checkpoints and spread samples). */
+  readonly samples: number;
   /** Seeks, each from the nearest checkpoint, and the events they replayed in total. */
   readonly seeks: number;
   readonly eventsReplayed: number;
@@ -17,14 +28,18 @@ export interface BisectResult {
   readonly verified: boolean;
 }
 
+/** Evenly spread indices over the trace looked at besides the cache (each a seek of at most one interval once warm). */
+const SPREAD_SAMPLES = 16;
+
 /**
  * Binary search over event indices for the first state where `bad` holds, using the seek engine
  * (each probe replays at most one checkpoint interval once the cache is warm: O(log n) seeks).
  *
- * Assumes monotonicity: once the condition holds it keeps holding (an invariant, once broken, stays
- * broken; a counter, once past a bound, stays past it). For a condition that flips back and forth
- * the answer is *a* first-true-after-false boundary, not necessarily the earliest; `scanFirst` finds
- * the earliest by a linear walk.
+ * It relies on monotonicity (once the condition holds it keeps holding: an invariant, once broken,
+ * stays broken; a counter past a bound stays past it), and tests it before answering: the two
+ * ends, every state the cache holds after the first probe, and a spread of samples. A state that
+ * holds before one that does not means the condition flips back; then there is no answer
+ * (`notMonotonic` says where) and `scanFirst` finds the first index by a linear walk.
  */
 export function bisect<S extends CoreState>(seeker: Seeker<S>, bad: Condition<S>): BisectResult {
   const seeks0 = seeker.stats.seeks;
@@ -38,24 +53,49 @@ export function bisect<S extends CoreState>(seeker: Seeker<S>, bad: Condition<S>
     }
     return v;
   };
-  const done = (index: number | null, verified: boolean): BisectResult => ({
-    index,
-    probes: seen.size,
+  let probes = 0;
+  const probe = (i: number): boolean => {
+    if (!seen.has(i)) probes += 1;
+    return holds(i);
+  };
+  const last = seeker.count - 1;
+  // The last state first: its replay fills the checkpoint cache the samples read.
+  const atEnd = probe(last);
+  const atGenesis = probe(-1);
+  let index: number | null = atEnd ? -1 : null;
+  if (atEnd && !atGenesis) {
+    let good = -1;
+    let badAt = last;
+    while (badAt - good > 1) {
+      const mid = good + Math.floor((badAt - good) / 2);
+      if (probe(mid)) badAt = mid;
+      else good = mid;
+    }
+    index = badAt;
+  }
+  const before = seen.size;
+  const spread = Array.from({ length: SPREAD_SAMPLES }, (_, k) => Math.floor(((k + 1) * seeker.count) / (SPREAD_SAMPLES + 1)) - 1);
+  for (const i of [...seeker.cachedIndices(), ...spread]) if (i >= -1 && i <= last) holds(i);
+  const notMonotonic = firstFlipBack(seen);
+  const done: Omit<BisectResult, "index" | "verified" | "notMonotonic"> = {
+    probes,
+    samples: seen.size - before,
     seeks: seeker.stats.seeks - seeks0,
     eventsReplayed: seeker.stats.eventsReplayed - events0,
-    verified,
-  });
-  // The last state first: it decides "never", and its replay fills the checkpoint cache.
-  if (!holds(seeker.count - 1)) return done(null, true);
-  if (holds(-1)) return done(-1, true);
-  let good = -1;
-  let badAt = seeker.count - 1;
-  while (badAt - good > 1) {
-    const mid = good + Math.floor((badAt - good) / 2);
-    if (holds(mid)) badAt = mid;
-    else good = mid;
+  };
+  if (notMonotonic !== null) return { ...done, index: null, notMonotonic, verified: false };
+  const verified = index === null || index === -1 || (holds(index) && !holds(index - 1));
+  return { ...done, index, notMonotonic: null, verified };
+}
+
+/** The first state that holds followed by a later one that does not, among those looked at. */
+function firstFlipBack(seen: ReadonlyMap<number, boolean>): NotMonotonic | null {
+  let held: number | null = null;
+  for (const i of [...seen.keys()].sort((a, b) => a - b)) {
+    if (seen.get(i)) held ??= i;
+    else if (held !== null) return { holds: held, fails: i };
   }
-  return done(badAt, holds(badAt) && !holds(badAt - 1));
+  return null;
 }
 
 /** The earliest index where `bad` holds, by one linear walk from genesis (the reference for bisect). */
@@ -83,15 +123,15 @@ export function bisectReport<S extends CoreState>(
   if (detail !== "") lines.push(`  ${detail}`);
   const read = bad.paths(c.after).flatMap((text) => {
     try {
-      return [parsePath(text)];
+      return [resolvePath(text)];
     } catch {
       return []; // an invariant may name a path in a form of its own: show it in the detail only
     }
   });
-  for (const p of read) lines.push(`  ${formatPath(p)}: ${brief(lookup(c.before, p))} -> ${brief(lookup(c.after, p))}`);
-  const others = withoutEnvelope(c.diff.changes).filter((ch) => !read.some((p) => pathsOverlap(p, ch.path)));
+  for (const p of read) lines.push(`  ${changeText(p.segments, lookupResolved(c.before, p), lookupResolved(c.after, p))}`);
+  const others = withoutEnvelope(c.diff.changes).filter((ch) => !read.some((p) => pathsOverlap(p.segments, ch.path)));
   if (others.length > 0) lines.push("  the event also wrote:");
-  for (const ch of others.slice(0, 10)) lines.push(`    ${formatPath(ch.path)}: ${brief(ch.before)} -> ${brief(ch.after)}`);
+  for (const ch of others.slice(0, 10)) lines.push(`    ${changeText(ch.path, ch.before, ch.after)}`);
   if (others.length > 10) lines.push(`    (${others.length - 10} more)`);
   return lines;
 }

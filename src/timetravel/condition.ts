@@ -1,6 +1,7 @@
 import { die } from "../core/errors.ts";
 import type { Invariant } from "../core/invariants.ts";
 import { compilePredicate, type FunctionRegistry } from "./predicate.ts";
+import { didYouMean } from "./words.ts";
 
 /**
  * A "bad" condition over a state, what bisect and minimize look for: a predicate that holds, or an
@@ -18,8 +19,9 @@ export interface Condition<S> {
   detail(state: S): string;
 }
 
-export function predicateCondition<S>(source: string, functions?: FunctionRegistry): Condition<S> {
-  const p = compilePredicate(source, functions);
+/** `shape`: a state of the trace's shape (its genesis), to reject paths that cannot exist before searching. */
+export function predicateCondition<S>(source: string, functions?: FunctionRegistry, shape?: S): Condition<S> {
+  const p = compilePredicate(source, functions, shape);
   return {
     label: `\`${source}\` holds`,
     test: (s) => p.test(s),
@@ -49,8 +51,10 @@ export function invariantCondition<S>(inv: Invariant<S>): Condition<S> {
 export function findInvariant<S>(invariants: readonly Invariant<S>[], name: string): Invariant<S> {
   const inv = invariants.find((i) => i.name === name);
   if (inv !== undefined) return inv;
-  const known = invariants.length === 0 ? "this model registers none yet" : `known: ${invariants.map((i) => i.name).join(", ")}`;
-  return die("ARGUMENT_INVALID", `--invariant: unknown invariant '${name}' (${known})`);
+  const names = invariants.map((i) => i.name);
+  const hint = didYouMean(name, names);
+  const known = invariants.length === 0 ? " (this model registers none yet)" : hint !== "" ? hint : ` (known: ${names.join(", ")})`;
+  return die("ARGUMENT_INVALID", `--invariant: unknown invariant '${name}'${known}`);
 }
 
 /** `--until EXPR` or `--invariant NAME`, exactly one of them. */
@@ -58,9 +62,10 @@ export function conditionFromOptions<S>(
   opts: { until?: string; invariant?: string },
   invariants: readonly Invariant<S>[],
   functions?: FunctionRegistry,
+  shape?: S,
 ): Condition<S> {
   if ((opts.until === undefined) === (opts.invariant === undefined)) {
     die("ARGUMENT_INVALID", "give exactly one of --until PREDICATE or --invariant NAME");
   }
-  return opts.until !== undefined ? predicateCondition<S>(opts.until, functions) : invariantCondition(findInvariant(invariants, opts.invariant!));
+  return opts.until !== undefined ? predicateCondition<S>(opts.until, functions, shape) : invariantCondition(findInvariant(invariants, opts.invariant!));
 }

@@ -4,37 +4,57 @@ import type { Invariant } from "../core/invariants.ts";
 import type { CoreState } from "../core/reducer.ts";
 import { plainEqual } from "../core/equal.ts";
 import { withoutEnvelope, type Change } from "./diff.ts";
-import { brief, childKeys, formatPath, lookup, parsePath, MISSING, type PathSegment } from "./paths.ts";
+import { childKeys, keyedRecordAt, lookup, MISSING, resolvePath } from "./paths.ts";
+import { outOfRange } from "./store.ts";
 import type { FunctionRegistry } from "./predicate.ts";
 import type { Seeker } from "./seeker.ts";
+import { changeText, readableBrief } from "./readable.ts";
 import { COMMANDS, type Command } from "./debugger-commands.ts";
+import type { Stop } from "./debugger-stops.ts";
 
 export interface DebugOptions<S> {
   readonly invariants: readonly Invariant<S>[];
   /** One line per event (describeEvent), injected so this module stays model-agnostic. */
   readonly describe: (ev: EventBase, outcome: Outcome) => string;
   readonly functions?: FunctionRegistry;
-}
-
-export interface Watch {
-  readonly text: string;
-  readonly segments: readonly PathSegment[];
+  /** The event kinds the model knows (to check `next KIND`, and to complete kinds); empty: any. */
+  readonly kinds?: readonly string[];
+  /** An empty line repeats the last command (gdb's habit; on a terminal, not in scripts). */
+  readonly repeatOnEmpty?: boolean;
+  /** Reads a command file for `source FILE` (the CLI passes one; the library reads no files). */
+  readonly readScript?: (path: string) => readonly string[];
+  /** Commands of earlier sessions, listed first by `history`. */
+  readonly pastHistory?: readonly string[];
+  /** Commands a model adds (the guest's instructions and memory: stepi, backi, x, regs). */
+  readonly extraCommands?: readonly Command[];
 }
 
 /** Most changes one command prints; the rest are counted. */
 export const CHANGES_SHOWN_MAX = 12;
 
+/** `source` files may source others, this deep at most (a file sourcing itself ends here). */
+const SOURCE_DEPTH_MAX = 8;
+
 /**
  * An interactive time-travel session over one trace: a position (event index, -1 = genesis), the
- * state there, watched paths and the command history. `execute` takes one command line and returns
- * the lines to print, so the same session runs under a terminal, a pipe, or a test.
+ * state there, breakpoints and watchpoints (numbered together, as gdb does) and the command
+ * history. `execute` takes one command line and returns the lines to print, so the same session
+ * runs under a terminal, a pipe, a script (`source`) or a test.
  */
 export class DebugSession<S extends CoreState> {
   position = -1;
+  /**
+   * Guest instructions of event `position + 1` already executed in `state` (0 at an event
+   * boundary): set by stepping commands that stand between instructions (positions.ts).
+   */
+  insns = 0;
   state: S;
-  readonly watches: Watch[] = [];
+  readonly stops: Stop[] = [];
   readonly history: string[] = [];
   finished = false;
+  private nextStop = 1;
+  private last: string | null = null;
+  private depth = 0;
 
   constructor(
     readonly seeker: Seeker<S>,
@@ -45,17 +65,20 @@ export class DebugSession<S extends CoreState> {
 
   /** `(hvsim #12 hypercall) `: where we are, as the prompt. */
   prompt(): string {
+    if (this.insns > 0) return `(hvsim #${this.position}+${this.insns} insns) `;
     return this.position < 0 ? "(hvsim #-1 genesis) " : `(hvsim #${this.position} ${this.seeker.event(this.position).kind}) `;
   }
 
-  /** Runs one command line. Errors become one `error: ...` line; the session stays usable. */
-  execute(line: string): string[] {
-    const text = line.trim();
+  /** Runs one command line. Errors become one `error: ...` line; the session stays usable. `remember`: keep it in the history. */
+  execute(line: string, remember = true): string[] {
+    let text = line.trim();
+    if (text === "" && this.options.repeatOnEmpty === true && this.last !== null) text = this.last;
     if (text === "" || text.startsWith("#")) return [];
-    this.history.push(text);
+    if (this.depth === 0 && remember) this.history.push(text);
     const [name, ...rest] = text.split(/\s+/);
-    const cmd = findCommand(name!);
+    const cmd = findCommand(name!, this.options.extraCommands);
     if (cmd === undefined) return [`error: unknown command '${name}' (type help)`];
+    this.last = cmd.repeats === false ? null : text;
     try {
       return cmd.run(this, rest, text.slice(name!.length).trim());
     } catch (e) {
@@ -64,15 +87,45 @@ export class DebugSession<S extends CoreState> {
     }
   }
 
-  /** Moves to event `n` (clamped to the trace) by seeking; stepping by one uses the pure path. */
-  moveTo(n: number): void {
-    const target = Math.max(-1, Math.min(this.seeker.count - 1, n));
-    if (target === this.position + 1 && target >= 0) {
-      this.state = this.seeker.changeAt(target, 0, this.state).after;
-    } else if (target !== this.position) {
-      this.state = this.seeker.stateAt(target);
+  /** Runs the commands of a file (`source FILE`, `hvsim debug -x FILE`), stopping at `quit`. */
+  source(path: string): string[] {
+    if (this.options.readScript === undefined) die("ARGUMENT_INVALID", "source: this session cannot read files");
+    if (this.depth >= SOURCE_DEPTH_MAX) die("ARGUMENT_INVALID", `source ${path}: files source each other more than ${SOURCE_DEPTH_MAX} deep`);
+    const lines = this.options.readScript(path);
+    const out: string[] = [];
+    this.depth += 1;
+    try {
+      for (const l of lines) {
+        out.push(...this.execute(l));
+        if (this.finished) break;
+      }
+    } finally {
+      this.depth -= 1;
     }
-    this.position = target;
+    return out;
+  }
+
+  /** A new breakpoint or watchpoint number. */
+  stopNumber(): number {
+    return this.nextStop++;
+  }
+
+  /** Moves to event `n` (an index outside the trace is an error) by seeking; stepping by one uses the pure path. */
+  moveTo(n: number): void {
+    this.settle();
+    if (n === this.position + 1 && n >= 0 && n < this.seeker.count) {
+      this.state = this.seeker.changeAt(n, 0, this.state).after;
+    } else if (n !== this.position) {
+      this.state = this.seeker.stateAt(n);
+    }
+    this.position = n;
+  }
+
+  /** Back to the event boundary when the state stands between two instructions of the next event. */
+  settle(): void {
+    if (this.insns === 0) return;
+    this.insns = 0;
+    this.state = this.seeker.stateAt(this.position);
   }
 
   /** The event line at `i` (stored outcome), with a note when this build recomputes another one. */
@@ -84,7 +137,7 @@ export class DebugSession<S extends CoreState> {
   /** Change lines (`  path: before -> after`), the envelope's seq and t left out (the event line has them). */
   changeLines(changes: readonly Change[], indent = "  "): string[] {
     const shown = withoutEnvelope(changes);
-    const lines = shown.slice(0, CHANGES_SHOWN_MAX).map((c) => `${indent}${formatPath(c.path)}: ${brief(c.before)} -> ${brief(c.after)}`);
+    const lines = shown.slice(0, CHANGES_SHOWN_MAX).map((c) => `${indent}${changeText(c.path, c.before, c.after)}`);
     if (shown.length > CHANGES_SHOWN_MAX) lines.push(`${indent}(${shown.length - CHANGES_SHOWN_MAX} more changes)`);
     return lines;
   }
@@ -92,21 +145,23 @@ export class DebugSession<S extends CoreState> {
   /** A note when the model in this build computes another outcome than the one stored for event i. */
   outcomeNote(i: number, recomputed: Outcome): string[] {
     const stored = this.seeker.store.outcome(i);
-    return plainEqual(stored, recomputed) ? [] : [`  ! this build computes another outcome: ${brief(recomputed)} (stored ${brief(stored)})`];
+    return plainEqual(stored, recomputed) ? [] : [`  ! this build computes another outcome: ${readableBrief(recomputed)} (stored ${readableBrief(stored)})`];
   }
 
+  /** An event index as typed (`end`/`$`: the last event), checked against the trace. */
   parseIndex(raw: string | undefined): number {
     if (raw === undefined) die("ARGUMENT_INVALID", "expected an event index");
     if (raw === "end" || raw === "$") return this.seeker.count - 1;
     const s = raw.replace(/_/g, "");
     const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
     if (!Number.isSafeInteger(n)) die("ARGUMENT_INVALID", `expected an event index, got '${raw}'`);
+    if (!(n >= -1 && n < this.seeker.count)) outOfRange(n, this.seeker.count, this.seeker.store.damage);
     return n;
   }
 
   /**
-   * Tab completion (node:readline completer): command names first, then state paths against the
-   * current state for commands that take one.
+   * Tab completion (node:readline completer): command names first; then event kinds for commands
+   * that take one, state paths for those that take a path (keyed records complete by name).
    */
   complete(line: string): [string[], string] {
     const words = line.split(/\s+/);
@@ -114,15 +169,21 @@ export class DebugSession<S extends CoreState> {
       const names = COMMANDS.flatMap((c) => [c.name, ...c.aliases]).filter((n) => n.startsWith(words[0] ?? ""));
       return [names.sort(), words[0] ?? ""];
     }
-    const cmd = findCommand(words[0]!);
-    if (cmd === undefined || !cmd.takesPath) return [[], line];
+    const cmd = findCommand(words[0]!, this.options.extraCommands);
+    if (cmd === undefined) return [[], line];
+    if (cmd.takesKind === true && words.length === 2) {
+      const token = words[1]!;
+      return [(this.options.kinds ?? []).filter((k) => k.startsWith(token)), token];
+    }
+    if (cmd.takesPath !== true) return [[], line];
     const token = /[\w$.[\]"']*$/.exec(line)![0];
     return [completePath(this.state, token), token];
   }
 }
 
-function findCommand(name: string): Command | undefined {
-  return COMMANDS.find((c) => c.name === name || c.aliases.includes(name));
+export function findCommand(name: string, extra: readonly Command[] = []): Command | undefined {
+  const match = (c: Command): boolean => c.name === name || c.aliases.includes(name);
+  return extra.find(match) ?? COMMANDS.find(match);
 }
 
 /** Completions of a partial path: the keys under its parent that start with the partial last key. */
@@ -131,13 +192,17 @@ export function completePath(state: unknown, token: string): string[] {
   const parentText = cut < 0 ? "" : token.slice(0, cut);
   const partial = (cut < 0 ? token : token.slice(cut + 1)).replace(/^["']|["'\]]$/g, "");
   let parent: unknown;
+  let keyed: readonly string[] | undefined;
   try {
-    parent = lookup(state, parsePath(parentText));
+    const p = resolvePath(parentText);
+    parent = lookup(state, p.segments);
+    keyed = keyedRecordAt(p.segments)?.names;
   } catch {
     return [];
   }
   if (parent === MISSING) return [];
-  return childKeys(parent)
+  const keys = keyed ?? childKeys(parent);
+  return keys
     .filter((k) => k.startsWith(partial))
     .map((k) => (parentText === "" ? (/^\d+$/.test(k) ? `[${k}]` : k) : /^\d+$/.test(k) ? `${parentText}[${k}]` : `${parentText}.${k}`));
 }

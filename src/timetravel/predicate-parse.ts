@@ -17,7 +17,7 @@ import type { PathSegment } from "./paths.ts";
  */
 export type Node =
   | { readonly type: "literal"; readonly value: unknown }
-  | { readonly type: "path"; readonly segments: readonly PathSegment[]; readonly text: string }
+  | { readonly type: "path"; readonly segments: readonly PathSegment[]; readonly text: string; readonly column: number }
   | { readonly type: "not"; readonly operand: Node }
   | { readonly type: "logic"; readonly op: "&&" | "||"; readonly left: Node; readonly right: Node }
   | { readonly type: "compare"; readonly op: CompareOp; readonly left: Node; readonly right: Node }
@@ -191,7 +191,7 @@ export function parsePredicate(src: string, arityOf: (name: string) => number | 
       } else break;
     }
     const end = toks[p - 1]!;
-    return { type: "path", segments, text: src.slice(start.at, end.at + end.text.length) };
+    return { type: "path", segments, text: src.slice(start.at, end.at + end.text.length), column: start.at + 1 };
   };
 
   const root = expr();

@@ -15,11 +15,20 @@ describe("predicate language", () => {
     expect(holds("t > -1 && seq == 4")).toBe(true);
   });
 
-  it("treats absent paths as falsy and unequal to everything", () => {
-    expect(holds("nope.deeper == null")).toBe(false);
-    expect(holds("nope != 3")).toBe(false);
-    expect(holds("nope")).toBe(false);
+  it("treats absent paths in the growing part of a state as falsy and unequal to everything", () => {
+    expect(holds("counts.0x44 == null")).toBe(false);
+    expect(holds("vms[3] != 3")).toBe(false);
+    expect(holds("vms[1].status")).toBe(false);
+    expect(holds("exists(nope) || exists(flags.off)")).toBe(false);
     expect(compilePredicate("a == 0x1_0000_0000_0000_0000").test({ a: 0x1_0000_0000_0000_0000n })).toBe(true);
+  });
+
+  it("rejects a path that cannot exist in a state of this shape, naming it and the nearest key", () => {
+    expect(() => holds("foo.bar < 3")).toThrow("predicate 'foo.bar < 3': column 1: 'foo' does not exist: the state has no key 'foo' (its keys: seq, t, counts, vms, name, flags)");
+    expect(() => holds("seq == 4 && flags.onn")).toThrow("predicate 'seq == 4 && flags.onn': column 13: 'flags.onn' does not exist: flags has no key 'onn' (did you mean 'on'?)");
+    expect(() => holds("name.first == 1")).toThrow("column 1: 'name.first' does not exist: name is a string, with no keys");
+    // Checked against a given shape (a trace's genesis) at compile time, before any state is seen.
+    expect(() => compilePredicate("sq > 1", undefined, state)).toThrow("column 1: 'sq' does not exist: the state has no key 'sq' (did you mean 'seq'?)");
   });
 
   it("lists the paths it reads", () => {

@@ -1,6 +1,6 @@
 import { plainEqual } from "../core/equal.ts";
 import { die } from "../core/errors.ts";
-import { MISSING, lookup, type Lookup } from "./paths.ts";
+import { MISSING, checkPathShape, lookupResolved, resolveSegments, type Lookup, type ResolvedPath } from "./paths.ts";
 import { parsePredicate, type CompareOp, type Node } from "./predicate-parse.ts";
 
 /**
@@ -70,31 +70,78 @@ export interface Predicate {
   test(state: unknown): boolean;
 }
 
-/** Parses and checks a predicate once; evaluating it afterwards never throws on absent paths. */
-export function compilePredicate(source: string, functions: FunctionRegistry = registry): Predicate {
-  if (source.trim() === "") die("ARGUMENT_INVALID", "predicate: empty expression (example: hypercallCounts.0x33 >= 3)");
-  const ast = parsePredicate(source, (name) => functions.get(name)?.arity);
-  const paths: string[] = [];
-  collectPaths(ast, paths);
-  const evaluate = (state: unknown): Lookup => evalNode(ast, state, functions);
-  return { source, paths: [...new Set(paths)], evaluate, test: (s) => truthy(evaluate(s)) };
+/** A path in a predicate, resolved once (keys typed by name), with where it sits in the source. */
+interface PathRef {
+  readonly p: ResolvedPath;
+  readonly column: number;
+  /** Inside exists(): asking whether it is there, so an impossible path is still a fair question. */
+  readonly probing: boolean;
 }
 
-function collectPaths(n: Node, out: string[]): void {
-  if (n.type === "path") out.push(n.text);
-  else if (n.type === "not") collectPaths(n.operand, out);
-  else if (n.type === "logic" || n.type === "compare") {
-    collectPaths(n.left, out);
-    collectPaths(n.right, out);
-  } else if (n.type === "call") for (const a of n.args) collectPaths(a, out);
+/**
+ * Parses and checks a predicate once; evaluating it afterwards never throws on absent paths. A path
+ * that cannot exist in a state of this shape (`foo.bar`, a misspelt key) is a usage error naming it:
+ * checked against `shape` (the trace's genesis state) when given, else against the first state the
+ * predicate is evaluated on.
+ */
+export function compilePredicate(source: string, functions: FunctionRegistry = registry, shape?: unknown): Predicate {
+  if (source.trim() === "") die("ARGUMENT_INVALID", "predicate: empty expression (example: hypercallCounts.msgqueue_send >= 3)");
+  const refs: PathRef[] = [];
+  const ast = resolveNode(source, parsePredicate(source, (name) => functions.get(name)?.arity), refs, false);
+  let checked = false;
+  const checkShape = (state: unknown): void => {
+    checked = true;
+    for (const r of refs) if (!r.probing) checkPathShape(state, r.p, `predicate '${source}': column ${r.column}`);
+  };
+  if (shape !== undefined) checkShape(shape);
+  const evaluate = (state: unknown): Lookup => {
+    if (!checked) checkShape(state);
+    return evalNode(ast, state, functions);
+  };
+  return { source, paths: [...new Set(refs.map((r) => r.p.text))], evaluate, test: (s) => truthy(evaluate(s)) };
 }
 
-function evalNode(n: Node, state: unknown, fns: FunctionRegistry): Lookup {
+/** The compiled tree: the parsed one with every path resolved. */
+type Expr =
+  | { readonly type: "literal"; readonly value: unknown }
+  | { readonly type: "path"; readonly p: ResolvedPath }
+  | { readonly type: "not"; readonly operand: Expr }
+  | { readonly type: "logic"; readonly op: "&&" | "||"; readonly left: Expr; readonly right: Expr }
+  | { readonly type: "compare"; readonly op: CompareOp; readonly left: Expr; readonly right: Expr }
+  | { readonly type: "call"; readonly name: string; readonly args: readonly Expr[] };
+
+/** Resolves every path's keys (names of keyed records) once, at compile time, collecting them. */
+function resolveNode(src: string, n: Node, out: PathRef[], probing: boolean): Expr {
+  switch (n.type) {
+    case "literal":
+      return n;
+    case "path": {
+      let p: ResolvedPath;
+      try {
+        p = resolveSegments(n.text, n.segments);
+      } catch (e) {
+        return die("ARGUMENT_INVALID", `predicate '${src}': column ${n.column}: ${(e as Error).message.replace(/^path '[^']*': /, "")}`);
+      }
+      out.push({ p, column: n.column, probing });
+      return { type: "path", p };
+    }
+    case "not":
+      return { type: "not", operand: resolveNode(src, n.operand, out, probing) };
+    case "logic":
+      return { type: "logic", op: n.op, left: resolveNode(src, n.left, out, probing), right: resolveNode(src, n.right, out, probing) };
+    case "compare":
+      return { type: "compare", op: n.op, left: resolveNode(src, n.left, out, probing), right: resolveNode(src, n.right, out, probing) };
+    case "call":
+      return { type: "call", name: n.name, args: n.args.map((a) => resolveNode(src, a, out, probing || n.name === "exists")) };
+  }
+}
+
+function evalNode(n: Expr, state: unknown, fns: FunctionRegistry): Lookup {
   switch (n.type) {
     case "literal":
       return n.value;
     case "path":
-      return lookup(state, n.segments);
+      return lookupResolved(state, n.p);
     case "not":
       return !truthy(evalNode(n.operand, state, fns));
     case "logic": {
@@ -105,7 +152,7 @@ function evalNode(n: Node, state: unknown, fns: FunctionRegistry): Lookup {
     case "compare":
       return compare(n.op, evalNode(n.left, state, fns), evalNode(n.right, state, fns));
     case "call": {
-      const args = n.args.map((a) => ({ value: evalNode(a, state, fns), ...(a.type === "path" ? { path: a.text } : {}) }));
+      const args = n.args.map((a) => ({ value: evalNode(a, state, fns), ...(a.type === "path" ? { path: a.p.text } : {}) }));
       return fns.get(n.name)!.call(args, state);
     }
   }

@@ -4,7 +4,7 @@ import { die } from "../core/errors.ts";
 import { plainEqual } from "../core/equal.ts";
 import { mutableCopy, type CoreState, type Model } from "../core/reducer.ts";
 import { changesFromPatches, type DiffResult } from "./diff.ts";
-import type { EventStore } from "./store.ts";
+import { outOfRange, type EventStore } from "./store.ts";
 
 // Patches are only for what a person looks at (STYLE 2.7); enabling the plugin once is global and cheap.
 enablePatches();
@@ -79,6 +79,11 @@ export class Seeker<S extends CoreState> {
     return this.interval;
   }
 
+  /** The event indices whose states the cache holds now (cheap to look at: no replay). */
+  cachedIndices(): number[] {
+    return [...this.checkpoints.keys()].sort((a, b) => a - b);
+  }
+
   event(i: number): EventBase {
     return this.store.event(i);
   }
@@ -110,10 +115,7 @@ export class Seeker<S extends CoreState> {
     this.stats.seeks += 1;
     let hit = -1;
     for (let i = base.seq + 1; i <= to; i++) {
-      const ev = this.store.event(i);
-      const outcome = this.model.apply(working, ev);
-      this.stats.eventsReplayed += 1;
-      if (this.verify) this.checkOutcome(i, ev, outcome);
+      const ev = this.applyAt(working, i);
       if ((i + 1) % this.interval === 0 && !this.checkpoints.has(i)) this.remember(i, freeze(mutableCopy(working), true));
       if (i >= from && visit(i, working, ev)) {
         hit = i;
@@ -122,6 +124,26 @@ export class Seeker<S extends CoreState> {
     }
     atEnd?.(working);
     return hit;
+  }
+
+  /**
+   * One forward pass over `from..to` on a private working copy, yielding after each event (read the
+   * state, never keep or change it). Keeps no checkpoints: for exports, which visit every event once.
+   */
+  *forward(from: number, to: number): Generator<{ readonly i: number; readonly state: S; readonly ev: EventBase }> {
+    this.checkIndex(to);
+    const working = mutableCopy(this.stateAt(from - 1));
+    this.stats.seeks += 1;
+    for (let i = from; i <= to; i++) yield { i, state: working, ev: this.applyAt(working, i) };
+  }
+
+  /** Applies event `i` to the working state on the fast path: counted, and its outcome checked when verifying. */
+  private applyAt(working: S, i: number): EventBase {
+    const ev = this.store.event(i);
+    const outcome = this.model.apply(working, ev);
+    this.stats.eventsReplayed += 1;
+    if (this.verify) this.checkOutcome(i, ev, outcome);
+    return ev;
   }
 
   /**
@@ -141,9 +163,7 @@ export class Seeker<S extends CoreState> {
   }
 
   private checkIndex(n: number): void {
-    if (!(Number.isInteger(n) && n >= -1 && n < this.count)) {
-      die("ARGUMENT_INVALID", `event index ${n} is out of range: this trace has events 0..${this.count - 1} (-1 is genesis)`);
-    }
+    if (!(Number.isInteger(n) && n >= -1 && n < this.count)) outOfRange(n, this.count, this.store.damage);
   }
 
   /** The nearest known state at or before `n`: an in-memory checkpoint, a stored snapshot, or genesis. */

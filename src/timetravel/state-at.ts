@@ -1,17 +1,16 @@
 import { die } from "../core/errors.ts";
 import { toJson } from "../export/json.ts";
 import type { Machine } from "../model/machine.ts";
-import type { TraceReader } from "../trace/reader.ts";
-import { seekerForTrace } from "./open.ts";
+import type { OpenedTrace } from "./open.ts";
 
 /**
  * The state after event `n` of a trace (-1: genesis; omitted: the last whole event), for one-shot
  * queries (`hvsim state`, `hvsim bcc verify`). Seeks from the nearest stored snapshot and verifies
  * every recomputed outcome on the way: a state the model no longer produces is reported, not shown.
  */
-export function verifiedStateAt(reader: TraceReader, n?: number): Machine {
-  const seeker = seekerForTrace(reader, { verifyOutcomes: true });
-  const state = seeker.stateAt(n ?? seeker.count - 1);
+export function verifiedStateAt(trace: OpenedTrace, n?: number): Machine {
+  const seeker = trace.seeker({ verifyOutcomes: true });
+  const state = seeker.stateAt(trace.checkIndex(n ?? seeker.count - 1));
   const d = seeker.divergence;
   if (d !== null) {
     die("REPLAY_DIVERGENCE", `divergence at event ${d.seq} (${d.kind}): stored outcome ${toJson(d.stored)}, recomputed ${toJson(d.recomputed)}`, {

@@ -113,6 +113,25 @@ export class TraceReader {
     }
   }
 
+  /**
+   * The frames of the whole records from the body start on, with framing and checksums checked but
+   * no body decoded: a cheap pass (a tenth of `items()`) that finds where a long trace is damaged.
+   * Stops at the footer, the trailer or the first damage, which it returns.
+   */
+  *frames(): Generator<Frame, Omit<Damage, "eventsBefore"> | null> {
+    let offset = this.bodyStart;
+    let blocks = 0;
+    while (offset < this.source.size && !this.isTrailerAt(offset)) {
+      const r = readRecord(this.source, offset, false);
+      if (!r.ok) return { ...r.damage, block: blocks };
+      offset = r.record.end;
+      if (r.record.type === RecordType.block) blocks += 1;
+      yield { type: r.record.type, offset: r.record.offset, end: r.record.end };
+      if (r.record.type === RecordType.footer) break;
+    }
+    return null;
+  }
+
   /** Events with their outcomes, in order; stops at damage (see `damage`). */
   *events(): Generator<{ ev: EventBase; outcome: Outcome }> {
     for (const item of this.items()) {
@@ -152,7 +171,14 @@ export class TraceReader {
 
 type ReadResult = { ok: true; record: RawRecord } | { ok: false; damage: Omit<Damage, "block" | "eventsBefore"> };
 
-function readRecord(source: ByteSource, offset: number): ReadResult {
+/** A record's place in the file, as `frames()` yields it. */
+export interface Frame {
+  readonly type: number;
+  readonly offset: number;
+  readonly end: number;
+}
+
+function readRecord(source: ByteSource, offset: number, decode = true): ReadResult {
   const head = Buffer.from(source.read(offset, FRAME_BYTES));
   if (head.length < FRAME_BYTES) {
     return damaged("TRACE_TRUNCATED", offset, `cut short at offset ${offset}: ${head.length} of ${FRAME_BYTES} record-header bytes`);
@@ -178,6 +204,7 @@ function readRecord(source: ByteSource, offset: number): ReadResult {
     return damaged("TRACE_CHECKSUM", offset, `checksum mismatch in the ${recordTypeName(type)} record at offset ${offset}`);
   }
   let value: unknown;
+  if (!decode) return { ok: true, record: { type, offset, end: offset + FRAME_BYTES + length, body: undefined } };
   try {
     value = decodeBody(body);
   } catch {

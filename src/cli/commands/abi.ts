@@ -1,7 +1,10 @@
 import type { Command } from "commander";
 import type { Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { HYPERCALLS, HYPERCALL_HVC_BASE } from "../../model/abi/hypercalls.ts";
+import { HYPERCALLS, HYPERCALL_HVC_BASE, HYPERCALL_SMCCC_BASE } from "../../model/abi/hypercalls.ts";
+import { die } from "../../core/errors.ts";
+import { didYouMean } from "../../timetravel/words.ts";
 import { HV_ERRORS } from "../../model/abi/errors.ts";
 import { RM_MESSAGES } from "../../model/abi/rm.ts";
 
@@ -39,13 +42,75 @@ export function abiLines(t: AbiTables): string[] {
   ];
 }
 
+/** What a number or name is in the ABI: a hypercall (by number, HVC immediate or SMCCC ID), an error, an RM message. */
+export interface AbiMatch {
+  readonly table: "hypercall" | "error" | "rm message";
+  readonly name: string;
+  readonly value: number;
+  readonly line: string;
+}
+
+const hex = (n: number, w = 2): string => `${n < 0 ? "-" : ""}0x${Math.abs(n).toString(16).padStart(w, "0")}`;
+
+function parseNumber(q: string): number | null {
+  const s = q.replace(/_/g, "");
+  if (/^-?\d+$/.test(s)) return Number(s);
+  if (/^-?0x[0-9a-f]+$/i.test(s)) return (s.startsWith("-") ? -1 : 1) * Number.parseInt(s.replace(/^-/, ""), 16);
+  return null;
+}
+
+/**
+ * Looks one call, error or message up by name (case-insensitive, with or without ERROR_) or by
+ * number: a hypercall number, its HVC immediate (0x6000 + n) or SMCCC function ID (0xC6008000 + n),
+ * an error value, an RM message ID. A number may match in several tables; all are listed.
+ */
+export function abiLookup(t: AbiTables, query: string): AbiMatch[] {
+  const n = parseNumber(query);
+  const name = query.toUpperCase().replace(/^ERROR_/, "");
+  const call = (h: { name: string; number: number }): AbiMatch => ({
+    table: "hypercall",
+    name: h.name,
+    value: h.number,
+    line: `hypercall ${h.name}: number ${hex(h.number)}, HVC #${hex(HYPERCALL_HVC_BASE + h.number, 4)}, SMCCC function ID ${hex(HYPERCALL_SMCCC_BASE + h.number, 8)}`,
+  });
+  const out: AbiMatch[] = [];
+  for (const h of t.hypercalls) {
+    if (n === null ? h.name.toUpperCase() === name : n === h.number || n === HYPERCALL_HVC_BASE + h.number || n === HYPERCALL_SMCCC_BASE + h.number) out.push(call(h));
+  }
+  // A number in the HVC table with no handler is an answer too (reference gunyah-hypervisor.md §2).
+  const slot = n === null ? null : n >= HYPERCALL_SMCCC_BASE ? n - HYPERCALL_SMCCC_BASE : n >= HYPERCALL_HVC_BASE ? n - HYPERCALL_HVC_BASE : n;
+  if (slot !== null && slot >= 0 && slot < 0x200 && out.length === 0) {
+    out.push({ table: "hypercall", name: "(unimplemented)", value: slot, line: `hypercall ${hex(slot)}: no handler in the modelled build (HVC #${hex(HYPERCALL_HVC_BASE + slot, 4)} returns ERROR_UNIMPLEMENTED)` });
+  }
+  for (const e of t.errors) {
+    if (n === null ? e.name.toUpperCase().replace(/^ERROR_/, "") === name : n === e.value) out.push({ table: "error", name: e.name, value: e.value, line: `error ${e.name}: ${e.value}` });
+  }
+  for (const m of t.rmMessages) {
+    if (n === null ? m.name.toUpperCase() === name : n === m.id) out.push({ table: "rm message", name: m.name, value: m.id, line: `rm message ${m.name}: ${hex(m.id, 8)}` });
+  }
+  return out;
+}
+
 export function registerAbi(program: Command, io: Io, setCode: (c: number) => void): void {
   program
     .command("abi")
-    .description("the Gunyah ABI the model speaks: hypercall numbers, error codes, RM message IDs")
-    .option("--json", 'print {"hypercalls":[{name,number}],"errors":[{name,value}],"rmMessages":[{name,id}]}')
-    .action((opts: { json?: boolean }) => {
+    .description("the Gunyah ABI the model speaks: hypercall numbers, error codes, RM message IDs; or one of them by number or name")
+    .argument("[query]", "a name (vcpu_run, DENIED, MEM_LEND) or a number (0x65, 0x6065, 0xc6008065, -1, 0x51000012)")
+    .option("--json", 'print {"hypercalls":[{name,number}],"errors":[{name,value}],"rmMessages":[{name,id}]} (with a query: the matches)')
+    .addHelpText("after", helpAfter("abi", ["hvsim abi vcpu_run", "hvsim abi 0x6065", "hvsim abi ERROR_DENIED"]))
+    .action((query: string | undefined, opts: { json?: boolean }) => {
       const t = abiTables();
+      if (query !== undefined) {
+        const found = abiLookup(t, query);
+        if (found.length === 0) {
+          const hint = didYouMean(query, [...t.hypercalls.map((h) => h.name), ...t.errors.map((e) => e.name), ...t.rmMessages.map((m) => m.name)]);
+          die("ARGUMENT_INVALID", `abi: nothing is called or numbered '${query}'${hint}`);
+        }
+        if (opts.json) io.out(JSON.stringify(found.map(({ line: _l, ...m }) => m)));
+        else for (const m of found) io.out(m.line);
+        setCode(EXIT.ok);
+        return;
+      }
       if (opts.json) io.out(JSON.stringify({ hypercalls: t.hypercalls, errors: t.errors, rmMessages: t.rmMessages }));
       else for (const l of abiLines(t)) io.out(l);
       setCode(EXIT.ok);

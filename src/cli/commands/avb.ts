@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
-import { verifyAvbImage, type AvbVerifyOutcome } from "../../model/pvmfw/index.ts";
+import { parseAvbPublicKey, verifyAvbImage, type AvbVerifyOutcome } from "../../model/pvmfw/index.ts";
 import { toJson } from "../../export/json.ts";
 
 function readInput(what: string, path: string): Uint8Array {
@@ -45,12 +46,18 @@ export function registerAvb(program: Command, io: Io, setCode: (c: number) => vo
     .option("--json", "print the outcome as JSON")
     .addHelpText(
       "after",
-      "\nExit codes: 0 verified, 1 refused (PUBLIC_KEY_REJECTED, VERIFICATION, ROLLBACK_INDEX, ...), 2 not an AVB image.\n" +
-        "Example:\n  hvsim avb verify kernel_signed_ri5.img --key pvmfw_key_rsa2048.avbpubkey",
+      helpAfter("avb verify", [
+        "hvsim avb verify test/fixtures/avb/kernel_signed_ri5.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey",
+        "hvsim avb verify test/fixtures/avb/kernel_signed_ri3.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey --rollback 5",
+      ]),
     )
     .action((image: string, opts: { key: string; rollback: string; partition: string; json?: boolean }) => {
+      const key = readInput("key", opts.key);
+      // A file that is not a key at all is bad input, not AVB refusing a wrong key (exit 1).
+      const parsed = parseAvbPublicKey(key);
+      if (typeof parsed === "string") die("ARGUMENT_INVALID", `--key ${opts.key}: not an AVB public key (.avbpubkey, avbtool extract_public_key): ${parsed}`);
       const r = verifyAvbImage(readInput("image", image), {
-        trustedPublicKey: readInput("key", opts.key),
+        trustedPublicKey: key,
         storedRollbackIndex: parseIntOption("--rollback", opts.rollback, 0),
         partitionName: opts.partition,
       });

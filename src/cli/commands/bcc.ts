@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
-import { openTraceFile, parseIntOption } from "../files.ts";
-import { isTraceFile } from "../target.ts";
+import { parseIntOption } from "../files.ts";
+import { indexOption, isTraceFile, withTrace } from "../target.ts";
 import { verifiedStateAt } from "../../timetravel/state-at.ts";
 import { verifyBcc, type BccEntry } from "../../model/pvmfw/dice.ts";
 import { bccFromCbor, handoverBcc } from "../../model/pvmfw/boot.ts";
@@ -28,18 +29,17 @@ function entryLine(e: BccEntry): string {
 }
 
 /** Reads the chain from a trace (final state, or after event --at) or from a raw CBOR file. */
-function loadChain(file: string, opts: { at?: string; vm?: string }): { bytes: Uint8Array; from: string } {
+function loadChain(io: Io, file: string, opts: { at?: string; vm?: string }): { bytes: Uint8Array; from: string; damaged: boolean } {
   if (isTraceFile(file)) {
-    const reader = openTraceFile(file);
-    try {
-      const state = verifiedStateAt(reader, opts.at === undefined ? undefined : parseIntOption("--at", opts.at, -1));
+    return withTrace(io, file, (trace) => {
+      const at = opts.at === undefined ? undefined : indexOption(trace, "--at", opts.at);
+      const state = verifiedStateAt(trace, at);
       const vm = opts.vm === undefined ? undefined : parseIntOption("--vm", opts.vm, 0);
       const c = chainIn(state, vm);
       if (c === null) die("ARGUMENT_INVALID", `${file}: no protected VM has a DICE chain after event ${state.seq}${vm === undefined ? "" : ` (VM ${vm})`}`);
-      return { bytes: c.bytes, from: `VM ${c.vm} after event ${state.seq}` };
-    } finally {
-      reader.close();
-    }
+      // Without --at the chain is the final state's: a damaged trace may have lost what came later.
+      return { bytes: c.bytes, from: `VM ${c.vm} after event ${state.seq}`, damaged: trace.damage !== null && at === undefined };
+    });
   }
   let raw: Uint8Array;
   try {
@@ -49,7 +49,7 @@ function loadChain(file: string, opts: { at?: string; vm?: string }): { bytes: U
   }
   const bytes = bccFromCbor(raw);
   if (bytes === null) die("ARGUMENT_INVALID", `${file}: neither a trace nor CBOR holding a DICE chain (an array, or a handover map with key 3)`);
-  return { bytes, from: "CBOR file" };
+  return { bytes, from: "CBOR file", damaged: false };
 }
 
 /**
@@ -66,9 +66,9 @@ export function registerBcc(program: Command, io: Io, setCode: (c: number) => vo
     .option("--at <n>", "the state after event N (default: the end of the trace)")
     .option("--vm <vmid>", "which protected VM (default: the lowest VMID with a chain)")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExit codes: 0 valid, 1 invalid (the failing entry is named), 2 bad input.\nExample:\n  hvsim record pvm-boot -o boot.hvt && hvsim bcc verify boot.hvt")
+    .addHelpText("after", helpAfter("bcc verify", [`hvsim bcc verify ${EXAMPLE_TRACE}`, `hvsim bcc verify ${EXAMPLE_TRACE} --at 40 --vm 128`]))
     .action((file: string, opts: { at?: string; vm?: string; json?: boolean }) => {
-      const { bytes, from } = loadChain(file, opts);
+      const { bytes, from, damaged } = loadChain(io, file, opts);
       const r = verifyBcc(bytes);
       if (opts.json) {
         io.out(toJson(r.ok ? { ok: true, from, entries: r.entries.map(({ configDescriptor: _c, subjectPublicKey: _k, ...e }) => e) } : { ok: false, from, index: r.index, reason: r.reason }));
@@ -78,6 +78,6 @@ export function registerBcc(program: Command, io: Io, setCode: (c: number) => vo
       } else {
         io.err(`hvsim: DICE chain (${from}): invalid at entry ${r.index}: ${r.reason}`);
       }
-      setCode(r.ok ? EXIT.ok : EXIT.finding);
+      setCode(r.ok ? (damaged ? EXIT.input : EXIT.ok) : EXIT.finding);
     });
 }

@@ -1,15 +1,16 @@
 import type { Command } from "commander";
 import { isHvsimError } from "../../core/errors.ts";
-import { openTraceFile, parseIntOption } from "../files.ts";
+import { parseIntOption } from "../files.ts";
+import { openTraceFile, shellQuote } from "../target.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeEvent } from "../../export/describe.ts";
 import { toJson } from "../../export/json.ts";
 import { hvModel, type Machine } from "../../model/machine.ts";
-import { seekerForTrace } from "../../timetravel/open.ts";
+import type { OpenedTrace } from "../../timetravel/open.ts";
 import { conditionFromOptions, type Condition } from "../../timetravel/condition.ts";
-import { bisect, bisectReport, type BisectResult } from "../../timetravel/bisect.ts";
-import type { TraceReader } from "../../trace/reader.ts";
+import { bisect, bisectReport, scanFirst, type BisectResult } from "../../timetravel/bisect.ts";
 
 export interface BisectCliOptions {
   readonly until?: string;
@@ -18,65 +19,128 @@ export interface BisectCliOptions {
   readonly exitCode?: boolean;
   readonly json?: boolean;
   readonly interval?: number;
+  /** A linear scan instead of the binary search: the first index for any condition, monotonic or not. */
+  readonly scan?: boolean;
 }
 
 /** git bisect run: 0 good, 1 bad, 125 skip (cannot test), >127 abort. */
 export const GIT_BISECT = { good: 0, bad: 1, skip: 125, abort: 128 } as const;
 
+/** Fails of a class: a bad condition (usage) or a trace that cannot answer. */
+class Refusal {
+  constructor(
+    readonly message: string,
+    readonly usage: boolean,
+  ) {}
+}
+
+const asRefusal = (usage: boolean, fn: () => void): void => {
+  try {
+    fn();
+  } catch (e) {
+    if (!isHvsimError(e)) throw e;
+    throw new Refusal(e.message, usage && e.failureClass === "input");
+  }
+};
+
 /** Runs bisect over a trace file and prints the answer; returns the exit code. */
 export function runBisect(io: Io, file: string, o: BisectCliOptions): number {
-  let cond: Condition<Machine>;
   try {
-    cond = conditionFromOptions<Machine>(o, hvModel.invariants);
+    // The condition's syntax first (usage), then the trace (cannot tell), then its paths against the trace's shape (usage).
+    asRefusal(true, () => conditionFromOptions<Machine>(o, hvModel.invariants));
+    let trace: OpenedTrace | undefined;
+    asRefusal(false, () => void (trace = openTraceFile(io, file)));
+    try {
+      let cond: Condition<Machine> | undefined;
+      asRefusal(true, () => void (cond = conditionFromOptions<Machine>(o, hvModel.invariants, undefined, trace!.seeker().genesis)));
+      let code: number = EXIT.ok;
+      // An event this build cannot apply: the trace is invalid for this model, so the answer is unknown.
+      asRefusal(false, () => void (code = searchAndReport(io, file, trace!, cond!, o)));
+      return code;
+    } finally {
+      trace?.close();
+    }
   } catch (e) {
-    if (!isHvsimError(e)) throw e;
+    if (!(e instanceof Refusal)) throw e;
     io.err(`hvsim: ${e.message}`);
-    return o.exitCode ? GIT_BISECT.abort : EXIT.input;
-  }
-  let reader: TraceReader;
-  try {
-    reader = openTraceFile(file);
-  } catch (e) {
-    if (!isHvsimError(e)) throw e;
-    io.err(`hvsim: ${e.message}`);
-    return o.exitCode ? GIT_BISECT.skip : EXIT.input;
-  }
-  try {
-    return searchAndReport(io, file, reader, cond, o);
-  } catch (e) {
-    // An event this build cannot apply: the trace is invalid for this model, so the answer is unknown.
-    if (!isHvsimError(e)) throw e;
-    io.err(`hvsim: ${e.message}`);
-    return o.exitCode ? GIT_BISECT.skip : EXIT.input;
-  } finally {
-    reader.close();
+    return o.exitCode ? (e.usage ? GIT_BISECT.abort : GIT_BISECT.skip) : EXIT.input;
   }
 }
 
-function searchAndReport(io: Io, file: string, reader: TraceReader, cond: Condition<Machine>, o: BisectCliOptions): number {
-  const seeker = seekerForTrace(reader, o.interval === undefined ? {} : { interval: o.interval });
+function searchAndReport(io: Io, file: string, trace: OpenedTrace, cond: Condition<Machine>, o: BisectCliOptions): number {
+  const seeker = trace.seeker(o.interval === undefined ? {} : { interval: o.interval });
+  const damage = trace.damage;
+  if (o.scan) return scanAndReport(io, file, trace, cond, o);
   const r = bisect(seeker, cond);
-  const damage = seeker.store.damage;
   if (o.json) {
     const ev = r.index !== null && r.index >= 0 ? seeker.event(r.index) : null;
-    io.out(toJson({ index: r.index, condition: cond.label, event: ev, events: seeker.count, probes: r.probes, seeks: r.seeks, eventsReplayed: r.eventsReplayed, verified: r.verified, damaged: damage !== null }));
+    io.out(
+      toJson({
+        index: r.index,
+        condition: cond.label,
+        event: ev,
+        events: seeker.count,
+        probes: r.probes,
+        samples: r.samples,
+        seeks: r.seeks,
+        eventsReplayed: r.eventsReplayed,
+        verified: r.verified,
+        notMonotonic: r.notMonotonic,
+        damaged: damage !== null,
+      }),
+    );
   } else {
     for (const line of textReport(file, seeker.count, cond, r)) io.out(line);
     if (r.index !== null) for (const line of bisectReport(seeker, cond, r.index, describeEvent)) io.out(line);
-    io.out(`${r.seeks} seeks from checkpoints (${r.eventsReplayed} events replayed), ${r.probes} states probed; bisect assumes that once the condition holds it keeps holding`);
+    io.out(`${r.seeks} seeks from checkpoints (${r.eventsReplayed} events replayed), ${r.probes} states probed and ${r.samples} sampled to test that the condition, once it holds, keeps holding`);
+  }
+  if (r.notMonotonic !== null) {
+    io.err(`hvsim: bisect cannot answer: the condition is not monotonic; the first index by a linear scan: ${scanCommand(file, o)}`);
+    return o.exitCode ? GIT_BISECT.skip : EXIT.input;
   }
   if (r.index !== null) return o.exitCode ? GIT_BISECT.bad : EXIT.finding;
   if (damage !== null) {
-    io.err(`hvsim: ${file}: damaged at byte offset ${damage.offset}: the condition does not hold in the ${seeker.count} events before the damage; cannot tell about the rest`);
+    io.err(`hvsim: ${file}: the condition does not hold in the ${seeker.count} whole events before the damage; cannot tell about the rest`);
     return o.exitCode ? GIT_BISECT.skip : EXIT.input;
   }
   return o.exitCode ? GIT_BISECT.good : EXIT.ok;
 }
 
+/** `--scan`: every state from genesis on, one walk; the first where the condition holds. */
+function scanAndReport(io: Io, file: string, trace: OpenedTrace, cond: Condition<Machine>, o: BisectCliOptions): number {
+  const seeker = trace.seeker(o.interval === undefined ? {} : { interval: o.interval });
+  const index = scanFirst(seeker, cond);
+  if (o.json) {
+    io.out(toJson({ index, condition: cond.label, event: index !== null && index >= 0 ? seeker.event(index) : null, events: seeker.count, scan: true, eventsReplayed: seeker.stats.eventsReplayed, damaged: trace.damage !== null }));
+  } else if (index === null) {
+    io.out(`${never(cond)} in any of the ${seeker.count} states of ${file} (linear scan)`);
+  } else {
+    io.out(index === -1 ? `${cond.label} already in the genesis state (linear scan)` : `${cond.label} first after event #${index} (linear scan of ${seeker.stats.eventsReplayed} events)`);
+    for (const line of bisectReport(seeker, cond, index, describeEvent)) io.out(line);
+  }
+  if (index !== null) return o.exitCode ? GIT_BISECT.bad : EXIT.finding;
+  if (trace.damage !== null) return o.exitCode ? GIT_BISECT.skip : EXIT.input;
+  return o.exitCode ? GIT_BISECT.good : EXIT.ok;
+}
+
+const never = (cond: Condition<Machine>): string => `${cond.label.replace(/ (holds|breaks)$/, "")}: never ${cond.label.endsWith("breaks") ? "breaks" : "holds"}`;
+
+function scanCommand(file: string, o: BisectCliOptions): string {
+  const what = o.until !== undefined ? `--until ${shellQuote(o.until)}` : `--invariant ${shellQuote(o.invariant ?? "")}`;
+  return `hvsim bisect ${shellQuote(file)} ${what} --scan`;
+}
+
 function textReport(file: string, events: number, cond: Condition<Machine>, r: BisectResult): string[] {
-  if (r.index === null) return [`${cond.label.replace(/ (holds|breaks)$/, "")}: never ${cond.label.endsWith("breaks") ? "breaks" : "holds"} in the ${events} events of ${file}`];
+  if (r.notMonotonic !== null) {
+    const { holds, fails } = r.notMonotonic;
+    const where = holds < 0 ? "in the genesis state" : `after #${holds}`;
+    return [`${cond.label} ${where} but not after the later #${fails}: it does not keep holding once it holds, so a binary search has no answer`];
+  }
+  if (r.index === null) {
+    return [`${never(cond)} at the end of ${file} (${events} events) nor in any of the ${r.samples + r.probes - 1} other states looked at; bisect assumes once it holds it keeps holding (--scan checks every state)`];
+  }
   if (r.index === -1) return [`${cond.label} already in the genesis state`];
-  const check = r.verified ? `checked: the condition is true after #${r.index} and false after #${r.index - 1}` : "NOT verified: the condition is not monotonic here";
+  const check = r.verified ? `checked: the condition is true after #${r.index} and false after #${r.index - 1}` : "NOT verified";
   return [`${cond.label} first after event #${r.index} (${check})`];
 }
 
@@ -90,20 +154,33 @@ export function registerBisect(program: Command, io: Io, setCode: (c: number) =>
     .option("--exit-code", "exit like a git bisect run script: 0 never, 1 reached, 125 damaged/invalid trace, 128 bad usage")
     .option("--json", 'print {"index": N, ...} (index null: never; -1: already in genesis)')
     .option("--interval <n>", "events between in-memory checkpoints")
+    .option("--scan", "check every state in order instead (a linear scan): the first index for a condition that is not monotonic")
     .addHelpText(
       "after",
-      "\nPredicates: paths (a.b[3].c, hypercallCounts.0x33), integers (0x8040_0000), strings, true/false/null,\n" +
-        "== != < <= > >=, && || !, parentheses, len(path), exists(path) and functions the model registers.\n" +
-        "Bisect assumes monotonicity: once the condition holds it keeps holding.\n" +
-        "Exit codes: 0 never, 1 found, 2 bad input (with --exit-code: 0 / 1 / 125 cannot tell / 128 usage).",
+      helpAfter(
+        "bisect",
+        [
+          `hvsim bisect ${EXAMPLE_TRACE} --until 'hypercallCounts.vcpu_run >= 100'`,
+          `hvsim bisect ${EXAMPLE_TRACE} --until 'rm.vms.ids[0] == 128' --scan`,
+          `hvsim bisect ${EXAMPLE_TRACE} --invariant isolation.reclaimed_memory_sanitised`,
+        ],
+        [
+          "Predicates: paths (a.b[3].c, hypercallCounts.msgqueue_send, a[\"odd key\"]), integers (0x8040_0000), strings,",
+          "true/false/null, == != < <= > >=, && || !, parentheses, len(path), exists(path). A path that cannot exist",
+          "in the trace's state is an error; a hypercall never made counts 0.",
+          "Bisect assumes monotonicity (once the condition holds it keeps holding) and tests it on the ends, the",
+          "cached checkpoints and a spread of samples; when it does not hold, bisect says so: use --scan.",
+        ],
+      ),
     )
-    .action((file: string, opts: { until?: string; invariant?: string; exitCode?: boolean; json?: boolean; interval?: string }) => {
+    .action((file: string, opts: { until?: string; invariant?: string; exitCode?: boolean; json?: boolean; interval?: string; scan?: boolean }) => {
       setCode(
         runBisect(io, file, {
           ...(opts.until === undefined ? {} : { until: opts.until }),
           ...(opts.invariant === undefined ? {} : { invariant: opts.invariant }),
           exitCode: opts.exitCode === true,
           json: opts.json === true,
+          scan: opts.scan === true,
           ...(opts.interval === undefined ? {} : { interval: parseIntOption("--interval", opts.interval, 1) }),
         }),
       );

@@ -1,27 +1,91 @@
 import type { Command } from "commander";
-import type { Io } from "../io.ts";
+import { progressLine, type Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { openTraceFile, parseIntOption } from "../files.ts";
-import { collect, isTraceFile } from "../target.ts";
+import { parseIntOption } from "../files.ts";
+import { collect, exitAfterDamage, isTraceFile, scenarioArg, shellQuote, withTrace } from "../target.ts";
+import { printNextSteps, violationNextSteps } from "../report.ts";
+import { paint } from "../colour.ts";
 import { allInvariants, checkScenario, checkTrace, type CheckResult } from "../../sim/check.ts";
-import { resolveScenario } from "../../sim/resolve.ts";
 import { fileSink, memorySink } from "../../trace/source.ts";
 import { toJson } from "../../export/json.ts";
+import { readableText } from "../../timetravel/readable.ts";
+import { hvModel, type MachineConfig } from "../../model/machine.ts";
+import { compilePredicate } from "../../timetravel/predicate.ts";
+
+interface CheckOpts {
+  seed: string;
+  maxEvents?: string;
+  assert: string[];
+  out?: string;
+  json?: boolean;
+}
 
 function report(io: Io, r: CheckResult, json: boolean): number {
   if (json) {
     io.out(toJson({ ok: r.ok, events: r.events, invariants: r.invariants, violation: r.violation, problem: r.problem }));
   } else if (r.violation !== null) {
     const v = r.violation;
-    io.out(`VIOLATION ${v.invariant} at event ${v.index} (${v.kind}): ${v.detail}`);
+    io.out(`${paint(io).bad("VIOLATION")} ${v.invariant} at event ${v.index} (${v.kind}): ${v.detail}`);
     io.out(`  path    ${v.path}`);
-    if (v.objects) io.out(`  objects ${toJson(v.objects)}`);
+    if (v.objects) io.out(`  objects ${readableText(v.objects)}`);
   } else if (r.problem !== null) {
     io.err(`hvsim: the trace could not be checked to the end: ${r.problem} (run hvsim replay for details)`);
   } else {
-    io.out(`ok: ${r.events} events checked against ${r.invariants} invariants after every event`);
+    io.out(`${paint(io).good("ok")}: ${r.events} events checked against ${r.invariants} invariants after every event`);
   }
-  return r.violation !== null ? EXIT.finding : r.problem !== null ? EXIT.input : EXIT.ok;
+  if (r.violation !== null) return EXIT.finding;
+  if (r.problem === null) return EXIT.ok;
+  return r.problemClass === "divergence" ? EXIT.divergence : EXIT.input;
+}
+
+/** `--assert` paths that cannot exist in this machine's state are usage errors before anything runs. */
+function checkAssertions(asserts: readonly string[], config: unknown): void {
+  const shape = hvModel.genesis(config as MachineConfig);
+  for (const a of asserts) compilePredicate(a, undefined, shape);
+}
+
+/** A redraw every 64k events on a terminal. */
+const progress = (io: Io, verb: string, total: number) => (n: number) => {
+  if (n % 65_536 < 1024 || n === total) io.progress(progressLine(verb, n, total));
+};
+
+function checkTraceFile(io: Io, target: string, opts: CheckOpts): number {
+  return withTrace(io, target, (trace) => {
+    checkAssertions(opts.assert, trace.header.config);
+    const onCheckpoint = io.isTTY ? progress(io, "checking", trace.count) : undefined;
+    const r = checkTrace(trace.reader, allInvariants(opts.assert), {
+      ...(trace.damage === null ? {} : { until: trace.count - 1 }),
+      ...(onCheckpoint === undefined ? {} : { onCheckpoint: (seq: number) => onCheckpoint(seq + 1) }),
+    });
+    if (io.isTTY) io.progress("");
+    // The damage was announced when the trace was opened; here it only decides the exit code.
+    const code = report(io, { ...r, problem: r.problem !== null && r.problem.startsWith("damaged") ? null : r.problem }, opts.json === true);
+    if (r.violation !== null && !opts.json) printNextSteps(io, violationNextSteps("hvsim", target, r.violation.invariant, r.violation.index));
+    return exitAfterDamage(trace, code);
+  });
+}
+
+function checkScenarioRun(io: Io, target: string, opts: CheckOpts): number {
+  const scenario = scenarioArg(target, true);
+  checkAssertions(opts.assert, scenario.config);
+  const seed = parseIntOption("--seed", opts.seed, 0);
+  const maxEvents = opts.maxEvents === undefined ? undefined : parseIntOption("--max-events", opts.maxEvents, 1);
+  const onProgress = io.isTTY ? (n: number, max: number) => progress(io, "checking", max)(n) : undefined;
+  const r = checkScenario(scenario, seed, opts.out ? fileSink(opts.out) : memorySink(), allInvariants(opts.assert), {
+    ...(maxEvents === undefined ? {} : { maxEvents }),
+    ...(onProgress === undefined ? {} : { onProgress }),
+  });
+  if (io.isTTY) io.progress("");
+  const code = report(io, r, opts.json === true);
+  if (r.violation !== null && !opts.json) {
+    // The run's trace is needed by the commands that follow: keep it (or say how).
+    const file = opts.out ?? `${scenario.name}-s${seed}.hvt`;
+    const keep: [string, string][] =
+      opts.out !== undefined ? [] : [[`hvsim check ${shellQuote(target)} --seed ${seed}${maxEvents === undefined ? "" : ` --max-events ${maxEvents}`}${opts.assert.map((a) => ` --assert ${shellQuote(a)}`).join("")} -o ${file}`, "the same run, its trace kept"]];
+    printNextSteps(io, [...keep, ...violationNextSteps("hvsim", file, r.violation.invariant, r.violation.index)]);
+  }
+  return code;
 }
 
 export function registerCheck(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -36,25 +100,13 @@ export function registerCheck(program: Command, io: Io, setCode: (c: number) => 
     .option("--json", 'print {"ok", "events", "invariants", "violation": {"invariant", "index", ...}}')
     .addHelpText(
       "after",
-      "\nExit codes: 0 every invariant held, 1 a violation (named with its event index), 2 bad input.\n" +
-        "Examples:\n  hvsim check out/default-s1.hvt\n  hvsim check smoke --seed 3 --assert 'hypercallCounts.0x33 < 40'",
+      helpAfter("check", [
+        `hvsim check ${EXAMPLE_TRACE}`,
+        "hvsim check bug-reclaim-without-sanitise",
+        "hvsim check smoke --seed 3 --max-events 2000 --assert 'hypercallCounts.hypervisor_identify < 40'",
+      ]),
     )
-    .action((target: string, opts: { seed: string; maxEvents?: string; assert: string[]; out?: string; json?: boolean }) => {
-      const invariants = allInvariants(opts.assert);
-      let result: CheckResult;
-      if (isTraceFile(target)) {
-        const reader = openTraceFile(target);
-        try {
-          result = checkTrace(reader, invariants);
-        } finally {
-          reader.close();
-        }
-      } else {
-        const scenario = resolveScenario(target);
-        const seed = parseIntOption("--seed", opts.seed, 0);
-        const limits = opts.maxEvents === undefined ? {} : { maxEvents: parseIntOption("--max-events", opts.maxEvents, 1) };
-        result = checkScenario(scenario, seed, opts.out ? fileSink(opts.out) : memorySink(), invariants, limits);
-      }
-      setCode(report(io, result, opts.json === true));
+    .action((target: string, opts: CheckOpts) => {
+      setCode(isTraceFile(target) ? checkTraceFile(io, target, opts) : checkScenarioRun(io, target, opts));
     });
 }

@@ -16,7 +16,7 @@ import type { Io } from "../io.ts";
  * kernel starts.
  */
 
-const RAM_BYTES = 1 << 30;
+const RAM_BYTES = 2 ** 32;
 
 function loadImage(path: string): ProgramImage {
   if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
@@ -91,7 +91,7 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
     .option("--json", "print one JSON object: regs (x0..x30, sp, pc as hex strings), nzcv, retired, stop")
     .addHelpText(
       "after",
-      "\nRAM spans 0..1 GiB (pages allocated on use); SP_EL1 starts at its top, every other register at 0.\n" +
+      "\nRAM spans 0..4 GiB (pages allocated on use: guest images at 0x8000_0000 run too); SP_EL1 starts at its top, every other register at 0.\n" +
         "Memory is Device-nGnRnE while the MMU is off, so unaligned loads fault (compile with -mstrict-align).\n" +
         "\nExit codes: 0 stopped at brk #0; 1 stopped anywhere else (limit, exception, WFI); 2 bad input.\n" +
         "\nExamples:\n" +

@@ -1,42 +1,47 @@
 import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
-import { openTraceFile, parseIntOption } from "../files.ts";
+import { parseIntOption } from "../files.ts";
+import { exitAfterDamage, withTrace } from "../target.ts";
+import { paint } from "../colour.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeFinding } from "../report.ts";
 import { describeEvent } from "../../export/describe.ts";
 import { toJson } from "../../export/json.ts";
 import { hvModel } from "../../model/machine.ts";
 import { verifyTrace } from "../../trace/verify.ts";
-import type { TraceReader } from "../../trace/reader.ts";
-import { seekerForTrace, type MachineModel } from "../../timetravel/open.ts";
-import { traceStore } from "../../timetravel/store.ts";
+import type { MachineModel } from "../../timetravel/open.ts";
 import { diffTraces, type TraceDiff } from "../../timetravel/tracediff.ts";
-import { brief, formatPath } from "../../timetravel/paths.ts";
+import { readableBrief as brief, changeText } from "../../timetravel/readable.ts";
 import type { Seeker } from "../../timetravel/seeker.ts";
 import type { Machine } from "../../model/machine.ts";
 
 const LISTED_MAX = 5;
 
-/** Compares two trace files; prints the report; exit 0 same run, 1 different. */
+/**
+ * Compares two trace files; prints the report; exit 0 same run, 1 different. With a damaged side, a
+ * difference among the whole events both have stands (1); "same" or a difference only in length
+ * (what the damage cut) cannot be told: 2.
+ */
 export function runDiff(io: Io, fileA: string, fileB: string, o: { window?: number; json?: boolean } = {}): number {
-  const ra = openTraceFile(fileA);
-  let rb: TraceReader | undefined;
-  try {
-    rb = openTraceFile(fileB);
-    const a = { header: ra.header, seeker: seekerForTrace(ra) };
-    const b = { header: rb.header, seeker: seekerForTrace(rb) };
-    const d = diffTraces(a, b, o.window);
-    if (o.json) io.out(toJson(d));
-    else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line);
-    for (const [f, s] of [[fileA, a.seeker], [fileB, b.seeker]] as const) {
-      if (s.store.damage !== null) io.err(`hvsim: ${f}: damaged at byte offset ${s.store.damage.offset}: compared the ${s.count} events before it`);
-    }
-    return d.same ? EXIT.ok : EXIT.finding;
-  } finally {
-    ra.close();
-    rb?.close();
-  }
+  return withTrace(io, fileA, (ta) =>
+    withTrace(io, fileB, (tb) => {
+      const a = { header: ta.header, seeker: ta.seeker() };
+      const b = { header: tb.header, seeker: tb.seeker() };
+      const d = diffTraces(a, b, o.window);
+      const p = paint(io);
+      if (o.json) io.out(toJson(d));
+      else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line === "different runs:" ? p.bad(line) : line.startsWith("same run") ? p.good(line) : p.change(line));
+      if (d.same) return ta.damage !== null || tb.damage !== null ? EXIT.input : EXIT.ok;
+      const onlyLength = d.header.length === 0 && d.firstOutcome === null && d.firstEvent === Math.min(d.eventsA, d.eventsB);
+      if (onlyLength && (ta.damage !== null || tb.damage !== null)) {
+        io.err(`hvsim: the traces differ only in length, and the shorter one is damaged: cannot tell whether they are the same run`);
+        return EXIT.input;
+      }
+      return EXIT.finding;
+    }),
+  );
 }
 
 function diffLines(fileA: string, fileB: string, d: TraceDiff, a: Seeker<Machine>, b: Seeker<Machine>): string[] {
@@ -58,7 +63,7 @@ function diffLines(fileA: string, fileB: string, d: TraceDiff, a: Seeker<Machine
   if (d.alignment !== null) lines.push(...alignmentLines(d, a, b));
   if (d.state !== null) {
     lines.push(`  state difference after #${d.state.at} (both recomputed by this build): ${d.state.changes.length === 0 ? "none" : `${d.state.changes.length}${d.state.truncated ? "+" : ""} paths`}`);
-    for (const c of d.state.changes.slice(0, 20)) lines.push(`    ${formatPath(c.path)}: ${brief(c.before)} -> ${brief(c.after)}`);
+    for (const c of d.state.changes.slice(0, 20)) lines.push(`    ${changeText(c.path, c.before, c.after)}`);
   }
   return lines;
 }
@@ -79,28 +84,20 @@ function alignmentLines(d: TraceDiff, a: Seeker<Machine>, b: Seeker<Machine>): s
  * first event whose stored outcome no longer holds. Exit 0 all hold, 1 changed, 2 damaged.
  */
 export function runDiffReplay(io: Io, file: string, model: MachineModel = hvModel as MachineModel, json = false): number {
-  const reader = openTraceFile(file);
-  try {
-    const r = verifyTrace(reader, {}, model as unknown as typeof hvModel);
-    if (json) io.out(toJson({ same: r.finding === null && r.damage === null, verified: r.verified, finding: r.finding, damage: r.damage }));
+  return withTrace(io, file, (trace) => {
+    const r = verifyTrace(trace.reader, trace.damage === null ? {} : { until: trace.count - 1 }, model as unknown as typeof hvModel);
+    if (json) io.out(toJson({ same: r.finding === null && trace.damage === null, verified: r.verified, finding: r.finding, damage: trace.damage }));
     else if (r.modelVersionRecorded !== null) io.out(`recorded by ${r.modelVersionRecorded}, replayed with ${model.version}`);
     if (r.finding !== null) {
       if (!json) {
         io.out(`stored outcomes no longer hold: ${describeFinding(r.finding)}`);
-        const store = traceStore(reader);
-        if (r.finding.seq >= 0) io.out(`  ${describeEvent(store.event(r.finding.seq), store.outcome(r.finding.seq))}`);
+        if (r.finding.seq >= 0) io.out(`  ${describeEvent(trace.store.event(r.finding.seq), trace.store.outcome(r.finding.seq))}`);
       }
       return EXIT.finding;
     }
     if (!json) io.out(`same behaviour: all ${r.verified} stored outcomes and ${r.checkpointsVerified} checkpoint hashes hold with ${model.version}`);
-    if (r.damage !== null) {
-      io.err(`hvsim: ${file}: damaged at byte offset ${r.damage.offset}: the ${r.verified} events before it replayed`);
-      return EXIT.input;
-    }
-    return EXIT.ok;
-  } finally {
-    reader.close();
-  }
+    return exitAfterDamage(trace, EXIT.ok);
+  });
 }
 
 export function registerDiff(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -112,7 +109,7 @@ export function registerDiff(program: Command, io: Io, setCode: (c: number) => v
     .option("--replay", "replay A with this build's model and report the first event whose stored outcome no longer holds")
     .option("--window <n>", "events after the divergence to align (LCS over event signatures)", "400")
     .option("--json", "print the comparison as JSON")
-    .addHelpText("after", "\nExamples:\n  hvsim diff a.hvt b.hvt\n  hvsim diff old.hvt --replay\nExit codes: 0 same, 1 different, 2 bad input.")
+    .addHelpText("after", helpAfter("diff", [`hvsim record --seed 2 -o out/pvm-boot-s2.hvt && hvsim diff ${EXAMPLE_TRACE} out/pvm-boot-s2.hvt`, `hvsim diff ${EXAMPLE_TRACE} --replay`]))
     .action((a: string, b: string | undefined, opts: { replay?: boolean; window: string; json?: boolean }) => {
       if (opts.replay) {
         if (b !== undefined) die("ARGUMENT_INVALID", "--replay takes one trace (it compares the trace with this build's model)");

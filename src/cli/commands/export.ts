@@ -1,62 +1,40 @@
-import { closeSync, openSync, writeSync } from "node:fs";
 import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
-import { openTraceFile } from "../files.ts";
-import type { Io } from "../io.ts";
+import { progressLine, type Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { seekerForTrace } from "../../timetravel/open.ts";
-import { EXPORT_FORMATS, exportJsonLines, exportPerfetto, exportText, type ExportFormat, type LineSink } from "../../export/exporters.ts";
+import { fileLines, pump } from "../lines.ts";
+import { exitAfterDamage, withTrace } from "../target.ts";
+import { windowFromOptions, type WindowOptions } from "./log.ts";
+import { EXPORT_FORMATS, jsonLines, perfettoLines, textLines, type ExportFormat } from "../../export/exporters.ts";
 
-/** A line sink into a file, buffered so a million-event export is not a million write calls. */
-function fileLines(path: string): { sink: LineSink; close(): void } {
-  const fd = openSync(path, "w");
-  let closed = false;
-  let buf: string[] = [];
-  let size = 0;
-  const flush = (): void => {
-    if (buf.length > 0) writeSync(fd, buf.join(""));
-    buf = [];
-    size = 0;
-  };
-  return {
-    sink: (line) => {
-      buf.push(line, "\n");
-      size += line.length + 1;
-      if (size >= 1 << 20) flush();
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      flush();
-      closeSync(fd);
-    },
+/** A progress redraw every 16k events on a terminal, when the export goes to a file. */
+function exportProgress(io: Io, from: number, total: number): ((i: number) => void) | undefined {
+  if (!io.isTTY) return undefined;
+  return (i) => {
+    if ((i - from) % 16_384 === 0) io.progress(progressLine("exporting", i - from, total));
   };
 }
 
-export function runExport(io: Io, file: string, format: ExportFormat, outPath?: string): number {
-  const reader = openTraceFile(file);
-  const target = outPath === undefined ? { sink: (l: string) => io.out(l), close: () => {} } : fileLines(outPath);
-  try {
-    const seeker = seekerForTrace(reader);
-    const n =
-      format === "text" ? exportText(seeker.store, target.sink)
-      : format === "json" ? exportJsonLines(seeker.store, target.sink)
-      : exportPerfetto(seeker, reader.header, target.sink);
-    target.close();
-    if (outPath !== undefined) {
-      io.out(`wrote ${outPath}: ${format}, ${n} ${format === "perfetto" ? "trace events" : "lines"} from ${seeker.count} events`);
+export async function runExport(io: Io, file: string, format: ExportFormat, o: WindowOptions & { out?: string }): Promise<number> {
+  return withTrace(io, file, async (trace) => {
+    const w = windowFromOptions(trace, o);
+    const onEvent = o.out === undefined ? undefined : exportProgress(io, w.from, w.to - w.from + 1);
+    const lines =
+      format === "text" ? textLines(trace.store, w, onEvent)
+      : format === "json" ? jsonLines(trace.store, w, onEvent)
+      : perfettoLines(trace.seeker(), trace.header, w, onEvent);
+    const target = o.out === undefined ? io.stream() : fileLines(o.out);
+    const r = await pump(target, lines);
+    if (onEvent !== undefined) io.progress("");
+    if (r.readerLeft) return EXIT.ok;
+    if (o.out !== undefined) {
+      const window = w.from === 0 && w.to === trace.count - 1 && w.vm === undefined ? `${trace.count} events` : `events #${w.from}..#${w.to}${w.vm === undefined ? "" : ` of VM ${w.vm}`}`;
+      io.out(`wrote ${o.out}: ${format}, ${r.lines} ${format === "perfetto" ? "lines of trace events" : "lines"} from ${window}`);
       if (format === "perfetto") io.out("open it at https://ui.perfetto.dev (Open trace file) or chrome://tracing");
     }
-    const damage = seeker.store.damage;
-    if (damage !== null) {
-      io.err(`hvsim: ${file}: damaged at byte offset ${damage.offset}: exported the ${seeker.count} events before it`);
-      return EXIT.input;
-    }
-    return EXIT.ok;
-  } finally {
-    target.close();
-    reader.close();
-  }
+    return exitAfterDamage(trace, EXIT.ok);
+  });
 }
 
 export function registerExport(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -66,9 +44,18 @@ export function registerExport(program: Command, io: Io, setCode: (c: number) =>
     .argument("<file>", "trace file")
     .requiredOption("--format <format>", `one of ${EXPORT_FORMATS.join(", ")}`)
     .option("-o, --out <file>", "write here instead of stdout")
-    .addHelpText("after", "\nExample:\n  hvsim export a.hvt --format perfetto -o a.json   # then open a.json in ui.perfetto.dev")
-    .action((file: string, opts: { format: string; out?: string }) => {
+    .option("--from <n>", "first event index of the window")
+    .option("--to <n>", "last event index of the window (`end`: the last event)")
+    .option("--vm <vmid>", "only this VM's events (perfetto: and its vCPU tracks)")
+    .addHelpText(
+      "after",
+      helpAfter("export", [
+        `hvsim export ${EXAMPLE_TRACE} --format perfetto -o out/boot.json   # then open it in ui.perfetto.dev`,
+        `hvsim export ${EXAMPLE_TRACE} --format perfetto --from 100 --to 400 --vm 128 -o out/part.json`,
+      ]),
+    )
+    .action(async (file: string, opts: WindowOptions & { format: string; out?: string }) => {
       if (!EXPORT_FORMATS.includes(opts.format as ExportFormat)) die("ARGUMENT_INVALID", `--format: expected one of ${EXPORT_FORMATS.join(", ")}, got '${opts.format}'`);
-      setCode(runExport(io, file, opts.format as ExportFormat, opts.out));
+      setCode(await runExport(io, file, opts.format as ExportFormat, opts));
     });
 }

@@ -2,12 +2,12 @@ import type { Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
-import { collect, shellQuote } from "../target.ts";
 import { allInvariants } from "../../sim/check.ts";
 import { fuzzSeeds, parseSeedRange, parseShard, shardSeeds } from "../../sim/fuzz.ts";
-import { resolveScenario } from "../../sim/resolve.ts";
+import { collect, scenarioArg, shellQuote } from "../target.ts";
 import { toJson } from "../../export/json.ts";
 
 interface FuzzOpts {
@@ -41,11 +41,10 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
     .option("--json", "one JSON object per seed, then a summary object")
     .addHelpText(
       "after",
-      "\nOne line per seed (sortable by seed, so shards merge with sort -n). Exit 1 if any seed fails.\n" +
-        "Example:\n  hvsim fuzz --scenario smoke --seeds 1..50 --shard 2/4",
+      helpAfter("fuzz", ["hvsim fuzz --scenario smoke --seeds 1..8 --shard 2/4 --max-events 1000"], ["One line per seed (sortable by seed, so shards merge with sort -n)."]),
     )
     .action((opts: FuzzOpts) => {
-      const scenario = resolveScenario(opts.scenario);
+      const scenario = scenarioArg(opts.scenario);
       const seeds = shardSeeds(parseSeedRange(opts.seeds), opts.shard === undefined ? undefined : parseShard(opts.shard));
       const maxEvents = opts.maxEvents === undefined ? undefined : parseIntOption("--max-events", opts.maxEvents, 1);
       const invariants = allInvariants(opts.assert);

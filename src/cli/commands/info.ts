@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { openTraceFile } from "../files.ts";
+import { withTrace } from "../target.ts";
 import { scanTrace, type TraceSummary } from "../../trace/scan.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import { toJson } from "../../export/json.ts";
@@ -37,16 +38,15 @@ export function registerInfo(program: Command, io: Io, setCode: (c: number) => v
     .description("header, event counts by kind, virtual-time span, checkpoints and integrity of a trace")
     .argument("<file>", "trace file")
     .option("--json", "print as JSON")
-    .addHelpText("after", "\nExit codes: 0 intact, 2 damaged (what survives is still reported).")
+    .addHelpText("after", helpAfter("info", [`hvsim info ${EXAMPLE_TRACE}`]))
     .action((file: string, opts: { json?: boolean }) => {
-      const reader = openTraceFile(file);
-      try {
-        const s = scanTrace(reader);
+      withTrace(io, file, (trace) => {
+        const scanned = scanTrace(trace.reader);
+        // The open found damage a plain scan cannot see (a gap in event indices): report that one.
+        const s = { ...scanned, damage: trace.damage ?? scanned.damage };
         if (opts.json) io.out(toJson({ file, ...s }));
         else for (const l of infoLines(file, s)) io.out(l);
         setCode(s.damage === null ? EXIT.ok : EXIT.input);
-      } finally {
-        reader.close();
-      }
+      });
     });
 }

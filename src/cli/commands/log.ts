@@ -1,27 +1,49 @@
 import type { Command } from "commander";
-import { openTraceFile, parseIntOption } from "../files.ts";
+import { parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
+import { pump } from "../lines.ts";
+import { exitAfterDamage, indexOption, withTrace } from "../target.ts";
 import { describeEvent } from "../../export/describe.ts";
-import { toJson } from "../../export/json.ts";
+import { readableJson } from "../../timetravel/readable.ts";
+import { paint } from "../colour.ts";
+import { windowEvents, type EventWindow } from "../../export/exporters.ts";
 import { EVENT_KINDS } from "../../model/events.ts";
-import { die } from "../../core/errors.ts";
-import type { EventBase } from "../../core/event.ts";
+import type { OpenedTrace } from "../../timetravel/open.ts";
+import { kindOption } from "../words.ts";
 
-export interface LogFilter {
-  readonly from?: number;
-  readonly to?: number;
+export interface WindowOptions {
+  readonly from?: string;
+  readonly to?: string;
+  readonly vm?: string;
   readonly kind?: string;
-  readonly vm?: number;
 }
 
-/** Does an event pass the filter? `vm` matches an event's `vm` field (events without one never match). */
-export function matchesFilter(ev: EventBase, f: LogFilter): boolean {
-  if (f.from !== undefined && ev.seq < f.from) return false;
-  if (f.to !== undefined && ev.seq > f.to) return false;
-  if (f.kind !== undefined && ev.kind !== f.kind) return false;
-  if (f.vm !== undefined && (ev as unknown as { vm?: number }).vm !== f.vm) return false;
-  return true;
+/** `--from/--to/--vm/--kind` as a window of the trace; an index outside it is an error, as everywhere. */
+export function windowFromOptions(trace: OpenedTrace, o: WindowOptions): EventWindow {
+  const from = o.from === undefined ? 0 : Math.max(0, indexOption(trace, "--from", o.from));
+  const to = o.to === undefined ? trace.count - 1 : indexOption(trace, "--to", o.to);
+  return {
+    from,
+    to,
+    ...(o.vm === undefined ? {} : { vm: parseIntOption("--vm", o.vm, 0) }),
+    ...(o.kind === undefined ? {} : { kind: kindOption("--kind", o.kind) }),
+  };
+}
+
+export async function runLog(io: Io, file: string, o: WindowOptions & { json?: boolean }): Promise<number> {
+  if (o.kind !== undefined) kindOption("--kind", o.kind);
+  return withTrace(io, file, async (trace) => {
+    const w = windowFromOptions(trace, o);
+    const p = paint(io);
+    const lines = (function* () {
+      for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? readableJson({ ...ev, outcome }) : p.event(describeEvent(ev, outcome));
+    })();
+    const r = await pump(io.stream(), lines);
+    // The reader left (`| head`): that is the end of the output, not a failure.
+    return r.readerLeft ? EXIT.ok : exitAfterDamage(trace, EXIT.ok);
+  });
 }
 
 export function registerLog(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -30,35 +52,12 @@ export function registerLog(program: Command, io: Io, setCode: (c: number) => vo
     .description("events with their outcomes, one line each, with Gunyah's names")
     .argument("<file>", "trace file")
     .option("--from <n>", "first event index")
-    .option("--to <n>", "last event index")
+    .option("--to <n>", "last event index (`end`: the last event)")
     .option("--kind <kind>", `only this kind (${EVENT_KINDS.join(", ")})`)
     .option("--vm <vmid>", "only events of this VM")
     .option("--json", "one JSON object per line: {seq, t, kind, ..., outcome}")
-    .action((file: string, opts: Record<string, string | boolean | undefined>) => {
-      if (typeof opts.kind === "string" && !EVENT_KINDS.includes(opts.kind as never)) {
-        die("ARGUMENT_INVALID", `--kind: unknown event kind '${opts.kind}' (kinds: ${EVENT_KINDS.join(", ")})`);
-      }
-      const f: LogFilter = {
-        ...(typeof opts.from === "string" ? { from: parseIntOption("--from", opts.from, 0) } : {}),
-        ...(typeof opts.to === "string" ? { to: parseIntOption("--to", opts.to, 0) } : {}),
-        ...(typeof opts.kind === "string" ? { kind: opts.kind } : {}),
-        ...(typeof opts.vm === "string" ? { vm: parseIntOption("--vm", opts.vm, 0) } : {}),
-      };
-      const reader = openTraceFile(file);
-      try {
-        for (const { ev, outcome } of reader.events()) {
-          if (f.to !== undefined && ev.seq > f.to) break;
-          if (!matchesFilter(ev, f)) continue;
-          io.out(opts.json ? toJson({ ...ev, outcome }) : describeEvent(ev, outcome));
-        }
-        if (reader.damage !== null) {
-          io.err(`hvsim: ${file}: damaged at byte offset ${reader.damage.offset} (block ${reader.damage.block}): ${reader.damage.message}`);
-          setCode(EXIT.input);
-          return;
-        }
-        setCode(EXIT.ok);
-      } finally {
-        reader.close();
-      }
+    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
+    .action(async (file: string, opts: WindowOptions & { json?: boolean }) => {
+      setCode(await runLog(io, file, opts));
     });
 }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { openTraceFile, parseIntOption } from "../files.ts";
+import { parseIntOption } from "../files.ts";
+import { withTrace } from "../target.ts";
 import type { Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { die } from "../../core/errors.ts";
 import type { EventBase } from "../../core/event.ts";
 import { hvModel, type Machine, type MachineConfig } from "../../model/machine.ts";
 import { fileSink } from "../../trace/source.ts";
@@ -10,6 +11,7 @@ import { writeTraceFromEvents } from "../../trace/rewrite.ts";
 import { conditionFromOptions } from "../../timetravel/condition.ts";
 import { minimize } from "../../timetravel/minimize.ts";
 import type { AnyModel } from "../../timetravel/seeker.ts";
+import type { OpenedTrace } from "../../timetravel/open.ts";
 
 export interface MinimizeCliOptions {
   readonly invariant?: string;
@@ -19,23 +21,23 @@ export interface MinimizeCliOptions {
 }
 
 /** Reads every whole event of a trace into memory (minimisation needs them all, repeatedly). */
-function readEvents(file: string): { events: EventBase[]; header: ReturnType<typeof openTraceFile>["header"] } {
-  const reader = openTraceFile(file);
-  try {
-    const events: EventBase[] = [];
-    for (const { ev } of reader.events()) events.push(ev);
-    if (reader.damage !== null) die(reader.damage.code, `${file}: damaged at byte offset ${reader.damage.offset}: ${reader.damage.message}`);
-    return { events, header: reader.header };
-  } finally {
-    reader.close();
-  }
+function readEvents(trace: OpenedTrace): EventBase[] {
+  const events: EventBase[] = [];
+  for (let i = 0; i < trace.count; i++) events.push(trace.store.event(i));
+  return events;
 }
 
 /** Shrinks a failing trace and writes the small one; returns the exit code. */
 export function runMinimize(io: Io, file: string, o: MinimizeCliOptions): number {
-  const cond = conditionFromOptions<Machine>(o, hvModel.invariants);
-  const { events, header } = readEvents(file);
+  conditionFromOptions<Machine>(o, hvModel.invariants);
+  return withTrace(io, file, (trace) => minimizeTrace(io, file, trace, o));
+}
+
+function minimizeTrace(io: Io, file: string, trace: OpenedTrace, o: MinimizeCliOptions): number {
+  const header = trace.header;
   const genesis = hvModel.genesis(header.config as MachineConfig);
+  const cond = conditionFromOptions<Machine>(o, hvModel.invariants, undefined, genesis);
+  const events = readEvents(trace);
   io.out(`minimising ${file}: ${events.length} events, looking for: ${cond.label} (budget ${o.budget} replays)`);
   const r = minimize(hvModel as unknown as AnyModel<Machine>, genesis, events, cond, {
     budget: o.budget,
@@ -43,7 +45,7 @@ export function runMinimize(io: Io, file: string, o: MinimizeCliOptions): number
   });
   if (io.isTTY) io.progress("");
   if (r === null) {
-    io.err(`hvsim: ${file}: ${cond.label.replace(/ (holds|breaks)$/, "")} never ${cond.label.endsWith("breaks") ? "breaks" : "holds"}: nothing to minimise`);
+    io.err(`hvsim: ${file}: ${cond.label.replace(/ (holds|breaks)$/, "")} never ${cond.label.endsWith("breaks") ? "breaks" : "holds"}${trace.damage === null ? "" : " in the whole events before the damage"}: nothing to minimise`);
     return EXIT.input;
   }
   writeTraceFromEvents(
@@ -75,7 +77,7 @@ export function registerMinimize(program: Command, io: Io, setCode: (c: number) 
     .option("--until <predicate>", "or: a predicate that holds in the failing state (same language as bisect)")
     .requiredOption("-o, --out <file>", "where to write the minimised trace")
     .option("--budget <n>", "most candidate replays", "2000")
-    .addHelpText("after", "\nExample:\n  hvsim minimize a.hvt --until 'hypercallCounts.0x33 >= 3' -o small.hvt\nExit codes: 0 written, 2 bad input or the trace never fails.")
+    .addHelpText("after", helpAfter("minimize", [`hvsim minimize ${EXAMPLE_TRACE} --until 'hypercallCounts.vcpu_run >= 3' -o out/small.hvt`]))
     .action((file: string, opts: { invariant?: string; until?: string; out: string; budget: string }) => {
       setCode(
         runMinimize(io, file, {

@@ -1,10 +1,11 @@
 import type { Command } from "commander";
-import { resolveScenario } from "../../sim/resolve.ts";
+import { scenarioArg } from "../target.ts";
 import { record, type RecordResult } from "../../sim/record.ts";
 import { fileSink } from "../../trace/source.ts";
 import { parseIntOption } from "../files.ts";
 import { parseDuration } from "../duration.ts";
 import { progressLine, type Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import type { Scenario } from "../../sim/scenario.ts";
@@ -20,7 +21,7 @@ export interface RecordCliOptions {
 
 /** Runs a scenario from a seed and writes its trace; prints the seed and options first (VOPR style). */
 export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: RecordResult; scenario: Scenario } {
-  const scenario = resolveScenario(o.scenario);
+  const scenario = scenarioArg(o.scenario);
   const maxEvents = o.maxEvents ?? scenario.maxEvents;
   io.out(`SEED=${o.seed} scenario=${scenario.name} max-events=${maxEvents}${o.untilNs === undefined ? "" : ` until=${formatNs(o.untilNs)}`} out=${o.out}`);
   const result = record(scenario, fileSink(o.out), {
@@ -48,11 +49,11 @@ export function registerRecord(program: Command, io: Io, setCode: (c: number) =>
     .option("--max-events <n>", "stop after this many events")
     .option("--until <time>", "stop at this virtual time (e.g. 250ms, 2s, 1500us, 1000000ns)")
     .option("--block-events <n>", "events per trace block (a checkpoint follows each)")
-    .addHelpText("after", "\nExamples:\n  hvsim record --seed 7 -o a.hvt\n  hvsim record smoke --seed 8 --max-events 500 -o b.hvt\n  hvsim record scenarios/mem-churn.yaml --seed 3 --until 5ms")
+    .addHelpText("after", helpAfter("record", ["hvsim record --seed 7 -o out/a.hvt", "hvsim record smoke --seed 8 --max-events 500 -o out/b.hvt", "hvsim record scenarios/mem-churn.yaml --seed 3 --until 5ms -o out/churn.hvt"]))
     .action((scenario: string | undefined, opts: Record<string, string | undefined>) => {
       const seed = parseIntOption("--seed", opts.seed ?? "1", 0);
       // The resolved name, not the reference: `record scenarios/x.yaml` writes x-s1.hvt.
-      const name = resolveScenario(scenario).name;
+      const name = scenarioArg(scenario).name;
       const { code } = runRecord(io, {
         scenario,
         seed,

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { openTraceFile } from "../files.ts";
+import { exitAfterDamage, reportDamage, withTrace } from "../target.ts";
 import { verifyTrace, type VerifyResult } from "../../trace/verify.ts";
 import { progressLine, type Io } from "../io.ts";
+import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { toJson } from "../../export/json.ts";
 import { describeFinding } from "../report.ts";
@@ -22,10 +23,14 @@ function replayProgress(io: Io, total: number): (seq: number) => void {
 
 /** Replays a trace and says how many events verified, or names the first divergent event. */
 export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean): { code: number; result: VerifyResult } {
-  const reader = openTraceFile(file);
-  try {
-    const onCheckpoint = io.isTTY ? replayProgress(io, reader.footer()?.events ?? Number.POSITIVE_INFINITY) : undefined;
-    const result = verifyTrace(reader, { path, invariants: invariants ? "every" : "off", ...(onCheckpoint === undefined ? {} : { onCheckpoint }) });
+  return withTrace(io, file, (trace) => {
+    const onCheckpoint = io.isTTY ? replayProgress(io, trace.count) : undefined;
+    const result = verifyTrace(trace.reader, {
+      path,
+      invariants: invariants ? "every" : "off",
+      ...(trace.damage === null ? {} : { until: trace.count - 1 }),
+      ...(onCheckpoint === undefined ? {} : { onCheckpoint }),
+    });
     if (io.isTTY) io.progress("");
     if (result.modelVersionRecorded !== null) {
       io.out(`note: recorded by ${result.modelVersionRecorded}, replaying with ${hvModel.version}; differences show as divergences`);
@@ -38,14 +43,13 @@ export function runReplay(io: Io, file: string, path: "fast" | "pure", invariant
     io.out(
       `replayed ${result.verified} events on the ${path} path: ${result.verified} outcomes and ${result.checkpointsVerified} checkpoint hashes verified; final state ${result.finalHash.slice(0, 16)}`,
     );
-    if (result.damage !== null) {
-      io.err(`hvsim: ${file}: damaged at byte offset ${result.damage.offset} (block ${result.damage.block}): ${result.damage.message}; the ${result.verified} events before it replayed`);
+    // A body that frames well but does not decode is found only by decoding it.
+    if (trace.damage === null && result.damage !== null) {
+      reportDamage(io, file, result.damage);
       return { code: EXIT.input, result };
     }
-    return { code: EXIT.ok, result };
-  } finally {
-    reader.close();
-  }
+    return { code: exitAfterDamage(trace, EXIT.ok), result };
+  });
 }
 
 export function registerReplay(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -56,7 +60,7 @@ export function registerReplay(program: Command, io: Io, setCode: (c: number) =>
     .option("--pure", "use the pure path (one immer produce per event) instead of the fast path")
     .option("--check", "also run every invariant after every event")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExit codes: 0 verified, 1 invariant violation (--check), 2 damaged or invalid trace, 3 divergence.")
+    .addHelpText("after", helpAfter("replay", [`hvsim replay ${EXAMPLE_TRACE}`, `hvsim replay ${EXAMPLE_TRACE} --pure --check`]))
     .action((file: string, opts: { pure?: boolean; check?: boolean; json?: boolean }) => {
       const quiet = opts.json ? { ...io, out: () => {} } : io;
       const { code, result } = runReplay(quiet, file, opts.pure ? "pure" : "fast", opts.check === true);

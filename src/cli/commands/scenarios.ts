@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { Io } from "../io.ts";
+import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from "../../sim/builtin/index.ts";
 import { toJson } from "../../export/json.ts";
@@ -9,6 +10,7 @@ export function registerScenarios(program: Command, io: Io, setCode: (c: number)
     .command("scenarios")
     .description("list the built-in scenarios, a line each (those shipped as files in scenarios/ show their path)")
     .option("--json", "print [{name, description, default, file}]")
+    .addHelpText("after", helpAfter("scenarios", ["hvsim scenarios", "hvsim scenarios --json"]))
     .action((opts: { json?: boolean }) => {
       if (opts.json) {
         io.out(toJson(BUILTIN_SCENARIOS.map((s) => ({ name: s.name, description: s.description, default: s === DEFAULT_SCENARIO, file: s.source ?? null }))));

@@ -89,6 +89,7 @@ export const GIC = {
   PPI_FIRST: 16,
   PPI_LAST: 31,
   SPI_FIRST: 32,
+  SPI_LAST: 1019,
   SPI_COUNT_MAX: 988,
   VIRTUAL_TIMER_PPI: 27,
   PHYSICAL_TIMER_PPI: 30,
@@ -128,10 +129,30 @@ export const PSCI = {
   SYSTEM_OFF: 0x8400_0008,
   SYSTEM_RESET: 0x8400_0009,
   FEATURES: 0x8400_000a,
+  CPU_DEFAULT_SUSPEND_32: 0x8400_000c,
+  CPU_DEFAULT_SUSPEND_64: 0xc400_000c,
+  SYSTEM_SUSPEND_32: 0x8400_000e,
   SYSTEM_RESET2_32: 0x8400_0012,
   SYSTEM_RESET2_64: 0xc400_0012,
 } as const;
-export const PSCI_RET = { SUCCESS: 0, NOT_SUPPORTED: -1, INVALID_PARAMETERS: -2, DENIED: -3, ALREADY_ON: -4 } as const;
+/** PSCI function numbers (bits 15:0 of the ID; GH:hyp/interfaces/psci/psci.tc:7-29). */
+export const PSCI_FN = {
+  VERSION: 0x0,
+  CPU_SUSPEND: 0x1,
+  CPU_OFF: 0x2,
+  CPU_ON: 0x3,
+  AFFINITY_INFO: 0x4,
+  SYSTEM_OFF: 0x8,
+  SYSTEM_RESET: 0x9,
+  FEATURES: 0xa,
+  CPU_DEFAULT_SUSPEND: 0xc,
+  SYSTEM_SUSPEND: 0xe,
+  SYSTEM_RESET2: 0x12,
+} as const;
+/** psci_ret (GH:hyp/interfaces/psci/psci.tc:31-41). */
+export const PSCI_RET = { SUCCESS: 0, NOT_SUPPORTED: -1, INVALID_PARAMETERS: -2, DENIED: -3, ALREADY_ON: -4, ON_PENDING: -5, INTERNAL_FAILURE: -6 } as const;
+/** PLATFORM_MAX_CORES on QEMU (GH:config/platform/qemu.conf): the bound of CPU and PSCI indices. */
+export const PLATFORM_MAX_CORES = 8;
 /** PSCI 1.1 (GH:hyp/vm/psci/psci.tc); SMCCC 1.3 (GH:hyp/interfaces/smccc/smccc.tc). */
 export const PSCI_VERSION_VALUE = 0x1_0001;
 export const SMCCC_VERSION_VALUE = 0x1_0003;

@@ -105,6 +105,59 @@ export const HYPERCALLS = {
 
 export type HypercallName = keyof typeof HYPERCALLS;
 
+/**
+ * Each call's reserved inputs, as register index: `res0` inputs must be 0 and `res1` inputs all
+ * ones, or the generated wrapper answers ARGUMENT_INVALID before the call runs
+ * (GH:hyp/core/api/aarch64/templates/c_wrapper.c.tmpl:88-118; GH:tools/hypercalls/hypercall.py:73-95).
+ * Read off the .hvc files of @36ca3a2 (every one of these is a 64-bit `uregister`). Calls absent
+ * here have none.
+ */
+export const RESERVED_INPUTS: { readonly [N in HypercallName]?: readonly (readonly [index: number, kind: "res0" | "res1"])[] } = {
+  partition_create_partition: [[2, "res0"]], partition_create_cspace: [[2, "res0"]], partition_create_addrspace: [[2, "res0"]],
+  partition_create_memextent: [[2, "res0"]], partition_create_thread: [[2, "res0"]], partition_create_doorbell: [[2, "res0"]],
+  partition_create_msgqueue: [[2, "res0"]], partition_create_vic: [[2, "res0"]], partition_create_vpm_group: [[2, "res0"]],
+  partition_create_virtio_mmio: [[2, "res0"]],
+  object_activate: [[1, "res0"]], object_activate_from: [[2, "res0"]], object_reset: [[1, "res0"]], object_reset_from: [[2, "res0"]],
+  doorbell_bind_virq: [[3, "res0"]], doorbell_unbind_virq: [[1, "res0"]], doorbell_send: [[2, "res0"]], doorbell_receive: [[2, "res0"]],
+  doorbell_reset: [[1, "res0"]], doorbell_mask: [[3, "res0"]],
+  msgqueue_bind_send_virq: [[3, "res0"]], msgqueue_bind_receive_virq: [[3, "res0"]], msgqueue_unbind_send_virq: [[1, "res0"]],
+  msgqueue_unbind_receive_virq: [[1, "res0"]], msgqueue_send: [[4, "res0"]], msgqueue_receive: [[3, "res0"]], msgqueue_flush: [[1, "res0"]],
+  msgqueue_configure_send: [[3, "res1"]], msgqueue_configure_receive: [[3, "res1"]], msgqueue_configure: [[2, "res0"]],
+  cspace_delete_cap_from: [[2, "res0"]], cspace_copy_cap_from: [[4, "res0"]], cspace_revoke_cap_from: [[2, "res0"]],
+  cspace_configure: [[2, "res0"]], cspace_attach_thread: [[2, "res0"]], cspace_revoke_caps_from: [[2, "res0"]],
+  hwirq_bind_virq: [[3, "res0"]], hwirq_unbind_virq: [[1, "res0"]], vic_attach_vcpu: [[3, "res0"]],
+  addrspace_attach_thread: [[2, "res0"]], addrspace_configure: [[2, "res0"]], addrspace_attach_vdma: [[3, "res0"]],
+  addrspace_lookup: [[4, "res0"]], addrspace_configure_info_area: [[3, "res0"]], addrspace_configure_vmmio: [[4, "res0"]],
+  memextent_configure: [[4, "res0"]], memextent_configure_derive: [[5, "res0"]], memextent_donate: [[5, "res0"]],
+  vcpu_configure: [[2, "res0"]], vcpu_kill: [[1, "res0"]], vcpu_set_affinity: [[2, "res1"]], vcpu_bind_virq: [[4, "res0"]],
+  vcpu_unbind_virq: [[2, "res0"]], vcpu_register_write: [[4, "res0"]], vcpu_run: [[4, "res0"]], vcpu_run_check: [[1, "res0"]],
+  scheduler_yield: [[2, "res0"]], trace_update_class_flags: [[2, "res0"]], prng_get_entropy: [[1, "res0"]],
+  vpm_group_attach_vcpu: [[3, "res0"]], vpm_group_bind_virq: [[3, "res0"]], vpm_group_unbind_virq: [[1, "res0"]],
+  vpm_group_get_state: [[1, "res0"]], vpm_group_configure: [[2, "res0"]],
+  virtio_mmio_backend_bind_virq: [[3, "res0"]], virtio_mmio_backend_unbind_virq: [[1, "res0"]], virtio_mmio_frontend_bind_virq: [[3, "res0"]],
+  virtio_mmio_frontend_unbind_virq: [[1, "res0"]], virtio_mmio_backend_assert_virq: [[2, "res0"]],
+  virtio_mmio_backend_set_dev_features: [[3, "res0"]], virtio_mmio_backend_set_queue_num_max: [[3, "res0"]],
+  virtio_mmio_backend_get_drv_features: [[2, "res0"]], virtio_mmio_backend_get_queue_info: [[2, "res0"]],
+  virtio_mmio_backend_get_notification: [[1, "res0"]], virtio_mmio_backend_acknowledge_reset: [[1, "res0"]],
+  virtio_mmio_backend_update_status: [[2, "res0"]], virtio_input_configure: [[5, "res0"]], virtio_input_set_data: [[5, "res0"]],
+};
+
+/** Calls in the .hvc files that the QEMU build leaves out of its jump table (no ITS): UNIMPLEMENTED before any check. */
+export const NOT_BUILT: ReadonlySet<HypercallName> = new Set<HypercallName>(["vic_bind_msi_source"]);
+
+const ALL_ONES = 0xffff_ffff_ffff_ffffn;
+/** Does a call's reserved input hold something other than its required value? */
+export function reservedInputsBad(name: HypercallName, args: readonly bigint[]): boolean {
+  const res = RESERVED_INPUTS[name];
+  if (res === undefined) return false;
+  for (let i = 0; i < res.length; i++) {
+    const [index, kind] = res[i]!;
+    const v = BigInt.asUintN(64, args[index] ?? 0n);
+    if (kind === "res0" ? v !== 0n : v !== ALL_ONES) return true;
+  }
+  return false;
+}
+
 /** HVC immediates Gunyah reserves: 0x6000-0x61FF; the immediate minus the base indexes the table. */
 export const HYPERCALL_HVC_BASE = 0x6000;
 /** Fast SMC64, owner 6 (vendor hyp), class 0b10 (hypercall): function ID = base + number. */

@@ -43,10 +43,10 @@ describe("guest_access", () => {
 });
 
 describe("smccc_call: PSCI and Gunyah calls through SMCCC IDs", () => {
-  it("PSCI_VERSION 1.1, SMCCC 1.3, the Gunyah UID, unknown IDs ⇒ -1", () => {
-    const c = (fid: number) => step(se, { kind: "smccc_call", vm: 1, vcpu: 0, conduit: "hvc", args: [BigInt(fid)] })[1];
-    expect(c(0x8400_0000)).toEqual({ x: [0x1_0001n] });
-    expect(c(0x8000_0000)).toEqual({ x: [0x1_0003n] });
+  it("PSCI_VERSION 1.1, SMCCC 1.3, the Gunyah UID, unknown IDs ⇒ -1 (a handled call writes X0-X3: GH:hyp/vm/smccc/aarch64/src/smccc_64.c:84-119)", () => {
+    const c = (fid: number, x1 = 0n) => step(se, { kind: "smccc_call", vm: 1, vcpu: 0, conduit: "hvc", args: [BigInt(fid), x1] })[1];
+    expect(c(0x8400_0000, 0x1_2345_6789n)).toEqual({ x: [0x1_0001n, 0x2345_6789n, 0n, 0n] }); // 32-bit: X1 comes back truncated
+    expect(c(0x8000_0000)).toEqual({ x: [0x1_0003n, 0n, 0n, 0n] });
     expect(c(0x8600_ff01)).toEqual({ x: [0xcd8fd5c1n, 0xdb5f53a4n, 0x36ce6592n, 0x145f3d67n] });
     expect(c(0x8400_0033)).toEqual({ x: [0xffff_ffff_ffff_ffffn] });
     expect(c(0x8600_8000)).toEqual({ x: [0xffff_ffff_ffff_ffffn] }); // hypercall class but not SMC64

@@ -8,9 +8,11 @@ import { ACCESS_BIT, s2Lookup, translate } from "../memory/stage2.ts";
 import type { AddrspaceObject } from "../memory/state.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { exitRun } from "../vcpu/run.ts";
-import { assertShared } from "../vgic/virq.ts";
+import { advancePc, syndromeFor } from "../vcpu/context.ts";
+import { completeLoad, injectAbort } from "../../cpu/index.ts";
+import { haltVcpu } from "../vcpu/lifecycle.ts";
 import { gicdAccess, gicrAccess, type MmioResult } from "../vgic/mmio.ts";
-import type { GuestAccessEvent, Stage2FaultEvent } from "./events.ts";
+import type { GuestAccessEvent, GuestAccessKind, Stage2FaultEvent } from "./events.ts";
 import { virtioWriteFault } from "../virtio_mmio/handlers.ts";
 
 /**
@@ -31,22 +33,49 @@ export function onStage2Fault(s: Machine, ev: Stage2FaultEvent): Outcome {
   if (r !== undefined && (r.access & ACCESS_BIT[ev.access]) !== 0) {
     invalidEvent(ev.seq, ev.kind, `the stage-2 of VM ${ev.vm} maps IPA 0x${ev.ipa.toString(16)} with ${ev.access} access: no fault`);
   }
-  if (r === undefined && ev.access !== "exec" && validSize(ev.sizeBytes)) {
-    const write = ev.access === "write";
-    const value = write ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n;
-    const emulated = emulate(s, t, as, ev, write, value);
+  const write = ev.access === "write";
+  const value = write && validSize(ev.sizeBytes) ? BigInt.asUintN(ev.sizeBytes * 8, ev.value ?? 0n) : 0n;
+  // A scripted guest's access stands for a single-register load or store of Xreg (ISV = 1).
+  const iss = validSize(ev.sizeBytes) ? syndromeFor(ev.reg ?? 0, ev.sizeBytes, write) : 0;
+  return resolveStage2Fault(s, t, { ipa: ev.ipa, access: ev.access, sizeBytes: ev.sizeBytes, value, iss });
+}
+
+/** A guest access the stage-2 refused, as the CPU reports it (or as a scripted stage2_fault describes it). */
+export interface GuestFault {
+  readonly ipa: number;
+  readonly access: GuestAccessKind;
+  readonly sizeBytes: number;
+  /** The store's value, truncated to its size (0n for loads and fetches). */
+  readonly value: bigint;
+  /** The data-abort syndrome: ISV (bit 24) says whether the access can be emulated at all. */
+  readonly iss: number;
+}
+
+/**
+ * Gunyah's resolution of a stage-2 fault on a running vCPU (the order above). An emulated read
+ * completes the instruction from its syndrome; a forwarded one waits in `vmmio` for the VMM; an
+ * abort is injected into the guest's EL1. Accesses whose syndrome has no valid ISV (pairs,
+ * writeback, exclusives) cannot be emulated or forwarded, as on hardware: they take the abort.
+ */
+export function resolveStage2Fault(s: Machine, t: ThreadObject, f: GuestFault): Outcome {
+  const as = objectAs(s, t.addrspace, "addrspace")!;
+  const r = s2Lookup(as, f.ipa);
+  const write = f.access === "write";
+  const emulatable = (f.iss & (1 << 24)) !== 0 && validSize(f.sizeBytes);
+  if (r === undefined && f.access !== "exec" && emulatable) {
+    const emulated = emulate(s, t, as, f, write);
     if (emulated !== null) return emulated;
-    if (t.proxy && inVmmio(as, ev.ipa, ev.sizeBytes)) {
-      t.vmmio = { ipa: ev.ipa, sizeBytes: ev.sizeBytes, write, value, reg: ev.reg ?? 0, reported: false };
+    if (t.proxy && inVmmio(as, f.ipa, f.sizeBytes)) {
+      t.vmmio = { ipa: f.ipa, sizeBytes: f.sizeBytes, write, value: f.value, iss: f.iss, reported: false };
       exitRun(s, t);
       return { resolution: "vmmio", state: write ? "ADDRSPACE_VMMIO_WRITE" : "ADDRSPACE_VMMIO_READ" };
     }
   }
-  if (r !== undefined && ev.access === "write") {
-    const emulated = virtioWriteFault(s, t, r, ev.ipa, ev.sizeBytes, ev.value);
+  if (r !== undefined && write && emulatable) {
+    const emulated = virtioWriteFault(s, t, r, f.ipa, f.sizeBytes, f.value);
     if (emulated !== null) return emulated;
   }
-  t.regs.pc = BigInt.asUintN(64, t.regs.pc); // the abort vector is the guest's; PC/ELR are not modelled further
+  t.cpu = injectAbort(t.cpu, BigInt(f.ipa), f.access === "exec", write);
   return { resolution: "abort", fault: r === undefined ? "translation" : "permission", injected: "synchronous_external_abort" };
 }
 
@@ -66,7 +95,8 @@ function inVmmio(as: AddrspaceObject, ipa: number, size: number): boolean {
 }
 
 /** vdevice table first, then the VIC's fixed platform addresses; `value` is the store's, truncated to its size (0n for a load). */
-function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: Stage2FaultEvent, write: boolean, value: bigint): Outcome | null {
+function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: GuestFault, write: boolean): Outcome | null {
+  const value = ev.value;
   let result: MmioResult | null = null;
   const vdIndex = within(as.vdevices, ev.ipa, ev.sizeBytes);
   const vd = vdIndex < 0 ? undefined : as.vdevices[vdIndex];
@@ -87,11 +117,8 @@ function emulate(s: Machine, t: ThreadObject, as: AddrspaceObject, ev: Stage2Fau
     }
   }
   if (result === null) return null;
-  if (!write && result.value !== undefined) {
-    const reg = ev.reg ?? 0;
-    if (reg < t.regs.x.length) t.regs.x[reg] = BigInt.asUintN(ev.sizeBytes * 8, result.value);
-  }
-  t.regs.pc = BigInt.asUintN(64, t.regs.pc + 4n);
+  if (!write && result.value !== undefined) t.cpu = completeLoad(t.cpu, ev.iss, result.value)!;
+  else advancePc(t);
   return { resolution: "emulated", reg: result.reg, ...(result.value === undefined ? {} : { value: BigInt.asUintN(ev.sizeBytes * 8, result.value) }) };
 }
 
@@ -101,8 +128,7 @@ function haltInFault(s: Machine, t: ThreadObject, fsc: string): Outcome {
     return { resolution: "hypervisor_abort", fsc };
   }
   t.fault = true;
-  exitRun(s, t);
-  if (t.haltVirq !== null) assertShared(s, t.haltVirq, false);
+  haltVcpu(s, t); // block VCPU_FAULT, then vcpu_halted (GH:hyp/vm/vcpu/aarch64/src/exception_inject.c:268-279)
   return { resolution: "fault", fsc };
 }
 

@@ -1,4 +1,4 @@
-import { hypercallName, type HypercallName } from "../abi/hypercalls.ts";
+import { hypercallName, NOT_BUILT, reservedInputsBad, type HypercallName } from "../abi/hypercalls.ts";
 import { hvErrorRegister } from "../abi/errors.ts";
 import type { Machine } from "../machine.ts";
 import type { HypercallEvent, HypOutcome } from "./events.ts";
@@ -34,7 +34,11 @@ export function makeOnHypercall(table: ReadonlyMap<HypercallName, HypercallHandl
   return function onHypercall(s: Machine, ev: CallSite): HypOutcome {
     const t = runningVcpu(s, ev.seq, "hypercall", ev.vm, ev.vcpu);
     const name = hypercallName(ev.call);
-    const handler = name === undefined ? undefined : table.get(name);
+    if (name === undefined || NOT_BUILT.has(name)) return { x: [hvErrorRegister("UNIMPLEMENTED")] };
+    // The generated wrapper rejects a reserved input before the call runs, stubs included
+    // (GH:hyp/core/api/aarch64/templates/c_wrapper.c.tmpl:88-118).
+    if (reservedInputsBad(name, ev.args)) return { x: [hvErrorRegister("ARGUMENT_INVALID")] };
+    const handler = table.get(name);
     if (handler === undefined) return { x: [hvErrorRegister("UNIMPLEMENTED")] };
     const caller = { vm: ev.vm, vcpu: ev.vcpu, seq: ev.seq, t: ev.t, thread: t.id, cspace: t.cspace, ...(ev.data ? { data: ev.data } : {}) };
     const r = handler(s, caller, ev.args);

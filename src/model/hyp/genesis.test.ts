@@ -1,3 +1,4 @@
+import { readReg } from "../../cpu/index.ts";
 import { describe, expect, it } from "vitest";
 import { findNonSerializableValue } from "../../core/serializable.ts";
 import { checkInvariants } from "../../core/invariants.ts";
@@ -26,7 +27,7 @@ describe("genesis: the root VM bootstrap (reference §4.6)", () => {
     expect(s.sched.cpus[0]!.current).toBe(4);
     const t = s.objects.byId[4]!;
     expect(t.type === "thread" && t.power).toBe("ON");
-    expect(t.type === "thread" && t.regs.x[0]).toBe(0x8200_0000n - 0x1_0000n);
+    expect(t.type === "thread" && readReg(t.cpu, 0)).toBe(0x8200_0000n - 0x1_0000n);
   });
   it("is plain data and keeps every invariant", () => {
     expect(findNonSerializableValue(s)).toBe(false);

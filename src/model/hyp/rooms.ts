@@ -16,6 +16,7 @@ import { doorbellHypercalls } from "../ipc/doorbell.ts";
 import { msgqueueHypercalls } from "../ipc/msgqueue.ts";
 import { virtioMmioHypercalls } from "../virtio_mmio/hypercalls.ts";
 import { makeOnSmcccCall } from "../vcpu/psci.ts";
+import { makeOnVcpuExec } from "../guest/exec.ts";
 import { onVcpuWfi, onSysregWrite } from "../vcpu/guest.ts";
 import { onIrq, onVirqAck, onVirqEoi } from "../vgic/handlers.ts";
 import { onGuestAccess, onStage2Fault } from "../fault/handlers.ts";
@@ -96,9 +97,12 @@ function runHypercall(s: Machine, ev: CallSite): { x: readonly bigint[] } {
 
 type Sub = Room<Machine, HypEvent>["subscribes"];
 
+const onSmcccCall = makeOnSmcccCall(runHypercall);
+
 export function hypRooms(): Room<Machine, HypEvent>[] {
   return [
-    { name: "hyp", subscribes: { hypercall: runHypercall, smccc_call: makeOnSmcccCall(runHypercall) } as Sub, invariants: objectInvariants },
+    { name: "hyp", subscribes: { hypercall: runHypercall, smccc_call: onSmcccCall } as Sub, invariants: objectInvariants },
+    { name: "guest", subscribes: { vcpu_exec: makeOnVcpuExec({ hypercall: runHypercall, smccc: onSmcccCall }) } as Sub },
     { name: "time", subscribes: { timer_tick: makeOnTimerTick([vtimerDue, schedulerDue]) } },
     { name: "memory", subscribes: { stage2_fault: onStage2Fault, guest_access: onGuestAccess } as Sub, invariants: memoryInvariants },
     { name: "vcpu", subscribes: { vcpu_wfi: onVcpuWfi, sysreg_write: onSysregWrite } as Sub, invariants: vcpuInvariants },
@@ -111,5 +115,5 @@ export function hypEpilogue(s: Machine): void {
   if (s.sched.dirty) reschedule(s);
 }
 
-export const HYP_EVENT_KINDS = ["hypercall", "smccc_call", "timer_tick", "stage2_fault", "guest_access", "vcpu_wfi", "sysreg_write", "irq", "virq_ack", "virq_eoi"] as const;
+export const HYP_EVENT_KINDS = ["hypercall", "smccc_call", "vcpu_exec", "timer_tick", "stage2_fault", "guest_access", "vcpu_wfi", "sysreg_write", "irq", "virq_ack", "virq_eoi"] as const;
 export type { Outcome };

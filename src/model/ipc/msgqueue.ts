@@ -13,11 +13,12 @@ import type { MsgqueueObject } from "./state.ts";
  * event (`data`); fewer bytes than `size` are zero-padded, more are cut to `size`. A receive returns
  * the bytes in the outcome (`data`), which is what the guest would find in its buffer.
  *
- * ARGUMENT_SIZE (⚠ reference §2.9): the API doc promises ARGUMENT_SIZE for size 0 or above the
- * queue's maximum, and ADDR_OVERFLOW for a receive buffer too small; the 12/2023 source detects
- * these in its copy helper but drops the error and returns OK. This model returns the documented
- * errors (and queues nothing), because guests and the RM are written against the documented ABI
- * and an OK that silently queues nothing would make RM RPC traces misleading.
+ * ARGUMENT_SIZE (⚠ reference §2.9): the API doc promises ARGUMENT_SIZE above the queue's maximum,
+ * and ADDR_OVERFLOW for a receive buffer too small; the 12/2023 source detects these in its copy
+ * helper but drops the error and returns OK. This model returns the documented errors (and queues
+ * nothing), because guests and the RM are written against the documented ABI and an OK that
+ * silently queues nothing would make RM RPC traces misleading. A full queue is checked first and a
+ * 0-byte send is legal, as in the source (msgqueue_common.c:33-57).
  */
 
 type Mq = MsgqueueObject | HvReturn;
@@ -58,13 +59,15 @@ function send(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   if (isRet(q)) return q;
   const size = arg(a, 1);
   const push = (arg32(a, 3) & 1) !== 0;
-  if (size === 0n || size > BigInt(q.maxSize)) return fail("ARGUMENT_SIZE");
+  // A full queue wins; a 0-byte message is legal (GH:hyp/ipc/msgqueue/src/msgqueue_common.c:33-57).
   if (q.queue.length >= q.depth) return fail("MSGQUEUE_FULL");
+  if (size > BigInt(q.maxSize)) return fail("ARGUMENT_SIZE");
   const bytes = new Uint8Array(Number(size));
   // subarray() makes a view object per call (slow in V8): only cut when the data is too long.
   if (c.data !== undefined) bytes.set(c.data.length <= bytes.length ? c.data : c.data.subarray(0, bytes.length));
   q.queue.push(bytes);
-  if ((q.queue.length >= q.notEmptyThreshold || push) && q.receiveVirq !== null) assertShared(s, q.receiveVirq, false);
+  // The receiver is woken by PUSH, or when the count reaches the threshold exactly (msgqueue_common.c:69-73).
+  if ((push || q.queue.length === q.notEmptyThreshold) && q.receiveVirq !== null) assertShared(s, q.receiveVirq, false);
   return okWith(q.queue.length < q.depth ? 1n : 0n);
 }
 
@@ -99,6 +102,10 @@ function configureSend(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   if (thr === ALL32) return OK;
   if (thr >= q.depth) return fail("ARGUMENT_INVALID");
   q.notFullThreshold = thr;
+  // A new threshold re-evaluates the sender's VIRQ (GH:hyp/ipc/msgqueue/src/msgqueue.c:65-72).
+  if (q.queue.length <= thr) {
+    if (q.sendVirq !== null) assertShared(s, q.sendVirq, false);
+  } else clearShared(s, q.sendVirq);
   return OK;
 }
 
@@ -111,6 +118,13 @@ function configureReceive(s: Machine, c: Caller, a: readonly bigint[]): HvReturn
   const value = thr === ALL32 - 1 ? q.depth : thr;
   if (value < 1 || value > q.depth) return fail("ARGUMENT_INVALID");
   q.notEmptyThreshold = value;
+  // A threshold set by number re-evaluates the receiver's VIRQ; MAXIMUM (-2) does not
+  // (GH:hyp/ipc/msgqueue/src/msgqueue.c:103-115).
+  if (thr !== ALL32 - 1) {
+    if (q.queue.length >= value) {
+      if (q.receiveVirq !== null) assertShared(s, q.receiveVirq, false);
+    } else clearShared(s, q.receiveVirq);
+  }
   return OK;
 }
 

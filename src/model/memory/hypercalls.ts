@@ -38,13 +38,18 @@ function partialCheck(me: MemextentObject, vbase: number, offset: number, size: 
   return null;
 }
 
+/**
+ * addrspace_map: reserved attribute and flag bits are checked before either lookup
+ * (GH:hyp/mem/addrspace/src/hypercalls.c:127-131); then alignment, the access/memtype policy
+ * (memextent.c:375-388, 745-790), a read-only addrspace DENIED (memextent.c:406-407, 447-448).
+ */
 function addrspaceMap(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
-  const p = lookupPair(s, c, a[0] ?? 0n, a[1] ?? 0n, RIGHTS.addrspace.MAP, RIGHTS.memextent.MAP);
-  if (isFail(p)) return p;
-  const vbase = argAddr(a, 2);
   const attrs = decodeMapAttrs(arg32(a, 3));
   const flags = arg32(a, 4);
   if ((flags & ~MAP_FLAGS_KNOWN) !== 0 || attrs === null) return fail("ARGUMENT_INVALID");
+  const p = lookupPair(s, c, a[0] ?? 0n, a[1] ?? 0n, RIGHTS.addrspace.MAP, RIGHTS.memextent.MAP);
+  if (isFail(p)) return p;
+  const vbase = argAddr(a, 2);
   const partial = (flags & MAP_FLAG_PARTIAL) !== 0;
   let offset = 0;
   let size = p.me.size;
@@ -57,20 +62,23 @@ function addrspaceMap(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   const ok =
     accessSubset(p.me.access, attrs.userAccess) && accessSubset(p.me.access, attrs.kernelAccess) && memtypeAllowed(p.me.memtype, attrs.memtype);
   if (!ok) return fail("ARGUMENT_INVALID");
+  if (p.as.readOnly) return fail("DENIED");
   if (partial && p.me.kind === "BASIC") return fail("MEMEXTENT_TYPE");
   if (vbase + size > IPA_LIMIT) return fail("ADDR_OVERFLOW");
   const e = addMapping(s, p.me, p.as.id, { vbase, offset, size, userAccess: attrs.userAccess & p.me.access, kernelAccess: attrs.kernelAccess & p.me.access, memtype: attrs.memtype });
   return e === null ? OK : fail(e);
 }
 
+/** addrspace_unmap: reserved flag bits before the lookups (GH:hyp/mem/addrspace/src/hypercalls.c:178-181). */
 function addrspaceUnmap(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
+  const flags = arg32(a, 3);
+  if ((flags & ~MAP_FLAGS_KNOWN) !== 0) return fail("ARGUMENT_INVALID");
   const p = lookupPair(s, c, a[0] ?? 0n, a[1] ?? 0n, RIGHTS.addrspace.MAP, RIGHTS.memextent.MAP);
   if (isFail(p)) return p;
   const vbase = argAddr(a, 2);
-  const flags = arg32(a, 3);
-  if ((flags & ~MAP_FLAGS_KNOWN) !== 0) return fail("ARGUMENT_INVALID");
   if ((flags & MAP_FLAG_PARTIAL) === 0) {
     if (!aligned(vbase)) return fail("ARGUMENT_ALIGNMENT");
+    if (p.as.readOnly) return fail("DENIED");
     const e = removeMapping(s, p.me, p.as.id, vbase, 0, p.me.size);
     return e === null ? OK : fail(e);
   }
@@ -78,18 +86,20 @@ function addrspaceUnmap(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   const size = argAddr(a, 5);
   const bad = partialCheck(p.me, vbase, offset, size);
   if (bad !== null) return bad;
+  if (p.as.readOnly) return fail("DENIED");
   if (p.me.kind === "BASIC") return fail("MEMEXTENT_TYPE");
   const e = removeMapping(s, p.me, p.as.id, vbase, offset, size);
   return e === null ? OK : fail(e);
 }
 
+/** addrspace_update_access: reserved bits before the lookups (GH:hyp/mem/addrspace/src/hypercalls.c:229-233). */
 function addrspaceUpdateAccess(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
-  const p = lookupPair(s, c, a[0] ?? 0n, a[1] ?? 0n, RIGHTS.addrspace.MAP, RIGHTS.memextent.MAP);
-  if (isFail(p)) return p;
-  const vbase = argAddr(a, 2);
   const access = arg32(a, 3);
   const flags = arg32(a, 4);
   if ((access & ~0x77) !== 0 || (flags & ~MAP_FLAGS_KNOWN) !== 0) return fail("ARGUMENT_INVALID");
+  const p = lookupPair(s, c, a[0] ?? 0n, a[1] ?? 0n, RIGHTS.addrspace.MAP, RIGHTS.memextent.MAP);
+  if (isFail(p)) return p;
+  const vbase = argAddr(a, 2);
   const user = access & 7;
   const kernel = (access >>> 4) & 7;
   if (!accessSubset(p.me.access, user) || !accessSubset(p.me.access, kernel)) return fail("ARGUMENT_INVALID");

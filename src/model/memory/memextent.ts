@@ -146,13 +146,20 @@ export function decodeMapAttrs(v: number): { userAccess: number; kernelAccess: n
   return { userAccess: v & 7, kernelAccess: (v >>> 4) & 7, memtype: (v >>> 16) & 0xff };
 }
 
-/** memextent_check_memtype: the extent's policy against a stage-2 memtype. */
+/**
+ * memextent_check_memtype (GH:hyp/mem/memextent/src/memextent.c:745-790, built without S2FWB):
+ * device types need an ANY, DEVICE or UNCACHED extent; NORMAL_NC an ANY or UNCACHED one; NORMAL_WB
+ * and the other normal types an ANY one (so a CACHED extent maps nothing); any other memtype value
+ * is refused whatever the extent.
+ */
 export function memtypeAllowed(policy: number, memtype: number): boolean {
-  if (policy === ME_MEMTYPE.ANY) return true;
-  if (policy === ME_MEMTYPE.DEVICE) return isDeviceMemtype(memtype);
-  if (policy === ME_MEMTYPE.UNCACHED) return memtype === 5 || isDeviceMemtype(memtype); // NORMAL_NC ⚠
+  if (isDeviceMemtype(memtype)) return policy === ME_MEMTYPE.ANY || policy === ME_MEMTYPE.DEVICE || policy === ME_MEMTYPE.UNCACHED;
+  if (memtype === 5) return policy === ME_MEMTYPE.ANY || policy === ME_MEMTYPE.UNCACHED;
+  if (NORMAL_MEMTYPES.has(memtype)) return policy === ME_MEMTYPE.ANY;
   return false;
 }
+/** NORMAL_ONC_IWT 6 .. NORMAL_WB 15 (pgtable_vm_memtype, GH:hyp/mem/pgtable/armv8/pgtable.tc). */
+const NORMAL_MEMTYPES: ReadonlySet<number> = new Set([6, 7, 9, 10, 11, 13, 14, 15]);
 
 /** Adds a mapping range to the slot for `asId` (a new slot if needed: MAPPINGS_FULL past 4). */
 export function addMapping(s: Machine, me: MemextentObject, asId: number, range: MeMapRange): HvError | null {

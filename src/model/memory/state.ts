@@ -60,6 +60,11 @@ export interface AddrspaceObject extends ObjectHeader {
   /** Threads attached (at most PLATFORM_MAX_CORES). */
   threads: number[];
   infoArea: { memextent: number; ipa: number } | null;
+  /**
+   * addrspace->read_only (GH:hyp/mem/addrspace/addrspace.tc:38): maps and unmaps are DENIED. No
+   * code in the open tree sets it; it is kept so the checks follow the source.
+   */
+  readOnly: boolean;
 }
 
 /** One mapped sub-range of an extent mapping: extent offset → vbase, with its attributes. */

@@ -1,3 +1,4 @@
+import { resetCpu } from "../../cpu/index.ts";
 import { CPU_INDEX_INVALID, SCHED } from "../abi/constants.ts";
 import type { ObjectType } from "../abi/rights.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
@@ -25,6 +26,7 @@ export function newThread(id: number, partition: number): ThreadObject {
     options: 0n,
     priority: SCHED.PRIORITY_DEFAULT,
     timesliceNs: SCHED.TIMESLICE_DEFAULT_NS,
+    sliceLeftNs: SCHED.TIMESLICE_DEFAULT_NS,
     affinity: CPU_INDEX_INVALID,
     threadState: "INIT",
     vm: 0,
@@ -34,12 +36,14 @@ export function newThread(id: number, partition: number): ThreadObject {
     wfi: false,
     suspend: 0,
     fault: false,
+    halted: false,
+    warmReset: null,
     vmmio: null,
     proxy: false,
     entered: false,
     lastRunState: 0,
     reset: null,
-    regs: { x: [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], pc: 0n, pstate: 0x3c5n, spEl0: 0n, spEl1: 0n },
+    cpu: resetCpu({ pc: 0 }),
     vtimer: { cval: 0n, ctl: 0, dueNs: -1 },
     gicr: { waker: 0x6, irqs: {} },
     haltVirq: null,
@@ -60,7 +64,7 @@ export function newObject(type: CreatableType, id: number, partition: number): H
     case "cspace":
       return { id, state, partition, type, maxCaps: 0, capCount: 0, tableCounts: [], caps: {} };
     case "addrspace":
-      return { id, state, partition, type, vmid: 0, s2: [], vmmio: [], vdevices: [], threads: [], infoArea: null };
+      return { id, state, partition, type, vmid: 0, s2: [], vmmio: [], vdevices: [], threads: [], infoArea: null, readOnly: false };
     case "memextent":
       return { id, state, partition, type, kind: "BASIC", base: 0, size: 0, access: 0, memtype: 0, parent: 0, mappings: [], attached: false };
     case "thread":
@@ -72,7 +76,7 @@ export function newObject(type: CreatableType, id: number, partition: number): H
     case "vic":
       return { id, state, partition, type, maxVcpus: 0, maxVirqs: 0, options: 0, vcpus: [], ctlr: 0, spis: {}, sources: {} };
     case "vpm_group":
-      return { id, state, partition, type, flags: 0, vcpus: [], virq: null };
+      return { id, state, partition, type, flags: 0, vcpus: [], online: 0, virq: null };
     case "virtio_mmio":
       return newVirtioMmio(id, partition);
   }

@@ -57,13 +57,19 @@ function cspaceCopyCapFrom(s: Machine, c: Caller, a: readonly bigint[]): HvRetur
   if (!src.ok) return fail(src.error);
   const dst = lookup(s, c.cspace, a[2] ?? 0n, "cspace", RIGHTS.cspace.CAP_CREATE);
   if (!dst.ok) return fail(dst.error);
+  // The destination slot is allocated before the source is looked up, so a full destination wins
+  // (GH:hyp/core/cspace_twolevel/src/cspace_twolevel.c:643-656); the slot is freed on any later error.
+  const made = allocCap(dst.value, { object: 0, type: "cspace", rights: 0, master: false, state: "VALID" });
+  if (!made.ok) return fail(made.error);
+  const id = Number(made.value);
   const slot = capSlot(src.value, a[1] ?? 0n);
-  if (!slot.ok) return fail(slot.error);
-  if (slot.value.state === "REVOKED") return fail("CSPACE_CAP_REVOKED");
-  const rights = (slot.value.rights & arg32(a, 3)) >>> 0;
-  if (rights === 0) return fail("CSPACE_INSUFFICIENT_RIGHTS");
-  const cap = allocCap(dst.value, { object: slot.value.object, type: slot.value.type, rights, master: false, state: "VALID" });
-  return cap.ok ? okWith(cap.value) : fail(cap.error);
+  const bad = !slot.ok ? slot.error : slot.value.state === "REVOKED" ? "CSPACE_CAP_REVOKED" : (slot.value.rights & arg32(a, 3)) >>> 0 === 0 ? "CSPACE_INSUFFICIENT_RIGHTS" : null;
+  if (bad !== null || !slot.ok) {
+    freeCap(dst.value, id);
+    return fail(bad ?? "CSPACE_CAP_NULL");
+  }
+  dst.value.caps[id] = { object: slot.value.object, type: slot.value.type, rights: (slot.value.rights & arg32(a, 3)) >>> 0, master: false, state: "VALID" };
+  return okWith(made.value);
 }
 
 /** CAP_REVOKE on the cspace; the cap must be the master; every other cap to the object becomes REVOKED. */

@@ -46,7 +46,8 @@ export function isReferenced(s: Machine, id: number): boolean {
     const o = s.objects.byId[oid]!;
     switch (o.type) {
       case "thread":
-        if (o.id === id && o.state === "ACTIVE" && o.threadState === "READY") return true; // a live thread holds itself
+        // A live thread holds itself until it has exited (GH:hyp/core/thread_standard/src/thread.c:124-128, 246).
+        if (o.id === id && o.state === "ACTIVE" && (o.threadState === "READY" || o.threadState === "KILLED")) return true;
         if (o.cspace === id || o.addrspace === id || o.vic === id || o.vpm === id) return true;
         break;
       case "memextent":

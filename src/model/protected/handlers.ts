@@ -4,10 +4,11 @@
  */
 import { invalidEvent } from "../../core/errors.ts";
 import type { Outcome } from "../../core/event.ts";
-import { EXIT_CODE, EXIT_FLAG_RESTART, VMID } from "../abi/rm.ts";
+import { EXIT_CODE, VMID } from "../abi/rm.ts";
 import type { RmCtx } from "../rm/context.ts";
 import { exitVm } from "../rm/lifecycle.ts";
-import { labelOf, reaches, setLabel, writePhys } from "../rm/content.ts";
+import { labelOf, physPieces, reaches, readPhys, setLabel, writePhys } from "../rm/content.ts";
+import { parseDt } from "../rm/overlay.ts";
 import { translate } from "../memory/stage2.ts";
 import type { Machine } from "../machine.ts";
 import { hostAddr } from "../vmm/ioctl.ts";
@@ -18,6 +19,8 @@ import {
   avbResultCode,
   encodeHandover,
   payloadFacts,
+  PVMFW_FDT_MAX,
+  pvmfwCheckFdt,
   pvmfwDecide,
   pvmfwNextHandover,
   pvmfwReasonCode,
@@ -25,6 +28,7 @@ import {
 } from "../pvmfw/boot.ts";
 import { cborDecode } from "../pvmfw/dice-cbor.ts";
 import { pvmOf } from "./state.ts";
+import { jumpTo } from "../vcpu/context.ts";
 import type { HostReadEvent, PvmfwBootEvent, PvmLoadImageEvent, PvTimeEvent } from "./events.ts";
 
 type ProtectedSlices = Machine;
@@ -33,8 +37,8 @@ type ProtectedSlices = Machine;
  * pvmfw's failure as the host sees it. pvmfw writes the reason on UART 1 and requests a reset
  * (reference §2.5). hvsim's pvmfw makes that request with PSCI SYSTEM_RESET2 and a vendor reset
  * type, so the RM's NOTIFY_VM_EXITED carries the reason (exit_type PSCI_SYSTEM_RESET2 = 3; reason
- * words: [flags RESTART | 64-bit (bit 15), reset_type, cookie_lo, cookie_hi], reference
- * gunyah-rm-and-host.md §3.4) instead of only on the console pipe. The vendor reset type is hvsim's.
+ * words: [flags (bit 15: the 64-bit call), reset_type, cookie_lo, cookie_hi],
+ * RM:src/vm_mgnt/vm_mgnt.c:2128-2155) instead of only on the console pipe. The vendor reset type is hvsim's.
  */
 export const PVMFW_FAILURE_RESET_TYPE = 0x8000_0001;
 
@@ -50,7 +54,13 @@ export function onPvmLoadImage(s: ProtectedSlices, ev: PvmLoadImageEvent): Outco
     invalidEvent(ev.seq, ev.kind, `GPA 0x${ev.gpa.toString(16)}+${ev.image.length} is not in host memory the VMM registered for VM ${ev.vm}`);
   }
   const pa = translate(s, VMID.HLOS, host)!.pa;
-  setLabel(s, pa, ev.image.length, `vm${VMID.HLOS}`);
+  // crosvm copies the image through its mapping: the bytes are in the VM's memory (real code runs
+  // from them once pvmfw jumps to the payload).
+  let off = 0;
+  for (const p of physPieces(s, VMID.HLOS, host, ev.image.length)!) {
+    writePhys(s, p.pa, ev.image.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    off += p.size;
+  }
   const facts = payloadFacts(ev.image, plat.trustedKey);
   pvmOf(s, ev.vm).payload = { ...facts, gpa: ev.gpa, instanceId: ev.instanceId };
   return { avb: facts.avb, rollbackIndex: facts.rollbackIndex, sha256: facts.sha256, size: facts.size, pa };
@@ -66,16 +76,22 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
   if (rmVm.vcpus.ids[0] !== ev.vcpu || rmVm.vcpus.byId[ev.vcpu]?.power !== "on") invalidEvent(ev.seq, ev.kind, `vCPU ${ev.vcpu} is not VM ${ev.vm}'s running boot vCPU`);
   const plat = s.pvm.platform!;
   const payload = p.payload;
+  // The FDT stage comes before VERIFY (§2.5): the DT pvmfw checks is the one the RM wrote at VM_START.
+  const fdtWrong = pvmfwCheckFdt(readDtAtX0(s, ev.vm, rmVm.config?.baseAddress ?? 0, rmVm.dtOffset, rmVm.dtSize));
   const decision =
-    payload === null
-      ? ({ ok: false, reason: "InvalidPayload", avb: "ERROR_IO", detail: "no payload was loaded at the image IPA" } as const)
-      : pvmfwDecide(payload, plat.rollback, defectOn(s, "rollback-check-skipped"));
+    fdtWrong !== null
+      ? ({ ok: false, reason: "InvalidFdt", avb: "OK", detail: fdtWrong } as const)
+      : payload === null
+        ? ({ ok: false, reason: "InvalidPayload", avb: "ERROR_IO", detail: "no payload was loaded at the image IPA" } as const)
+        : pvmfwDecide(payload, plat.rollback, defectOn(s, "rollback-check-skipped"));
   if (!decision.ok) {
     const uart = pvmfwReasonString(decision.reason);
     p.stage = "refused";
     p.refusal = { reason: decision.reason, uart, avb: decision.avb, detail: decision.detail };
     const ctx: RmCtx = { s, caller: ev.vm, notes: [] };
-    exitVm(ctx, rmVm, "PSCI_SYSTEM_RESET2", EXIT_FLAG_RESTART | 0x8000, EXIT_CODE.NORMAL, [PVMFW_FAILURE_RESET_TYPE, pvmfwReasonCode(decision.reason), avbResultCode(decision.avb)]);
+    // The RM's vCPU-halt handler for a 64-bit SYSTEM_RESET2: exit_flags bit 15 only, exit code from
+    // the crash message (RM:src/vm_mgnt/vm_mgnt.c:2128-2155).
+    exitVm(ctx, rmVm, "PSCI_SYSTEM_RESET2", 0x8000, rmVm.crashMsg !== null ? EXIT_CODE.SOFTWARE_ERROR : EXIT_CODE.NORMAL, [PVMFW_FAILURE_RESET_TYPE, pvmfwReasonCode(decision.reason), avbResultCode(decision.avb)]);
     return {
       result: "refused",
       reason: decision.reason,
@@ -104,9 +120,7 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
   const tid = s.rm.hv?.vms[ev.vm]?.vcpus[ev.vcpu];
   const t = tid === undefined ? undefined : s.objects.byId[tid];
   if (t !== undefined && t.type === "thread") {
-    t.regs.pc = BigInt(boot.pc);
-    t.regs.x[0] = BigInt(boot.x0);
-    for (let i = 1; i < 30 && i < t.regs.x.length; i++) t.regs.x[i] = 0n;
+    jumpTo(t, BigInt(boot.pc), BigInt(boot.x0));
   }
   return {
     result: "payload",
@@ -117,6 +131,20 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
     chainLength: handover.certificates.length + 1,
     entry: f.gpa,
   };
+}
+
+/** The DT pvmfw maps at X0 (the image's DT offset above base-address), through the pVM's stage-2; null if unreachable. */
+function readDtAtX0(s: ProtectedSlices, vm: number, base: number, dtOffset: number, dtSize: number): Record<string, unknown> | null {
+  const size = Math.min(dtSize, PVMFW_FDT_MAX);
+  const pieces = size === 0 ? null : physPieces(s, vm, base + dtOffset, size);
+  if (pieces === null) return null;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(readPhys(s, piece.pa, piece.size), at);
+    at += piece.size;
+  }
+  return parseDt(out);
 }
 
 /** The code hash claim (-4670545) of a certificate (hex). */

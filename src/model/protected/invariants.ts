@@ -125,8 +125,9 @@ const s2OwnedOrLent: Invariant<Machine> = {
     for (const v of vmids(s)) {
       if (v === VMID.RM) continue;
       const mine = hv.vms[v]?.extents ?? [];
+      const info = hv.vms[v]?.infoArea?.memextent ?? 0; // the RM's read-only info-area page (PV time)
       for (const r of s2Of(s, v)) {
-        if (mine.includes(r.memextent) || parcelAllows(s, v, r.memextent)) continue;
+        if (mine.includes(r.memextent) || r.memextent === info || parcelAllows(s, v, r.memextent)) continue;
         return { path: `vms.${v}`, detail: `VM ${v} maps IPA ${hex(r.ipa)} (PA ${hex(r.pa)}) through extent ${r.memextent}, which it neither owns nor accepted`, objects: { vm: v, ipa: r.ipa, pa: r.pa, memextent: r.memextent } };
       }
     }
@@ -139,7 +140,7 @@ function parcelAllows(s: Machine, v: number, memextent: number): boolean {
     const p = s.rm.parcels.byId[h]!;
     if (p.memextent !== memextent) continue;
     if (p.transType === "SHARE" && p.owner === v) return true;
-    if (p.borrowers.some((b) => b.vmid === v && b.accepted)) return true;
+    if (p.borrowers.some((b) => b.vmid === v && b.mapped)) return true;
   }
   return false;
 }

@@ -9,11 +9,19 @@ import {
   encodeHandover,
   handoverBcc,
   payloadFacts,
+  pvmfwCheckFdt,
   pvmfwDecide,
   pvmfwGenesis,
   pvmfwNextHandover,
   type ProtectedPlatformConfig,
 } from "../pvmfw/boot.ts";
+import { hvModel, type Machine } from "../machine.ts";
+import type { HypEvent } from "../events.ts";
+import { streams } from "../../sim/prng.ts";
+import { pvmBootScenario } from "../../sim/builtin/pvm.ts";
+import { parseDt } from "../rm/overlay.ts";
+import { encodeVmConfigBlob, readDtBytes, writeDtBytes } from "../rm/vmconfig.ts";
+import { decodeVmExited } from "../rm/payloads.ts";
 
 const key = fixture("pvmfw_key_rsa2048.avbpubkey");
 const platform: ProtectedPlatformConfig = { uds: "11".repeat(32), trustedKey: toHex(key) };
@@ -80,5 +88,38 @@ describe("pvmfw boot flow over real AVB images", () => {
     expect(toHex(ha2.cdiSeal)).toBe(toHex(ha.cdiSeal));
     // The ABL entry (pvmfw's own) is the same: only the vm_entry layer moved.
     expect(va.entries[0]!.codeHash).toBe(vb.entries[0]!.codeHash);
+  });
+});
+
+describe("pvmfw's FDT stage on the DT the RM wrote ([VIRT] guest/pvmfw/src/fdt.rs; reference avf-protected-vm.md §2.4)", () => {
+  it("the first /memory range must start at 0x8000_0000 with a non-zero 4 KiB-multiple size", () => {
+    expect(pvmfwCheckFdt({ "/memory": { reg: [[0x8000_0000, 0x20_0000], [0x8100_0000, 0x1000]] } })).toBeNull();
+    expect(pvmfwCheckFdt(null)).toBe("the DT at X0 does not parse");
+    expect(pvmfwCheckFdt({})).toBe("the DT has no /memory range");
+    expect(pvmfwCheckFdt({ "/memory": { reg: [[0x8020_0000, 0x1000]] } })).toBe("/memory starts at 0x80200000, not 0x80000000");
+    expect(pvmfwCheckFdt({ "/memory": { reg: [[0x8000_0000, 0x1800]] } })).toBe("/memory size 0x1800 is not a non-zero multiple of 4 KiB");
+  });
+
+  it("in pvm-boot: the RM's DT passes; a DT whose /memory moved is refused with INVALID_FDT before AVB runs", () => {
+    const run = (tamper: boolean) => {
+      const s = structuredClone(hvModel.genesis(pvmBootScenario.config)) as Machine;
+      const d = pvmBootScenario.makeDriver(streams(1));
+      for (let p = d.next(s); p !== null; p = d.next(s)) {
+        const ev = { ...p, seq: s.seq + 1 } as HypEvent;
+        if (ev.kind === "pvmfw_boot") {
+          const vm = s.rm.vms.byId[ev.vm]!;
+          const dt = parseDt(readDtBytes(s, vm)!)!;
+          expect((dt["/memory"] as { reg: number[][] }).reg[0]).toEqual([0x8000_0000, vm.memSize]);
+          if (tamper) writeDtBytes(s, vm, encodeVmConfigBlob({ ...(dt as object), "/memory": { device_type: "memory", reg: [[0x8020_0000, 0x1000]] } } as never), `vm${ev.vm}`);
+          return hvModel.apply(s, ev);
+        }
+        d.observe?.(ev, hvModel.apply(s, ev), s);
+      }
+      throw new Error("pvm-boot has no pvmfw_boot");
+    };
+    expect(run(false)).toMatchObject({ result: "payload" });
+    const out = run(true) as { result: string; reason: string; uart: string; notify: { msg: string; data: Uint8Array }[] };
+    expect(out).toMatchObject({ result: "refused", reason: "InvalidFdt", uart: "PVM_FIRMWARE_INVALID_FDT" });
+    expect(decodeVmExited(out.notify.find((n) => n.msg === "NOTIFY_VM_EXITED")!.data)).toMatchObject({ exitType: 3, reason: [0x8000, 0x8000_0001, 3, 0] });
   });
 });

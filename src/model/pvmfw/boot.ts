@@ -137,6 +137,30 @@ export function payloadFacts(image: Uint8Array, trustedKey: Uint8Array): Payload
   return { size: image.length, sha256, avb: "OK", detail: "", rollbackIndex: v.rollbackIndex, rollbackIndexLocation: v.rollbackIndexLocation, kernelDigest: v.hashDigest };
 }
 
+/** pvmfw's required RAM base and the most of a DT it maps (reference §2.4). */
+export const PVMFW_RAM_BASE = 0x8000_0000;
+export const PVMFW_FDT_MAX = 0x20_0000;
+
+/**
+ * The FDT stage (§2.4, §2.5 FDT; [VIRT] guest/pvmfw/src/fdt.rs read_and_validate_memory_range):
+ * the DT at X0 must parse, and the first `/memory` range must start at exactly 0x8000_0000 with a
+ * non-zero size that is a multiple of 4 KiB; any failure is INVALID_FDT. `dt` is the parsed DT
+ * (null: unreadable). Returns what is wrong, or null. Left out: the rest of pvmfw's validation
+ * (CPUs, GIC, timers, serial, PCI, the swiotlb pool: the model's pVM shares its bounce buffers
+ * itself, pvm-share) and the rebuilt DT.
+ */
+export function pvmfwCheckFdt(dt: Record<string, unknown> | null): string | null {
+  if (dt === null) return "the DT at X0 does not parse";
+  const mem = dt["/memory"] as { reg?: unknown } | undefined;
+  const reg = Array.isArray(mem?.reg) ? (mem.reg as unknown[]) : [];
+  const first = reg[0];
+  if (!Array.isArray(first) || typeof first[0] !== "number" || typeof first[1] !== "number") return "the DT has no /memory range";
+  const [base, size] = first as [number, number];
+  if (base !== PVMFW_RAM_BASE) return `/memory starts at 0x${base.toString(16)}, not 0x80000000`;
+  if (size <= 0 || size % 0x1000 !== 0) return `/memory size 0x${size.toString(16)} is not a non-zero multiple of 4 KiB`;
+  return null;
+}
+
 export type PvmfwDecision =
   | { readonly ok: true; readonly rollbackIndex: bigint; readonly stored: bigint }
   | { readonly ok: false; readonly reason: PvmfwRebootReason; readonly avb: AvbSlotVerifyResult; readonly detail: string };

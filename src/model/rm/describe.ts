@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * One-line descriptions of the RM, VMM, virtio and SMMU events for `hvsim log`: RM messages by their
  * RM names with error names, ioctls by their uapi names, MMIO accesses by virtio register name.
@@ -7,7 +8,7 @@ import { formatRmMessage, VM_STATUS, EXIT_TYPE } from "../abi/rm.ts";
 
 type Ev = { readonly [key: string]: unknown };
 type Out = { readonly [key: string]: unknown };
-const hex = (v: unknown): string => (typeof v === "number" ? `0x${v.toString(16)}` : String(v));
+const hex = (v: unknown): string => (typeof v === "number" || typeof v === "bigint" ? `0x${v.toString(16)}` : String(v));
 const statusName = Object.fromEntries(Object.entries(VM_STATUS).map(([k, v]) => [v, k]));
 const exitName = Object.fromEntries(Object.entries(EXIT_TYPE).map(([k, v]) => [v, k]));
 
@@ -43,6 +44,13 @@ export const vmRoomDescribers: Record<string, (ev: Ev, outcome: Out) => string> 
     const vcpu = ev.op === "VCPU_RUN" ? ` vcpu=${ev.vcpu as number}` : "";
     const halt = o.halt === undefined ? "" : ` [RM vCPU halt ${String(o.state)}: ${String(o.halt)}${o.exit === "STATUS" ? "" : " (VM cannot exit)"}${notes(o.rmNotify)}]`;
     return `GH_${String(ev.op)}${ev.fd === undefined ? "" : ` fd=${ev.fd as number}`}${who}${vcpu} -> ${o.ret as number}${exit}${rm.length > 0 ? ` [RM: ${rm.join(", ")}]` : ""}${halt}`;
+  },
+  vmm_load_image(ev, o) {
+    // The image's bytes are in the event; the log names their size and digest, not the bytes.
+    const image = ev.image as Uint8Array;
+    const digest = createHash("sha256").update(image).digest("hex").slice(0, 16);
+    const at = `0x${Number(ev.guestPhysAddr).toString(16)}`;
+    return `crosvm fd=${ev.fd} copies ${image.length} bytes (sha256 ${digest}) to GPA ${at} -> ${o.ret === 0 ? "0" : `${o.ret} (not in a registered region)`}`;
   },
   vmm_add_device(ev, o) {
     return `fd=${ev.fd as number} virtio-mmio device ${o.device as number} (id ${ev.deviceId as number}) at ${hex(ev.base)} irq ${ev.irq as number}`;

@@ -9,15 +9,13 @@ import type { RequestHandler, RmCtx } from "./context.ts";
 import type { Machine } from "../machine.ts";
 import { deliverNotes, exchange } from "./transport.ts";
 import * as L from "./lifecycle.ts";
+import * as LK from "./lookup.ts";
 import * as M from "./memparcel.ts";
 import * as I from "./irq.ts";
 import * as PV from "./protected.ts";
 import { onVmGetHypResources } from "./resources.ts";
 import type { RmNotificationOut, RmRequestEvent, RmRequestOutcome, RmVmHaltEvent } from "./events.ts";
-import { VCPU_RUN_STATE } from "../abi/constants.ts";
-import { EXIT_CODE } from "../abi/rm.ts";
 import { objectAs } from "../object/objects.ts";
-import { pendingRunState } from "../vcpu/run.ts";
 
 export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler } = {
   VM_ALLOCATE: L.onVmAllocate,
@@ -31,7 +29,16 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   VM_GET_STATE: L.onVmGetState,
   VM_SET_STATUS: L.onVmSetStatus,
   VM_GET_VMID: L.onVmGetVmid,
+  VM_GET_OWNER: L.onVmGetOwner,
+  VM_GET_PEERS: L.onVmGetPeers,
+  VM_HOST_GET_TYPE: L.onVmHostGetType,
   VM_SET_CRASH_MSG: L.onVmSetCrashMsg,
+  VM_GET_CRASH_MSG: L.onVmGetCrashMsg,
+  VM_AUTH_IMAGE: L.onVmAuthImage,
+  VM_LOOKUP_NAME: LK.onVmLookupName,
+  VM_LOOKUP_URI: LK.onVmLookupUri,
+  VM_LOOKUP_GUID: LK.onVmLookupGuid,
+  VM_GET_ID: LK.onVmGetId,
   VM_GET_HYP_RESOURCES: onVmGetHypResources,
   // protected VMs (issue #6, src/model/rm/protected.ts): pvmfw registration and the firmware region.
   FW_SET_VM_FIRMWARE: PV.onFwSetVmFirmware,
@@ -44,6 +51,7 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   MEM_RELEASE: M.onMemRelease,
   MEM_RECLAIM: M.onMemReclaim,
   MEM_NOTIFY: M.onMemNotify,
+  MEM_APPEND: M.onMemAppend,
   VM_IRQ_LEND: I.onIrqLend,
   VM_IRQ_ACCEPT: I.onIrqAccept,
   VM_IRQ_RELEASE: I.onIrqRelease,
@@ -72,49 +80,28 @@ export function onRmVmHalt(s: Machine, ev: RmVmHaltEvent) {
 
 /** What the RM did about a guest's vCPU halt VIRQ (`rmVcpuHalted`). */
 export interface RmHaltHandled {
-  readonly cause: L.HaltCause | "PSCI_SYSTEM_RESET2";
+  readonly cause: L.HaltCause | "PSCI_SYSTEM_RESET2" | "UNKNOWN";
   readonly exited: boolean;
   readonly notify: readonly RmNotificationOut[];
 }
 
 /**
- * The RM's handler of a guest's vCPU-halt VIRQ (reference §3.3 "vCPU-halt virq -> EXITED, type
- * chosen by the hypervisor's vcpu_run_check state", §3.4, §6.4): raised by HYP when the guest's
- * PSCI SYSTEM_OFF / SYSTEM_RESET(2) (`smccc_call`, src/model/vcpu/psci.ts) powered its vCPUs off.
- * The RM reads each vCPU's vcpu_run_check state: the VM is down only when no vCPU can run any more
- * (every one POWERED_OFF or PSCI_SYSTEM_RESET); a reset state wins. SYSTEM_RESET (state_data_0 bit
- * 63) -> PLATFORM_RESET with RESTART; SYSTEM_RESET2 -> PSCI_SYSTEM_RESET2 (RESTART, bit 15 for a
- * 64-bit call, reset_type and the cookie words); otherwise PLATFORM_OFF. Null: the VM is not a
- * RUNNING RM VM or still has a vCPU that runs. ⚠ The RM takes its VIRQ asynchronously; the model
- * runs this handler where the host first observes the halt (the driver's VCPU_RUN, which waits for
- * the VM_EXITED notification: reference §7.5 "POWERED_OFF while the VM is alive: sleep until ...").
+ * The RM's handler of a guest's vCPU-halt VIRQ (vcpu_halt_callback, RM:src/vm_mgnt/vm_mgnt.c:
+ * 2090-2183; lifecycle.ts onVcpuHaltVirq): raised by HYP's vcpu_halted for a forced power-off
+ * (PSCI SYSTEM_OFF / SYSTEM_RESET(2), src/model/vcpu/psci.ts) or an unrecoverable fault. The RM acts
+ * on the first halt VIRQ: that vCPU's vcpu_run_check state picks the exit, whatever the other vCPUs
+ * are doing. Null: the VM is not a RUNNING RM VM, or none of its vCPUs has halted. ⚠ The RM takes
+ * its VIRQ asynchronously; the model runs this handler where the host first observes the halt (the
+ * driver's VCPU_RUN, which waits for the VM_EXITED notification: reference §7.5 "POWERED_OFF while
+ * the VM is alive: sleep until ...").
  */
 export function rmVcpuHalted(s: Machine, vmid: number): RmHaltHandled | null {
   const vm = s.rm.vms.byId[vmid];
   const hv = s.rm.hv?.vms[vmid];
   if (vm === undefined || hv === undefined || vm.status !== "RUNNING") return null;
-  let down: { state: number; data: readonly bigint[] } | null = null;
-  for (const id of hv.vcpus) {
-    const t = objectAs(s, id, "thread");
-    if (t === undefined) continue;
-    const p = pendingRunState(s, t);
-    if (p === null || (p.state !== VCPU_RUN_STATE.POWERED_OFF && p.state !== VCPU_RUN_STATE.PSCI_SYSTEM_RESET)) return null;
-    if (down === null || p.state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) down = p;
-  }
-  if (down === null) return null;
+  const halted = hv.vcpus.find((id) => objectAs(s, id, "thread")?.halted === true);
+  if (halted === undefined) return null;
   const ctx: RmCtx = { s, caller: 0, notes: [] };
-  if (down.state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET && (down.data[0]! >> 63n) === 0n) {
-    const d0 = down.data[0]!;
-    const cookie = down.data[1]!;
-    const wide = ((d0 >> 62n) & 1n) === 1n;
-    const exited = L.canExit(vm);
-    if (exited) {
-      const words = [Number(d0 & 0xffff_ffffn), Number(cookie & 0xffff_ffffn), wide ? Number((cookie >> 32n) & 0xffff_ffffn) : 0];
-      L.exitVm(ctx, vm, "PSCI_SYSTEM_RESET2", 0x1 | (wide ? 0x8000 : 0), EXIT_CODE.NORMAL, words);
-    }
-    return { cause: "PSCI_SYSTEM_RESET2", exited, notify: deliverNotes(s, ctx.notes, 0) };
-  }
-  const cause = down.state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET ? "PSCI_SYSTEM_RESET" : "PSCI_SYSTEM_OFF";
-  const exited = L.onVmHalt(ctx, vm, cause);
-  return { cause, exited, notify: deliverNotes(s, ctx.notes, 0) };
+  const r = L.onVcpuHaltVirq(ctx, vm, halted);
+  return { cause: r.cause, exited: r.exited, notify: deliverNotes(s, ctx.notes, 0) };
 }

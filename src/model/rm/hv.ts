@@ -7,7 +7,7 @@
  * cspace, as the real RM does; destroying a VM deletes those caps and lets HYP's garbage collection
  * release the objects (GH:hyp/core/cspace_twolevel, object_standard).
  */
-import { ACCESS, CPU_INDEX_INVALID, GIC, SCHED, VCPU_OPTION } from "../abi/constants.ts";
+import { ACCESS, CPU_INDEX_INVALID, GIC, PAGE_SIZE, SCHED, VCPU_OPTION } from "../abi/constants.ts";
 import { RIGHTS, type ObjectType } from "../abi/rights.ts";
 import { RM_RPC, VMID } from "../abi/rm.ts";
 import type { Machine } from "../machine.ts";
@@ -16,15 +16,16 @@ import { allocCap, createMasterCap, forEachCap, freeCap } from "../object/cspace
 import { newObject, newThread } from "../object/create.ts";
 import { collectGarbage } from "../object/lifecycle.ts";
 import type { CspaceObject, HypObject } from "../object/state.ts";
-import { addMapping, donateRange } from "../memory/memextent.ts";
-import { ownedPieces } from "../memory/memdb.ts";
-import type { MemextentObject } from "../memory/state.ts";
+import { activateExtent, addMapping, donateRange } from "../memory/memextent.ts";
+import { ownedPieces, ownerOf } from "../memory/memdb.ts";
+import type { AddrspaceObject, MemextentObject } from "../memory/state.ts";
 import { s2UnmapMatching } from "../memory/stage2.ts";
 import { activateThread } from "../vcpu/activate.ts";
-import { exitRun } from "../vcpu/run.ts";
 import { markDirty, reschedule } from "../vcpu/sched.ts";
-import type { ThreadObject } from "../vcpu/state.ts";
+import type { ThreadObject, VpmGroupObject } from "../vcpu/state.ts";
+import { onVcpuPoweron } from "../vcpu/vpm.ts";
 import { bindShared, irqForWrite, unbindShared } from "../vgic/virq.ts";
+import { setEntry } from "../vcpu/context.ts";
 import type { VicObject } from "../vgic/state.ts";
 
 /** The RM's RPC channel with one client VM: a pair of message queues (reference §1.1). */
@@ -59,18 +60,27 @@ export interface VmHv {
   vic: number;
   /** vCPU thread ids by index (0 = none). */
   vcpus: number[];
+  /** The RM's master caps to them (what its vcpu_run / vcpu_kill name). */
+  rmVcpuCaps: number[];
   /** Memory extents whose memory the VM owns (the HLOS RAM extent; extents donated to it). */
   extents: number[];
-  channel: RmChannelHv;
+  /** The rm-rpc vdevice: null until VM_INIT made it. */
+  channel: RmChannelHv | null;
   bells: RmBell[];
   /** The owner's caps to the vCPUs (VM_GET_HYP_RESOURCES VIRTUAL_CPU entries; vcpu_run needs them). */
   hostVcpuCaps: number[];
+  /** The VM's VPM group (object id; 0 before VM_INIT). */
+  vpm: number;
+  /** The VM information area (PV time), while the VM has its addrspace. */
+  infoArea: { memextent: number; ipa: number } | null;
 }
 
 /** The RM's own objects (reference §4.6 boot caps) and the VMs' objects. */
 export interface RmHv {
   cspace: number;
   partition: number;
+  /** The RM's own image extent (info-area pages are derived from it). */
+  me: number;
   vic: number;
   thread: number;
   vms: Record<number, VmHv>;
@@ -89,11 +99,16 @@ export const MEMTYPE_NORMAL_WB = 15;
 
 /** Creates an ACTIVE object, with the RM's master cap to it. */
 function make<T extends HypObject>(s: Machine, type: ObjectType, build: (id: number) => T): T {
+  return makeWithCap(s, type, build)[0];
+}
+/** `make`, and the RM's (master) cap ID. */
+function makeWithCap<T extends HypObject>(s: Machine, type: ObjectType, build: (id: number) => T): [T, number] {
   const rm = s.rm.hv!;
   const id = addObject(s, build);
   const cs = objectAs(s, rm.cspace, "cspace")!;
-  if (!createMasterCap(cs, id, type).ok) throw new Error("internal: RM cspace full");
-  return s.objects.byId[id] as T;
+  const cap = createMasterCap(cs, id, type);
+  if (!cap.ok) throw new Error("internal: RM cspace full");
+  return [s.objects.byId[id] as T, Number(cap.value)];
 }
 
 /** Gives `cs` a (non-master) cap to `object` with `rights`; returns the cap ID. */
@@ -136,8 +151,10 @@ function newChannel(s: Machine, vmid: number, clientCs: number, clientVic: VicOb
   const rm = s.rm.hv!;
   const c2r = newMsgqueue(s);
   const r2c = newMsgqueue(s);
-  const rmVirq = RM_VIRQ.RM_RX_TOP - Object.keys(rm.vms).length * 1;
   const rmVic = objectAs(s, rm.vic, "vic")!;
+  // The highest free SPI of the RM's VIC (channels come and go with VM_INIT and VM_RESET).
+  let rmVirq = RM_VIRQ.RM_RX_TOP;
+  while (rmVic.sources[rmVirq] !== undefined && rmVirq > GIC.SPI_FIRST) rmVirq--;
   bindEnabled(rmVic, rmVirq, "msgqueue_receive", c2r);
   (s.objects.byId[c2r] as { receiveVirq: unknown }).receiveVirq = { vic: rmVic.id, virq: rmVirq };
   bindEnabled(clientVic, RM_VIRQ.CLIENT_RX, "msgqueue_receive", r2c);
@@ -154,27 +171,95 @@ function newChannel(s: Machine, vmid: number, clientCs: number, clientVic: VicOb
 }
 
 /**
- * A VM's skeleton, made at VM_ALLOCATE (and for the HLOS at boot): cspace, addrspace with its
- * VMID, a VIC sized for `maxVcpus`, and the RM channel. vCPUs come at VM_INIT (`createVcpus`).
+ * The cspace the RM makes for a VM at VM_CONFIG_IMAGE, with the VM's config
+ * (RM:src/vm_creation/second_vm.c:125-200); VM_ALLOCATE makes no hypervisor object.
  */
-export function createVmSkeleton(s: Machine, vmid: number, maxVcpus: number): VmHv {
-  const rm = s.rm.hv!;
+export function createVmCspace(s: Machine, vmid: number): VmHv {
   const cs = newCspace(s, 1024);
-  const as = make(s, "addrspace", (id) => ({ ...newObject("addrspace", id, rm.partition), state: "ACTIVE", vmid }) as never) as { id: number };
-  s.vms[vmid] = { addrspace: as.id, vcpus: [] };
-  const vic = newVic(s, maxVcpus, GIC.SPI_COUNT_MAX);
-  const hv: VmHv = { vmid, cspace: cs.id, addrspace: as.id, vic: vic.id, vcpus: [], extents: [], channel: null as never, bells: [], hostVcpuCaps: [] };
-  hv.channel = newChannel(s, vmid, cs.id, vic);
-  rm.vms[vmid] = hv;
+  const hv: VmHv = { vmid, cspace: cs.id, addrspace: 0, vic: 0, vcpus: [], rmVcpuCaps: [], extents: [], channel: null, bells: [], hostVcpuCaps: [], vpm: 0, infoArea: null };
+  s.rm.hv!.vms[vmid] = hv;
   return hv;
 }
 
-/** vCPU threads: proxy-scheduled for a VMM-run VM (`affinity = "proxy"`, reference §8 step 8), else pinned per CPU. */
-export function createVcpus(s: Machine, hv: VmHv, n: number, opts: { proxy: boolean; hlos: boolean }): void {
+/** The default VMMIO region of a VM that is not PLATFORM-authenticated (RM:src/vm_config/vm_config.c:3982-3992). */
+export const DEFAULT_VMMIO = { base: 0, size: 0x4000_0000 } as const;
+/**
+ * Where the RM's IPA allocator puts a VM's info area: the first free page after the device range it
+ * reserves at [0, 1 GiB) (RM:platform/qemu/src/vm_memory.c:406-440; first fit,
+ * RM:src/utils/range_list.c; PLATFORM_DEVICES_BASE/SIZE, GH:hyp/platform/soc_qemu/build.conf:19).
+ */
+export const INFO_AREA_IPA = 0x4000_0000;
+
+/**
+ * The objects the RM makes for a VM at VM_INIT (RM:src/vm_config/vm_config.c:3935-4010, 4788):
+ * its addrspace (VMID) with a one-page VM information area (a page of the RM's own memory in a
+ * derived extent, mapped read-only: RM:src/vm_creation/vm_creation_pv_time.c:30-112) and the
+ * default VMMIO region, a VIC for `maxVcpus`, and the rm-rpc channel.
+ */
+export function createVmObjects(s: Machine, hv: VmHv, maxVcpus: number, opts: { vmmio: boolean; infoArea: boolean }): void {
   const rm = s.rm.hv!;
+  const as = make(s, "addrspace", (id) => ({ ...newObject("addrspace", id, rm.partition), state: "ACTIVE", vmid: hv.vmid }) as never) as AddrspaceObject;
+  s.vms[hv.vmid] = { addrspace: as.id, vcpus: [] };
+  hv.addrspace = as.id;
+  if (opts.vmmio) as.vmmio = [{ base: DEFAULT_VMMIO.base, size: DEFAULT_VMMIO.size }];
+  if (opts.infoArea) {
+    const me = newInfoPage(s);
+    if (me !== null) {
+      as.infoArea = { memextent: me.id, ipa: INFO_AREA_IPA };
+      me.attached = true;
+      addMapping(s, me, as.id, { vbase: INFO_AREA_IPA, offset: 0, size: PAGE_SIZE, userAccess: ACCESS.R, kernelAccess: ACCESS.R, memtype: MEMTYPE_NORMAL_WB });
+      hv.infoArea = { memextent: me.id, ipa: INFO_AREA_IPA };
+    }
+  }
+  const vic = newVic(s, maxVcpus, GIC.SPI_COUNT_MAX);
+  hv.vic = vic.id;
+  const cs = objectAs(s, hv.cspace, "cspace")!;
+  hv.channel = newChannel(s, hv.vmid, cs.id, vic);
+}
+
+/** Pages of the RM's image the model sets aside as the RM heap's info-area pages (⚠ the RM allocates them with aligned_alloc). */
+const INFO_PAGES = { offset: 0xf0_0000, count: 0xf0 } as const;
+
+/** A free RM heap page as a BASIC extent derived from the RM's own (memextent_create: vm_creation_pv_time.c:56-62). */
+function newInfoPage(s: Machine): MemextentObject | null {
+  const rm = s.rm.hv!;
+  const parent = objectAs(s, rm.me, "memextent");
+  if (parent === undefined) return null;
+  for (let i = 0; i < INFO_PAGES.count; i++) {
+    const pa = parent.base + INFO_PAGES.offset + i * PAGE_SIZE;
+    if (ownerOf(s, pa)?.id !== parent.id) continue;
+    const me = make(s, "memextent", (id) => ({
+      ...(newObject("memextent", id, rm.partition) as MemextentObject),
+      kind: "BASIC", base: pa, size: PAGE_SIZE, access: ACCESS.RW, memtype: 0, parent: parent.id,
+    })) as MemextentObject;
+    if (activateExtent(s, me) !== null) return null;
+    me.state = "ACTIVE";
+    return me;
+  }
+  return null;
+}
+
+/** The HLOS's skeleton at boot: cspace, addrspace, VIC and RM channel (⚠ its info area is not modelled). */
+export function createVmSkeleton(s: Machine, vmid: number, maxVcpus: number): VmHv {
+  const hv = createVmCspace(s, vmid);
+  createVmObjects(s, hv, maxVcpus, { vmmio: false, infoArea: false });
+  return hv;
+}
+
+/**
+ * vCPU threads: proxy-scheduled for a VMM-run VM (`affinity = "proxy"`, reference §8 step 8), else
+ * pinned per CPU; all of them in the VM's VPM group, which is what gives them PSCI. The RM makes
+ * one per VM (RM:src/vm_config/vm_config.c:2958-3018, 3130-3133; the HLOS's: hlos_vm.c:120-125,
+ * 520-545): no_aggregation for a proxy-scheduled VM without a watchdog, aggregated otherwise.
+ */
+export function createVcpus(s: Machine, hv: VmHv, n: number, opts: { proxy: boolean; hlos: boolean; vpm?: boolean }): void {
+  const rm = s.rm.hv!;
+  const vpm = opts.vpm === false ? undefined : (make(s, "vpm_group", (id) => ({ ...(newObject("vpm_group", id, rm.partition) as VpmGroupObject), state: "ACTIVE", flags: opts.proxy ? 1 : 0 })) as VpmGroupObject);
+  hv.vpm = vpm?.id ?? 0;
   for (let i = 0; i < n; i++) {
     const options = (opts.proxy ? VCPU_OPTION.vcpu_run_scheduled : 0n) | (opts.hlos ? VCPU_OPTION.hlos_vm : 0n);
-    const t = make(s, "thread", (id) => ({ ...newThread(id, rm.partition), options, cspace: hv.cspace, addrspace: hv.addrspace, vic: hv.vic, vicIndex: i, affinity: opts.proxy ? CPU_INDEX_INVALID : i % s.sched.cpus.length })) as ThreadObject;
+    const [t, cap] = makeWithCap(s, "thread", (id) => ({ ...newThread(id, rm.partition), options, cspace: hv.cspace, addrspace: hv.addrspace, vic: hv.vic, vicIndex: i, vpm: vpm?.id ?? 0, vpmIndex: i, affinity: opts.proxy ? CPU_INDEX_INVALID : i % s.sched.cpus.length })) as [ThreadObject, number];
+    hv.rmVcpuCaps[i] = cap;
     const e = activateThread(s, t);
     if (e !== null) throw new Error(`internal: vCPU ${i} of VM ${hv.vmid}: ${e}`);
     t.state = "ACTIVE";
@@ -186,24 +271,11 @@ export function createVcpus(s: Machine, hv: VmHv, n: number, opts: { proxy: bool
 export function powerOn(s: Machine, threadId: number, pc: number, x0: number): void {
   const t = objectAs(s, threadId, "thread");
   if (t === undefined) return;
+  onVcpuPoweron(s, t);
   t.power = "ON";
   t.everPoweredOn = true;
-  t.regs.pc = BigInt(pc);
-  t.regs.x[0] = BigInt(x0);
+  setEntry(t, BigInt(pc), BigInt(x0));
   markDirty(s);
-}
-
-/** The VM is down (exited or stopped): its vCPUs stop for good (vcpu_poweroff / kill semantics). */
-export function stopVcpus(s: Machine, hv: VmHv): void {
-  for (const id of hv.vcpus) {
-    const t = objectAs(s, id, "thread");
-    if (t === undefined || t.power === "OFF") continue;
-    t.power = "OFF";
-    t.wfi = false;
-    t.suspend = 0;
-    t.vmmio = null;
-    exitRun(s, t);
-  }
 }
 
 /** Deletes the RM's caps to `ids` and lets HYP collect whatever nothing else holds. */
@@ -216,49 +288,58 @@ function release(s: Machine, ids: number[]): void {
   collectGarbage(s, [...ids]);
 }
 
-/** Reset stage DESTROY_VM for the vCPUs (RM:src/vm_mgnt reset stages): threads killed and destroyed. */
-export function destroyVcpus(s: Machine, hv: VmHv): void {
-  const ids = hv.vcpus.filter((x) => x !== 0);
-  const host = s.rm.hv!.vms[VMID.HLOS];
-  if (host !== undefined && hv.vmid !== VMID.HLOS) {
-    const cs = objectAs(s, host.cspace, "cspace")!;
-    for (const c of hv.hostVcpuCaps) freeCap(cs, c);
-  }
-  hv.hostVcpuCaps = [];
-  for (const id of ids) {
-    const t = objectAs(s, id, "thread");
-    if (t === undefined) continue;
-    stopVcpus(s, { ...hv, vcpus: [id] });
-    t.threadState = "KILLED";
-  }
-  hv.vcpus = [];
-  release(s, ids);
+/** The owner's caps the RM granted for a VM's vCPUs and doorbells go with them. */
+function freeOwnerCaps(s: Machine, owner: number, caps: readonly number[]): void {
+  const host = s.rm.hv!.vms[owner];
+  if (host === undefined) return;
+  const cs = objectAs(s, host.cspace, "cspace")!;
+  for (const c of caps) freeCap(cs, c);
 }
 
-/** Reset stage DESTROY_VDEVICES for the doorbells. */
+/** Reset stage DESTROY_VDEVICES for the doorbells (RM:src/vm_config/vm_config.c:5605-5630). */
 export function destroyBells(s: Machine, hv: VmHv): void {
   const ids = hv.bells.map((b) => b.doorbell);
-  const host = s.rm.hv!.vms[VMID.HLOS];
-  if (host !== undefined) {
-    const cs = objectAs(s, host.cspace, "cspace")!;
-    for (const b of hv.bells) freeCap(cs, b.hostCap);
-  }
+  freeOwnerCaps(s, VMID.HLOS, hv.bells.map((b) => b.hostCap));
   hv.bells = [];
   release(s, ids);
 }
 
-/** VM_DEALLOCATE: the rest of the skeleton goes (channel, VIC, addrspace, cspace). */
-export function destroyVm(s: Machine, vmid: number): void {
+/**
+ * Reset stage DESTROY_VM (svm_destroy, RM:src/vm_creation/second_vm.c:323-342): the vCPUs (exited
+ * by then: `vm_config_handle_exit` killed and ran them), the VPM group, the rm-rpc channel, the
+ * VIC, the addrspace with its info area, the extents the VM owns, and the cspace. The VM has no
+ * hypervisor objects left; VM_CONFIG_IMAGE and VM_INIT make new ones.
+ */
+export function destroyVmObjects(s: Machine, vmid: number): void {
   const rm = s.rm.hv!;
   const hv = rm.vms[vmid];
   if (hv === undefined) return;
   destroyBells(s, hv);
-  destroyVcpus(s, hv);
+  freeOwnerCaps(s, VMID.HLOS, hv.hostVcpuCaps);
+  hv.hostVcpuCaps = [];
+  const ids: number[] = [...hv.vcpus.filter((x) => x !== 0), ...hv.extents];
+  if (hv.vpm !== 0) ids.push(hv.vpm);
+  if (hv.infoArea !== null) {
+    const me = objectAs(s, hv.infoArea.memextent, "memextent");
+    if (me !== undefined) {
+      unmapVm(s, me, vmid);
+      me.attached = false;
+    }
+    const as = objectAs(s, hv.addrspace, "addrspace");
+    if (as !== undefined) as.infoArea = null;
+    ids.push(hv.infoArea.memextent);
+  }
   const ch = hv.channel;
-  const rmCs = objectAs(s, rm.cspace, "cspace")!;
-  freeCap(rmCs, ch.rmRx);
-  freeCap(rmCs, ch.rmTx);
-  release(s, [ch.c2r, ch.r2c, hv.cspace, hv.addrspace, hv.vic, ...hv.extents]);
+  if (ch !== null) {
+    const rmCs = objectAs(s, rm.cspace, "cspace")!;
+    freeCap(rmCs, ch.rmRx);
+    freeCap(rmCs, ch.rmTx);
+    ids.push(ch.c2r, ch.r2c);
+  }
+  for (const id of [hv.vic, hv.addrspace, hv.cspace]) if (id !== 0) ids.push(id);
+  hv.vcpus = [];
+  release(s, ids);
+  if (s.vms[vmid]?.addrspace === hv.addrspace) delete s.vms[vmid];
   delete rm.vms[vmid];
 }
 
@@ -291,30 +372,31 @@ export function ownerExtent(s: Machine, vmid: number, pa: number, size: number):
 
 /**
  * A parcel's own memextent (reference §4.3: "the memory is moved into the parcel's own memextent"):
- * SPARSE, derived from the owner's extent over the regions' span; the regions are donated into it
- * (TO_CHILD), which unmaps them from the owner's stage-2.
+ * SPARSE, derived from the owner's extent over its whole range, so that MEM_APPEND can add regions
+ * anywhere the owner's memory is (RM:src/memparcel/memparcel.c:616-620, vm_memory_create_extent).
  */
-export function createParcelExtent(s: Machine, parent: MemextentObject, regions: readonly { pa: number; size: number }[]): MemextentObject {
-  const lo = Math.min(...regions.map((r) => r.pa));
-  const hi = Math.max(...regions.map((r) => r.pa + r.size));
-  const me = make(s, "memextent", (id) => ({
+export function createParcelExtent(s: Machine, parent: MemextentObject): MemextentObject {
+  return make(s, "memextent", (id) => ({
     ...(newObject("memextent", id, s.rm.hv!.partition) as MemextentObject),
-    state: "ACTIVE", kind: "SPARSE", base: lo, size: hi - lo, access: parent.access, memtype: parent.memtype, parent: parent.id,
+    state: "ACTIVE", kind: "SPARSE", base: parent.base, size: parent.size, access: parent.access, memtype: parent.memtype, parent: parent.id,
   })) as MemextentObject;
+}
+
+/** The regions move from the owner's extent into the parcel's (TO_CHILD donation), which unmaps them from the owner. */
+export function donateIntoParcel(s: Machine, parent: MemextentObject, me: MemextentObject, regions: readonly { pa: number; size: number }[]): void {
   for (const r of regions) {
     const e = donateRange(s, r.pa, r.size, parent, me, { type: "EXTENT", id: parent.id }, { type: "EXTENT", id: me.id });
     if (e !== null) throw new Error(`internal: parcel donate ${e}`);
   }
-  return me;
 }
 
-/** Maps parcel regions into a VM's stage-2 through the parcel's extent, with `rights` (pgtable_access). */
-export function mapRegions(s: Machine, me: MemextentObject, vmid: number, regions: readonly { pa: number; size: number }[], ipas: readonly number[], rights: number): boolean {
+/** Maps parcel regions into a VM's stage-2 through the parcel's extent, with `rights` (pgtable_access) and a stage-2 memtype. */
+export function mapRegions(s: Machine, me: MemextentObject, vmid: number, regions: readonly { pa: number; size: number }[], ipas: readonly number[], rights: number, memtype: number = MEMTYPE_NORMAL_WB): boolean {
   const as = s.vms[vmid]?.addrspace;
   if (as === undefined) return false;
   for (let i = 0; i < regions.length; i++) {
     const r = regions[i]!;
-    const e = addMapping(s, me, as, { vbase: ipas[i]!, offset: r.pa - me.base, size: r.size, userAccess: rights & me.access, kernelAccess: rights & me.access, memtype: MEMTYPE_NORMAL_WB });
+    const e = addMapping(s, me, as, { vbase: ipas[i]!, offset: r.pa - me.base, size: r.size, userAccess: rights & me.access, kernelAccess: rights & me.access, memtype });
     if (e !== null) return false;
   }
   return true;
@@ -380,6 +462,8 @@ export function bootHlos(s: Machine): void {
     // One below the RM's 32 (⚠): the real RM blocks in its event loop and preempts the HLOS when
     // woken; the model keeps the RM's vCPU runnable, so on CPU 0 it must outrank the HLOS's.
     t.priority = SCHED.PRIORITY_DEFAULT - 1;
+    t.sliceLeftNs = t.timesliceNs;
+    onVcpuPoweron(s, t);
     t.power = "ON";
     t.everPoweredOn = true;
   }
@@ -395,7 +479,7 @@ export function rmHvGenesis(s: Machine): RmHv {
   const obj = (cap: number): number => cs.caps[cap]!.object;
   const vic = objectAs(s, obj(e.vic), "vic")!;
   vic.ctlr = 0x3; // the RM enables its distributor at boot (⚠ not modelled per access)
-  return { cspace: cs.id, partition: obj(e.partition_capid), vic: vic.id, thread: rmThread, vms: {} };
+  return { cspace: cs.id, partition: obj(e.partition_capid), me: obj(e.me_capid), vic: vic.id, thread: rmThread, vms: {} };
 }
 
 

@@ -26,7 +26,7 @@ function checkParcel(s: Machine, p: Parcel): Violation | null {
     }
   }
   for (const b of p.borrowers) {
-    if (!b.accepted) continue;
+    if (!b.mapped) continue;
     if (b.ipas.length !== p.regions.length) return { path: `${path}.borrowers`, detail: `borrower ${b.vmid} has ${b.ipas.length} IPAs for ${p.regions.length} regions`, objects: { handle: p.handle, vm: b.vmid } };
     for (const [i, r] of p.regions.entries()) {
       const tr = translate(s, b.vmid, b.ipas[i]!);
@@ -95,6 +95,8 @@ export const rmInvariants: readonly Invariant<Machine>[] = [
       if (hv === null) return null;
       for (const k of Object.keys(hv.vms)) {
         const v = hv.vms[Number(k)]!;
+        // No address space yet (before VM_INIT) or any more (reset destroyed it): nothing to match.
+        if (v.addrspace === 0) continue;
         const entry = s.vms[v.vmid];
         if (entry === undefined || entry.addrspace !== v.addrspace) return { path: `rm.hv.vms.${k}`, detail: `VM ${v.vmid}'s addrspace ${v.addrspace} is not the hypervisor's for that VMID`, objects: { vm: v.vmid } };
         for (let i = 0; i < v.vcpus.length; i++) {

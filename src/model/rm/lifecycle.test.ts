@@ -17,8 +17,10 @@ describe("VM lifecycle", () => {
     expect(call(s, H, "VM_ALLOCATE", P.encodeVmid(5))).toMatchObject({ err: "OK", data: new Uint8Array(0) });
     expect(call(s, H, "VM_ALLOCATE", P.encodeVmid(5)).err).toBe("NORESOURCE");
     expect(call(s, H, "VM_ALLOCATE", P.encodeVmid(0x90)).err).toBe("NORESOURCE");
-    expect(call(s, 0x80, "VM_ALLOCATE", P.encodeVmid(0)).err).toBe("DENIED");
     expect(call(s, H, "VM_ALLOCATE", new Uint8Array(3)).err).toBe("MSG_INVALID");
+    // A guest can talk to the RM once VM_INIT gave it its rm-rpc channel; it may not allocate.
+    const { vmid: guest } = readyVm(s);
+    expect(call(s, guest, "VM_ALLOCATE", P.encodeVmid(0)).err).toBe("DENIED");
   });
 
   it("goes LOAD -> INIT -> READY -> RUNNING with a VM_STATUS to the owner at each step", () => {
@@ -45,16 +47,16 @@ describe("VM lifecycle", () => {
     expect(call(s, H, "VM_START", P.encodeVmid(vmid)).err).toBe("VM_STATE");
     expect(call(s, H, "VM_STOP", P.encodeVmStop({ vmid, flags: 1, stopReason: 0 })).err).toBe("VM_STATE");
     expect(call(s, H, "VM_RESET", P.encodeVmid(vmid)).err).toBe("VM_STATE");
-    expect(call(s, vmid, "VM_EXIT", P.encodeVmExit({ exitFlags: 0, exitCode: 0, res0: 0 })).err).toBe("VM_STATE");
     expect(call(s, H, "VM_START", P.encodeVmid(0x99)).err).toBe("VMID_INVALID");
-    // Non-owner (another VM; it talks to the RM over its own channel): START and DEALLOCATE say
-    // DENIED, STOP and RESET say VMID_INVALID (reference §11.5).
-    const other = u32At(call(s, H, "VM_ALLOCATE", P.encodeVmid(0)).data);
+    // Non-owner (another VM, once it has its RM channel): START and DEALLOCATE say DENIED, STOP and
+    // RESET VMID_INVALID (reference §11.5).
+    const { vmid: other } = readyVm(s);
     expect(call(s, other, "VM_START", P.encodeVmid(vmid)).err).toBe("DENIED");
     expect(call(s, other, "VM_DEALLOCATE", P.encodeVmid(vmid)).err).toBe("DENIED");
     expect(call(s, other, "VM_STOP", P.encodeVmStop({ vmid, flags: 1, stopReason: 0 })).err).toBe("VMID_INVALID");
     expect(call(s, other, "VM_RESET", P.encodeVmid(vmid)).err).toBe("VMID_INVALID");
-    expect(call(s, H, "VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid, authType: 0, imageHandle: 77, imageOffset: 0, imageSize: 0, dtOffset: 0, dtSize: 0x10 })).err).toBe("HANDLE_INVALID");
+    expect(call(s, other, "VM_EXIT", P.encodeVmExit({ exitFlags: 0, exitCode: 0, res0: 0 })).err).toBe("VM_STATE"); // READY
+    expect(call(s, H, "VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid, authType: 0, imageHandle: 77, imageOffset: 0, imageSize: 0, dtOffset: 0, dtSize: 0x10 })).err).toBe("MEM_INVALID");
     expect(s.rm.vms.byId[vmid]!.status).toBe("INIT_FAILED");
     expect(call(s, H, "VM_DEALLOCATE", P.encodeVmid(vmid)).err).toBe("VM_STATE");
   });
@@ -97,12 +99,15 @@ describe("VM lifecycle", () => {
     expect(s.rm.vms.ids).toEqual([]);
   });
 
-  it("no-reset and crash-fatal VMs refuse what the RM refuses", () => {
+  it("no-reset and no-shutdown VMs refuse what the RM refuses; a crash-fatal config needs a trusted config (RM:src/vm_config/vm_config.c:4229-4233)", () => {
     const s = freshState();
-    const { vmid } = readyVm(s, { baseAddress: GUEST_BASE, vcpus: 1, memory: [], bells: [], vmAttrs: ["crash-fatal"] });
+    const { vmid } = readyVm(s, { baseAddress: GUEST_BASE, vcpus: 1, memory: [], bells: [], vmAttrs: ["no-reset", "no-shutdown"] });
     call(s, H, "VM_START", P.encodeVmid(vmid));
-    expect(call(s, vmid, "VM_EXIT", P.encodeVmExit({ exitFlags: 0, exitCode: 0, res0: 0 })).err).toBe("ARGUMENT_INVALID");
     expect(call(s, H, "VM_STOP", P.encodeVmStop({ vmid, flags: 1, stopReason: 0 })).err).toBe("VM_STATE");
+    expect(call(s, vmid, "VM_EXIT", P.encodeVmExit({ exitFlags: 0, exitCode: 0, res0: 0 })).err).toBe("OK"); // a self-requested exit is allowed
     expect(call(s, H, "VM_RESET", P.encodeVmid(vmid)).err).toBe("DENIED");
+    const s2 = freshState();
+    const fatal = readyVm(s2, { baseAddress: GUEST_BASE, vcpus: 1, memory: [], bells: [], vmAttrs: ["crash-fatal"] });
+    expect(s2.rm.vms.byId[fatal.vmid]!.status).toBe("INIT_FAILED");
   });
 });

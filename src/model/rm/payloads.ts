@@ -177,9 +177,9 @@ export function decodeMemAccept(b: Uint8Array): MemAcceptReq | null {
   if (r.short || acl.tooMany || sgl.tooMany || attrs.tooMany) return null;
   return { handle: head.handle, memType: head.memType, transType: head.transType, flags: head.flags, label, acl: acl.items, sgl: sgl.items, mapVmid: sgl.reserved, attrs: attrs.items };
 }
-/** MEM_ACCEPT reply data when the RM chose the IPAs: {sgl_count u16, flags u8, res u8, entries}. */
-export const encodeAcceptSgl = (sgl: readonly SglEntry[]): Uint8Array => {
-  const w = new ByteWriter().u16(sgl.length).u8(0).u8(0);
+/** MEM_ACCEPT reply data when the RM chose the IPAs: {sgl_count u16, flags u8 (bit0 INCOMPLETE), res u8, entries}. */
+export const encodeAcceptSgl = (sgl: readonly SglEntry[], flags = 0): Uint8Array => {
+  const w = new ByteWriter().u16(sgl.length).u8(flags).u8(0);
   for (const e of sgl) wSgl(w, e);
   return w.done();
 };
@@ -321,3 +321,8 @@ export const { encode: encodeMemOwnerNotif, decode: decodeMemOwnerNotif } = fixe
 /** NOTIFY_VM_IRQ_LENT {owner u16, pad, handle u32, label u32}. */
 const IRQ_LENT = fixed<{ owner: number; handle: number; label: number }>([["owner", 2], [null, 2], ["handle", 4], ["label", 4]]);
 export const encodeIrqLent = (owner: number, handle: number, label: number): Uint8Array => IRQ_LENT.encode({ owner, handle, label });
+
+/** MEM_APPEND {handle u32, flags u8 (DONE), res[3]} then an SGL list (RM:include/memparcel_msg.h). */
+export function encodeMemAppend(m: { handle: number; flags: number; sgl: readonly SglEntry[] }): Uint8Array {
+  return new ByteWriter().u32(m.handle).u8(m.flags).u8(0).u16(0).list(m.sgl, wSgl).done();
+}

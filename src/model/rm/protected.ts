@@ -11,7 +11,8 @@ import { ByteReader, ByteWriter } from "./bytes.ts";
 import { reply, type RequestHandler, type RmCtx } from "./context.ts";
 import type { RmVm } from "./state.ts";
 import { setLabel, zeroRange } from "./content.ts";
-import { acceptDonated } from "./memparcel.ts";
+import { acceptDonated, parcelForTarget, parcelSize } from "./memparcel.ts";
+import { isQueryAllowed } from "./peers.ts";
 import { translate } from "../memory/stage2.ts";
 import { pvmOf, type PvmState } from "../protected/state.ts";
 import type { Machine } from "../machine.ts";
@@ -19,7 +20,7 @@ import type { Machine } from "../machine.ts";
 type WithPvm = Machine;
 const pvmState = (ctx: RmCtx): PvmState => (ctx.s as unknown as WithPvm).pvm;
 
-/** The IPA of the PV-time structures (crosvm reserves 0x1f0_0000 for them, reference §6.1, §8). */
+/** Where crosvm reserves PV-time structures on KVM (0x1f0_0000, reference §8); on Gunyah they are in the info area. */
 export const PV_TIME_IPA = 0x1f0_0000;
 /** pvmfw's scratch area (handover page) sits 2 MiB into the 4 MiB firmware window (reference §2.4). */
 export const PVMFW_SCRATCH_OFFSET = 0x20_0000;
@@ -77,34 +78,47 @@ export const onFwMilestone: RequestHandler = (ctx, p) => {
 };
 
 /**
- * VM_SET_FIRMWARE_MEM: the owner names the VM's firmware region, a range of one of the VM's parcels,
- * while the VM is in INIT; the auth type must have a firmware slot and an image must be registered.
+ * VM_SET_FIRMWARE_MEM (RM:src/vm_mgnt/vm_mgnt.c:1718-1760, vm_firmware.c:303-365): 24 bytes with
+ * res0 0 (MSG_INVALID); an unknown VMID NORESOURCE; a caller that may not query it DENIED; the VM
+ * in INIT (VM_STATE); an auth type without a firmware slot ARGUMENT_INVALID; no image registered
+ * DENIED; the parcel must name the VM in its ACL (MEM_INVALID) and hold the range
+ * (ARGUMENT_INVALID). Every error reply carries the hypervisor error word ARGUMENT_INVALID (1)
+ * after the RM error (rm_reply_error with hvc_err, which this handler never changes).
  */
 export const onVmSetFirmwareMem: RequestHandler = (ctx, p) => {
-  const m = decode24(p);
-  if (m === null || m.res0 !== 0) return reply("MSG_INVALID");
-  const vm = ctx.s.rm.vms.byId[m.a];
-  if (vm === undefined) return reply("VMID_INVALID");
-  if (vm.owner !== ctx.caller) return reply("DENIED");
-  if (vm.status !== "INIT") return reply("VM_STATE");
-  const pvm = pvmState(ctx);
-  if (vm.authType !== AUTH_TYPE.ANDROID || pvm.firmware === null) return reply("DENIED");
-  const parcel = ctx.s.rm.parcels.byId[m.handle];
-  if (parcel === undefined) return reply("HANDLE_INVALID");
-  const total = parcel.regions.reduce((a, r) => a + r.size, 0);
-  if (parcel.owner !== vm.owner || !parcel.borrowers.some((b) => b.vmid === vm.vmid) || m.size === 0 || m.offset + m.size > total) return reply("ARGUMENT_INVALID");
-  pvmOf(ctx.s as unknown as WithPvm, vm.vmid).fw = { handle: m.handle, offset: m.offset, size: m.size, ipa: 0 };
-  return reply("OK");
+  const r = setFirmwareMem(ctx, p);
+  return r === "OK" ? reply("OK") : reply(r, new ByteWriter().u32(1).done());
 };
 
-/** VM_START checks for auth ANDROID, before anything is accepted: NORESOURCE, DENIED or MEM_INVALID. */
+function setFirmwareMem(ctx: RmCtx, p: Uint8Array): RmError {
+  const m = decode24(p);
+  if (m === null || m.res0 !== 0) return "MSG_INVALID";
+  const vm = ctx.s.rm.vms.byId[m.a];
+  if (vm === undefined) return "NORESOURCE";
+  if (!isQueryAllowed(ctx.s, vm.vmid, ctx.caller)) return "DENIED";
+  if (vm.status !== "INIT") return "VM_STATE";
+  if (vm.authType !== AUTH_TYPE.ANDROID) return "ARGUMENT_INVALID";
+  if (pvmState(ctx).firmware === null) return "DENIED";
+  const parcel = parcelForTarget(ctx.s, vm.vmid, m.handle);
+  if (parcel === undefined) return "MEM_INVALID";
+  if (m.offset + m.size > parcelSize(parcel)) return "ARGUMENT_INVALID";
+  pvmOf(ctx.s as unknown as WithPvm, vm.vmid).fw = { handle: m.handle, offset: m.offset, size: m.size, ipa: 0 };
+  return "OK";
+}
+
+/**
+ * vm_firmware_vm_start for auth ANDROID (vm_firmware.c:401-500), after the RM accepted the VM's
+ * parcels: the firmware is mandatory, so it is copied: loading not yet closed by FW_MILESTONE
+ * DENIED, no image registered NORESOURCE, an image larger than the firmware region MEM_INVALID;
+ * then exactly one boot vCPU (the model's configs boot vCPU 0 only; none: NORESOURCE).
+ */
 export function protectedStartCheck(ctx: RmCtx, vm: RmVm): RmError | null {
   if (vm.authType !== AUTH_TYPE.ANDROID) return null;
   const pvm = pvmState(ctx);
   const fw = pvm.vms.byId[vm.vmid]?.fw ?? null;
+  if (!pvm.milestone) return "DENIED";
   if (pvm.firmware === null) return "NORESOURCE";
-  if (!pvm.milestone || fw === null || vm.vcpus.ids.length !== 1) return "DENIED";
-  if (pvm.firmware.size > fw.size) return "MEM_INVALID";
+  if (pvm.firmware.size > (fw?.size ?? 0)) return "MEM_INVALID";
   return null;
 }
 
@@ -129,11 +143,12 @@ export function protectedStarted(ctx: RmCtx, vm: RmVm): void {
     setLabel(s, tr.pa, size, "pvmfw");
     if (fw.size > size) zeroRange(s, tr.pa + size, fw.size - size);
   }
+  // Its private memory, for the isolation oracle. (Which parcels are sanitised at reclaim is the
+  // RM's accept-time rule, rm/memparcel.ts acceptForVmStart, not a blanket mark here.)
   p.privatePa = [];
   for (const h of s.rm.parcels.ids) {
     const pc = s.rm.parcels.byId[h]!;
     if (pc.transType === "SHARE" || !pc.borrowers.some((x) => x.vmid === vm.vmid && x.accepted)) continue;
-    pc.sanitizeOnReclaim = true;
     for (const r of pc.regions) p.privatePa.push({ base: r.pa, size: r.size });
   }
   p.stage = "firmware";
@@ -142,7 +157,8 @@ export function protectedStarted(ctx: RmCtx, vm: RmVm): void {
   p.boot = null;
   p.handover = null;
   p.handoverIpa = fwIpa + Math.min(PVMFW_SCRATCH_OFFSET, Math.max(0, fw.size - 0x1000));
-  p.pvtime = { ipa: PV_TIME_IPA, stolenNs: vm.vcpus.ids.map(() => 0) };
+  // The PV-time records live in the VM information area the RM configured at VM_INIT (arm_pv_time).
+  p.pvtime = { ipa: s.rm.hv?.vms[vm.vmid]?.infoArea?.ipa ?? PV_TIME_IPA, stolenNs: vm.vcpus.ids.map(() => 0) };
   const boot = vm.vcpus.byId[vm.vcpus.ids[0]!]!;
   boot.pc = fwIpa;
 }

@@ -20,6 +20,16 @@ export interface VmConfig {
   noShutdown: boolean;
   noReset: boolean;
   crashFatal: boolean;
+  /** `image-name` and `vm-uri` (VM_LOOKUP_NAME / VM_LOOKUP_URI match them). */
+  name: string;
+  uri: string;
+  /** The DT already has a /hypervisor node: the RM refuses to build its overlay on it (vm_creation.c:1508-1512). */
+  hasHypervisorNode: boolean;
+  /**
+   * The VM's DT has a PSCI node (or PSCI CPUs): the RM gives it a VPM group
+   * (RM:src/vm_config/vm_config_parser.c:1502, 1594). crosvm's DT always has one.
+   */
+  psci: boolean;
 }
 
 export interface RmVcpu {
@@ -47,17 +57,35 @@ export interface RmVm {
   vcpus: { ids: number[]; byId: Record<number, RmVcpu> };
   /** The last NOTIFY_VM_EXITED the RM sent for this VM. */
   exit: { type: number; reason: number[] } | null;
-  crashMsg: string;
+  /** VM_SET_CRASH_MSG's message; null when none was set (the exit code asks which). */
+  crashMsg: string | null;
+  /** Parcels the VM has accepted, in accept order (vm_config->accepted_memparcels). */
+  accepted: number[];
+  /** mem_size: the image parcel's size at VM_CONFIG_IMAGE, grown by private parcels at VM_START. */
+  memSize: number;
+  /** The RM's IPA allocator for the VM: allocated ranges, sorted by base (rm/ipa.ts). */
+  ipaUsed: { base: number; size: number }[];
   /** How often VM_START succeeded: a restarted VM counts twice. */
   boots: number;
 }
 
-/** One borrower (ACL entry) of a parcel, with its own accepted/mapped state (reference §4.3). */
+/**
+ * One borrower (ACL entry) of a parcel, with its own state (vm_meminfo_t, RM:src/memparcel/
+ * memparcel.c:47-58): `accepted` is the RM's `shared` (set by the first MEM_ACCEPT, with or without
+ * DONE), `mapped` is set once a DONE accept mapped it.
+ */
 export interface ParcelBorrower {
   vmid: number;
   rights: number;
+  /** MEM_ATTR (default NORMAL, DEVICE for IO) from the attr list. */
+  attr: number;
   accepted: boolean;
-  /** Where it is mapped in the borrower's stage-2, one entry per region, while accepted. */
+  mapped: boolean;
+  /** MAP_CONTIGUOUS: one IPA range for the whole parcel. */
+  contiguous: boolean;
+  /** IPAs allocated so far (one for a contiguous accept, else one per region, in order). */
+  alloc: number[];
+  /** Where each region is mapped in the borrower's stage-2, while mapped. */
   ipas: number[];
 }
 
@@ -75,10 +103,18 @@ export interface Parcel {
   memType: number;
   label: number;
   memInfoTag: number;
-  /** Created with SANITIZE: zeroed at create, and VALIDATE_SANITIZED succeeds. */
+  /** The tag has been set (by the first MEM_NOTIFY SHARED; 0 is a valid tag). */
+  memInfoTagSet: boolean;
+  /** Created with SANITIZE: zeroed at create, and VALIDATE_SANITIZED succeeds (sanitize_create). */
   sanitized: boolean;
-  /** Zero before the owner regains it (accept/release/reclaim SANITIZE, or a non-NONE auth VM). */
+  /**
+   * sanitize_reclaim: zero the pages before the owner regains them. Starts false; set only by the
+   * SANITIZE flag of an accept, a release or the reclaim itself (memparcel.c:657, 1371, 1734, 1874).
+   */
   sanitizeOnReclaim: boolean;
+  /** memparcel_set_lock (memparcel.c:2666): release and reclaim are DENIED. No open-RM path sets it. */
+  locked: boolean;
+  /** INIT until the SGL is complete (an APPEND create waits for MEM_APPEND DONE), then SHARING / SHARED. */
   state: "INIT" | "SHARING" | "SHARED";
   acl: AclEntry[];
   attrs: AttrEntry[];
@@ -130,6 +166,8 @@ export interface RmState {
   rx: Record<number, Reassembly | null>;
   /** Notifications the RM could not queue (client RX queue full); it keeps up to 256 per client (§1.5). */
   pendingNotify: Record<number, number>;
+  /** Peer lists by VMID, registered both ways (vm_register_peers, RM:src/vm_mgnt/vm_mgnt.c:1303-1333). */
+  peers: Record<number, number[]>;
 }
 
 export function rmGenesis(): RmState {
@@ -144,6 +182,7 @@ export function rmGenesis(): RmState {
     hv: null,
     rx: {},
     pendingNotify: {},
+    peers: {},
   };
 }
 

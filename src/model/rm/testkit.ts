@@ -5,7 +5,6 @@
 import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
 import { writePhys } from "./content.ts";
 import { translate } from "../memory/stage2.ts";
-import { ownerOf } from "../memory/memdb.ts";
 import { onRmRequest } from "./handlers.ts";
 import { mutableCopy } from "../../core/reducer.ts";
 import { DEFAULT_PLATFORM, hvModel, type Machine } from "../machine.ts";
@@ -36,10 +35,10 @@ export const GUEST_BASE = 0x8000_0000;
 export const DEFAULT_CONFIG: VmConfigSource = { baseAddress: GUEST_BASE, vcpus: 2, memory: [], bells: [], vmAttrs: [] };
 
 /** Allocates a VM, lends its image parcel and configures + inits it: the VM is READY. */
-export function readyVm(s: TestState, config: VmConfigSource = DEFAULT_CONFIG, authType = 0): { vmid: number; image: number } {
+export function readyVm(s: TestState, config: VmConfigSource = DEFAULT_CONFIG, authType = 0, hostImage = HOST_IMAGE): { vmid: number; image: number } {
   const vmid = u32At(call(s, VMID.HLOS, "VM_ALLOCATE", P.encodeVmid(0)).data);
-  writePhys(s, HOST_IMAGE + 0x1000, encodeVmConfigBlob(config), `vm${VMID.HLOS}`);
-  const lend = call(s, VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid, rights: 7 }], sgl: [{ ipa: HOST_IMAGE, size: IMAGE_SIZE }], attrs: [] }));
+  writePhys(s, hostImage + 0x1000, encodeVmConfigBlob(config), `vm${VMID.HLOS}`);
+  const lend = call(s, VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid, rights: 7 }], sgl: [{ ipa: hostImage, size: IMAGE_SIZE }], attrs: [] }));
   const image = u32At(lend.data);
   call(s, VMID.HLOS, "VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid, authType, imageHandle: image, imageOffset: 0, imageSize: 0x1000, dtOffset: 0x1000, dtSize: 0x1000 }));
   call(s, VMID.HLOS, "VM_INIT", P.encodeVmid(vmid));
@@ -52,13 +51,4 @@ export function reach(s: TestState, vmid: number, ipa: number): { pa: number; ri
   return tr === null ? null : { pa: tr.pa, rights: tr.access };
 }
 
-/** The memdb owner of a physical byte, named for the RM: `vm:<vmid>` (an extent of the VM's own), `parcel:<handle>`, or the raw owner. */
-export function ownerName(s: TestState, pa: number): string | null {
-  const o = ownerOf(s, pa);
-  if (o === null) return null;
-  if (o.type === "EXTENT") {
-    for (const h of s.rm.parcels.ids) if (s.rm.parcels.byId[h]!.memextent === o.id) return `parcel:${h}`;
-    for (const [vmid, hv] of Object.entries(s.rm.hv?.vms ?? {})) if (hv.extents.includes(o.id)) return `vm:${vmid}`;
-  }
-  return `${o.type.toLowerCase()}:${o.id}`;
-}
+export { ownerName } from "./owner.ts";

@@ -19,15 +19,16 @@ import type { Caller, HvReturn, HypercallHandler, HypercallTable } from "../hyp/
 import { msgqueueHypercalls } from "../ipc/msgqueue.ts";
 import { doorbellHypercalls } from "../ipc/doorbell.ts";
 import { vcpuRunHypercalls } from "../vcpu/run.ts";
+import { vcpuHypercalls } from "../vcpu/hypercalls.ts";
 import { countHypercall } from "../hyp/rooms.ts";
 import { acknowledge, endOfInterrupt } from "../vgic/virq.ts";
 import { ByteWriter } from "./bytes.ts";
 import { channel, type RmCtx, type RmNotification, type RequestHandler } from "./context.ts";
 import { fragment, receivePacket } from "./rpc.ts";
-import type { VmHv } from "./hv.ts";
+import type { RmChannelHv, VmHv } from "./hv.ts";
 import type { RmNotificationOut, RmRequestOutcome } from "./events.ts";
 
-const TABLE: HypercallTable = { ...msgqueueHypercalls, ...doorbellHypercalls, ...vcpuRunHypercalls };
+const TABLE: HypercallTable = { ...msgqueueHypercalls, ...doorbellHypercalls, ...vcpuRunHypercalls, vcpu_kill: vcpuHypercalls.vcpu_kill!, vcpu_run_check: vcpuRunHypercalls.vcpu_run_check! };
 
 /** A call the transport makes, resolved once: its number (for `hypercallCounts`) and HYP's handler. */
 export interface HvCall {
@@ -119,9 +120,9 @@ function sendAll(s: Machine, vm: number, thread: number, cspace: number, cap: nu
 }
 
 /** The RM's side of a client channel: the RM's vCPU drains its receive queue. */
-function rmDrain(s: Machine, hv: VmHv, onMessage: (m: { seq: number; msgId: number; payload: Uint8Array }) => void): number {
+function rmDrain(s: Machine, hv: VmHv, ch: RmChannelHv, onMessage: (m: { seq: number; msgId: number; payload: Uint8Array }) => void): number {
   const rm = s.rm.hv!;
-  return drain(s, VMID.RM, rm.thread, rm.cspace, hv.channel.rmRx, rm.thread, hv.channel.rmVirq, (bytes) => {
+  return drain(s, VMID.RM, rm.thread, rm.cspace, ch.rmRx, rm.thread, ch.rmVirq, (bytes) => {
     const r = receivePacket(s.rm.rx[hv.vmid] ?? null, bytes);
     s.rm.rx[hv.vmid] = r.pending;
     if (r.message !== null && r.message.type === RM_MSG_TYPE.REQUEST) onMessage(r.message);
@@ -129,10 +130,10 @@ function rmDrain(s: Machine, hv: VmHv, onMessage: (m: { seq: number; msgId: numb
 }
 
 /** The client's side: its driver drains the RM->client queue (replies and notifications). */
-function clientDrain(s: Machine, hv: VmHv): number {
+function clientDrain(s: Machine, hv: VmHv, ch: RmChannelHv): number {
   const thread = driverThread(s, hv);
   const ack = hv.vcpus[0] ?? 0;
-  return drain(s, hv.vmid, thread, hv.cspace, hv.channel.clientRx, ack, hv.channel.clientVirq, () => undefined);
+  return drain(s, hv.vmid, thread, hv.cspace, ch.clientRx, ack, ch.clientVirq, () => undefined);
 }
 
 /**
@@ -143,10 +144,11 @@ function clientDrain(s: Machine, hv: VmHv): number {
 function rmSend(s: Machine, to: number, type: number, seq: number, msgId: number, payload: Uint8Array, receiveNow: boolean): number {
   const rm = s.rm.hv!;
   const hv = rm.vms[to];
+  // A VM without its rm-rpc vdevice (before VM_INIT, after reset) cannot be sent to (rm_can_rpc).
+  if (hv === undefined || hv.channel === null) return 0;
   const packets = fragment({ type: type as 1, seq, msgId, payload });
-  if (hv === undefined) return 0;
   if (!sendAll(s, VMID.RM, rm.thread, rm.cspace, hv.channel.rmTx, packets)) s.rm.pendingNotify[to] = (s.rm.pendingNotify[to] ?? 0) + 1;
-  if (receiveNow || to === VMID.HLOS) clientDrain(s, hv);
+  if (receiveNow || to === VMID.HLOS) clientDrain(s, hv, hv.channel);
   return packets.length;
 }
 
@@ -164,16 +166,17 @@ export function deliverNotes(s: Machine, notes: readonly RmNotification[], clien
  */
 export function exchange(s: Machine, ev: { seq: number; kind: string }, vmid: number, msgId: number, rpcSeq: number, payload: Uint8Array, handlers: { readonly [N in RmMessageName]?: RequestHandler }): RmRequestOutcome {
   const hv = s.rm.hv?.vms[vmid];
-  if (hv === undefined) invalidEvent(ev.seq, ev.kind, `VM ${vmid} has no RM channel`);
+  const rpc = hv?.channel ?? null;
+  if (hv === undefined || rpc === null) invalidEvent(ev.seq, ev.kind, `VM ${vmid} has no RM channel`);
   const ch = channel(s, vmid);
   const packets = fragment({ type: RM_MSG_TYPE.REQUEST, seq: rpcSeq, msgId, payload });
   const thread = driverThread(s, hv);
   let msg: { seq: number; msgId: number; payload: Uint8Array } | null = null;
   for (let i = 0; i < packets.length; i++) {
     const p = packets[i]!;
-    const r = callAs(s, vmid, thread, hv.cspace, HVC.msgqueue_send, [hv.channel.clientTx, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
+    const r = callAs(s, vmid, thread, hv.cspace, HVC.msgqueue_send, [rpc.clientTx, p.length, 0, i === packets.length - 1 ? 1 : 0], p);
     if (r.error !== "OK") invalidEvent(ev.seq, ev.kind, `VM ${vmid}'s RM queue refused a fragment: ${r.error}`);
-    rmDrain(s, hv, (m) => (msg = m));
+    rmDrain(s, hv, rpc, (m) => (msg = m));
   }
   ch.requests += 1;
   ch.packetsIn += packets.length;

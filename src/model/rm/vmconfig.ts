@@ -5,7 +5,7 @@
  * the vcpus, labelled memory nodes, doorbell vdevices, vm-attrs). The VMM writes it into guest
  * memory exactly where a DTB would go, and the RM reads it back through the parcel's pages.
  */
-import { PAGE, readPhys } from "./content.ts";
+import { PAGE, readPhys, writePhys } from "./content.ts";
 import type { VmConfig, RmVm } from "./state.ts";
 import type { VmRoomsState } from "./context.ts";
 
@@ -17,6 +17,12 @@ export interface VmConfigSource {
   readonly memory: readonly { label: number; base: number }[];
   readonly bells: readonly { label: number; irq: number }[];
   readonly vmAttrs: readonly string[];
+  /** `image-name` (crosvm writes "crosvm-vm", reference §8 step 8); absent: that. */
+  readonly imageName?: string;
+  /** `vm-uri`; absent: none. */
+  readonly vmUri?: string;
+  /** A PSCI node (arm,psci-0.2, which crosvm's DT has); absent: true. */
+  readonly psci?: boolean;
 }
 
 export function encodeVmConfigBlob(c: VmConfigSource): Uint8Array {
@@ -43,7 +49,15 @@ export function parseVmConfigBlob(b: Uint8Array): VmConfig | null {
   if (!c.bells.every((m) => int(m?.label) && int(m?.irq))) return null;
   const attrs = c.vmAttrs.filter((a) => typeof a === "string");
   const crashFatal = attrs.includes("crash-fatal");
+  const name = typeof c.imageName === "string" ? c.imageName : "crosvm-vm";
+  const uri = typeof c.vmUri === "string" ? c.vmUri : "";
+  // image-name is required and shorter than 80 characters, vm-uri too (RM:src/vm_config/vm_config_parser.c).
+  if (name.length === 0 || name.length >= 80 || uri.length >= 80) return null;
   return {
+    name,
+    uri,
+    psci: c.psci !== false,
+    hasHypervisorNode: (v as Record<string, unknown>)["/hypervisor"] !== undefined,
     baseAddress: c.baseAddress,
     vcpus: c.vcpus,
     memory: c.memory.map((m) => ({ label: m.label, base: m.base })),
@@ -54,8 +68,8 @@ export function parseVmConfigBlob(b: Uint8Array): VmConfig | null {
   };
 }
 
-/** Reads the DT range [dtOffset, dtOffset+dtSize) of the VM's image parcel, region by region. */
-export function readVmConfig(s: VmRoomsState, vm: RmVm): VmConfig | null {
+/** Reads the DT range [dtOffset, dtOffset+dtSize) of the VM's image parcel, region by region (map_dtb). */
+export function readDtBytes(s: VmRoomsState, vm: RmVm): Uint8Array | null {
   const parcel = s.rm.parcels.byId[vm.imageHandle];
   if (parcel === undefined) return null;
   const out = new Uint8Array(vm.dtSize);
@@ -66,5 +80,24 @@ export function readVmConfig(s: VmRoomsState, vm: RmVm): VmConfig | null {
     if (lo < hi) out.set(readPhys(s, r.pa + (lo - off), hi - lo), lo - vm.dtOffset);
     off += r.size;
   }
-  return parseVmConfigBlob(out);
+  return out;
+}
+
+/** Writes bytes back over the DT range (the RM's packed result, RM:src/vm_creation/vm_creation.c:568-575). */
+export function writeDtBytes(s: VmRoomsState, vm: RmVm, bytes: Uint8Array, label: string): boolean {
+  const parcel = s.rm.parcels.byId[vm.imageHandle];
+  if (parcel === undefined || bytes.length > vm.dtSize) return false;
+  let off = 0;
+  for (const r of parcel.regions) {
+    const lo = Math.max(vm.dtOffset, off);
+    const hi = Math.min(vm.dtOffset + bytes.length, off + r.size);
+    if (lo < hi) writePhys(s, r.pa + (lo - off), bytes.subarray(lo - vm.dtOffset, hi - vm.dtOffset), label);
+    off += r.size;
+  }
+  return true;
+}
+
+export function readVmConfig(s: VmRoomsState, vm: RmVm): VmConfig | null {
+  const b = readDtBytes(s, vm);
+  return b === null ? null : parseVmConfigBlob(b);
 }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { reduce } from "../../core/reducer.ts";
 import { stateHash } from "../../core/hash.ts";
-import { hvModel, DEFAULT_PLATFORM, type Machine } from "../machine.ts";
+import { hvModel, type Machine } from "../machine.ts";
 import type { HypEvent } from "../events.ts";
 import { rmMessageId, VMID } from "../abi/rm.ts";
 import * as P from "../rm/payloads.ts";
 import { smmuInvariants } from "./invariants.ts";
+import { freshState, readyVm } from "../rm/testkit.ts";
 
 const PAGE_A = 0x9800_0000;
 
@@ -29,10 +30,11 @@ function changedPaths(a: unknown, b: unknown, path = ""): string[] {
   return [...keys].sort().flatMap((k) => changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
 }
 
+/** The HLOS and a READY VM 0x80 (its address space exists from VM_INIT; its image parcel is handle 1). */
 function setup(): Machine {
-  const g = hvModel.genesis({ platform: DEFAULT_PLATFORM });
+  const g = freshState();
+  expect(readyVm(g).vmid).toBe(0x80);
   return run(g, [
-    rm(VMID.HLOS, "VM_ALLOCATE", P.encodeVmid(0)),
     { kind: "smmu_bind", stream: 7, vm: VMID.HLOS },
     { kind: "smmu_bind", stream: 9, vm: 0x80 },
   ] as never).s;
@@ -61,13 +63,13 @@ describe("SMMU", () => {
     expect(step(txn(7, PAGE_A, "read"))).toEqual({ result: "ok", pa: PAGE_A });
     expect(step(rm(VMID.HLOS, "MEM_LEND", P.encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid: 0x80, rights: 4 }], sgl: [{ ipa: PAGE_A, size: 0x1000 }], attrs: [] }))).err).toBe("OK");
     expect(step(txn(7, PAGE_A, "read"))).toEqual({ result: "fault", reason: "translation" });
-    expect(step(txn(9, 0x4000_0000, "read"))).toEqual({ result: "fault", reason: "translation" });
-    expect(step(rm(0x80, "MEM_ACCEPT", P.encodeMemAccept({ handle: 1, memType: 0, transType: 1, flags: 0x80, label: 0, acl: [], sgl: [{ ipa: 0x4000_0000, size: 0x1000 }], mapVmid: 0, attrs: [] }))).err).toBe("OK");
-    expect(step(txn(9, 0x4000_0000, "read"))).toEqual({ result: "ok", pa: PAGE_A });
-    expect(step(txn(9, 0x4000_0000, "write"))).toEqual({ result: "fault", reason: "permission" });
-    expect(step(rm(0x80, "MEM_RELEASE", P.encodeMemHandle({ handle: 1, flags: 0 }))).err).toBe("OK");
-    expect(step(txn(9, 0x4000_0000, "read"))).toEqual({ result: "fault", reason: "translation" });
-    expect(step(rm(VMID.HLOS, "MEM_RECLAIM", P.encodeMemHandle({ handle: 1, flags: 0 }))).err).toBe("OK");
+    expect(step(txn(9, 0x5000_0000, "read"))).toEqual({ result: "fault", reason: "translation" });
+    expect(step(rm(0x80, "MEM_ACCEPT", P.encodeMemAccept({ handle: 2, memType: 0, transType: 1, flags: 0x80, label: 0, acl: [], sgl: [{ ipa: 0x5000_0000, size: 0x1000 }], mapVmid: 0, attrs: [] }))).err).toBe("OK");
+    expect(step(txn(9, 0x5000_0000, "read"))).toEqual({ result: "ok", pa: PAGE_A });
+    expect(step(txn(9, 0x5000_0000, "write"))).toEqual({ result: "fault", reason: "permission" });
+    expect(step(rm(0x80, "MEM_RELEASE", P.encodeMemHandle({ handle: 2, flags: 0 }))).err).toBe("OK");
+    expect(step(txn(9, 0x5000_0000, "read"))).toEqual({ result: "fault", reason: "translation" });
+    expect(step(rm(VMID.HLOS, "MEM_RECLAIM", P.encodeMemHandle({ handle: 2, flags: 0 }))).err).toBe("OK");
     expect(step(txn(7, PAGE_A, "write"))).toEqual({ result: "ok", pa: PAGE_A });
     expect(step(txn(11, PAGE_A, "read"))).toEqual({ result: "fault", reason: "stream not bound" });
     expect(s.smmu).toMatchObject({ txns: 8, faults: 5 });
@@ -97,7 +99,7 @@ describe("SMMU", () => {
     expect(inv.check(s1)!.detail).toMatch(/does not own/);
     // A range whose memextent has no mapping slot in the HLOS addrspace (the parcel's extent).
     const s2 = structuredClone(s0);
-    const parcelMe = s2.rm.parcels.byId[1]!.memextent;
+    const parcelMe = s2.rm.parcels.byId[2]!.memextent;
     as(s2).s2.push({ ipa: 0x7_0000_0000, size: 0x1000, pa: PAGE_A, access: 6, userAccess: 6, memtype: 15, memextent: parcelMe });
     expect(inv.check(s2)).toMatchObject({ path: `objects.byId.${hlosAs}.s2.${as(s2).s2.length - 1}`, objects: { stream: 7, vm: 3, ipa: 0x7_0000_0000, pa: PAGE_A, memextent: parcelMe } });
     expect(inv.check(s2)!.detail).toMatch(/not mapped into the VM/);

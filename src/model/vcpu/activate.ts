@@ -21,13 +21,16 @@ export function activateThread(s: Machine, t: ThreadObject): HvError | null {
   if (vic === undefined) return "ARGUMENT_INVALID";
   const other = vic.vcpus[t.vicIndex] ?? 0;
   if (other !== 0 && other !== t.id && objectAs(s, other, "thread")?.state === "ACTIVE") return "BUSY";
-  if (t.vpm !== 0) {
-    const vpm = objectAs(s, t.vpm, "vpm_group");
-    const held = vpm?.vcpus[t.vpmIndex] ?? 0;
-    if (held !== 0 && held !== t.id) return "DENIED";
-  }
+  // A VPM group member takes its PSCI slot at activation; a slot another thread holds is DENIED
+  // (GH:hyp/vm/psci/src/psci_common.c:860-890).
+  const vpm = t.vpm === 0 ? undefined : objectAs(s, t.vpm, "vpm_group");
+  if (vpm !== undefined && (vpm.vcpus[t.vpmIndex] ?? 0) !== 0 && vpm.vcpus[t.vpmIndex] !== t.id) return "DENIED";
   const vm = s.vms[as.vmid];
   if (vm === undefined) return "OBJECT_CONFIG";
+  if (vpm !== undefined) {
+    while (vpm.vcpus.length <= t.vpmIndex) vpm.vcpus.push(0);
+    vpm.vcpus[t.vpmIndex] = t.id;
+  }
   while (vic.vcpus.length <= t.vicIndex) vic.vcpus.push(0);
   vic.vcpus[t.vicIndex] = t.id;
   while (vm.vcpus.length <= t.vicIndex) vm.vcpus.push(0);
@@ -39,6 +42,7 @@ export function activateThread(s: Machine, t: ThreadObject): HvError | null {
   t.vm = as.vmid;
   t.index = t.vicIndex;
   t.proxy = (t.options & VCPU_OPTION.vcpu_run_scheduled) !== 0n;
+  t.sliceLeftNs = t.timesliceNs;
   t.acct = { activatedAt: s.t, since: s.t, status: "idle", runNs: 0, stolenNs: 0, idleNs: 0 };
   setStatus(t, s.t, "idle");
   markDirty(s);
@@ -53,6 +57,8 @@ export function detachThread(s: Machine, t: ThreadObject): void {
   if (vic !== undefined && vic.vcpus[t.vicIndex] === t.id) vic.vcpus[t.vicIndex] = 0;
   const as = objectAs(s, t.addrspace, "addrspace");
   if (as !== undefined) as.threads = as.threads.filter((x) => x !== t.id);
+  const vpm = objectAs(s, t.vpm, "vpm_group");
+  if (vpm !== undefined && vpm.vcpus[t.vpmIndex] === t.id) vpm.vcpus[t.vpmIndex] = 0;
   unbindShared(s, t.haltVirq);
   unbindShared(s, t.wakeupVirq);
   s.sched.threads = s.sched.threads.filter((x) => x !== t.id);

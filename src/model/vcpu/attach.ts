@@ -1,7 +1,7 @@
 import { RIGHTS } from "../abi/rights.ts";
 import type { Machine } from "../machine.ts";
 import { lookup, lookupInit } from "../object/cspace.ts";
-import { OK, arg32, fail, okWith, type Caller, type HypercallTable, type HvReturn } from "../hyp/calls.ts";
+import { OK, arg, arg32, fail, okWith, type Caller, type HypercallTable, type HvReturn } from "../hyp/calls.ts";
 import { bindShared, unbindShared } from "../vgic/virq.ts";
 import type { ThreadObject } from "./state.ts";
 
@@ -58,8 +58,7 @@ export const attachHypercalls: HypercallTable = {
     const index = arg32(a, 2);
     if (index >= s.sched.cpus.length) return fail("ARGUMENT_INVALID");
     const g = vpm.value;
-    while (g.vcpus.length <= index) g.vcpus.push(0);
-    if (g.vcpus[index] === 0) g.vcpus[index] = t.id;
+    // The PSCI slot is taken at activation (vcpu/activate.ts), not here (GH:hyp/vm/psci/src/psci_common.c:925-952).
     t.vpm = g.id;
     t.vpmIndex = index;
     return OK;
@@ -92,12 +91,13 @@ export const attachHypercalls: HypercallTable = {
     const awake = members.some((t) => t !== undefined && t.power === "ON" && t.suspend === 0);
     return okWith(awake ? 1n : 2n);
   },
+  /** Unknown option bits are UNIMPLEMENTED, checked before the lookup (GH:hyp/vm/vpm_base/src/hypercalls.c:20-29). */
   vpm_group_configure(s, c, a) {
+    const flags = arg(a, 1);
+    if ((flags & ~1n) !== 0n) return fail("UNIMPLEMENTED");
     const vpm = lookupInit(s, c.cspace, a[0] ?? 0n, "vpm_group");
     if (!vpm.ok) return fail(vpm.error);
-    const flags = arg32(a, 1);
-    if ((flags & ~1) !== 0) return fail("UNIMPLEMENTED");
-    vpm.value.flags = flags;
+    vpm.value.flags = Number(flags);
     return OK;
   },
 };

@@ -4,12 +4,13 @@ import { runningVcpu } from "../hyp/caller.ts";
 import { hasDeliverable } from "../vgic/virq.ts";
 import { programTimer } from "../vgic/timer.ts";
 import { exitRun } from "./run.ts";
+import { advancePc } from "./context.ts";
 import type { SysregWriteEvent, VcpuWfiEvent } from "./events.ts";
 
 /** WFI: blocks (vcpu_wfi block reason) unless a VIRQ is already deliverable to this vCPU. */
 export function onVcpuWfi(s: Machine, ev: VcpuWfiEvent): Outcome {
   const t = runningVcpu(s, ev.seq, ev.kind, ev.vm, ev.vcpu);
-  t.regs.pc = BigInt.asUintN(64, t.regs.pc + 4n);
+  advancePc(t);
   if (hasDeliverable(s, t)) return { blocked: false };
   t.wfi = true;
   exitRun(s, t);

@@ -6,6 +6,8 @@ import { arg, fail, okWith, type Caller, type HypercallTable, type HvReturn } fr
 import { hasDeliverable } from "../vgic/virq.ts";
 import { markDirty, runnable } from "./sched.ts";
 import type { ThreadObject } from "./state.ts";
+import { completeLoad, skipInstruction } from "../../cpu/index.ts";
+import { finishExit } from "./lifecycle.ts";
 
 /**
  * Proxy scheduling: vcpu_run (0x65) and vcpu_run_check (0x68) (reference §6.3, §6.4;
@@ -29,9 +31,14 @@ export function exitRun(s: Machine, t: ThreadObject): void {
   markDirty(s);
 }
 
-/** The vcpu_run_state a blocked vCPU reports, or null if it can run (check order ⚠: fault/off last per §6.4). */
+/**
+ * The vcpu_run_state a blocked vCPU reports, or null if it can run (check order ⚠: fault/off last
+ * per §6.4). An exited thread is POWERED_OFF with the exited flag; a killed one that has not
+ * unwound yet is BLOCKED: it must be run until it exits (GH:hyp/vm/vcpu_run/src/vcpu_run.c:63-90).
+ */
 export function pendingRunState(s: Machine, t: ThreadObject): { state: number; data: [bigint, bigint, bigint] } | null {
-  if (t.threadState === "EXITED" || t.threadState === "KILLED") return { state: VCPU_RUN_STATE.POWERED_OFF, data: [1n, 0n, 0n] };
+  if (t.threadState === "EXITED") return { state: VCPU_RUN_STATE.POWERED_OFF, data: [1n, 0n, 0n] };
+  if (t.threadState === "KILLED") return { state: VCPU_RUN_STATE.BLOCKED, data: [0n, 0n, 0n] };
   if (t.reset !== null) return { state: VCPU_RUN_STATE.PSCI_SYSTEM_RESET, data: [t.reset.type, t.reset.cookie, 0n] };
   if (t.vmmio !== null) {
     const v = t.vmmio;
@@ -49,15 +56,18 @@ export function pendingRunState(s: Machine, t: ThreadObject): { state: number; d
   return null;
 }
 
-/** Resume data for the last returned state: a VMMIO read loads resume0 (truncated to the access size). */
+/**
+ * Resume data for the last returned state: a VMMIO read loads resume0 into the access's register
+ * (truncated to its size, extended as its syndrome says), and either kind steps past the access.
+ */
 function applyResume(t: ThreadObject, resume0: bigint): void {
   const v = t.vmmio;
   if (v === null || !v.reported) return;
   if (t.lastRunState === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ && !v.write) {
-    const bits = BigInt(v.sizeBytes * 8);
-    if (v.reg < t.regs.x.length) t.regs.x[v.reg] = BigInt.asUintN(Number(bits), resume0);
-  } else if (t.lastRunState !== VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE) return;
-  t.regs.pc = BigInt.asUintN(64, t.regs.pc + 4n);
+    t.cpu = completeLoad(t.cpu, v.iss, resume0) ?? skipInstruction(t.cpu);
+  } else if (t.lastRunState === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE) {
+    t.cpu = skipInstruction(t.cpu);
+  } else return;
   t.vmmio = null;
 }
 
@@ -72,6 +82,14 @@ function vcpuRun(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   if (!t.proxy || t.entered || t.id === c.thread) return fail("BUSY");
   applyResume(t, arg(a, 1));
   markDirty(s);
+  if (t.threadState === "KILLED") {
+    // Killed: runnable despite its other blocks; the directed yield runs it and it unwinds and
+    // exits at once (EL2 code, no guest event), so the call reports it POWERED_OFF, exited
+    // (vcpu_run.c:116-162, scheduler_fprr.c:1272-1317).
+    finishExit(s, t);
+    t.lastRunState = VCPU_RUN_STATE.POWERED_OFF;
+    return okWith(BigInt(VCPU_RUN_STATE.POWERED_OFF), 1n, 0n, 0n);
+  }
   const pending = pendingRunState(s, t);
   if (pending !== null) {
     if (t.vmmio !== null) t.vmmio.reported = true;
@@ -89,12 +107,12 @@ function vcpuRun(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   return okWith(BigInt(VCPU_RUN_STATE.READY), 0n, 0n, 0n);
 }
 
-/** vcpu_run_check: the state without running it; a runnable (or only transiently BLOCKED) vCPU ⇒ BUSY. */
+/** vcpu_run_check: the state without running it; a runnable or BLOCKED vCPU ⇒ BUSY (vcpu_run.c:168-206). */
 function vcpuRunCheck(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   const t = runTarget(s, c, a[0] ?? 0n, RIGHTS.thread.BIND_VIRQ | RIGHTS.thread.STATE);
   if ("error" in t) return t;
   const pending = pendingRunState(s, t);
-  if (pending === null) return fail("BUSY");
+  if (pending === null || pending.state === VCPU_RUN_STATE.BLOCKED) return fail("BUSY");
   return okWith(BigInt(pending.state), ...pending.data);
 }
 

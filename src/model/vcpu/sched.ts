@@ -66,7 +66,11 @@ export function reschedule(s: Machine): void {
     const t = byId[ids[i]!];
     if (t === undefined || t.type !== "thread" || !schedulable(s, t)) continue; // schedulable ⇒ ACTIVE
     const c = cpus[t.affinity]!;
-    if (t.id !== c.current && !c.ready.includes(t.id)) c.ready.push(t.id);
+    if (t.id !== c.current && !c.ready.includes(t.id)) {
+      // Unblocked: it joins the tail with a full slice (add_thread_to_scheduler, scheduler_fprr.c:747-791).
+      t.sliceLeftNs = t.timesliceNs;
+      c.ready.push(t.id);
+    }
   }
   for (let cpu = 0; cpu < cpus.length; cpu++) decide(s, cpus[cpu]!);
   for (let i = 0; i < ids.length; i++) {
@@ -125,19 +129,36 @@ function bestReady(s: Machine, c: CpuSched): ThreadObject | undefined {
   return best;
 }
 
+/**
+ * A preempted thread goes back to the head of its FIFO and keeps what was left of its slice; an
+ * expired one goes to the tail with a full one (get_next_target and update_timeslice,
+ * scheduler_fprr.c:101-120, 473-518). The next thread runs for what it has left.
+ */
 function switchTo(s: Machine, c: CpuSched, next: ThreadObject, why: "none" | "preempted" | "expired"): void {
   c.ready.splice(c.ready.indexOf(next.id), 1);
-  if (why === "preempted") c.ready.unshift(c.current);
-  else if (why === "expired") c.ready.push(c.current);
+  const prev = why === "none" ? undefined : thread(s, c.current);
+  if (why === "preempted") {
+    c.ready.unshift(c.current);
+    if (prev !== undefined) prev.sliceLeftNs = Math.max(0, c.sliceEndNs - s.t);
+  } else if (why === "expired") {
+    c.ready.push(c.current);
+    if (prev !== undefined) prev.sliceLeftNs = prev.timesliceNs;
+  }
   if (c.yieldTo !== 0) {
     const target = thread(s, c.yieldTo);
     if (target !== undefined) target.entered = false;
     c.yieldTo = 0;
   }
   c.current = next.id;
-  c.sliceEndNs = s.t + next.timesliceNs;
+  c.sliceEndNs = s.t + (next.sliceLeftNs > 0 ? next.sliceLeftNs : next.timesliceNs);
 }
 
+/**
+ * The accounting status (arm_pv_time.c:123-183): running; inside its own directed yield (idle: yield
+ * time is not stolen); in a block it put itself into (idle until something unblocks it); otherwise
+ * stolen: it could run and does not, whoever holds it back (its CPU's queue, or a proxy-scheduled
+ * vCPU's wait for the host's next vcpu_run: VCPU_RUN is a block its host puts it in).
+ */
 function statusOf(s: Machine, t: ThreadObject): Accounting["status"] {
   const cpus = s.sched.cpus;
   for (let i = 0; i < cpus.length; i++) {
@@ -145,7 +166,16 @@ function statusOf(s: Machine, t: ThreadObject): Accounting["status"] {
     if (c.yieldTo === t.id) return "run";
     if (c.current === t.id) return c.yieldTo === 0 ? "run" : "idle";
   }
-  return schedulable(s, t) ? "stolen" : "idle";
+  return selfBlocked(t) ? "idle" : "stolen";
+}
+
+/**
+ * Blocks a vCPU puts itself into (scheduler_blocked on self, arm_pv_time.c:185-199): WFI, PSCI
+ * suspend, power-off (its own, or never started: "the initial block state is considered
+ * self-imposed", arm_pv_time.tc:27-35), a VMMIO access, a fault; a killed or exited thread too.
+ */
+function selfBlocked(t: ThreadObject): boolean {
+  return t.power === "OFF" || t.wfi || t.suspend !== 0 || t.vmmio !== null || t.fault || t.reset !== null || t.threadState !== "READY";
 }
 
 /** Is this thread executing right now (the only state in which it can trap to EL2)? */

@@ -1,3 +1,4 @@
+import type { CpuState } from "../../cpu/index.ts";
 import type { ThreadState } from "../abi/constants.ts";
 import type { ObjectHeader } from "../object/state.ts";
 import type { IrqState, VirqBinding } from "../vgic/state.ts";
@@ -7,31 +8,25 @@ import type { IrqState, VirqBinding } from "../vgic/state.ts";
  * GH:hyp/core/scheduler_fprr, GH:hyp/vm/vcpu_run).
  */
 
-/** AArch64 context the model keeps: X0-X7 (arguments/results), PC, PSTATE, SP_EL0/SP_EL1. */
-export interface VcpuRegs {
-  x: bigint[];
-  pc: bigint;
-  pstate: bigint;
-  spEl0: bigint;
-  spEl1: bigint;
-}
-
 /** A forwarded MMIO access waiting for the proxy VMM (reference §5.4 step 2). */
 export interface VmmioPending {
   ipa: number;
   sizeBytes: number;
   write: boolean;
   value: bigint;
-  /** Destination register of a read (ESR SRT); only X0-X7 are modelled. */
-  reg: number;
+  /** The data-abort syndrome (ESR ISS): destination register, size and extension of a read. */
+  iss: number;
   /** Has a vcpu_run already returned this exit to the proxy? */
   reported: boolean;
 }
 
 /**
- * Run/stolen/idle time in integer ns since activation (reference §6.6): "run" while it executes,
- * "stolen" while runnable but not running, "idle" while blocked, off, or inside its own directed
- * yield. `since` is when the current status began; it is accrued on each status change.
+ * Run/stolen/idle time in integer ns since activation (reference §6.6, GH:hyp/vm/arm_pv_time):
+ * "run" while it executes; "idle" while it is in a block it put itself into (WFI, PSCI suspend,
+ * powered off, a VMMIO access, a fault; before its first start) or inside its own directed yield;
+ * "stolen" otherwise, i.e. whenever it could be running but is not, including a proxy-scheduled
+ * vCPU waiting for its host's next vcpu_run (arm_pv_time.c:123-183). `since` is when the current
+ * status began; it is accrued on each status change.
  */
 export interface Accounting {
   activatedAt: number;
@@ -62,6 +57,12 @@ export interface ThreadObject extends ObjectHeader {
   options: bigint;
   priority: number;
   timesliceNs: number;
+  /**
+   * What is left of its timeslice (scheduler_active_timeslice): a thread preempted by a higher
+   * priority one keeps it; an expired slice, or a thread that blocked and woke, starts full again
+   * (GH:hyp/core/scheduler_fprr/src/scheduler_fprr.c:101-120, 747-791).
+   */
+  sliceLeftNs: number;
   /** Physical CPU index, or CPU_INDEX_INVALID (never runs). */
   affinity: number;
   threadState: ThreadState;
@@ -75,6 +76,16 @@ export interface ThreadObject extends ObjectHeader {
   /** PSCI CPU_SUSPEND power_state + 1, or 0 when not suspended. */
   suspend: number;
   fault: boolean;
+  /**
+   * vcpu_halted raised its halt VIRQ (a forced power-off, a fault): what the RM's vCPU-halt handler
+   * answers (GH:hyp/vm/vcpu/aarch64/src/aarch64_init.c:516-531).
+   */
+  halted: boolean;
+  /**
+   * A power-down PSCI CPU_SUSPEND: where the vCPU warm-resets when it wakes (entry point and X0),
+   * GH:hyp/vm/psci/src/psci_common.c:337-344 and aarch64_init.c:496-511; null otherwise.
+   */
+  warmReset: { pc: bigint; context: bigint } | null;
   vmmio: VmmioPending | null;
   /** vcpu_run_scheduled: runs only inside a proxy's vcpu_run. */
   proxy: boolean;
@@ -84,8 +95,8 @@ export interface ThreadObject extends ObjectHeader {
   lastRunState: number;
   /** PSCI SYSTEM_RESET(2) requested: reported once by vcpu_run as PSCI_SYSTEM_RESET. */
   reset: { type: bigint; cookie: bigint } | null;
-  /** vcpu_poweroff with the "exited" meaning (killed/exited threads). */
-  regs: VcpuRegs;
+  /** The AArch64 register context: the CPU's own state (src/cpu), also for scripted guests. */
+  cpu: CpuState;
   vtimer: VirtualTimer;
   /** Redistributor state and the private IRQs (SGI/PPI 0-31), touched ones only. */
   gicr: { waker: number; irqs: Record<number, IrqState> };
@@ -98,9 +109,12 @@ export interface ThreadObject extends ObjectHeader {
 
 export interface VpmGroupObject extends ObjectHeader {
   readonly type: "vpm_group";
+  /** vpm_group_option_flags: bit0 no_aggregation (GH:hyp/interfaces/vpm/vpm.tc). */
   flags: number;
-  /** Thread ids by CPU index (0 = empty). */
+  /** Activated member threads by PSCI index (psci_cpus; 0 = empty). */
   vcpus: number[];
+  /** psci_online_count: members powered on (GH:hyp/vm/psci/src/psci_common.c:1222-1275). */
+  online: number;
   virq: VirqBinding | null;
 }
 

@@ -1,3 +1,4 @@
+import { readReg } from "../../cpu/index.ts";
 import { describe, expect, it } from "vitest";
 import { MS } from "../../core/event.ts";
 import { boot, buildVm, enter, errX, hvc, must, okX, rootCaps, step, VM1 } from "../hyp/testkit.ts";
@@ -34,7 +35,7 @@ describe("vcpu_poweron / register_write / kill / poweroff", () => {
   it("poweron sets PC and X0; a second poweron ⇒ BUSY", () => {
     const t = guest(sv);
     expect(t.power).toBe("ON");
-    expect([t.regs.pc, t.regs.x[0]]).toEqual([BigInt(VM1.ipa), 0n]);
+    expect([readReg(t.cpu, 33), readReg(t.cpu, 0)]).toEqual([BigInt(VM1.ipa), 0n]);
     expect(hvc(sv, "vcpu_poweron", [vm.vcpu, 0, 0, 0])[1]).toEqual(errX("BUSY"));
     expect(hvc(sv, "vcpu_poweron", [vm.vcpu, 0, 0, 4])[1]).toEqual(errX("ARGUMENT_INVALID"));
   });
@@ -48,15 +49,29 @@ describe("vcpu_poweron / register_write / kill / poweroff", () => {
     expect(hvc(s, "vcpu_register_write", [c, 3, 0, 0])[1]).toEqual(errX("ARGUMENT_INVALID"));
     const [s2, o] = hvc(s, "vcpu_register_write", [c, 0, 3, 0xabc]);
     expect(o).toEqual(okX());
-    expect(guest(s2).regs.x[3]).toBe(0xabcn);
+    expect(readReg(guest(s2).cpu, 3)).toBe(0xabcn);
   });
-  it("kill: never started ⇒ OBJECT_STATE; then OK, and OK again", () => {
+  it("kill of an activated, never-started vCPU is OK: it is READY from activation (GH:hyp/core/thread_standard/src/thread.c:128, 208-229)", () => {
     const [s, fresh] = buildVm(s0);
-    expect(hvc(s, "vcpu_kill", [fresh.vcpu])[1]).toEqual(errX("OBJECT_STATE"));
+    const [s1, o] = hvc(s, "vcpu_kill", [fresh.vcpu]);
+    expect(o).toEqual(okX());
+    expect(guest(s1).threadState).toBe("KILLED"); // proxy-scheduled: it unwinds in the next vcpu_run
+  });
+  it("a killed proxy vCPU is BLOCKED until it exits: run_check BUSY, vcpu_run runs it to POWERED_OFF exited (GH:hyp/vm/vcpu_run/src/vcpu_run.c:84-88, 197-199)", () => {
     const [s2] = must(sv, "vcpu_kill", [vm.vcpu]);
-    expect(guest(s2).threadState).toBe("EXITED");
+    expect(guest(s2).threadState).toBe("KILLED");
     expect(hvc(s2, "vcpu_kill", [vm.vcpu])[1]).toEqual(okX());
-    expect(hvc(s2, "vcpu_run", [vm.vcpu, 0, 0, 0, 0])[1]).toEqual(okX(2, 1, 0, 0)); // POWERED_OFF, exited
+    expect(hvc(s2, "vcpu_run_check", [vm.vcpu])[1]).toEqual(errX("BUSY"));
+    const [s3, o] = hvc(s2, "vcpu_run", [vm.vcpu, 0, 0, 0, 0]);
+    expect(o).toEqual(okX(2, 1, 0, 0)); // POWERED_OFF, exited
+    expect(guest(s3).threadState).toBe("EXITED");
+    expect(hvc(s3, "vcpu_run_check", [vm.vcpu])[1]).toEqual(okX(2, 1, 0, 0));
+    // Powering a killed or exited vCPU that is off: FAILURE (GH:hyp/vm/vcpu/aarch64/src/aarch64_init.c:369-371).
+    const [s4, fresh] = buildVm(s0);
+    const [s5] = must(s4, "vcpu_kill", [fresh.vcpu]);
+    expect(hvc(s5, "vcpu_poweron", [fresh.vcpu, 0, 0, 0])[1]).toEqual(errX("FAILURE"));
+    // ...and the flags are checked before the cap lookup (hypercalls.c:225-228).
+    expect(hvc(s5, "vcpu_poweron", [0xdead, 0, 0, 4])[1]).toEqual(errX("ARGUMENT_INVALID"));
   });
   it("poweroff only for the caller itself", () => {
     expect(hvc(sv, "vcpu_poweroff", [vm.vcpu, 0])[1]).toEqual(errX("ARGUMENT_INVALID"));
@@ -87,10 +102,10 @@ describe("vcpu_run (0x65): proxy scheduling", () => {
     let o;
     [s, o] = hvc(s, "vcpu_run", [vm.vcpu, 0, 0, 0, 0]);
     expect(o).toEqual(okX(4, 0x0a00_0010, 2, 0));
-    const pc = guest(s).regs.pc;
+    const pc = readReg(guest(s).cpu, 33);
     [s] = hvc(s, "vcpu_run", [vm.vcpu, 0x12345, 0, 0, 0]);
-    expect(guest(s).regs.x[3]).toBe(0x2345n);
-    expect(guest(s).regs.pc).toBe(pc + 4n);
+    expect(readReg(guest(s).cpu, 3)).toBe(0x2345n);
+    expect(readReg(guest(s).cpu, 33)).toBe(pc + 4n);
   });
   it("a forced system reset is reported as PSCI_SYSTEM_RESET", () => {
     let s = enter(sv, vm.vcpu);

@@ -32,8 +32,11 @@ function hwirqBindVirq(s: Machine, c: Caller, a: readonly bigint[]): HvReturn {
   if (!hw.ok) return fail(hw.error);
   const vic = lookup(s, c.cspace, a[1] ?? 0n, "vic", RIGHTS.vic.BIND_SOURCE);
   if (!vic.ok) return fail(vic.error);
-  if (hw.value.virq !== null) return fail("VIRQ_BOUND");
   const virq = arg32(a, 2);
+  // vgic_bind_hwirq_spi checks the VIRQ is an SPI before vic_bind_shared's VIRQ_BOUND
+  // (GH:hyp/vm/vgic/src/distrib.c:1014-1017, 2391-2401).
+  if (virq < GIC.SPI_FIRST || virq > GIC.SPI_LAST) return fail("ARGUMENT_INVALID");
+  if (hw.value.virq !== null) return fail("VIRQ_BOUND");
   const e = bindShared(vic.value, virq, { kind: "hwirq", object: hw.value.id });
   if (e !== null) return fail(e);
   hw.value.virq = { vic: vic.value.id, virq };

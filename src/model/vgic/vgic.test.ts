@@ -1,3 +1,4 @@
+import { readReg } from "../../cpu/index.ts";
 import { describe, expect, it } from "vitest";
 import { MS } from "../../core/event.ts";
 import { boot, buildVm, enter, errX, hvc, must, okX, rootCaps, step } from "../hyp/testkit.ts";
@@ -56,7 +57,7 @@ describe("GIC emulation at EL2 (stage2_fault on the platform GICD/GICR)", () => 
     [s] = gicr(s, 0x14, "write", 0n);
     [s, o] = gicr(s, 0x14, "read");
     expect(o.value).toBe(0n);
-    expect(guest(s).regs.x[0]).toBe(0n);
+    expect(readReg(guest(s).cpu, 0)).toBe(0n);
   });
 });
 

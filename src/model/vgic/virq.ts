@@ -5,6 +5,7 @@ import { objectAs } from "../object/objects.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { markDirty } from "../vcpu/sched.ts";
 import type { IrqState, VicObject, VirqBinding, VirqSource } from "./state.ts";
+import { setEntry } from "../vcpu/context.ts";
 import { sourcePending } from "./sources.ts";
 
 /**
@@ -106,6 +107,11 @@ export function wakeIfDeliverable(s: Machine, t: ThreadObject | undefined): bool
   if (t === undefined || (!t.wfi && t.suspend === 0) || !hasDeliverable(s, t)) return false;
   t.wfi = false;
   t.suspend = 0;
+  if (t.warmReset !== null) {
+    // Woken from a power-down CPU_SUSPEND: warm reset at its entry point (GH:hyp/vm/psci/src/psci_common.c:337-344).
+    setEntry(t, t.warmReset.pc, t.warmReset.context);
+    t.warmReset = null;
+  }
   markDirty(s);
   if (t.proxy && !t.entered && t.wakeupVirq !== null) assertShared(s, t.wakeupVirq, false);
   return true;
@@ -170,12 +176,14 @@ export function unbindShared(s: Machine, b: VirqBinding | null): void {
   }
 }
 
-/** The guest acknowledges (ICC_IAR1_EL1): the highest-priority deliverable INTID, or 1023 (spurious). */
-export function acknowledge(s: Machine, t: ThreadObject): number {
+/**
+ * The most urgent deliverable INTID for this vCPU and its priority, or null. INTIDs are visited in
+ * ascending order (private by number, as in hasDeliverable, then the SPI index), so the first of
+ * the lowest priority value wins.
+ */
+export function highestPending(s: Machine, t: ThreadObject): { intid: number; priority: number } | null {
   const vic = objectAs(s, t.vic, "vic");
-  if (vic === undefined) return 1023;
-  // INTIDs are visited in ascending order (private by number, as in hasDeliverable, then the SPI
-  // index), so the first of the lowest priority value wins.
+  if (vic === undefined) return null;
   let best = -1;
   let bestPrio = 256;
   const irqs = t.gicr.irqs;
@@ -193,7 +201,15 @@ export function acknowledge(s: Machine, t: ThreadObject): number {
       bestPrio = i.priority;
     }
   }
-  if (best < 0) return 1023;
+  return best < 0 ? null : { intid: best, priority: bestPrio };
+}
+
+/** The guest acknowledges (ICC_IAR1_EL1): the highest-priority deliverable INTID, or 1023 (spurious). */
+export function acknowledge(s: Machine, t: ThreadObject): number {
+  const vic = objectAs(s, t.vic, "vic");
+  const h = vic === undefined ? null : highestPending(s, t);
+  if (vic === undefined || h === null) return 1023;
+  const best = h.intid;
   const i = irqOf(vic, t, best)!;
   i.active = true;
   if (i.edge) i.pending = false;

@@ -3,6 +3,7 @@ import type { Machine } from "../machine.ts";
 import type { S2Range } from "../memory/state.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { assertShared } from "../vgic/virq.ts";
+import { advancePc } from "../vcpu/context.ts";
 import { VIRTIO_MMIO as V, type VirtioMmioObject } from "./state.ts";
 
 /**
@@ -133,7 +134,7 @@ export function virtioWriteFault(s: Machine, t: ThreadObject, r: S2Range, ipa: n
   if (hit === null || !allowed(sizeBytes, hit.off)) return null;
   const val = Number(BigInt.asUintN(Math.min(32, sizeBytes * 8), value ?? 0n));
   if (!write(s, hit.v, hit.off, val)) return null;
-  t.regs.pc = BigInt.asUintN(64, t.regs.pc + 4n);
+  advancePc(t);
   return { resolution: "emulated", device: "virtio_mmio", offset: hit.off };
 }
 

@@ -20,6 +20,12 @@ export type VmmIoctlEvent =
       readonly guestPhysAddr: number;
       readonly memorySize: number;
       readonly userspaceAddr: number;
+      /**
+       * The host pages behind the region, in guest order, when they are not one run from
+       * `userspaceAddr` (a fragmented mapping: what pin_user_pages gives the driver); absent: one
+       * run. Each piece is page-aligned; together they cover `memorySize`.
+       */
+      readonly backing?: readonly { readonly addr: number; readonly size: number }[];
     })
   | (Ioctl & { readonly op: "SET_DTB_CONFIG"; readonly fd: number; readonly guestPhysAddr: number; readonly size: number; readonly dtb: Uint8Array })
   /** GH_VM_ANDROID_SET_FW_CONFIG (ACK): the protected VM's firmware window; makes the VM auth type ANDROID (issue #6). */
@@ -31,6 +37,19 @@ export type VmmIoctlEvent =
   /** On the vCPU's fd: named by its VM fd, or by the guest's VMID (`vm`), and the vCPU index. */
   | (Ioctl & { readonly op: "VCPU_RUN"; readonly fd?: number; readonly vm?: number; readonly vcpu: number })
   | (Ioctl & { readonly op: "RELEASE"; readonly fd: number });
+
+/**
+ * crosvm copies a kernel (or any program image) into a memory region it registered for the VM,
+ * through its own mapping, before START: the bytes of real guest code enter the trace here, once.
+ * `guestPhysAddr` is where the VM will see them. Outcome: `{ ret, bytes }` (`ret` -EINVAL outside a
+ * registered region or after START, as for SET_DTB_CONFIG).
+ */
+export interface VmmLoadImageEvent extends Envelope {
+  readonly kind: "vmm_load_image";
+  readonly fd: number;
+  readonly guestPhysAddr: number;
+  readonly image: Uint8Array;
+}
 
 /**
  * crosvm puts a virtio-mmio device on a VM's MMIO bus (not an ioctl: the VMM's own setup). It is

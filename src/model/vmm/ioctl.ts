@@ -4,7 +4,7 @@
  * listed in the outcome. Memory regions are sent to the RM at START: SET_USER_MEM_REGION shares
  * (ACL [guest: flags, host: RWX]), ANDROID_LEND_USER_MEM lends (ACL [guest: flags]).
  */
-import { rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
+import { MEM_APPEND_FLAG, MEM_CREATE_FLAG, MEM_LIST_ENTRIES_MAX, rmMessageId, VMID, type RmMessageName } from "../abi/rm.ts";
 import { onRmRequest, rmVcpuHalted } from "../rm/handlers.ts";
 import type { Machine } from "../machine.ts";
 import * as P from "../rm/payloads.ts";
@@ -12,8 +12,8 @@ import { PAGE, physPieces, reaches, writePhys } from "../rm/content.ts";
 import { VCPU_RUN_STATE } from "../abi/constants.ts";
 import { callAs, HVC } from "../rm/transport.ts";
 import { objectAs } from "../object/objects.ts";
-import { ERRNO, rmErrno, type VmmVm } from "./state.ts";
-import type { VmmIoctlEvent } from "./events.ts";
+import { ERRNO, rmErrno, type VmmRegion, type VmmVm } from "./state.ts";
+import type { VmmIoctlEvent, VmmLoadImageEvent } from "./events.ts";
 import { invalidEvent } from "../../core/errors.ts";
 import { authTypeFor, firmwareMemRequest, setFwConfig } from "../protected/vmm.ts";
 
@@ -56,15 +56,79 @@ function memRegion(s: Machine, ev: Ev<"SET_USER_MEM_REGION" | "ANDROID_LEND_USER
   if (vm.status !== "LOAD") return { ret: -ERRNO.EBUSY, rm: [] };
   const overlaps = vm.regions.some((r) => r.label === ev.label || (r.guestPhysAddr < ev.guestPhysAddr + ev.memorySize && ev.guestPhysAddr < r.guestPhysAddr + r.size));
   if (overlaps) return { ret: -ERRNO.EEXIST, rm: [] };
-  if (!reaches(s, VMID.HLOS, ev.userspaceAddr, ev.memorySize, 6)) return { ret: -ERRNO.EFAULT, rm: [] };
-  vm.regions.push({ label: ev.label, flags: ev.flags, guestPhysAddr: ev.guestPhysAddr, size: ev.memorySize, userspaceAddr: ev.userspaceAddr, lend: ev.op === "ANDROID_LEND_USER_MEM", parcel: 0 });
+  const pieces = ev.backing ?? [{ addr: ev.userspaceAddr, size: ev.memorySize }];
+  if (!backingValid(pieces, ev.memorySize)) return { ret: -ERRNO.EINVAL, rm: [] };
+  for (const p of pieces) if (!reaches(s, VMID.HLOS, p.addr, p.size, 6)) return { ret: -ERRNO.EFAULT, rm: [] };
+  vm.regions.push({
+    label: ev.label, flags: ev.flags, guestPhysAddr: ev.guestPhysAddr, size: ev.memorySize, userspaceAddr: ev.userspaceAddr, lend: ev.op === "ANDROID_LEND_USER_MEM", parcel: 0,
+    ...(ev.backing === undefined ? {} : { backing: ev.backing.map((p) => ({ addr: p.addr, size: p.size })) }),
+  });
   return { ret: 0, rm: [] };
 }
 
-/** The host address behind a guest physical address of a VM's regions. */
+/** A backing list: at most a page per piece, page-aligned non-empty pieces, covering exactly the region. */
+function backingValid(pieces: readonly { addr: number; size: number }[], size: number): boolean {
+  if (!Array.isArray(pieces) || pieces.length === 0 || pieces.length > size / PAGE) return false;
+  let total = 0;
+  for (const p of pieces) {
+    if (typeof p !== "object" || p === null) return false;
+    if (!Number.isSafeInteger(p.addr) || !Number.isSafeInteger(p.size) || p.addr < 0 || p.size <= 0 || p.addr % PAGE !== 0 || p.size % PAGE !== 0) return false;
+    total += p.size;
+  }
+  return total === size;
+}
+
+/** The host address behind a guest physical address of a VM's regions (the range must lie in one backing piece). */
 export function hostAddr(vm: VmmVm, gpa: number, len: number): number | null {
   const r = vm.regions.find((x) => gpa >= x.guestPhysAddr && gpa + len <= x.guestPhysAddr + x.size);
-  return r === undefined ? null : r.userspaceAddr + (gpa - r.guestPhysAddr);
+  if (r === undefined) return null;
+  if (r.backing === undefined) return r.userspaceAddr + (gpa - r.guestPhysAddr);
+  let off = gpa - r.guestPhysAddr;
+  for (const p of r.backing) {
+    if (off < p.size) return off + len <= p.size ? p.addr + off : null;
+    off -= p.size;
+  }
+  return null;
+}
+
+/**
+ * The driver's memory entries for a region (vm_mgr_mm.c gh_vm_mem_alloc / gunyah_share_parcel):
+ * the pinned pages in order, physically adjacent ones merged into one entry.
+ */
+export function memEntries(r: VmmRegion): { ipa: number; size: number }[] {
+  const out: { ipa: number; size: number }[] = [];
+  for (const p of r.backing ?? [{ addr: r.userspaceAddr, size: r.size }]) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.ipa + last.size === p.addr) last.size += p.size;
+    else out.push({ ipa: p.addr, size: p.size });
+  }
+  return out;
+}
+
+/**
+ * gh_rm_mem_lend_common and gh_rm_mem_append (Linux drivers/virt/gunyah/rsc_mgr_rpc.c,
+ * GH_RM_MAX_MEM_ENTRIES 512): more than 512 entries go as MEM_LEND/MEM_SHARE with the APPEND flag
+ * and the first 512, then MEM_APPEND chunks of 512, the last with DONE (END). A failed append
+ * leaves the parcel for the driver to reclaim (it does, at release). The parcel handle, or the error.
+ */
+function lendRegion(s: Machine, ev: VmmIoctlEvent, rm: RmCallLog[], vmid: number, r: VmmRegion): { handle: number } | { err: string } {
+  const acl = r.lend ? [{ vmid, rights: r.flags }] : [{ vmid, rights: r.flags }, { vmid: VMID.HLOS, rights: 7 }];
+  const entries = memEntries(r);
+  const first = entries.slice(0, MEM_LIST_ENTRIES_MAX);
+  const append = entries.length > MEM_LIST_ENTRIES_MAX;
+  const out = rmCall(s, ev, rm, r.lend ? "MEM_LEND" : "MEM_SHARE", P.encodeMemCreate({ memType: 0, flags: append ? MEM_CREATE_FLAG.APPEND : 0, label: r.label, acl, sgl: first, attrs: [] }));
+  if (out.err !== "OK") return { err: out.err };
+  const handle = u32(out.data);
+  for (let at = MEM_LIST_ENTRIES_MAX; at < entries.length; at += MEM_LIST_ENTRIES_MAX) {
+    const chunk = entries.slice(at, at + MEM_LIST_ENTRIES_MAX);
+    const done = at + MEM_LIST_ENTRIES_MAX >= entries.length;
+    const a = rmCall(s, ev, rm, "MEM_APPEND", P.encodeMemAppend({ handle, flags: done ? MEM_APPEND_FLAG.DONE : 0, sgl: chunk }));
+    if (a.err !== "OK") {
+      r.parcel = handle;
+      return { err: a.err };
+    }
+  }
+  return { handle };
 }
 
 /** SET_DTB_CONFIG: crosvm has written the DTB into guest memory (through its host mapping) first. */
@@ -72,16 +136,35 @@ function setDtb(s: Machine, ev: Ev<"SET_DTB_CONFIG">): IoctlOutcome {
   const vm = vmOf(s, ev);
   const host = hostAddr(vm, ev.guestPhysAddr, ev.size);
   if (host === null || ev.dtb.length > ev.size || vm.status !== "LOAD") return { ret: -ERRNO.EINVAL, rm: [] };
-  // crosvm writes through its own mapping of the region: the HLOS's stage-2 gives the pages.
-  const pieces = physPieces(s, VMID.HLOS, host, ev.dtb.length);
+  // crosvm writes through its own mapping of the region: the HLOS's stage-2 gives the pages. The
+  // blob ends at its NUL, as a real DTB ends at its totalsize: whatever an earlier boot left in
+  // the pages after it (the RM's overlay, the guest's writes) is not part of it.
+  const blob = ev.dtb.length < ev.size && ev.dtb[ev.dtb.length - 1] !== 0 ? Uint8Array.of(...ev.dtb, 0) : ev.dtb;
+  const pieces = physPieces(s, VMID.HLOS, host, blob.length);
   if (pieces === null) return { ret: -ERRNO.EFAULT, rm: [] };
   let off = 0;
   for (const p of pieces) {
-    writePhys(s, p.pa, ev.dtb.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    writePhys(s, p.pa, blob.subarray(off, off + p.size), `vm${VMID.HLOS}`);
     off += p.size;
   }
   vm.dtb = { guestPhysAddr: ev.guestPhysAddr, size: ev.size };
   return { ret: 0, rm: [] };
+}
+
+/** vmm_load_image: crosvm writes a program image through its mapping of a region it registered (LOAD only). */
+export function onVmmLoadImage(s: Machine, ev: VmmLoadImageEvent): { ret: number; bytes: number } {
+  const vm = s.vmm.vms.byId[ev.fd];
+  if (vm === undefined) invalidEvent(ev.seq, ev.kind, `no VM has fd ${ev.fd}`);
+  const host = hostAddr(vm, ev.guestPhysAddr, ev.image.length);
+  if (host === null || ev.image.length === 0 || vm.status !== "LOAD") return { ret: -ERRNO.EINVAL, bytes: 0 };
+  const pieces = physPieces(s, VMID.HLOS, host, ev.image.length);
+  if (pieces === null) return { ret: -ERRNO.EFAULT, bytes: 0 };
+  let off = 0;
+  for (const p of pieces) {
+    writePhys(s, p.pa, ev.image.subarray(off, off + p.size), `vm${VMID.HLOS}`);
+    off += p.size;
+  }
+  return { ret: 0, bytes: ev.image.length };
 }
 
 /** START: lend/share every region, CONFIG_IMAGE with the DTB's region, INIT, GET_HYP_RESOURCES, START. */
@@ -91,10 +174,9 @@ function start(s: Machine, ev: Ev<"START">): IoctlOutcome {
   if (vm.status !== "LOAD") return { ret: 0, rm }; // the driver only starts once
   if (vm.dtb === null) return { ret: -ERRNO.EINVAL, rm };
   for (const r of vm.regions) {
-    const acl = r.lend ? [{ vmid: vm.vmid, rights: r.flags }] : [{ vmid: vm.vmid, rights: r.flags }, { vmid: VMID.HLOS, rights: 7 }];
-    const out = rmCall(s, ev, rm, r.lend ? "MEM_LEND" : "MEM_SHARE", P.encodeMemCreate({ memType: 0, flags: 0, label: r.label, acl, sgl: [{ ipa: r.userspaceAddr, size: r.size }], attrs: [] }));
-    if (out.err !== "OK") return { ret: rmErrno(out.err), rm };
-    r.parcel = u32(out.data);
+    const out = lendRegion(s, ev, rm, vm.vmid, r);
+    if ("err" in out) return { ret: rmErrno(out.err), rm };
+    r.parcel = out.handle;
   }
   const image = vm.regions.find((r) => vm.dtb!.guestPhysAddr >= r.guestPhysAddr && vm.dtb!.guestPhysAddr < r.guestPhysAddr + r.size)!;
   const fwMem = firmwareMemRequest(s, vm);
@@ -194,12 +276,12 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   const target = objectAs(s, hv.vcpus[ev.vcpu] ?? 0, "thread");
   // The vCPU thread is already inside vcpu_run for it (the guest runs): nothing new to report.
   if (target?.entered === true && pending === undefined) return { ret: 0, rm: [], exit: "none", state: "RUNNING" };
-  const resume0 = pending !== undefined && !pending.write ? pending.value : 0;
+  const resume0 = pending !== undefined && !pending.write ? pending.value : 0n;
   if (pending !== undefined) delete vm.mmio[ev.vcpu];
   let r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, resume0, 0, 0]);
   if (r.error !== "OK") return { ret: r.error === "BUSY" ? -ERRNO.EBUSY : -ERRNO.EINVAL, rm: [], hv: r.error };
   let state = Number(r.out![0]!);
-  if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET) {
+  if (state === VCPU_RUN_STATE.POWERED_OFF || state === VCPU_RUN_STATE.PSCI_SYSTEM_RESET || state === VCPU_RUN_STATE.FAULT) {
     // The guest went down (PSCI SYSTEM_OFF / SYSTEM_RESET): the driver waits for the RM's
     // VM_EXITED, which the RM's vCPU-halt handler sends (rm/handlers.ts rmVcpuHalted), then fills
     // `status` (reference §7.5, §3.5). `rmNotify`: the notifications the host got meanwhile.
@@ -216,8 +298,9 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
   if (write || state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ) {
     const ipa = Number(r.out![1]!);
     const size = Number(r.out![2]!);
-    const value = Number(BigInt.asUintN(32, r.out![3]!));
-    const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0, handled: false };
+    // The run page's data is u8[8]: a 64-bit write's value reaches crosvm whole (reference §7.4).
+    const value = BigInt.asUintN(size >= 8 ? 64 : size * 8, r.out![3]!);
+    const exit = { vcpu: ev.vcpu, ipa, size, write, value: write ? value : 0n, handled: false };
     if (write && hasIoeventfd(vm, ipa, size)) {
       vm.ioevents.push(exit);
       r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, 0, 0, 0]);

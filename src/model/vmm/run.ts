@@ -206,10 +206,12 @@ export function onVmmMmio(s: Machine, ev: VmmMmioEvent) {
   if (dev === undefined) return { exit, ipa: x.ipa, write: x.write, device: 0, reg: "", value: 0, irq: null, note: "no device" };
   const off = x.ipa - dev.base;
   if (!x.write) {
-    x.value = mmioRead(dev, off);
-    return { exit, ipa: x.ipa, write: x.write, device: dev.id, reg: regName(off), value: x.value, irq: null, note: "" };
+    const v = mmioRead(dev, off);
+    x.value = BigInt(v >>> 0);
+    return { exit, ipa: x.ipa, write: x.write, device: dev.id, reg: regName(off), value: v, irq: null, note: "" };
   }
-  const r = mmioWrite(dev, off, x.value >>> 0, new HostDma(s, vm));
+  // virtio-mmio registers are 32 bits wide: the device takes the low word of the bus data.
+  const r = mmioWrite(dev, off, Number(x.value & 0xffff_ffffn), new HostDma(s, vm));
   const irq = r.irq ? irqfd(s, vm, dev.irq) : null;
   const note = r.irq && irq === null ? `${r.note} (no irqfd)` : r.note;
   return { exit, ipa: x.ipa, write: x.write, device: dev.id, reg: regName(off), value: x.value, irq: irq === null ? null : { vm: irq.vm, spi: irq.spi }, pending: irq?.pending ?? false, note };

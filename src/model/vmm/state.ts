@@ -11,6 +11,8 @@ export interface VmmRegion {
   size: number;
   /** Where the memory sits in the host (its IPA; the HLOS is identity-mapped). */
   userspaceAddr: number;
+  /** The host pieces behind a fragmented region, in guest order (absent: one run from userspaceAddr). */
+  backing?: { addr: number; size: number }[];
   lend: boolean;
   /** The parcel handle once sent to the RM at start; 0 before. */
   parcel: number;
@@ -43,7 +45,8 @@ export interface VmmMmioExit {
   ipa: number;
   size: number;
   write: boolean;
-  value: number;
+  /** The access's data as the run page carries it (u8[8]: a 64-bit write keeps all its bits). */
+  value: bigint;
   /** crosvm emulated it (a read's value is ready for the resume). */
   handled: boolean;
 }

@@ -1,3 +1,4 @@
+import { readReg } from "../../cpu/index.ts";
 import { describe, expect, it } from "vitest";
 import { mutableCopy } from "../../core/reducer.ts";
 import { hvModel, DEFAULT_PLATFORM, type Machine } from "../machine.ts";
@@ -5,6 +6,9 @@ import type { HypEvent } from "../events.ts";
 import { hostSetup, guestInitDevice, LAYOUT, type HostVm, type Steps } from "../../sim/builtin/vm-common.ts";
 import { REG, STATUS } from "../virtio/regs.ts";
 import type { Outcome } from "../../core/event.ts";
+import { hostCreate, hostStart } from "../../sim/lib/host.ts";
+import { DEFAULT_VM_PLAN } from "../../sim/lib/vm-plan.ts";
+import { rmMessageId } from "../abi/rm.ts";
 
 /** Runs a step generator through the fast path; returns the state and every outcome. */
 function drive(steps: Steps, s: Machine = mutableCopy(hvModel.genesis({ platform: DEFAULT_PLATFORM }))) {
@@ -62,23 +66,27 @@ describe("host VMM ioctls", () => {
     expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "MMIO", isWrite: false, physAddr: LAYOUT.blockBase + REG.Status });
     expect(apply(s, { kind: "vmm_mmio", vm: 0x80, vcpu: 0 })).toMatchObject({ value: 0x4f });
     expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "none", state: "READY" });
-    const t = s.objects.byId[s.vms[0x80]!.vcpus[0]!] as { regs: { x: bigint[] } };
-    expect(t.regs.x[0]).toBe(0x4fn);
+    const t = s.objects.byId[s.vms[0x80]!.vcpus[0]!] as unknown as { cpu: import("../../cpu/index.ts").CpuState };
+    expect(readReg(t.cpu, 0)).toBe(0x4fn);
     expect(STATUS.DEVICE_NEEDS_RESET | 0xf).toBe(0x4f);
   });
 
   it("guest halt through PSCI: the vCPU's SMC powers it off, the host's VCPU_RUN sees it and the RM exits the VM", () => {
     const notes = (o: Outcome) => (o.rmNotify as { to: number; msg: string }[]).map((n) => [n.to, n.msg]);
+    // The RM's vcpu_halt_callback (RM:src/vm_mgnt/vm_mgnt.c:2096-2183): exit_flags 0 except bit 15
+    // for the 64-bit SYSTEM_RESET2 (:2143-2145); no RESTART flag; exit code NORMAL (0) without a crash message.
     const cases = [
       { args: [0x8400_0008n], state: "POWERED_OFF", halt: "PSCI_SYSTEM_OFF", exitType: 1, reason: [0] },
-      { args: [0x8400_0009n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET", exitType: 2, reason: [1] },
-      // SYSTEM_RESET2 (64-bit), reset_type 5, cookie 0x1_0000_0002: RESTART | bit 15, then type, cookie lo, hi.
-      { args: [0xc400_0012n, 5n, 0x1_0000_0002n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET2", exitType: 3, reason: [0x8001, 5, 2, 1] },
+      { args: [0x8400_0009n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET", exitType: 2, reason: [0] },
+      // SYSTEM_RESET2 (64-bit), reset_type 5, cookie 0x1_0000_0002: bit 15, then type, cookie lo, hi.
+      { args: [0xc400_0012n, 5n, 0x1_0000_0002n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET2", exitType: 3, reason: [0x8000, 5, 2, 1] },
+      // The 32-bit call: the cookie truncated to 32 bits, no flag.
+      { args: [0x8400_0012n, 5n, 0x1_0000_0002n], state: "PSCI_SYSTEM_RESET", halt: "PSCI_SYSTEM_RESET2", exitType: 3, reason: [0, 5, 2, 0] },
     ];
     for (const c of cases) {
       const vm: HostVm = { fd: 0, vmid: 0 };
       const { s } = drive(hostSetup(vm));
-      expect(apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: c.args })).toEqual({ x: [0n] });
+      expect(apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: c.args })).toEqual({ x: [] }); // does not return
       // HYP's part only: the RM has not been told yet, the vCPU is off and out of vcpu_run.
       expect(s.rm.vms.byId[0x80]!.status).toBe("RUNNING");
       expect(s.objects.byId[s.vms[0x80]!.vcpus[0]!]).toMatchObject({ power: "OFF", entered: false });
@@ -88,6 +96,60 @@ describe("host VMM ioctls", () => {
       // The next VCPU_RUN finds the VM EXITED at entry: the same STATUS, no RM work.
       expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toEqual({ ret: 0, rm: [], exit: "STATUS", status: 2, exitType: c.exitType, reason: c.reason });
     }
+  });
+
+  it("the RM acts on the first vCPU halt VIRQ, not once every vCPU is down (RM:src/vm_mgnt/vm_mgnt.c:2096-2183 vcpu_halt_callback)", () => {
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s } = drive((function* () {
+      yield* hostCreate(vm, { ...DEFAULT_VM_PLAN, vcpus: 2 });
+      yield* hostStart(vm);
+    })());
+    // vCPU 0 powers on vCPU 1 (PSCI CPU_ON, MPIDR 1), which faults: its halt VIRQ goes up while vCPU 0 still runs.
+    expect((apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: [0xc400_0003n, 1n, 0x8000_0000n, 0n] }).x as bigint[])[0]).toBe(0n); // PSCI SUCCESS
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 1 })).toMatchObject({ exit: "none", state: "READY" });
+    expect(apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 1, ipa: 0x7000_0000, access: "read", sizeBytes: 4, fsc: "ADDRESS_SIZE" })).toEqual({ resolution: "fault", fsc: "ADDRESS_SIZE" });
+    const [t0, t1] = s.rm.hv!.vms[0x80]!.vcpus.map((id) => s.objects.byId[id] as { power: string; threadState: string });
+    expect(t0!.power).toBe("ON");
+    // FAULT: SOFTWARE_ERROR, flags 0, code NORMAL; the RM's exit then kills and reaps both vCPUs.
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 1 })).toMatchObject({ exit: "STATUS", exitType: 5, reason: [0], state: "FAULT", halt: "VCPU_FAULT" });
+    expect([t0!.threadState, t1!.threadState]).toEqual(["EXITED", "EXITED"]);
+  });
+
+  it("a crash message makes the exit code SOFTWARE_ERROR for a PSCI power-off too (RM:src/vm_mgnt/vm_mgnt.c:2116-2120)", () => {
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s } = drive(hostSetup(vm));
+    const msg = apply(s, { kind: "rm_request", vm: 0x80, msgId: rmMessageId("VM_SET_CRASH_MSG"), rpcSeq: 1, payload: Uint8Array.of(3, 0, 0, 0, 0x62, 0x61, 0x64, 0) });
+    expect(msg.err).toBe("OK");
+    apply(s, { kind: "smccc_call", vm: 0x80, vcpu: 0, conduit: "hvc", args: [0x8400_0008n] });
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "STATUS", exitType: 1, reason: [0x1_0000] });
+  });
+
+  it("START lends 1100 scattered pages as MEM_LEND (APPEND, 512), MEM_APPEND (512) and MEM_APPEND (76, DONE) (Linux rsc_mgr_rpc.c gh_rm_mem_lend_common, gh_rm_mem_append)", () => {
+    const pages = 1100;
+    const big = { label: 2, gpa: 0x8200_0000, host: 0xa000_0000, size: pages * 0x1000, backing: Array.from({ length: pages }, (_, i) => ({ addr: 0xa000_0000 + 2 * i * 0x1000, size: 0x1000 })) };
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s, outs } = drive((function* () {
+      yield* hostCreate(vm, { ...DEFAULT_VM_PLAN, lent: [big] });
+      yield* hostStart(vm);
+    })());
+    const start = outs.find((o) => (o.rm as { msg: string }[] | undefined)?.some((r) => r.msg === "VM_START"))!;
+    expect((start.rm as { msg: string; err: string }[]).slice(2, 5).map((r) => [r.msg, r.err])).toEqual([["MEM_LEND", "OK"], ["MEM_APPEND", "OK"], ["MEM_APPEND", "OK"]]);
+    const parcel = s.rm.parcels.ids.map((h) => s.rm.parcels.byId[h]!).find((p) => p.label === 2)!;
+    expect(parcel.regions.map((r) => r.pa)).toEqual(big.backing.map((b) => b.addr));
+    // A backing list that does not cover the region, or is not page-aligned, is the driver's EINVAL.
+    const { s: s2 } = drive(one({ kind: "vmm_ioctl", op: "CREATE_VM" }));
+    const region = { kind: "vmm_ioctl", op: "ANDROID_LEND_USER_MEM", fd: 3, label: 2, flags: 7, guestPhysAddr: 0x8200_0000, memorySize: 0x2000, userspaceAddr: 0xa000_0000 };
+    expect(apply(s2, { ...region, backing: [{ addr: 0xa000_0000, size: 0x1000 }] })).toEqual({ ret: -22, rm: [] });
+    expect(apply(s2, { ...region, backing: [{ addr: 0xa000_0800, size: 0x2000 }] })).toEqual({ ret: -22, rm: [] });
+    expect(apply(s2, { ...region, backing: [{ addr: 0x10_0000, size: 0x2000 }] })).toEqual({ ret: -14, rm: [] }); // not host RAM
+    expect(apply(s2, { ...region, backing: [{ addr: 0xa000_0000, size: 0x1000 }, { addr: 0xa000_2000, size: 0x1000 }] })).toEqual({ ret: 0, rm: [] });
+  });
+
+  it("a 64-bit MMIO write reaches crosvm with all 64 bits: the run page's data is u8[8] (reference §7.4)", () => {
+    const vm: HostVm = { fd: 0, vmid: 0 };
+    const { s } = drive(hostSetup(vm));
+    apply(s, { kind: "stage2_fault", vm: 0x80, vcpu: 0, ipa: LAYOUT.blockBase + 0x100, access: "write", sizeBytes: 8, value: 0x1234_5678_9abc_def0n });
+    expect(apply(s, { kind: "vmm_ioctl", op: "VCPU_RUN", vm: 0x80, vcpu: 0 })).toMatchObject({ exit: "MMIO", isWrite: true, len: 8, data: 0x1234_5678_9abc_def0n });
   });
 
   it("guest events that cannot happen are trace errors", () => {

@@ -97,11 +97,17 @@ function* build(s: () => Machine): Generator<Step, Built, Outcome> {
   const vic = yield* ok(call("partition_create_vic", [P, CS]));
   yield* ok(call("vic_configure", [vic, 1, 64, 0, 0]));
   yield* ok(call("object_activate", [vic]));
+  // The VM's PSCI: a VPM group, no_aggregation for a proxy-scheduled VM (as the RM sets it up:
+  // RM:src/vm_config/vm_config.c:2958-2995, 3130-3133). Without it the guest has no PSCI.
+  const vpm = yield* ok(call("partition_create_vpm_group", [P, CS]));
+  yield* ok(call("vpm_group_configure", [vpm, 1]));
+  yield* ok(call("object_activate", [vpm]));
   const vcpu = yield* ok(call("partition_create_thread", [P, CS]));
   yield* ok(call("vcpu_configure", [vcpu, 1n << 9n]));
   yield* ok(call("cspace_attach_thread", [vmCs, vcpu]));
   yield* ok(call("addrspace_attach_thread", [as, vcpu]));
   yield* ok(call("vic_attach_vcpu", [vic, vcpu, 0]));
+  yield* ok(call("vpm_group_attach_vcpu", [vpm, vcpu, 0]));
   yield* ok(call("object_activate", [vcpu]));
   yield* ok(call("addrspace_attach_vdevice", [as, vic, 0, LAYOUT.gicdIpa, 0x1_0000, 0]));
   yield* ok(call("addrspace_attach_vdevice", [as, vic, 1, LAYOUT.gicrIpa, 0x2_0000, 3]));

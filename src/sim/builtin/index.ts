@@ -3,8 +3,10 @@ import { smokeScenario } from "./smoke.ts";
 import { hypSecondaryScenario } from "./hyp-secondary.ts";
 import { vmSecondaryScenario } from "./vm-secondary.ts";
 import { vmRestartScenario } from "./vm-restart.ts";
+import { vmLargeMemoryScenario } from "./vm-large-memory.ts";
 import { shippedScenarios } from "../file/files.ts";
 import { BUG_SCENARIOS, PVM_SCENARIOS, pvmBootScenario } from "./pvm.ts";
+import { CODE_SCENARIOS } from "./guest-code.ts";
 
 /**
  * Built-in scenarios by name, in the order `hvsim scenarios` lists them. The first is the default
@@ -16,8 +18,10 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   pvmBootScenario,
   ...PVM_SCENARIOS,
   vmSecondaryScenario,
+  ...CODE_SCENARIOS,
   hypSecondaryScenario,
   vmRestartScenario,
+  vmLargeMemoryScenario,
   ...shippedScenarios(),
   ...BUG_SCENARIOS,
   smokeScenario,

@@ -94,10 +94,15 @@ export function runSteps(steps: Steps, timing: Prng) {
         return null;
       }
       t += timing.rangeInclusive(1 * US, 50 * US);
-      return { ...r.value, t } as Proposal;
+      // A step that waits for a moment (a guest's timer) comes no earlier than it.
+      const { atLeast, ...step } = r.value as Step & { atLeast?: number };
+      if (atLeast !== undefined) t = Math.max(t, atLeast);
+      return { ...step, t } as Proposal;
     },
     observe(_ev: unknown, outcome: Outcome): void {
       last = outcome;
+      // Guest code ran for `retired` ns of virtual time (vcpu_exec): the next event comes after it.
+      if (typeof outcome.retired === "number") t += outcome.retired;
     },
   };
 }

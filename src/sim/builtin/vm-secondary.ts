@@ -27,7 +27,8 @@ function* secondary(guest: Prng): Steps {
   // A device assigned to the VM DMAs into its shared region, then tries memory the VM does not have.
   yield { kind: "smmu_bind", stream: 5, vm: vm.vmid };
   yield { kind: "smmu_txn", stream: 5, iova: LAYOUT.sharedGpa + 0x8000, access: "write", sizeBytes: 64 };
-  yield { kind: "smmu_txn", stream: 5, iova: 0x4000_0000, access: "read", sizeBytes: 64 };
+  // 0x7000_0000: below RAM and clear of the RM's info-area page (0x4000_0000, mapped read-only).
+  yield { kind: "smmu_txn", stream: 5, iova: 0x7000_0000, access: "read", sizeBytes: 64 };
   yield* guestDown(vm.vmid, "PSCI_SYSTEM_OFF");
   yield* hostTeardown(vm);
 }

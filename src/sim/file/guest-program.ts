@@ -27,8 +27,11 @@ const DEVICE_WAIT_NS = { min: 20_000, max: 200_000 };
 /** The boot's first clock event: the timer is armed this far ahead (the tick comes then). */
 const BOOT_TIMER_NS = { min: 10_000, max: 100_000 };
 const TOUCH_BYTES = 64;
-/** IPA never mapped for a guest (below crosvm's RAM base): a DMA there must fault. */
-const OUTSIDE_IPA = 0x4000_0000;
+/**
+ * IPA never mapped for a guest (below crosvm's RAM base, clear of the RM's info-area page at
+ * 0x4000_0000 and the IPAs its allocator hands out after it): a DMA there must fault.
+ */
+const OUTSIDE_IPA = 0x7000_0000;
 
 interface Session {
   readonly rt: VmRuntime;

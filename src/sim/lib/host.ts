@@ -25,6 +25,10 @@ export function* hostCreate(vm: HostVm, plan: VmPlan): Steps {
   const { image, shared } = plan;
   yield { kind: "vmm_ioctl", op: "ANDROID_LEND_USER_MEM", fd, label: 0, flags: 7, guestPhysAddr: image.gpa, memorySize: image.size, userspaceAddr: image.host };
   yield { kind: "vmm_ioctl", op: "SET_USER_MEM_REGION", fd, label: 1, flags: 6, guestPhysAddr: shared.gpa, memorySize: shared.size, userspaceAddr: shared.host };
+  const lent = plan.lent ?? [];
+  for (const l of lent) {
+    yield { kind: "vmm_ioctl", op: "ANDROID_LEND_USER_MEM", fd, label: l.label, flags: 7, guestPhysAddr: l.gpa, memorySize: l.size, userspaceAddr: l.host, ...(l.backing === undefined ? {} : { backing: l.backing }) };
+  }
   for (const d of plan.devices) yield { kind: "vmm_add_device", fd, base: d.base, deviceId: DEVICE_INFO[d.type].id, irq: d.irq, capacitySectors: d.capacitySectors };
   for (let id = 0; id < plan.vcpus; id++) yield { kind: "vmm_ioctl", op: "ADD_VCPU", fd, id };
   for (const d of plan.devices) yield { kind: "vmm_ioctl", op: "ADD_IRQFD", fd, label: d.irq, level: false };
@@ -32,7 +36,7 @@ export function* hostCreate(vm: HostVm, plan: VmPlan): Steps {
   const dtb = encodeVmConfigBlob({
     baseAddress: image.gpa,
     vcpus: plan.vcpus,
-    memory: [{ label: 1, base: shared.gpa }],
+    memory: [{ label: 1, base: shared.gpa }, ...lent.map((l) => ({ label: l.label, base: l.gpa }))],
     bells: plan.devices.map((d) => ({ label: d.irq, irq: d.irq })),
     vmAttrs: [...plan.attrs],
   });

@@ -23,6 +23,13 @@ export interface MemPlan {
   readonly size: number;
 }
 
+/** More guest RAM, lent: a labelled region the VM's DT names as a memory node (the RM accepts it at VM_START). */
+export interface LentPlan extends MemPlan {
+  readonly label: number;
+  /** The host pages behind it when they are not one run from `host` (ANDROID_LEND_USER_MEM's `backing`). */
+  readonly backing?: readonly { readonly addr: number; readonly size: number }[];
+}
+
 export interface VmPlan {
   readonly name: string;
   readonly vcpus: number;
@@ -34,6 +41,8 @@ export interface VmPlan {
   readonly devices: readonly DevicePlan[];
   /** vm-attrs for the RM's config (no-shutdown, no-reset, crash-fatal). */
   readonly attrs: readonly string[];
+  /** Further lent RAM regions (absent: none). */
+  readonly lent?: readonly LentPlan[];
 }
 
 export const DEVICE_INFO: Record<DeviceType, { readonly id: number; readonly queues: number }> = {
