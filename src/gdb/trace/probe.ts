@@ -6,14 +6,18 @@ import type { AddrspaceObject } from "../../model/memory/state.ts";
 import type { ThreadObject } from "../../model/vcpu/state.ts";
 import type { Watchpoint, WatchKind } from "../target.ts";
 import { pageOf, pagesOfWatchpoints, watchHit } from "../watch.ts";
+import { BREAK_IMM } from "../cpu/bus.ts";
+
+const BREAK_WORD = (0xd4200000 | (BREAK_IMM << 5)) >>> 0;
 
 /**
  * What the guest did inside one recorded `vcpu_exec`, instruction by instruction, as far as gdb's
  * breakpoints and watchpoints care: the event's run is done again on a throwaway immer draft of
  * the state before it (the trace's state is never touched), on a bus that wraps the guest's own
- * (src/model/guest/bus.ts) and refuses instruction fetches from pages holding breakpoints and
- * loads and stores to pages holding watchpoints, so each run stops right before the instruction
- * or access a debugger must see; that one instruction then runs for real and the rest at full
+ * (src/model/guest/bus.ts): instruction fetches from a page holding breakpoints read a copy with
+ * BRK #BREAK_IMM at each (as the CPU target's bus does: a compiled block ends there), and loads
+ * and stores to pages holding watchpoints are refused, so each run stops right before the
+ * instruction or access a debugger must see; that one instruction then runs for real and the rest at full
  * speed. The CPU stops at exact instruction counts and a run split in pieces equals the whole
  * run (the CPU's split-run property), so instruction j here is instruction j of the recording.
  */
@@ -54,7 +58,7 @@ export function probeExec(before: Machine, r: ProbeRequest): ProbeHit[] {
     produce(before, (d: Machine) => {
       const t = d.objects.byId[r.thread] as ThreadObject;
       const as = d.objects.byId[t.addrspace] as AddrspaceObject;
-      const bus = new ProbeBus(new GuestBus(d, t, as, r.t, t.cpu.retired), bpPages, watchPages);
+      const bus = new ProbeBus(new GuestBus(d, t, as, r.t, t.cpu.retired), r.breakpoints, bpPages, watchPages);
       let j = 0;
       let realFetch = -1;
       while (j < upTo) {
@@ -68,7 +72,8 @@ export function probeExec(before: Machine, r: ProbeRequest): ProbeHit[] {
           if (j < upTo) throw new ProbeDivergence(`the guest stopped after ${j} of the ${r.retired} instructions the trace recorded (${res.stop.kind})`);
           break;
         }
-        if (seen.access === ACCESS_FETCH) {
+        if (seen === "break") {
+          // At a breakpoint, or the guest's own BRK with the same immediate: either way it runs for real next.
           const pc = Number(readReg(t.cpu, REG_PC));
           if (r.breakpoints.has(pc) && j >= from) hits.push({ kind: "breakpoint", j, address: BigInt(pc) });
           realFetch = pageOf(pc);
@@ -77,7 +82,7 @@ export function probeExec(before: Machine, r: ProbeRequest): ProbeHit[] {
         const hit = watchHit(r.watchpoints, seen);
         if (hit !== null && j >= from) hits.push({ kind: "watchpoint", j, ...hit });
         // Let the access happen, watched or not: this one instruction runs unguarded.
-        bus.arm(false, -1);
+        bus.arm(false, pageOf(Number(readReg(t.cpu, REG_PC))));
         const one = run(t.cpu, bus, 1);
         t.cpu = one.state;
         j += one.retired;
@@ -92,13 +97,15 @@ export function probeExec(before: Machine, r: ProbeRequest): ProbeHit[] {
 
 /** The guest's bus with the refusals above; everything else goes to it unchanged. */
 class ProbeBus implements CpuBus {
-  seen: RefusedAccess | null = null;
+  /** What stopped the last run early: a watched access, or a breakpoint's BRK. */
+  seen: RefusedAccess | "break" | null = null;
   private guard = true;
   private realFetchPage = -1;
-  private readonly refusedHere = new Set<string>();
+  private readonly refusedHere = new Set<number>();
 
   constructor(
     private readonly inner: CpuBus,
+    private readonly breakpoints: ReadonlySet<number>,
     private readonly bpPages: ReadonlySet<number>,
     private readonly watchPages: ReadonlySet<number>,
   ) {}
@@ -112,18 +119,23 @@ class ProbeBus implements CpuBus {
   }
 
   page(pageAddress: number, access: AccessKind): Uint8Array | null {
-    if (this.guard) {
-      const mine = access === ACCESS_FETCH ? this.bpPages.has(pageAddress) && pageAddress !== this.realFetchPage : this.watchPages.has(pageAddress);
-      if (mine) {
-        this.refusedHere.add(`${pageAddress}:${access === ACCESS_FETCH ? "x" : "d"}`);
-        return null;
-      }
+    if (access === ACCESS_FETCH) {
+      const real = this.inner.page(pageAddress, access);
+      if (real === null || !this.bpPages.has(pageAddress) || pageAddress === this.realFetchPage) return real;
+      const overlay = real.slice();
+      const v = new DataView(overlay.buffer);
+      for (const b of this.breakpoints) if (pageOf(b) === pageAddress) v.setUint32(b - pageAddress, BREAK_WORD, true);
+      return overlay;
+    }
+    if (this.guard && this.watchPages.has(pageAddress)) {
+      this.refusedHere.add(pageAddress);
+      return null;
     }
     return this.inner.page(pageAddress, access);
   }
 
   refused(a: RefusedAccess): RefusedAction {
-    if (this.refusedHere.has(`${pageOf(Number(BigInt.asUintN(52, a.address)))}:${a.access === ACCESS_FETCH ? "x" : "d"}`)) {
+    if (a.access !== ACCESS_FETCH && this.refusedHere.has(pageOf(Number(BigInt.asUintN(52, a.address))))) {
       this.seen = a;
       return "exit";
     }
@@ -131,6 +143,10 @@ class ProbeBus implements CpuBus {
   }
 
   trap(kind: TrapKind, imm: number): "exit" | "architectural" {
+    if (kind === "brk" && imm === BREAK_IMM && this.realFetchPage === -1 && this.bpPages.size > 0) {
+      this.seen = "break";
+      return "exit";
+    }
     return this.inner.trap(kind, imm);
   }
   readSysreg(name: string, retired: number): bigint | undefined {
