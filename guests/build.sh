@@ -12,10 +12,11 @@ mkdir -p "$OUT"
 # Bare-metal EL1 code with the MMU off: no FP/SIMD, no unaligned accesses (memory is Device), no
 # stack protector or PAC (nothing sets them up), no debug info (keeps the bytes independent of paths).
 CFLAGS="-O2 -std=c11 -ffreestanding -nostdlib -nostartfiles -static -mgeneral-regs-only -mstrict-align \
-  -mbranch-protection=none -fno-pic -fno-stack-protector -fno-asynchronous-unwind-tables -g0 -Wall -Werror"
-LDFLAGS="-Wl,--build-id=none -Wl,-T,lib/guest.ld -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments"
-LIB="lib/start.S lib/hv.c lib/virtio.c"
-for g in minimal; do
+  -mbranch-protection=none -fno-pic -fno-stack-protector -fno-asynchronous-unwind-tables -g0 -fno-tree-loop-distribute-patterns \
+  -ffunction-sections -fdata-sections -Wall -Werror"
+LDFLAGS="-Wl,--gc-sections -Wl,--build-id=none -Wl,-T,lib/guest.ld -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments"
+LIB="lib/start.S lib/hv.c lib/string.c lib/virtio.c lib/gic.c lib/fdt.c lib/rm.c"
+for g in minimal linux-like pvm-payload; do
   # shellcheck disable=SC2086
   $CC $CFLAGS $LDFLAGS -o "$OUT/$g.elf" $LIB "$g/$g.c"
 done

@@ -45,7 +45,7 @@ describe("readable numbers", () => {
   });
 
   it("log --json adds hex strings beside address fields", async () => {
-    const r = await cli("log", pvm, "--kind", "vm_mem_write", "--json");
+    const r = await cli("log", pvm, "--kind", "host_read", "--json");
     const ev = JSON.parse(r.stdout[0]!);
     expect(typeof ev.ipa).toBe("number");
     expect(ev.ipaHex).toBe(`0x${ev.ipa.toString(16)}`);

@@ -40,7 +40,7 @@ void _start(void) {
   __asm__ volatile("brk #0");
 }
 `;
-const RAM_BYTES = 2 ** 32; // as `hvsim cpu run` gives a program (src/cli/commands/cpu.ts)
+const RAM_BYTES = 2 ** 32; // hvsim cpu run's flat RAM (src/cli/commands/cpu.ts)
 
 const elf = join(dir, "bump.elf");
 writeFileSync(join(dir, "bump.c"), SOURCE);

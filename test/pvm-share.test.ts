@@ -1,7 +1,9 @@
 /**
- * Issue #6: the pVM chooses what it shares. In pvm-boot the pVM (an RM client) MEM_SHAREs the
- * bounce-buffer pages it picks from memory the HLOS donated to it, the host MEM_ACCEPTs them, and at
- * the end the host MEM_RELEASEs and the pVM MEM_RECLAIMs (docs/protected-vms.md).
+ * Issue #6: the pVM chooses what it shares. In pvm-boot the pVM's own code (guests/pvm-payload, an
+ * RM client over its msgqueue HVCs, taken by the RM with rm_service) MEM_SHAREs the bounce-buffer
+ * pages it picks from memory the HLOS donated to it and tells the host (MEM_NOTIFY SHARED); the host
+ * MEM_ACCEPTs them, reads them, MEM_RELEASEs them and tells the pVM (MEM_NOTIFY RELEASED); the pVM
+ * MEM_RECLAIMs them (docs/protected-vms.md).
  */
 import { describe, expect, it } from "vitest";
 import { hvModel, type Machine } from "../src/model/machine.ts";
@@ -17,7 +19,6 @@ import { mapsPa, s2Of } from "../src/model/protected/view.ts";
 import { VMID } from "../src/model/abi/rm.ts";
 
 const PVM = 0x80;
-// The HLOS accepts normal memory mapped directly, IPA = PA (RM:platform/qemu/src/vm_memory.c:57-77 is_mapped_direct).
 const sw = PVM_LAYOUT.swiotlb;
 
 describe("pvm-boot: the pVM shares its swiotlb pages through its own RM channel", () => {
@@ -28,7 +29,7 @@ describe("pvm-boot: the pVM shares its swiotlb pages through its own RM channel"
     let pvmPa: number | null = null;
     for (let p = d.next(s); p !== null; p = d.next(s)) {
       const ev = { ...p, seq: s.seq + 1 } as HypEvent;
-      if (ev.kind === "rm_request" && ev.vm === PVM && pvmPa === null) {
+      if (ev.kind === "rm_service" && pvmPa === null) {
         pvmPa = translate(s, PVM, sw.gpa)!.pa;
         // Before the share: the pages are the pVM's alone.
         expect(translate(s, VMID.HLOS, pvmPa)).toBeNull();
@@ -36,17 +37,20 @@ describe("pvm-boot: the pVM shares its swiotlb pages through its own RM channel"
       }
       const out: Outcome = hvModel.apply(s, ev);
       d.observe?.(ev, out, s);
-      if (ev.kind === "rm_request" && (ev.vm === PVM || out.msg === "MEM_ACCEPT" || out.msg === "MEM_RELEASE")) {
-        const tr = pvmPa === null ? null : translate(s, VMID.HLOS, pvmPa);
-        seen.push({ msg: out.msg as string, vm: ev.vm, err: out.err as string, hostPa: tr?.pa ?? null, hostAccess: tr?.access ?? null, hostMapsPvmPa: mapsPa(s2Of(s, VMID.HLOS), pvmPa!, sw.shared) !== null });
+      const done = ev.kind === "rm_service" ? (out.handled as { msg: string; err: string }[]) : ev.kind === "rm_request" && ev.vm === VMID.HLOS && out.msg !== "MEM_DONATE" && out.msg !== "FW_SET_VM_FIRMWARE" && out.msg !== "FW_MILESTONE" ? [out as unknown as { msg: string; err: string }] : [];
+      for (const h of done) {
+        const tr = pvmPa === null ? null : translate(s, VMID.HLOS, pvmPa); // the HLOS accepts at IPA = PA (rm/ipa.ts)
+        seen.push({ msg: h.msg, vm: ev.kind === "rm_service" ? PVM : VMID.HLOS, err: h.err, hostPa: tr?.pa ?? null, hostAccess: tr?.access ?? null, hostMapsPvmPa: pvmPa !== null && mapsPa(s2Of(s, VMID.HLOS), pvmPa, sw.shared) !== null });
       }
     }
     const pa = pvmPa!;
     expect(seen).toEqual([
+      { msg: "VM_GET_VMID", vm: PVM, err: "OK", hostPa: null, hostAccess: null, hostMapsPvmPa: false },
       { msg: "MEM_SHARE", vm: PVM, err: "OK", hostPa: null, hostAccess: null, hostMapsPvmPa: false },
       { msg: "MEM_NOTIFY", vm: PVM, err: "OK", hostPa: null, hostAccess: null, hostMapsPvmPa: false },
       { msg: "MEM_ACCEPT", vm: VMID.HLOS, err: "OK", hostPa: pa, hostAccess: 6, hostMapsPvmPa: true }, // RW
       { msg: "MEM_RELEASE", vm: VMID.HLOS, err: "OK", hostPa: null, hostAccess: null, hostMapsPvmPa: false },
+      { msg: "MEM_NOTIFY", vm: VMID.HLOS, err: "OK", hostPa: null, hostAccess: null, hostMapsPvmPa: false },
       { msg: "MEM_RECLAIM", vm: PVM, err: "OK", hostPa: null, hostAccess: null, hostMapsPvmPa: false },
     ]);
     expect(translate(s, PVM, sw.gpa)).toBeNull(); // the pVM is gone after teardown
@@ -54,6 +58,6 @@ describe("pvm-boot: the pVM shares its swiotlb pages through its own RM channel"
 
   it("hvsim check pvm-boot: every invariant (isolation included) holds after every event", () => {
     const r = checkScenario(pvmBootScenario, 1, memorySink(), allInvariants());
-    expect(r).toMatchObject({ ok: true, events: 662 });
+    expect(r).toMatchObject({ ok: true, events: 435 });
   });
 });

@@ -223,17 +223,37 @@ describe("hvsim view: the API over a recorded bug trace", () => {
 });
 
 describe("hvsim view: a changed byte array shows where it changed", () => {
-  it("page contents written by vm_mem_write show the bytes from the first difference", async () => {
+  it("page contents written by guest stores (vcpu_exec) show the bytes from the first difference", async () => {
     const session = new ViewerSession(openTraceFile("traces/pvm-boot-s1.hvt"));
-    const log = await cli("log", "traces/pvm-boot-s1.hvt", "--kind", "vm_mem_write");
-    const seqs = log.stdout.map((l) => Number(/^#(\d+) /.exec(l)![1]));
-    // Writes into a page that already held bytes (the first write to a page creates it).
-    const bytes = seqs.flatMap((seq) => session.change(seq).changes.filter((ch) => ch.before.startsWith("<")));
+    const log = await cli("log", "traces/pvm-boot-s1.hvt", "--kind", "vcpu_exec");
+    const seqs = log.stdout.map((l) => Number(/^#(\d+) /.exec(l)![1])).slice(0, 60);
+    // Stores into a page that already held bytes (the first write to a page creates it).
+    const bytes = seqs.flatMap((seq) => session.change(seq).changes.filter((ch) => ch.before.startsWith("<") && ch.after.startsWith("<")));
     expect(bytes.length).toBeGreaterThan(10);
     for (const ch of bytes) {
       expect(ch.after).toMatch(/^<\d+ bytes> at 0x[0-9a-f]+: ([0-9a-f]{2} ?){1,8}( …)?$/);
       expect(ch.before.replace(/:.*/, "")).toBe(ch.after.replace(/:.*/, ""));
       expect(ch.before).not.toBe(ch.after);
+    }
+    session.reader.close();
+  });
+});
+
+describe("hvsim view: the vCPU panel for real guest code (src/viewer/guest-cpu.ts)", () => {
+  it("shows the registers and the instruction at the PC after each vcpu_exec, and no panel before the first", async () => {
+    const session = new ViewerSession(openTraceFile("traces/pvm-boot-s1.hvt"));
+    const log = await cli("log", "traces/pvm-boot-s1.hvt", "--kind", "vcpu_exec", "--json");
+    const execs = log.stdout.map((l) => JSON.parse(l) as { seq: number; vm: number; vcpu: number; outcome: { pc: number; insn: number | null } });
+    const first = execs[0]!;
+    expect(session.cpu(first.seq - 1, first.vm, first.vcpu)).toEqual({ available: false });
+    for (const e of execs.slice(0, 5)) {
+      const v = session.cpu(e.seq, e.vm, e.vcpu);
+      if (!v.available) throw new Error(`no panel at #${e.seq}`);
+      expect(v.pc).toBe(`0x${e.outcome.pc.toString(16)}`);
+      const at = v.instructions.filter((i) => i.atPc);
+      expect(at.map((i) => [i.address, i.word])).toEqual([[v.pc, (e.outcome.insn ?? 0).toString(16).padStart(8, "0")]]);
+      expect(v.registers.map((r) => r.name)).toEqual([...Array.from({ length: 31 }, (_, i) => `x${i}`), "sp"]);
+      expect(v.status).toMatch(/^EL1[ht], [nN][zZ][cC][vV], DAIF=[dD][aA][iI][fF], \d+ retired$/);
     }
     session.reader.close();
   });

@@ -195,6 +195,23 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     await page.close();
   });
 
+  it("a trace of real guest code gets the vCPU panel: the PC of the vcpu_exec, its registers, the instruction there marked", async () => {
+    const trace = "traces/pvm-boot-s1.hvt";
+    const first = JSON.parse((await cli("log", trace, "--kind", "vcpu_exec", "--json")).stdout[0]!) as { seq: number; outcome: { pc: number } };
+    const pvm = await startHvsimView(trace);
+    try {
+      const { page, problems } = await openViewer(browser, pvm.url, `#event=${first.seq}`);
+      await page.locator("[data-testid=cpu]").waitFor();
+      expect(await page.textContent("[data-testid=cpu] h2")).toContain(`PC 0x${first.outcome.pc.toString(16)}`);
+      expect(await page.locator("[data-testid=cpu] .reg").count()).toBe(32);
+      expect(await page.locator("[data-testid=cpu] li.pc .addr").textContent()).toBe(`0x${first.outcome.pc.toString(16)}`);
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await pvm.stop();
+    }
+  });
+
   it("the documentation screenshot is taken by this tooling, on the protected-VM boot; Ctrl-C stops that server with exit 0", async () => {
     const out = join(tempDir(), "viewer.png");
     const r = await screenshotViewer("traces/pvm-boot-s1.hvt", out, browser);
@@ -202,6 +219,6 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1440, 920]);
     expect(r.code).toBe(0);
-    expect(r.output).toMatch(/^hvsim view: traces\/pvm-boot-s1\.hvt: 662 events, scenario pvm-boot, seed 1$/m);
+    expect(r.output).toMatch(/^hvsim view: traces\/pvm-boot-s1\.hvt: 435 events, scenario pvm-boot, seed 1$/m);
   });
 });

@@ -1,8 +1,9 @@
 /*
  * Entry and exception vectors for hvsim's guest programs (EL1, MMU off).
  * The VM's boot vCPU starts here with x0 = the device tree's address (arm64 boot protocol);
- * we keep it in x19 for main(). Every exception the program does not expect ends in
- * guest_exception(), which reports it on the console and powers the VM off.
+ * we keep it in x19 for main(). Every vector saves the registers a C function may clobber
+ * (x0-x18, x29, x30), calls guest_exception(vector) and returns with ERET: lib/hv.c sends an
+ * IRQ to irq_handler() and reports anything else.
  */
 	.file	"start.S"
 	.section .text.start, "ax"
@@ -31,18 +32,13 @@ _start:
 3:	wfi
 	b	3b
 
-/* Each vector saves x0-x3, x30 and calls the C handler with the vector's number. */
+/* Each vector saves x0/x1, puts its number in x0 and joins the common path. */
 	.macro	entry, n
 	.balign	0x80
-	stp	x0, x1, [sp, #-48]!
-	stp	x2, x3, [sp, #16]
-	str	x30, [sp, #32]
+	sub	sp, sp, #176
+	stp	x0, x1, [sp]
 	mov	x0, #\n
-	bl	guest_vector
-	ldr	x30, [sp, #32]
-	ldp	x2, x3, [sp, #16]
-	ldp	x0, x1, [sp], #48
-	eret
+	b	exception_common
 	.endm
 
 	.section .text.vectors, "ax"
@@ -65,3 +61,29 @@ vectors:
 	entry 13
 	entry 14
 	entry 15
+
+exception_common:
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x29, [sp, #144]
+	str	x30, [sp, #160]
+	bl	guest_exception
+	ldr	x30, [sp, #160]
+	ldp	x18, x29, [sp, #144]
+	ldp	x16, x17, [sp, #128]
+	ldp	x14, x15, [sp, #112]
+	ldp	x12, x13, [sp, #96]
+	ldp	x10, x11, [sp, #80]
+	ldp	x8, x9, [sp, #64]
+	ldp	x6, x7, [sp, #48]
+	ldp	x4, x5, [sp, #32]
+	ldp	x2, x3, [sp, #16]
+	ldp	x0, x1, [sp]
+	add	sp, sp, #176
+	eret

@@ -5,6 +5,8 @@
  * the state and disassembles with the CPU's own decode table. When no provider recognises the
  * state, the API answers `{ available: false }` and the page draws no panel.
  */
+import { guestCpuView } from "./guest-cpu.ts";
+
 export interface CpuRegister {
   readonly name: string;
   /** As a person reads it: "0x0000000080000000". */
@@ -33,5 +35,5 @@ export interface CpuSnapshot {
 /** Reads one vCPU of a state; null when this state has no CPU registers for it. */
 export type CpuView = (state: unknown, vm: number, vcpu: number) => CpuSnapshot | null;
 
-/** The providers this build has, tried in order. The emulated CPU's provider goes here. */
-export const CPU_VIEWS: readonly CpuView[] = [];
+/** The providers this build has, tried in order: hvsim's emulated CPU (guest-cpu.ts). */
+export const CPU_VIEWS: readonly CpuView[] = [guestCpuView];

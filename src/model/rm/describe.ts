@@ -30,6 +30,11 @@ export const vmRoomDescribers: Record<string, (ev: Ev, outcome: Out) => string> 
     const err = o.err === "OK" ? "OK" : `RM_ERROR_${String(o.err)}`;
     return `vm${hex(ev.vm)} -> RM ${formatRmMessage(ev.msgId as number)} seq=${ev.rpcSeq as number}: ${err}${notes(o.notify)}`;
   },
+  rm_service(ev, o) {
+    const handled = ((o.handled ?? []) as { msg: string; rpcSeq: number; err: string; notify: unknown }[]).map((h) => `${h.msg} seq=${h.rpcSeq}: ${h.err === "OK" ? "OK" : `RM_ERROR_${h.err}`}${notes(h.notify)}`);
+    const partial = o.partial === true ? " (a message still reassembling)" : "";
+    return `RM takes vm${hex(ev.vm)}'s queue: ${o.packetsIn as number} packet(s)${handled.length > 0 ? ` -> ${handled.join("; ")}` : ""}${partial}`;
+  },
   rm_vm_halt(ev, o) {
     return `vm${hex(ev.vm)}/vcpu${ev.vcpu as number} ${String(ev.cause)}${o.exited === true ? "" : " (VM cannot exit)"}${notes(o.notify)}`;
   },

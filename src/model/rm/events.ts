@@ -47,3 +47,26 @@ export interface RmRequestOutcome {
   readonly notify: readonly RmNotificationOut[];
   readonly [key: string]: unknown;
 }
+
+/**
+ * The RM's vCPU takes the receive VIRQ of VM `vm`'s channel (a real guest's kernel sent its
+ * request fragments itself, `msgqueue_send` HVCs in `vcpu_exec`, PUSH on the last): it
+ * acknowledges the VIRQ, drains the client->RM queue with `msgqueue_receive`, reassembles, EOIs,
+ * handles every request completed, and sends its notifications and replies on the RM->client
+ * queue, where they wait (the client's VIRQ pending) for the guest's own `msgqueue_receive`.
+ * A partial message stays reassembling. The queue must hold a packet (else nothing raised the
+ * VIRQ: a trace error). Outcome: `RmServiceOutcome`.
+ */
+export interface RmServiceEvent extends Envelope {
+  readonly kind: "rm_service";
+  readonly vm: number;
+}
+
+export interface RmServiceOutcome {
+  readonly packetsIn: number;
+  /** The requests completed by these packets, in order, with what the RM did about each. */
+  readonly handled: readonly { readonly msg: string; readonly rpcSeq: number; readonly err: string; readonly data: Uint8Array; readonly packetsOut: number; readonly notify: readonly RmNotificationOut[] }[];
+  /** A message is still being reassembled (more fragments to come). */
+  readonly partial: boolean;
+  readonly [key: string]: unknown;
+}

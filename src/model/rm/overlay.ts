@@ -22,9 +22,11 @@
 import { MEM_RIGHTS } from "../abi/rm.ts";
 import type { RmCtx } from "./context.ts";
 import type { RmVm } from "./state.ts";
-import { readDtBytes, VM_CONFIG_MAGIC, writeDtBytes } from "./vmconfig.ts";
+import { readDtBytes, VM_CONFIG_MAGIC } from "./vmconfig.ts";
 import { parcelSize } from "./memparcel.ts";
 import { peersOf } from "./peers.ts";
+import { fdtRootString } from "./fdt.ts";
+import { writeRmDt } from "./guest-dt.ts";
 
 const hex = (n: number): string => n.toString(16);
 
@@ -94,15 +96,13 @@ export function applyOverlay(ctx: RmCtx, vm: RmVm): boolean {
   } catch {
     return false;
   }
-  const out = new TextEncoder().encode(VM_CONFIG_MAGIC + JSON.stringify({ ...base, ...overlayNodes(ctx, vm) }));
-  // The packed result goes back where the DT was; zeros after it (the region may have held a longer DT).
-  const padded = new Uint8Array(Math.min(vm.dtSize, Math.max(out.length, end)));
-  padded.set(out.subarray(0, padded.length));
-  return out.length <= vm.dtSize && writeDtBytes(ctx.s, vm, padded, `vm${vm.vmid}`);
+  return writeRmDt(ctx.s, vm, VM_CONFIG_MAGIC + JSON.stringify({ ...base, ...overlayNodes(ctx, vm) }));
 }
 
 /** The RM-written DT of a VM as pvmfw reads it at X0: the parsed stand-in, or null if unreadable. */
-export function parseDt(bytes: Uint8Array): Record<string, unknown> | null {
+export function parseDt(dt: Uint8Array): Record<string, unknown> | null {
+  const inFdt = fdtRootString(dt, "hvsim,dt");
+  const bytes = inFdt === null ? dt : new TextEncoder().encode(inFdt);
   let end = bytes.indexOf(0);
   if (end < 0) end = bytes.length;
   const text = new TextDecoder().decode(bytes.subarray(0, end));

@@ -18,20 +18,21 @@ import { smmuGenesis } from "../smmu/state.ts";
 import { vmmGenesis } from "../vmm/state.ts";
 import { virtioGenesis } from "../virtio/state.ts";
 import { onRmRequest, onRmVmHalt } from "./handlers.ts";
+import { onRmService } from "./service.ts";
 import { onSmmuBind, onSmmuTxn } from "../smmu/handlers.ts";
 import { onVmmIoctl, onVmmLoadImage } from "../vmm/ioctl.ts";
 import { onVmMemWrite, onVmmMmio, onVmmAddDevice } from "../vmm/run.ts";
 import { rmInvariants } from "./invariants.ts";
 import { smmuInvariants } from "../smmu/invariants.ts";
-import type { RmRequestEvent, RmVmHaltEvent } from "./events.ts";
+import type { RmRequestEvent, RmServiceEvent, RmVmHaltEvent } from "./events.ts";
 import type { SmmuBindEvent, SmmuTxnEvent } from "../smmu/events.ts";
 import type { VmmAddDeviceEvent, VmmLoadImageEvent, VmmIoctlEvent, VmMemWriteEvent, VmmMmioEvent } from "../vmm/events.ts";
 
 export type { VmRoomsState } from "./context.ts";
 
-export type VmRoomEvent = RmRequestEvent | RmVmHaltEvent | SmmuBindEvent | SmmuTxnEvent | VmmIoctlEvent | VmmAddDeviceEvent | VmmLoadImageEvent | VmmMmioEvent | VmMemWriteEvent;
+export type VmRoomEvent = RmRequestEvent | RmServiceEvent | RmVmHaltEvent | SmmuBindEvent | SmmuTxnEvent | VmmIoctlEvent | VmmAddDeviceEvent | VmmLoadImageEvent | VmmMmioEvent | VmMemWriteEvent;
 
-export const VM_ROOM_KINDS = ["rm_request", "rm_vm_halt", "smmu_bind", "smmu_txn", "vmm_ioctl", "vmm_add_device", "vmm_load_image", "vmm_mmio", "vm_mem_write"] as const;
+export const VM_ROOM_KINDS = ["rm_request", "rm_service", "rm_vm_halt", "smmu_bind", "smmu_txn", "vmm_ioctl", "vmm_add_device", "vmm_load_image", "vmm_mmio", "vm_mem_write"] as const;
 
 /**
  * The HLOS gets the RAM the RM hands it at boot (hlos_vm_create): everything except the
@@ -68,7 +69,7 @@ function cut(list: readonly { base: number; size: number }[], hole: { base: numb
 export function vmRooms<S extends VmRoomsState, E extends EventBase>(): Room<S, E>[] {
   const h = <T>(f: (s: Machine, ev: T) => unknown) => f as unknown as (s: S, ev: never) => Outcome;
   return [
-    { name: "rm", subscribes: { rm_request: h(onRmRequest), rm_vm_halt: h(onRmVmHalt) } as unknown as Room<S, E>["subscribes"], invariants: rmInvariants as unknown as readonly Invariant<S>[] },
+    { name: "rm", subscribes: { rm_request: h(onRmRequest), rm_service: h(onRmService), rm_vm_halt: h(onRmVmHalt) } as unknown as Room<S, E>["subscribes"], invariants: rmInvariants as unknown as readonly Invariant<S>[] },
     { name: "vmm", subscribes: { vmm_ioctl: h(onVmmIoctl), vmm_add_device: h(onVmmAddDevice), vmm_load_image: h(onVmmLoadImage), vmm_mmio: h(onVmmMmio), vm_mem_write: h(onVmMemWrite) } as unknown as Room<S, E>["subscribes"] },
     { name: "smmu", subscribes: { smmu_bind: h(onSmmuBind), smmu_txn: h(onSmmuTxn) } as unknown as Room<S, E>["subscribes"], invariants: smmuInvariants as unknown as readonly Invariant<S>[] },
   ];

@@ -119,8 +119,8 @@ function sendAll(s: Machine, vm: number, thread: number, cspace: number, cap: nu
   return true;
 }
 
-/** The RM's side of a client channel: the RM's vCPU drains its receive queue. */
-function rmDrain(s: Machine, hv: VmHv, ch: RmChannelHv, onMessage: (m: { seq: number; msgId: number; payload: Uint8Array }) => void): number {
+/** The RM's side of a client channel: the RM's vCPU drains its receive queue; returns the packets taken. */
+export function rmDrain(s: Machine, hv: VmHv, ch: RmChannelHv, onMessage: (m: { seq: number; msgId: number; payload: Uint8Array }) => void): number {
   const rm = s.rm.hv!;
   return drain(s, VMID.RM, rm.thread, rm.cspace, ch.rmRx, rm.thread, ch.rmVirq, (bytes) => {
     const r = receivePacket(s.rm.rx[hv.vmid] ?? null, bytes);
@@ -182,6 +182,25 @@ export function exchange(s: Machine, ev: { seq: number; kind: string }, vmid: nu
   ch.packetsIn += packets.length;
   const got = msg as { seq: number; msgId: number; payload: Uint8Array } | null;
   if (got === null) invalidEvent(ev.seq, ev.kind, "the RM reassembled no request");
+  const h = handleRequest(s, vmid, got, handlers, true);
+  return { msg: h.msg, err: h.err, data: h.data, packetsIn: packets.length, packetsOut: h.packetsOut, notify: h.notify };
+}
+
+/** What the RM did with one request (an `RmRequestOutcome` without the packets that brought it). */
+export interface HandledRequest {
+  readonly msg: string;
+  readonly err: string;
+  readonly data: Uint8Array;
+  readonly packetsOut: number;
+  readonly notify: readonly RmNotificationOut[];
+}
+
+/**
+ * The RM handles one reassembled request from `vmid`: the handler, its notifications, the reply on
+ * the RM->client queue. `receiveNow`: the client's driver reads the reply at once (a blocking caller
+ * in one event); otherwise it waits in the client's queue, VIRQ pending (the HLOS always reads at once).
+ */
+export function handleRequest(s: Machine, vmid: number, got: { seq: number; msgId: number; payload: Uint8Array }, handlers: { readonly [N in RmMessageName]?: RequestHandler }, receiveNow: boolean): HandledRequest {
   const ctx: RmCtx = { s, caller: vmid, notes: [] };
   const name = rmMessageName(got.msgId);
   const handler = name === undefined ? undefined : handlers[name as RmMessageName];
@@ -190,7 +209,7 @@ export function exchange(s: Machine, ev: { seq: number; kind: string }, vmid: nu
   const notify = deliverNotes(s, ctx.notes, vmid);
   const body = new ByteWriter().u32(RM_ERRORS[r.err]).bytes(data).done();
   // The reply goes to the client even if it is now gone (a VM that exited itself): skip if so.
-  const out = s.rm.hv!.vms[vmid] === undefined ? 0 : rmSend(s, vmid, RM_MSG_TYPE.REPLY, got.seq, got.msgId, body, true);
-  ch.packetsOut += out;
-  return { msg: name ?? `0x${msgId.toString(16)}`, err: r.err, data, packetsIn: packets.length, packetsOut: out, notify };
+  const out = s.rm.hv!.vms[vmid] === undefined ? 0 : rmSend(s, vmid, RM_MSG_TYPE.REPLY, got.seq, got.msgId, body, receiveNow);
+  channel(s, vmid).packetsOut += out;
+  return { msg: name ?? `0x${got.msgId.toString(16)}`, err: r.err, data, packetsOut: out, notify };
 }

@@ -25,8 +25,12 @@ export interface VmConfigSource {
   readonly psci?: boolean;
 }
 
+/**
+ * The blob ends with a NUL, as an FDT carries its own size: the DT window may still hold an older
+ * tree after it (the one the RM wrote at the last VM_START, guest-dt.ts) when a VM is created again.
+ */
 export function encodeVmConfigBlob(c: VmConfigSource): Uint8Array {
-  return new TextEncoder().encode(VM_CONFIG_MAGIC + JSON.stringify(c));
+  return new TextEncoder().encode(`${VM_CONFIG_MAGIC}${JSON.stringify(c)}\0`);
 }
 
 /** Parses a config blob; null when it is malformed (the RM then fails VM_INIT). Never throws. */

@@ -10,17 +10,17 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { basename } from "node:path";
-import { MEM_ACCEPT_FLAG, MEM_NOTIFY_FLAG, MEM_RIGHTS, TRANS_TYPE, VMID, rmMessageId } from "../../model/abi/rm.ts";
+import { MEM_RIGHTS, VMID, rmMessageId } from "../../model/abi/rm.ts";
 import { DEFAULT_PLATFORM, type MachineConfig } from "../../model/machine.ts";
 import type { ModelDefect } from "../../model/faults.ts";
-import { decodeAcceptSgl, encodeMemAccept, encodeMemCreate, encodeMemHandle, encodeMemNotify } from "../../model/rm/payloads.ts";
+import { encodeMemCreate } from "../../model/rm/payloads.ts";
 import { encodeVmConfigBlob } from "../../model/rm/vmconfig.ts";
 import { encodeFwSetVmFirmware } from "../../model/rm/protected.ts";
 import { REG } from "../../model/virtio/regs.ts";
 import type { Outcome } from "../../core/event.ts";
 import type { Driver, Scenario } from "../scenario.ts";
 import type { Prng } from "../prng.ts";
-import { scheduler } from "../lib/scheduler.ts";
+import { scriptDriver } from "../lib/script.ts";
 import type { Program, Step } from "../lib/program.ts";
 import { DEFAULT_VM_PLAN, DEVICE_INFO, type DevicePlan, type VmPlan } from "../lib/vm-plan.ts";
 import { hostCollectExit, hostRelease, hostStart, type HostVm } from "../lib/host.ts";
@@ -154,55 +154,7 @@ export function* teardown(vm: HostVm): Program {
   yield* hostRelease(vm);
 }
 
-const u32At = (o: Outcome): number => new DataView((o.data as Uint8Array).buffer, (o.data as Uint8Array).byteOffset).getUint32(0, true);
-
-/** A bounce-buffer share the pVM made: its parcel handle and the IPA the host accepted it at. */
-export interface SwiotlbShare {
-  handle: number;
-  hostIpa: number | null;
-}
-
-/**
- * The pVM picks its bounce-buffer pages and shares them (MEM_SHARE over its own RM channel, ACL
- * [pVM RW, HLOS RW], then MEM_NOTIFY SHARED to the HLOS); the host accepts (MEM_ACCEPT, the RM picks
- * the host IPA) and reads through the mapping. RM:src/memparcel/memparcel.c; gunyah-rm-and-host §4.3.
- */
-export function* pvmShareSwiotlb(g: GuestCtx, rpc: Rpc, host: Rpc): Program<SwiotlbShare> {
-  const sw = PVM_LAYOUT.swiotlb;
-  const guestStep = (msg: Parameters<typeof rmMessageId>[0], payload: Uint8Array): Step => rmStep(rpc, msg, payload, g.vmid);
-  const share = yield guestStep("MEM_SHARE", encodeMemCreate({ memType: 0, flags: 0, label: 0, acl: [{ vmid: g.vmid, rights: MEM_RIGHTS.RW }, { vmid: VMID.HLOS, rights: MEM_RIGHTS.RW }], sgl: [{ ipa: sw.gpa, size: sw.shared }], attrs: [] }));
-  if (share.err !== "OK") return { handle: 0, hostIpa: null };
-  const handle = u32At(share);
-  yield guestStep("MEM_NOTIFY", encodeMemNotify({ handle, flags: MEM_NOTIFY_FLAG.SHARED, memInfoTag: 0, vmids: [VMID.HLOS] }));
-  yield { kind: "vm_mem_write", vm: g.vmid, ipa: sw.gpa, data: new TextEncoder().encode("bounce buffer") };
-  const acc = yield rmStep(host, "MEM_ACCEPT", encodeMemAccept({ handle, memType: 0, transType: TRANS_TYPE.SHARE, flags: MEM_ACCEPT_FLAG.DONE, label: 0, acl: [], sgl: [], mapVmid: 0, attrs: [] }));
-  const hostIpa = acc.err === "OK" ? (decodeAcceptSgl(acc.data as Uint8Array)[0]?.ipa ?? null) : null;
-  if (hostIpa !== null) yield { kind: "host_read", ipa: hostIpa, sizeBytes: 8 };
-  return { handle, hostIpa };
-}
-
-/** Unsharing: the host gives the parcel back (MEM_RELEASE), then the pVM, its owner, takes it back (MEM_RECLAIM). */
-export function* pvmUnshareSwiotlb(g: GuestCtx, rpc: Rpc, host: Rpc, sh: SwiotlbShare): Program {
-  if (sh.handle === 0) return;
-  yield rmStep(host, "MEM_RELEASE", encodeMemHandle({ handle: sh.handle, flags: 0 }));
-  yield rmStep(rpc, "MEM_RECLAIM", encodeMemHandle({ handle: sh.handle, flags: 0 }), g.vmid);
-  if (sh.hostIpa !== null) yield { kind: "host_read", ipa: sh.hostIpa, sizeBytes: 8 };
-}
-
 export { BLOCK as PVM_BLOCK, CONSOLE as PVM_CONSOLE };
-
-/** One sequential actor: the scenarios here are a script of host and guest steps in a fixed order. */
-export function scriptDriver(name: string, program: Program, stream: (name: string) => Prng): Driver {
-  return scheduler([{ name, latency: { stream: stream("timing"), minNs: 1_000, maxNs: 20_000 }, session: once(program) }], stream("sched"));
-}
-function once(p: Program): () => Program | null {
-  let used = false;
-  return () => {
-    if (used) return null;
-    used = true;
-    return p;
-  };
-}
 
 /** A protected-VM scenario from a definition (hashed with the driver's source and the files' digests). */
 export function pvmScenario(def: {
@@ -214,18 +166,23 @@ export function pvmScenario(def: {
   readonly expect?: readonly string[];
   readonly maxEvents?: number;
   readonly revision?: number;
-  readonly script: (images: Uint8Array[], stream: (name: string) => Prng) => Program;
+  /** Turns the files' bytes into the images the script gets (pvm-boot signs its payload ELF); default: the files. */
+  readonly prepare?: (files: Uint8Array[]) => Uint8Array[];
+  readonly script?: (images: Uint8Array[], stream: (name: string) => Prng) => Program;
+  /** Instead of one script: a driver of several actors (pvm-boot: crosvm's main thread and the vCPU thread). */
+  readonly driver?: (images: Uint8Array[], stream: (name: string) => Prng) => Driver;
 }): Scenario {
   let cache: { config: MachineConfig; hash: string; images: Uint8Array[] } | null = null;
   const load = () => {
     if (cache !== null) return cache;
-    const images = def.imageFiles.map(readImage);
+    const files = def.imageFiles.map(readImage);
+    const images = def.prepare === undefined ? files : def.prepare(files);
     // The definition (file names without their directory, so the hash is the same on every machine;
     // no function text, which differs between transformers) and the files' bytes. Bump `revision`
     // when a script changes what it does.
     const named = { revision: def.revision ?? 1, name: def.name, description: def.description, defects: def.defects ?? [], expect: def.expect ?? [], key: basename(def.keyFile), images: def.imageFiles.map((f) => basename(f)) };
     const h = createHash("sha256").update(JSON.stringify(named));
-    for (const i of images) h.update(i);
+    for (const f of files) h.update(f);
     h.update(readImage(def.keyFile));
     cache = { config: pvmConfig(def.keyFile, def.defects ?? []), hash: h.digest("hex"), images };
     return cache;
@@ -241,6 +198,10 @@ export function pvmScenario(def: {
     },
     maxEvents: def.maxEvents ?? 20_000,
     ...(def.expect === undefined ? {} : { faults: def.expect }),
-    makeDriver: (stream) => scriptDriver(def.name, def.script(load().images.map((i) => i.slice()), stream), stream),
+    makeDriver: (stream) => {
+      const images = load().images.map((i) => i.slice());
+      if (def.driver !== undefined) return def.driver(images, stream);
+      return scriptDriver(def.name, def.script!(images, stream), stream);
+    },
   };
 }

@@ -10,11 +10,10 @@ import type { ModelDefect } from "../../model/faults.ts";
 import type { Program } from "../lib/program.ts";
 import type { HostVm } from "../lib/host.ts";
 import { compileAndSign, verifyOutput } from "./pvm-compile.ts";
+import { PAYLOAD_ELF, PAYLOAD_KEY_PEM, payloadDriver, signPayload } from "./pvm-payload.ts";
 import {
   PVM_LAYOUT,
   PVM_PLAN,
-  pvmShareSwiotlb,
-  pvmUnshareSwiotlb,
   blockIos,
   createPvm,
   guestCtx,
@@ -34,10 +33,10 @@ const RI3 = vectorPath("kernel_signed_ri3.img");
 const OTHER = vectorPath("kernel_signed_otherkey.img");
 
 /** A full good boot: register pvmfw, create, start, pvmfw hands off, the kernel runs `body`, powers off; teardown. */
-function* goodBoot(rpc: Rpc, image: Uint8Array, data: Prng, body: (vm: HostVm) => Program, register = true, donateSwiotlb = false): Program {
+function* goodBoot(rpc: Rpc, image: Uint8Array, data: Prng, body: (vm: HostVm) => Program, register = true): Program {
   if (register) yield* registerPvmfw(rpc);
   const vm: HostVm = { fd: 0, vmid: 0 };
-  yield* createPvm(vm, image, "pvm-instance-1", PVM_PLAN, donateSwiotlb ? rpc : undefined);
+  yield* createPvm(vm, image, "pvm-instance-1", PVM_PLAN);
   const boot = yield* startPvm(vm);
   if (boot.result === "payload") {
     yield* body(vm);
@@ -66,24 +65,6 @@ const bootBody = (data: Prng) =>
 function bootScript(images: Uint8Array[], stream: (n: string) => Prng): Program {
   const data = stream("guest");
   return goodBoot({ seq: 0 }, images[0]!, data, bootBody(data));
-}
-
-/**
- * pvm-boot: as bootScript, and the pVM (an RM client) shares the bounce-buffer pages it picks
- * after boot (MEM_SHARE, the host MEM_ACCEPTs) and takes them back at the end (host MEM_RELEASE,
- * pVM MEM_RECLAIM).
- */
-function sharingBootScript(images: Uint8Array[], stream: (n: string) => Prng): Program {
-  const data = stream("guest");
-  const host: Rpc = { seq: 0 };
-  return goodBoot(host, images[0]!, data, function* (vm) {
-    const g = guestCtx(vm, data);
-    const own: Rpc = { seq: 0 };
-    yield* kernelBoot(g, "microdroid: pvmfw verified the payload, DICE chain handed over\n");
-    const sh = yield* pvmShareSwiotlb(g, own, host);
-    yield* blockIos(g, 24);
-    yield* pvmUnshareSwiotlb(g, own, host, sh);
-  }, true, true);
 }
 
 /** The pVM writes a secret into its private RAM; the host probes it while the VM runs and after teardown. */
@@ -182,14 +163,17 @@ function* compileScript(images: Uint8Array[], stream: (n: string) => Prng): Prog
 export const pvmBootScenario: Scenario = pvmScenario({
   name: "pvm-boot",
   description:
-    "AVF protected-VM boot: the HLOS registers pvmfw with the RM; crosvm lends the VM its memory, copies an AVB-signed kernel in and " +
-    "starts it with auth type ANDROID; the RM puts the boot vCPU at pvmfw, which verifies the kernel (real avbtool signature, " +
-    "rollback index 5), extends the DICE chain and jumps to it; the kernel probes virtio, does block I/O, powers off; the host " +
-    "reclaims its (sanitised) memory.",
+    "AVF protected-VM boot: real code (guests/pvm-payload) from pvmfw on. The HLOS registers pvmfw with the RM; crosvm lends the VM its memory, donates bounce-buffer " +
+    "candidates, copies in the AVB-signed payload and starts it with auth type ANDROID; pvmfw verifies it " +
+    "(rollback index 5), extends the DICE chain and jumps to it; the payload reads its DICE handover, probes virtio, does block I/O " +
+    "with interrupts, shares its bounce buffers with the host over its own RM channel and reclaims them after the host releases " +
+    "them, and powers off; the host reclaims its (sanitised) memory.",
   keyFile: KEY,
-  imageFiles: [RI5],
-  revision: 2,
-  script: sharingBootScript,
+  imageFiles: [PAYLOAD_ELF, PAYLOAD_KEY_PEM],
+  prepare: ([elf, pem]) => [signPayload(elf!, new TextDecoder().decode(pem))],
+  revision: 3,
+  driver: payloadDriver,
+  maxEvents: 20_000,
 });
 
 export const pvmTamperedScenario: Scenario = pvmScenario({

@@ -1,39 +1,46 @@
 /**
  * A guest that is real AArch64 code (src/cpu): crosvm loads its image into the VM's memory, and the
  * boot vCPU then runs it with `vcpu_exec` events until it powers off. The guest decides everything
- * (which devices it probes, what it prints, when it sleeps); the driver only plays crosvm's part
- * of each exit, as the kernel's vCPU thread does: VCPU_RUN to collect a VMMIO exit, the device
- * model (`vmm_mmio`), VCPU_RUN to resume; after a WFI it lets virtual time reach the vCPU's own
- * timer and enters it again.
+ * (which devices it probes, what it prints, which RM calls it makes, when it sleeps); the driver
+ * only plays the parts around it:
+ *   - crosvm's vCPU thread at each exit, as the kernel's vCPU loop does: VCPU_RUN to collect a
+ *     VMMIO exit, the device model (`vmm_mmio`), VCPU_RUN to resume; after a WFI, VCPU_RUN sleeps
+ *     until the vCPU's own timer is due (a `timer_tick` then raises PPI 27) or until another
+ *     actor's event wakes it (a device interrupt, an RM notification);
+ *   - the RM's vCPU, which runs beside the guest on CPU 0: after any run that left a packet in the
+ *     RM's queue from this VM (the guest's own `msgqueue_send` HVCs), `rm_service` takes it.
+ * Virtual time: a run of R instructions lasts R ns (`GUEST_INSNS_PER_NS`), so the actor sleeps R
+ * before its next step. The driver looks at the machine only through `wait` guards (the scheduler
+ * evaluates them on the current state); it never changes it.
  */
 import { parseImage } from "../../cpu/index.ts";
 import { die } from "../../core/errors.ts";
-import type { Outcome } from "../../core/event.ts";
+import type { Machine } from "../../model/machine.ts";
+import { rmHasWork } from "../../model/rm/service.ts";
 import type { HostVm } from "./host.ts";
-import type { Step } from "./program.ts";
-
-/** A step that must not happen before `atLeast` ns (a timer's due time). The driver strips the field. */
-export type TimedStep = Step & { readonly atLeast?: number };
-export type GuestSteps = Generator<TimedStep, void, Outcome>;
+import { vmRunning } from "./host.ts";
+import { vcpuEnterable } from "./proxy.ts";
+import { sleep, wait, type Program, type Step } from "./program.ts";
 
 /** How a CPU guest is driven: instructions per `vcpu_exec`, and a bound on the exits of one boot. */
 export interface CpuGuestOptions {
   readonly budget: number;
   readonly maxExits: number;
 }
-export const CPU_GUEST_DEFAULTS: CpuGuestOptions = { budget: 20_000, maxExits: 100_000 };
+/** A budget no guest run between two exits reaches in the built-ins: one event per run. */
+export const CPU_GUEST_DEFAULTS: CpuGuestOptions = { budget: 1_000_000, maxExits: 100_000 };
 
 /**
  * crosvm copies a program image (ELF PT_LOAD segments, or raw bytes at the region's start) into the
  * VM, before START. `rawAt` is the image region's base, where the boot vCPU starts.
  */
-export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): GuestSteps {
+export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): Program {
   const parsed = parseImage(image);
   // The RM starts the boot vCPU at the base of the image region, as an arm64 kernel Image expects.
   if (parsed.format === "elf" && parsed.entry !== rawAt) {
     die("SCENARIO_INVALID", `the guest image's entry point is 0x${parsed.entry.toString(16)}, but the VM boots at the start of its image region, 0x${rawAt.toString(16)}: put the entry first (guests/lib/guest.ld does)`);
   }
-  const pieces = parsed.format === "raw" ? [{ address: rawAt, bytes: image }] : parsed.segments.filter((s) => s.bytes.length > 0);
+  const pieces = parsed.format === "raw" ? [{ address: rawAt, bytes: image }] : parsed.segments.filter((seg) => seg.bytes.length > 0);
   for (const p of pieces) {
     const r = yield { kind: "vmm_load_image", fd: vm.fd, guestPhysAddr: p.address, image: p.bytes };
     if (r.ret !== 0) die("SCENARIO_INVALID", `the guest image's segment at 0x${p.address.toString(16)} (${p.bytes.length} bytes) is not in memory the VMM registered for the VM (ret ${r.ret})`);
@@ -44,11 +51,35 @@ export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): GuestS
 const STUCK_EXITS = 64;
 
 /**
+ * An ELF's loadable segments as one flat image from the lowest address (what `objcopy -O binary`
+ * makes, gaps zero-filled): the bytes a boot loader puts in memory, and what an AVB image signs.
+ */
+export function flatImage(image: Uint8Array): { readonly address: number; readonly bytes: Uint8Array } {
+  const parsed = parseImage(image);
+  if (parsed.format === "raw") return { address: 0, bytes: image };
+  const segs = parsed.segments.filter((s) => s.bytes.length > 0);
+  const lo = Math.min(...segs.map((s) => s.address));
+  const hi = Math.max(...segs.map((s) => s.address + s.bytes.length));
+  const bytes = new Uint8Array(hi - lo);
+  for (const s of segs) bytes.set(s.bytes, s.address - lo);
+  return { address: lo, bytes };
+}
+
+/** Reads something off the current state (a `wait` that holds at once). */
+function* peek<T>(why: string, f: (s: Machine) => T): Program<T> {
+  let v: T | undefined;
+  yield wait(why, (s) => ((v = f(s)), true));
+  return v as T;
+}
+
+const entered = (o: { readonly state?: unknown }): boolean => o.state === "READY" || o.state === "RUNNING";
+
+/**
  * Runs the boot vCPU (already entered by crosvm's VCPU_RUN) until the guest powers off, faults,
  * waits for an interrupt nothing will send, or `maxExits` exits pass. Returns how it stopped.
  */
-export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_GUEST_DEFAULTS): Generator<TimedStep, string, Outcome> {
-  const run = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu } as const;
+export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_GUEST_DEFAULTS): Program<string> {
+  const run: Step = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu };
   let stuck = 0;
   let lastPc = -1;
   for (let exits = 0; exits < o.maxExits; exits++) {
@@ -56,6 +87,8 @@ export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_
     stuck = r.retired === 0 && r.pc === lastPc ? stuck + 1 : 0;
     lastPc = r.pc as number;
     if (stuck >= STUCK_EXITS) return `stuck: ${STUCK_EXITS} exits in a row at 0x${lastPc.toString(16)} without an instruction retiring`;
+    if (typeof r.retired === "number" && r.retired > 0) yield sleep(r.retired);
+    if (yield* peek("the RM's queue from the guest", (s) => rmHasWork(s, vm.vmid))) yield { kind: "rm_service", vm: vm.vmid };
     switch (r.after) {
       case "running":
         continue;
@@ -68,10 +101,8 @@ export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_
         continue;
       }
       case "wfi": {
-        yield run; // EXPECTS_WAKEUP: crosvm's thread sleeps until the wakeup VIRQ
-        if (typeof r.timerDueNs !== "number") return "waits for an interrupt that nothing sends";
-        yield { kind: "timer_tick", atLeast: r.timerDueNs };
-        yield run;
+        const woke = yield* waitForWakeup(vm, vcpu, typeof r.timerDueNs === "number" ? r.timerDueNs : null);
+        if (!woke) return "waits for an interrupt that nothing sends";
         continue;
       }
       default:
@@ -79,4 +110,29 @@ export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_
     }
   }
   return `still running after ${o.maxExits} exits`;
+}
+
+/**
+ * After a blocking WFI: crosvm's VCPU_RUN returns EXPECTS_WAKEUP unless a VIRQ is already
+ * deliverable; its thread then sleeps until the wakeup VIRQ. If the vCPU's timer is armed, time
+ * runs to its due moment and the `timer_tick` raises PPI 27; otherwise the thread waits for another
+ * actor to make a VIRQ deliverable (false if the VM went down meanwhile). ⚠ With a timer armed
+ * the thread sleeps until it is due even if another VIRQ came first (the scheduler has no wait
+ * with a deadline); the guest sees that interrupt a little late, never wrongly.
+ */
+function* waitForWakeup(vm: HostVm, vcpu: number, timerDueNs: number | null): Program<boolean> {
+  const run: Step = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu };
+  for (let i = 0; i < 4; i++) {
+    if (entered(yield run)) return true;
+    if (timerDueNs !== null) {
+      const now = yield* peek("the clock", (s) => s.t);
+      if (timerDueNs > now) yield sleep(timerDueNs - now);
+      yield { kind: "timer_tick" };
+      timerDueNs = null;
+      continue;
+    }
+    yield wait(`vm${vm.vmid} vCPU ${vcpu} woken`, (s) => vcpuEnterable(s, vm.vmid, vcpu) || !vmRunning(s, vm.vmid));
+    if (yield* peek("the VM is up", (s) => !vmRunning(s, vm.vmid))) return false;
+  }
+  return false;
 }

@@ -202,7 +202,9 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       }
       current = a;
       if (a === null) return null;
-      now = Math.max(now, a.at);
+      // An event may span time (vcpu_exec: its instructions), so the machine's clock can be ahead of
+      // every actor's: nothing is proposed before it.
+      now = Math.max(now, a.at, typeof s.t === "number" ? s.t : 0);
       const { stream, minNs, maxNs } = a.spec.latency;
       a.at = now + stream.rangeInclusive(minNs, maxNs);
       return { ...a.pending!, t: now } as Proposal;
