@@ -6,7 +6,7 @@ import { focusThread, readGuest, retiredBy, stateAtPosition, type Focus, type Po
 import type { Seeker } from "../../timetravel/seeker.ts";
 import type { GdbTarget, GdbThread, MemorySpan, MonitorReply, ResumeControl, ResumeRequest, Stop, StopReason, Watchpoint } from "../target.ts";
 import { PAGE } from "../watch.ts";
-import { probeExec, type ProbeHit } from "./probe.ts";
+import { ProbeDivergence, probeExec, type ProbeHit } from "./probe.ts";
 import { traceMonitor } from "./monitor.ts";
 
 /**
@@ -163,6 +163,16 @@ export class TraceTarget implements GdbTarget {
   }
 
   async resume(r: ResumeRequest, control: ResumeControl): Promise<Stop> {
+    try {
+      return await this.resumeIn(r, control);
+    } catch (e) {
+      // The build does not replay the trace's guest as recorded: say so and stay where gdb is.
+      if (!(e instanceof ProbeDivergence)) throw e;
+      return { thread: r.thread, reason: { kind: "signal", signal: 5 }, message: `hvsim: ${e.message} (hvsim replay ${this.o.name} says where this build diverges)` };
+    }
+  }
+
+  private async resumeIn(r: ResumeRequest, control: ResumeControl): Promise<Stop> {
     const breakpoints = new Set(r.breakpoints.filter((b) => b.address < 1n << 48n).map((b) => Number(b.address)));
     const vm = this.vcpu(r.thread)?.vm ?? this.vcpus[0]!.vm;
     if (r.direction === "forward") {
@@ -287,9 +297,18 @@ export class TraceTarget implements GdbTarget {
     const ev = this.seeker.event(event);
     const object = focusThread(before, v);
     if (object === undefined) return [];
+    try {
+      return this.probeAt(before, event, object.id, ev.t, breakpoints, watches, from, upTo);
+    } catch (e) {
+      if (e instanceof ProbeDivergence) throw new ProbeDivergence(`event #${event}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private probeAt(before: Machine, event: number, thread: number, t: number, breakpoints: ReadonlySet<number>, watches: readonly Watchpoint[], from?: number, upTo?: number): ProbeHit[] {
     return probeExec(before, {
-      thread: object.id,
-      t: ev.t,
+      thread,
+      t,
       retired: retiredBy(this.seeker, event),
       breakpoints,
       watchpoints: watches,
