@@ -15,6 +15,7 @@ import { registerFuzz } from "./commands/fuzz.ts";
 import { registerAvb } from "./commands/avb.ts";
 import { registerBcc } from "./commands/bcc.ts";
 import { registerDebug } from "./commands/debug.ts";
+import { registerGdb } from "./commands/gdb.ts";
 import { registerBisect } from "./commands/bisect.ts";
 import { registerDiff } from "./commands/diff.ts";
 import { registerMinimize } from "./commands/minimize.ts";
@@ -27,7 +28,7 @@ import { MODEL_VERSION } from "../model/machine.ts";
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerRepair, registerView, registerAbi, registerCpu];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerRepair, registerView, registerAbi, registerCpu, registerGdb];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")

@@ -5,7 +5,7 @@ import { die } from "../../core/errors.ts";
 import { FlatRam, REG_PC, cpuView, disassemble, exceptionName, parseImage, readReg, resetCpu, run, type CpuState, type ProgramImage, type RunResult, type StopReason } from "../../cpu/index.ts";
 import { toJson } from "../../export/json.ts";
 import { CpuTarget } from "../../gdb/cpu/target.ts";
-import { listenTcp, serveClient } from "../../gdb/serve.ts";
+import { serveStdio, serveTcp } from "../gdb-serve.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
 import type { Io } from "../io.ts";
@@ -179,30 +179,6 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
       const { ram, initial } = loadProgram(file, opts.entry);
       const target = new CpuTarget({ name: basename(file), initial, ram, ramBase: 0, ramBytes: RAM_BYTES });
       const log = (line: string): void => io.err(`hvsim gdb: ${line}`);
-      setCode(opts.stdio ? await serveStdio(target, log) : await serveTcp(target, port, file, io, log));
+      setCode(opts.stdio ? await serveStdio(target, log) : await serveTcp(target, port, file, (p) => `gdb-multiarch ${file} -ex 'target remote 127.0.0.1:${p}'`, io, log));
     });
-}
-
-/** One session on stdin/stdout (nothing else may write to stdout: it carries the protocol). */
-async function serveStdio(target: CpuTarget, log: (line: string) => void): Promise<number> {
-  const link = serveClient(target, { write: (b) => void process.stdout.write(b), end: () => {} }, log);
-  process.stdin.on("data", (chunk: Buffer) => link.receive(chunk));
-  process.stdin.on("end", () => link.disconnected());
-  process.stdin.on("error", () => link.disconnected());
-  await link.done;
-  process.stdin.destroy();
-  return EXIT.ok;
-}
-
-/** Listens until interrupted (SIGINT, SIGTERM); clients come and go. */
-async function serveTcp(target: CpuTarget, port: number, file: string, io: Io, log: (line: string) => void): Promise<number> {
-  const listener = await listenTcp(target, port, log);
-  io.out(`hvsim: gdb server for ${file} listening on 127.0.0.1:${listener.port}`);
-  io.out(`connect with: gdb-multiarch ${file} -ex 'target remote 127.0.0.1:${listener.port}'`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await listener.close();
-  return EXIT.ok;
 }

@@ -1,7 +1,8 @@
 import { ACCESS_FETCH, ACCESS_WRITE, type AccessKind, type CpuBus, type FlatRam, type RefusedAccess, type RefusedAction, type TrapKind } from "../../cpu/index.ts";
 
-export const PAGE = 4096;
-export const pageOf = (address: number): number => Math.floor(address / PAGE) * PAGE;
+import { PAGE, pageOf } from "../watch.ts";
+
+export { PAGE, pageOf };
 
 /**
  * The immediate of the BRK a breakpoint shows the instruction fetch (any value works; a program's

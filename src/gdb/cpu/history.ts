@@ -1,6 +1,7 @@
-import { ACCESS_WRITE, REG_PC, exceptionName, readReg, run, type CpuState, type FlatRam, type RefusedAccess } from "../../cpu/index.ts";
+import { ACCESS_WRITE, REG_PC, exceptionName, readReg, run, type CpuState, type FlatRam } from "../../cpu/index.ts";
 import type { ResumeControl, Watchpoint, WatchKind } from "../target.ts";
-import { DebugBus, PAGE, pageOf } from "./bus.ts";
+import { pageOf, pagesOfWatchpoints, watchHit } from "../watch.ts";
+import { DebugBus } from "./bus.ts";
 
 /**
  * The history of one program on the standalone CPU, made as it runs and revisited at will: rr's
@@ -84,8 +85,6 @@ const CHECKPOINTS_MAX = 128;
 const SLICE = 1 << 18;
 /** Exceptions in a row without an instruction retiring before the program counts as stuck. */
 const STALL_MAX = 64;
-/** The widest single access (a pair of X registers is two accesses): watch guard before a page. */
-const ACCESS_BYTES_MAX = 16;
 
 export interface HistoryOptions {
   /** Instructions between checkpoints at first (default 2^20). */
@@ -333,39 +332,4 @@ export class CpuHistory {
     this.bus.setBreakpoints(new Set());
     while (comparePositions(this.pos, target) < 0) this.execute(Math.max(1, target.count - this.pos.count), -1, false);
   }
-}
-
-function pagesOfBreakpoints(breakpoints: ReadonlySet<number>, ram: FlatRam): Set<number> {
-  const pages = new Set<number>();
-  for (const b of breakpoints) if (ram.contains(b)) pages.add(pageOf(b));
-  return pages;
-}
-
-/**
- * The pages whose accesses are refused so watchpoints are seen exactly. A watch near the start
- * of a page guards the page before it too, so an access that begins there and runs into the
- * watched bytes is refused at its first byte, with its true start address.
- */
-function pagesOfWatchpoints(watches: readonly Watchpoint[]): Set<number> {
-  const pages = new Set<number>();
-  for (const w of watches) {
-    if (w.address >= 1n << 52n) continue;
-    const start = Number(w.address);
-    for (let p = pageOf(start); p < start + w.length; p += PAGE) pages.add(p);
-    if (start % PAGE < ACCESS_BYTES_MAX && start >= PAGE) pages.add(pageOf(start) - PAGE);
-  }
-  return pages;
-}
-
-/** The watchpoint an access triggers and the first watched byte it touches, or null. */
-function watchHit(watches: readonly Watchpoint[], a: RefusedAccess): { watch: WatchKind; address: bigint } | null {
-  const write = a.access === ACCESS_WRITE;
-  const start = a.address;
-  const end = start + BigInt(a.sizeBytes);
-  for (const w of watches) {
-    if (w.kind === (write ? "read" : "write")) continue;
-    const wEnd = w.address + BigInt(w.length);
-    if (start < wEnd && w.address < end) return { watch: w.kind, address: start > w.address ? start : w.address };
-  }
-  return null;
 }
