@@ -22,10 +22,14 @@ import { vmRunning } from "./host.ts";
 import { vcpuEnterable } from "./proxy.ts";
 import { sleep, wait, type Program, type Step } from "./program.ts";
 
-/** How a CPU guest is driven: instructions per `vcpu_exec`, and a bound on the exits of one boot. */
+/**
+ * How a CPU guest is driven: instructions per `vcpu_exec`, a bound on the exits of one boot and,
+ * optionally, on the instructions it may retire in all (hostile code, which never powers off).
+ */
 export interface CpuGuestOptions {
   readonly budget: number;
   readonly maxExits: number;
+  readonly maxInstructions?: number;
 }
 /** A budget no guest run between two exits reaches in the built-ins: one event per run. */
 export const CPU_GUEST_DEFAULTS: CpuGuestOptions = { budget: 1_000_000, maxExits: 100_000 };
@@ -87,8 +91,12 @@ export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_
   const run: Step = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu };
   let stuck = 0;
   let lastPc = -1;
+  let retired = 0;
+  const most = o.maxInstructions ?? Number.POSITIVE_INFINITY;
   for (let exits = 0; exits < o.maxExits; exits++) {
-    const r = yield { kind: "vcpu_exec", vm: vm.vmid, vcpu, budget: o.budget };
+    if (retired >= most) return `ran its ${most} instructions`;
+    const r = yield { kind: "vcpu_exec", vm: vm.vmid, vcpu, budget: Math.min(o.budget, most - retired) };
+    retired += typeof r.retired === "number" ? r.retired : 0;
     stuck = r.retired === 0 && r.pc === lastPc ? stuck + 1 : 0;
     lastPc = r.pc as number;
     if (stuck >= STUCK_EXITS) return `stuck: ${STUCK_EXITS} exits in a row at 0x${lastPc.toString(16)} without an instruction retiring`;
