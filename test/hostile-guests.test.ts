@@ -19,6 +19,7 @@ describe("hostile guest code", () => {
     expect(r.thrown).toEqual([]);
     expect(r.violations).toEqual([]);
     expect(f.unknownExits).toEqual([]);
+    expect(f.unknownErrors).toEqual([]); // every Gunyah call returned one of its error codes in X0
     expect(r.last - r.first + 1).toBeLessThanOrEqual(SEEDS + 5); // few seeds end early (a WFI nothing wakes, a power-off)
     expect(f.instructions).toBeGreaterThanOrEqual(SEEDS * HOSTILE_DEFAULTS.instructions - 1);
     expect(Object.keys(f.exits).every((k) => KNOWN_EXITS.includes(k))).toBe(true);

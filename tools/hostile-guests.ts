@@ -29,5 +29,6 @@ if (values.dump !== undefined) {
   console.log(`model exceptions thrown: ${r.thrown.length}${r.thrown.length === 0 ? "" : `\n  ${r.thrown.join("\n  ")}`}`);
   console.log(`invariant violations: ${r.violations.length}${r.violations.length === 0 ? "" : `\n  ${r.violations.join("\n  ")}`}`);
   console.log(`unknown exit kinds: ${f.unknownExits.length}`);
-  process.exitCode = r.thrown.length + r.violations.length + f.unknownExits.length === 0 ? 0 : 1;
+  console.log(`hypercall returns that are not a Gunyah error code: ${f.unknownErrors.length}${f.unknownErrors.length === 0 ? "" : `\n  ${[...new Set(f.unknownErrors)].slice(0, 20).join("\n  ")}`}`);
+  process.exitCode = r.thrown.length + r.violations.length + f.unknownExits.length + f.unknownErrors.length === 0 ? 0 : 1;
 }

@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import { DEFAULT_PLATFORM } from "../../model/machine.ts";
 import type { Scenario } from "../scenario.ts";
+import { hvErrorName } from "../../model/abi/errors.ts";
 import { record } from "../record.ts";
 import { TraceReader } from "../../trace/reader.ts";
 import { memorySink, memorySource } from "../../trace/source.ts";
@@ -179,6 +180,8 @@ export interface HostileFigures {
   exits: Record<string, number>;
   calls: Record<string, number>;
   unknownExits: string[];
+  /** Hypercalls (and HVC/SMC outside Gunyah's table) whose X0 on return is not one of Gunyah's error codes. */
+  unknownErrors: string[];
   ended: string;
   thrown: string | null;
 }
@@ -205,11 +208,13 @@ export function tallyHostile(rows: Iterable<{ readonly ev: { readonly kind: stri
     if (kind === "hvc" || kind === "smc") {
       const call = exit?.smccc === true ? `${kind} smccc` : typeof exit?.call === "string" ? `hvc ${exit.call}` : `${kind} outside Gunyah's table (UNIMPLEMENTED)`;
       f.calls[call] = (f.calls[call] ?? 0) + 1;
+      const x0 = Array.isArray((exit as { x?: unknown }).x) ? ((exit as { x: unknown[] }).x[0] as bigint | number | undefined) : undefined;
+      if (exit?.smccc !== true && (x0 === undefined || hvErrorName(x0) === undefined)) f.unknownErrors.push(`${call}: X0 = ${String(x0)}`);
     }
   }
 }
 
-export const emptyFigures = (): HostileFigures => ({ instructions: 0, events: 0, execs: 0, exits: {}, calls: {}, unknownExits: [], ended: "", thrown: null });
+export const emptyFigures = (): HostileFigures => ({ instructions: 0, events: 0, execs: 0, exits: {}, calls: {}, unknownExits: [], unknownErrors: [], ended: "", thrown: null });
 
 /**
  * Runs seeds from `first` until `total` instructions retired, each recorded with every invariant
