@@ -72,6 +72,20 @@ describe("scenario files that name a guest image per VM", () => {
     expect(all.find(({ outcome }) => outcome.exit === "STATUS")?.outcome.exitType).toBe(1); // PLATFORM_OFF
   });
 
+  it("restart: crosvm loads the image again and the code runs from its first byte at every boot", () => {
+    copyFileSync(MINIMAL, join(dir, "m.elf"));
+    const file = join(dir, "twice.yaml");
+    writeFileSync(file, "description: d\nvms:\n  - name: app\n    memory: 2MiB\n    devices: [{ type: virtio-blk }, { type: virtio-console }]\n    image: m.elf\nhost:\n  - create: app\n  - start: app\n  - wait-exit: app\n  - restart: app\n  - wait-exit: app\n  - destroy: app\n");
+    const all = [...readerOf(recordBytes(resolveScenario(file), { seed: 3, checkInvariants: true })).events()];
+    const lines = all.map(({ ev, outcome }) => describeEvent(ev, outcome));
+    expect(lines.filter((l) => l.includes('console "minimal: powering off\\n"'))).toHaveLength(2);
+    expect(all.filter(({ outcome }) => outcome.exit === "STATUS").map(({ outcome }) => outcome.exitType)).toEqual([1, 1]);
+    const firstExit = all.findIndex(({ outcome }) => outcome.exit === "STATUS");
+    const loads = all.map(({ ev }, i) => [ev.kind, i] as const).filter(([k]) => k === "vmm_load_image").map(([, i]) => i);
+    expect(loads.filter((i) => i < firstExit).length).toBe(loads.filter((i) => i > firstExit).length); // the same segments again
+    expect(loads.some((i) => i > firstExit)).toBe(true);
+  });
+
   const elfWithEntry = (entry: number): string => {
     const elf = new Uint8Array(readFileSync(MINIMAL));
     new DataView(elf.buffer).setBigUint64(24, BigInt(entry), true);
