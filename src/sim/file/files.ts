@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { die } from "../../core/errors.ts";
 import type { Scenario } from "../scenario.ts";
 import { compileScenarioFile } from "./compile.ts";
@@ -25,7 +25,10 @@ export function shippedScenarioFiles(): string[] {
 
 /** Compiles the shipped scenarios (a broken shipped file is a bug: it fails loudly, with its line). */
 export function shippedScenarios(): Scenario[] {
-  return shippedScenarioFiles().map((rel) => compileScenarioFile(rel, readFileSync(join(SHIPPED_DIR, rel.slice("scenarios/".length)), "utf8")));
+  return shippedScenarioFiles().map((rel) => {
+    const file = join(SHIPPED_DIR, rel.slice("scenarios/".length));
+    return compileScenarioFile(rel, readFileSync(file, "utf8"), imagesBeside(file));
+  });
 }
 
 /** A reference that names a file: a path with a directory part or a .yaml/.yml extension. */
@@ -39,5 +42,8 @@ export function loadScenarioFile(ref: string): Scenario | undefined {
   if (!st.isFile()) die("ARGUMENT_INVALID", `${ref}: not a file`);
   // Checked before reading: a huge file is refused without holding it (or its parse) in memory.
   if (st.size > YAML_LIMITS.bytes) die("SCENARIO_INVALID", `${ref}: ${st.size} bytes, more than the ${YAML_LIMITS.bytes} a scenario file may have`, { path: ref });
-  return compileScenarioFile(ref, readFileSync(ref, "utf8"));
+  return compileScenarioFile(ref, readFileSync(ref, "utf8"), imagesBeside(ref));
 }
+
+/** A VM's `image:` path is relative to the folder of the scenario file that names it. */
+const imagesBeside = (file: string) => (path: string): Uint8Array => new Uint8Array(readFileSync(resolve(dirname(file), path)));

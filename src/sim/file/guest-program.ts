@@ -3,7 +3,10 @@
  * behaviours (src/sim/lib/guest.ts, guest-gic.ts): `boot` brings up the vGIC and the virtual timer
  * (first tick taken), probes every virtio device Linux-style and prints a banner; `block-io` issues
  * requests and waits the device's latency for each interrupt; `timer` arms the virtual timer a
- * period (plus interrupt jitter) ahead, takes PPI 27 at the tick and runs its body.
+ * period (plus interrupt jitter) ahead, takes PPI 27 at the tick and runs its body. A VM with an
+ * `image:` runs that code instead (src/sim/lib/cpu-guest.ts runCpuGuest): the scheduler enters the
+ * vCPU (crosvm's VCPU_RUN) before its first `vcpu_exec` and after a slice end, and the guest's
+ * exits are handled as crosvm's vCPU thread does.
  */
 import type { Machine } from "../../model/machine.ts";
 import { vmRunning } from "../lib/host.ts";
@@ -12,6 +15,7 @@ import { gicInit, timerPeriod } from "../lib/guest-gic.ts";
 import { mark, sleep, wait, type Program } from "../lib/program.ts";
 import { die } from "../../core/errors.ts";
 import { PHYS_ADDR_LIMIT } from "../../model/config.ts";
+import { runCpuGuest } from "../lib/cpu-guest.ts";
 import type { DevicePlan } from "../lib/vm-plan.ts";
 import type { ActorSpec } from "../lib/scheduler.ts";
 import type { Prng } from "../prng.ts";
@@ -61,6 +65,7 @@ export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["
 function* session(where: Where, rt: VmRuntime, streams: Streams, lastBoot: () => number, setBoot: (b: number) => void): Program {
   yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vmRunning(s, rt.host.vmid));
   setBoot(rt.generation);
+  if (rt.image !== undefined) return void (yield* runCpuGuest(rt.host, 0));
   const g: GuestCtx = { vmid: rt.host.vmid, vcpu: 0, plan: rt.plan, data: streams.data };
   yield* steps({ where, rt, g, boot: rt.generation, streams, avail: {} }, rt.spec.guest);
 }

@@ -1,9 +1,13 @@
 /**
  * Runs the scenario's `host:` steps as crosvm (one VMM thread for all VMs, as a launcher would):
  * create, start, wait for an exit, stop, destroy, restart; give memory to running guests (lend or
- * share) and take it back; assign SMMU streams to VMs.
+ * share) and take it back; assign SMMU streams to VMs. A VM that runs code (`image:`) gets its
+ * image copied in at every create, and learns of a parcel from the RM's MEM_SHARED notification.
  */
 import { die } from "../../core/errors.ts";
+import { MEM_NOTIFY_FLAG, VMID, rmMessageId } from "../../model/abi/rm.ts";
+import { encodeMemNotify } from "../../model/rm/payloads.ts";
+import { loadImage } from "../lib/cpu-guest.ts";
 import type { Machine } from "../../model/machine.ts";
 import { hostCollectExit, hostCreate, hostGive, hostReclaimStep, hostRelease, hostStopStep, vmRunning } from "../lib/host.ts";
 import { mark, sleep, wait, type Program } from "../lib/program.ts";
@@ -46,13 +50,13 @@ function* one(h: HostCtx, step: HostStep): Program {
   }
   const rt = h.vms[step.vm]!;
   switch (step.op) {
-    case "create": return yield* hostCreate(rt.host, rt.plan);
+    case "create": return yield* create(rt);
     case "start": return yield* start(rt);
     case "wait-exit": return yield* waitExit(rt);
     case "destroy": return yield* destroy(h, rt);
     case "restart":
       yield* destroy(h, rt);
-      yield* hostCreate(rt.host, rt.plan);
+      yield* create(rt);
       return yield* start(rt);
     case "stop": return void (yield hostStopStep(rt.host, nextRpcSeq(h.rpc)));
     case "lend":
@@ -60,6 +64,12 @@ function* one(h: HostCtx, step: HostStep): Program {
     case "reclaim": return yield* reclaimOldest(h, rt);
     case "assign": return void (yield { kind: "smmu_bind", stream: step.stream, vm: rt.host.vmid });
   }
+}
+
+/** CREATE and set up the VM; a VM running code gets its image copied in before START. */
+function* create(rt: VmRuntime): Program {
+  yield* hostCreate(rt.host, rt.plan);
+  if (rt.image !== undefined) yield* loadImage(rt.host, rt.image, rt.plan.image.gpa);
 }
 
 /**
@@ -99,6 +109,12 @@ function* give(h: HostCtx, rt: VmRuntime, step: HostStep, trans: "LEND" | "SHARE
   }
   rt.given.push(parcel);
   rt.inbox.push(parcel);
+  // Code learns of the parcel as a Linux guest does: the owner's MEM_NOTIFY SHARED makes the RM send
+  // the borrower MEM_SHARED (RM:src/memparcel/memparcel.c). Scripted guests take it from the inbox.
+  if (rt.image !== undefined) {
+    const payload = encodeMemNotify({ handle: parcel.handle, flags: MEM_NOTIFY_FLAG.SHARED, memInfoTag: 0, vmids: [rt.host.vmid] });
+    yield { kind: "rm_request", vm: VMID.HLOS, msgId: rmMessageId("MEM_NOTIFY"), rpcSeq: nextRpcSeq(h.rpc), payload };
+  }
 }
 
 /** Waits until the guest released the oldest parcel (or is down), then takes it back. */

@@ -12,6 +12,8 @@ export interface VmRuntime {
   readonly spec: VmSpec;
   readonly plan: VmPlan;
   readonly host: HostVm;
+  /** The guest image crosvm loads at each `create`, when the VM runs code instead of `guest:` steps. */
+  readonly image: Uint8Array | undefined;
   /** Successful STARTs so far: boot n of the guest runs while generation is n. */
   generation: number;
   /** Parcels the host gave and the guest has not accepted yet (oldest first). */
@@ -37,8 +39,8 @@ export interface Streams {
   readonly irq: Prng;
 }
 
-export function newRuntime(spec: VmSpec, plan: VmPlan): VmRuntime {
-  return { spec, plan, host: { fd: 0, vmid: 0 }, generation: 0, inbox: [], accepted: [], released: [], given: [], rpcSeq: 0 };
+export function newRuntime(spec: VmSpec, plan: VmPlan, image?: Uint8Array): VmRuntime {
+  return { spec, plan, host: { fd: 0, vmid: 0 }, image, generation: 0, inbox: [], accepted: [], released: [], given: [], rpcSeq: 0 };
 }
 
 /** RPC sequence numbers are 16-bit and never 0 on our side. */

@@ -91,6 +91,7 @@ const streamsNote = (spec: ScenarioSpec): string =>
 function checkVm(vm: VmSpec, i: number, spec: ScenarioSpec, bad: (p: Path, expected: string, got?: string) => void): void {
   const at = (...p: Path) => ["vms", i, ...p];
   if (vm.kind === "protected") bad(at("kind"), "secondary (protected VMs need the pvmfw boot chain, which scenario files do not drive yet)");
+  if (vm.image !== undefined && vm.guest.length > 0) bad(at("image"), `an image or guest steps, not both (VM '${vm.name}' has both)`);
   if (vm.memory < 256 * 1024) bad(at("memory"), "a size of at least 256KiB (the kernel image and its DTB)");
   vm.devices.forEach((d, j) => {
     if (!DEVICE_TYPES.includes(d.type)) bad(at("devices", j, "type"), `a device type: ${DEVICE_TYPES.join(", ")}`);

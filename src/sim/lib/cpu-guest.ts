@@ -22,26 +22,35 @@ import { vmRunning } from "./host.ts";
 import { vcpuEnterable } from "./proxy.ts";
 import { sleep, wait, type Program, type Step } from "./program.ts";
 
-/** How a CPU guest is driven: instructions per `vcpu_exec`, and a bound on the exits of one boot. */
+/**
+ * How a CPU guest is driven: instructions per `vcpu_exec`, a bound on the exits of one boot and,
+ * optionally, on the instructions it may retire in all (hostile code, which never powers off).
+ */
 export interface CpuGuestOptions {
   readonly budget: number;
   readonly maxExits: number;
+  readonly maxInstructions?: number;
 }
 /** A budget no guest run between two exits reaches in the built-ins: one event per run. */
 export const CPU_GUEST_DEFAULTS: CpuGuestOptions = { budget: 1_000_000, maxExits: 100_000 };
 
 /**
- * crosvm copies a program image (ELF PT_LOAD segments, or raw bytes at the region's start) into the
- * VM, before START. `rawAt` is the image region's base, where the boot vCPU starts.
+ * The pieces crosvm copies into the VM for a program image (ELF PT_LOAD segments, or raw bytes at
+ * `rawAt`, the image region's base, where the boot vCPU starts). Refuses, with one line, an image
+ * that does not parse or an ELF whose entry is not `rawAt`.
  */
-export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): Program {
+export function imagePieces(image: Uint8Array, rawAt: number): readonly { readonly address: number; readonly bytes: Uint8Array }[] {
   const parsed = parseImage(image);
   // The RM starts the boot vCPU at the base of the image region, as an arm64 kernel Image expects.
   if (parsed.format === "elf" && parsed.entry !== rawAt) {
     die("SCENARIO_INVALID", `the guest image's entry point is 0x${parsed.entry.toString(16)}, but the VM boots at the start of its image region, 0x${rawAt.toString(16)}: put the entry first (guests/lib/guest.ld does)`);
   }
-  const pieces = parsed.format === "raw" ? [{ address: rawAt, bytes: image }] : parsed.segments.filter((seg) => seg.bytes.length > 0);
-  for (const p of pieces) {
+  return parsed.format === "raw" ? [{ address: rawAt, bytes: image }] : parsed.segments.filter((seg) => seg.bytes.length > 0);
+}
+
+/** crosvm copies a program image (see `imagePieces`) into the VM, before START. */
+export function* loadImage(vm: HostVm, image: Uint8Array, rawAt: number): Program {
+  for (const p of imagePieces(image, rawAt)) {
     const r = yield { kind: "vmm_load_image", fd: vm.fd, guestPhysAddr: p.address, image: p.bytes };
     if (r.ret !== 0) die("SCENARIO_INVALID", `the guest image's segment at 0x${p.address.toString(16)} (${p.bytes.length} bytes) is not in memory the VMM registered for the VM (ret ${r.ret})`);
   }
@@ -82,8 +91,12 @@ export function* runCpuGuest(vm: HostVm, vcpu: number, o: CpuGuestOptions = CPU_
   const run: Step = { kind: "vmm_ioctl", op: "VCPU_RUN", vm: vm.vmid, vcpu };
   let stuck = 0;
   let lastPc = -1;
+  let retired = 0;
+  const most = o.maxInstructions ?? Number.POSITIVE_INFINITY;
   for (let exits = 0; exits < o.maxExits; exits++) {
-    const r = yield { kind: "vcpu_exec", vm: vm.vmid, vcpu, budget: o.budget };
+    if (retired >= most) return `ran its ${most} instructions`;
+    const r = yield { kind: "vcpu_exec", vm: vm.vmid, vcpu, budget: Math.min(o.budget, most - retired) };
+    retired += typeof r.retired === "number" ? r.retired : 0;
     stuck = r.retired === 0 && r.pc === lastPc ? stuck + 1 : 0;
     lastPc = r.pc as number;
     if (stuck >= STUCK_EXITS) return `stuck: ${STUCK_EXITS} exits in a row at 0x${lastPc.toString(16)} without an instruction retiring`;

@@ -30,6 +30,8 @@ const EXECUTED_BY_GUEST: Readonly<Record<string, true>> = {
   vm_mem_write: true,
   // a guest's RM call is its kernel's msgqueue_send/receive hypercalls
   rm_request: true,
+  // real guest code runs only inside crosvm's VCPU_RUN
+  vcpu_exec: true,
 };
 
 /** Does this guest step need its vCPU running? A watchdog bite is the hardware's, not the vCPU's. */
