@@ -26,7 +26,7 @@ const SCENARIOS: readonly [name: string, text: () => string, lines: readonly Reg
   ["alias-bomb", aliasBomb, [/^alias-bomb\.yaml:\d+:\d+: .*alias/i]],
   ["deep-flow-seq", () => `description: d\nvms: ${"[".repeat(20_000)}${"]".repeat(20_000)}\nhost: []\n`, [/^deep-flow-seq\.yaml:\d+:\d+: .*(nest|deep)/i]],
   ["deep-flow-map", () => `description: d\nvms: ${"{a: ".repeat(20_000)}1${"}".repeat(20_000)}\nhost: []\n`, [/^deep-flow-map\.yaml:\d+:\d+: .*(nest|deep)/i]],
-  ["deep-block", () => `description: d\nx:\n${Array.from({ length: 2500 }, (_, i) => `${" ".repeat(i + 1)}k${i}:\n`).join("")}vms: []\nhost: []\n`, [/^deep-block\.yaml:\d+:\d+: .*(nest|deep)/i]],
+  ["deep-block", () => `description: d\nx:\n${Array.from({ length: 1000 }, (_, i) => `${" ".repeat(i + 1)}k${i}:\n`).join("")}vms: []\nhost: []\n`, [/^deep-block\.yaml:\d+:\d+: .*(nest|deep)/i]],
   // The parser's own duplicate-key check is quadratic (20,000 keys took 8 s, 30,000 about 18 s); ours is one pass.
   ["many-keys", () => `description: d\n${Array.from({ length: 30_000 }, (_, i) => `k${i}: 1\n`).join("")}vms: []\nhost: []\n`, [
     ...Array.from({ length: 20 }, (_, i) => new RegExp(`^many-keys\\.yaml:${i + 2}:\\d+: k${i}: expected one of the keys name, description, platform, vms, host, faults, stop`)),
@@ -71,7 +71,7 @@ describe("adversarial scenario files", () => {
   it("a program that never acts (a loop of sleeps, 10^15 times) is the scenario's fault: exit 2", async () => {
     const file = join(dir, "idle-loop.yaml");
     writeFileSync(file, "description: d\nvms:\n  - name: a\n    memory: 2MiB\n    guest:\n      - loop: {count: 1000000000000000, do: [{sleep: 1}]}\nhost:\n  - create: a\n  - start: a\n");
-    await expectRefused(["check", file], [/^scenario actor 'guest:a' yields directives without ever proposing an event/]);
+    await expectRefused(["check", file], [/idle-loop\.yaml:6:\d+: vms\[0\]\.guest\[0\]\.loop: expected a loop with a step that does something/]);
   });
 });
 
@@ -85,7 +85,7 @@ describe("adversarial predicates", () => {
     ["a chain of 50,000 &&", Array(50_000).fill("true").join(" && "), /more than 4096 tokens$/],
     ["a path of 50,000 keys", `${Array(50_000).fill("a").join(".")} == 1`, /more than 4096 tokens$/],
     ["a number of 100,000 digits", `seq == ${"9".repeat(100_000)}`, /column 8: a number of 100000 digits \(at most 100\)$/],
-    ["hex with no digits", "seq == 0x_", /column 8: '0x_' has no hex digits$/],
+    ["hex with no digits", "seq == 0x_", /column 8: '0x_' is not a number \(decimal, or 0x hex; '_' between digits\)$/],
     ["a bad escape", String.raw`kind == "\q"`, /column 9: "\\q" has an escape that is not one of/],
     ["a short unicode escape", String.raw`kind == "\u12"`, /column 9: "\\u12" has an escape that is not one of/],
   ];
