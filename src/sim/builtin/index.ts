@@ -8,6 +8,7 @@ import { shippedScenarios } from "../file/files.ts";
 import { BUG_SCENARIOS, PVM_SCENARIOS, pvmBootScenario } from "./pvm.ts";
 import { CODE_SCENARIOS } from "./guest-code.ts";
 import { pvmStolenTimeScenario } from "./pvm-stolen-time.ts";
+import { bugDemandPageScenario, pvmDemandPagingScenario } from "./pvm-demand-paging.ts";
 
 /**
  * Built-in scenarios by name, in the order `hvsim scenarios` lists them. The first is the default
@@ -19,6 +20,7 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   pvmBootScenario,
   ...PVM_SCENARIOS,
   pvmStolenTimeScenario,
+  pvmDemandPagingScenario,
   vmSecondaryScenario,
   ...CODE_SCENARIOS,
   hypSecondaryScenario,
@@ -26,6 +28,7 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   vmLargeMemoryScenario,
   ...shippedScenarios(),
   ...BUG_SCENARIOS,
+  bugDemandPageScenario,
   smokeScenario,
 ];
 
