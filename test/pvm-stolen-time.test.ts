@@ -14,15 +14,18 @@ import { boot, buildVm, enter, step } from "../src/model/hyp/testkit.ts";
 import { readStolenRecord } from "../src/model/vcpu/pv-time.ts";
 import type { ThreadObject } from "../src/model/vcpu/state.ts";
 import { vcpuInvariants } from "../src/model/vcpu/invariants.ts";
+import { PerfettoBuilder, type ChromeEvent } from "../src/export/perfetto.ts";
 
-function run(scenario: Scenario, seed = 1): { ev: HypEvent; out: Outcome }[] {
+function run(scenario: Scenario, seed = 1, perfetto?: PerfettoBuilder): { ev: HypEvent; out: Outcome }[] {
   const s = structuredClone(hvModel.genesis(scenario.config)) as Machine;
+  perfetto?.start(s);
   const d = scenario.makeDriver(streams(seed));
   const log: { ev: HypEvent; out: Outcome }[] = [];
   for (let p = d.next(s); p !== null; p = d.next(s)) {
     const ev = { ...p, seq: s.seq + 1 } as HypEvent;
     const out = hvModel.apply(s, ev);
     d.observe?.(ev, out, s);
+    perfetto?.event(ev, out, s);
     log.push({ ev, out });
   }
   return log;
@@ -52,6 +55,17 @@ describe("pvm-stolen-time", () => {
       expect(ns[2 + i]! - ns[1 + i]!).toBe(gap);
     }
     expect(ns).toEqual([3742, 3742, 664621, 1047011, 1544771, 2349095]);
+  });
+});
+
+describe("the Perfetto export", () => {
+  it("draws the pVM vCPU's stolen time as a counter on its VM's process, stepping to each value the guest reads", () => {
+    const out: ChromeEvent[] = [];
+    const log = run(pvmStolenTimeScenario, 1, new PerfettoBuilder((e) => out.push(e)));
+    const vmid = log.find((x) => x.ev.kind === "pv_time")!.ev as { vm: number };
+    const counter = out.filter((e) => e.ph === "C" && e.pid === 1000 + vmid.vm && e.name === "vCPU 0 stolen ns").map((e) => e.args!.stolen_ns);
+    const reads = [...new Set(log.filter((x) => x.ev.kind === "pv_time").map((x) => x.out.stolenNs))];
+    expect(counter).toEqual(reads);
   });
 });
 

@@ -36,6 +36,8 @@ export interface VcpuRun {
   readonly state: string;
   /** The physical CPU it runs on when running, else null. */
   readonly cpu: number | null;
+  /** Stolen ns so far (`acct.stolenNs`, plus the current stretch while "stolen"), or null without accounting. */
+  readonly stolenNs: number | null;
 }
 
 /**
@@ -59,10 +61,18 @@ export function vcpuRuns(state: unknown): VcpuRun[] {
       const st = runState(item);
       if (st === null) continue;
       const cpu = st === "running" ? (running.get(int(item.id) ?? -1) ?? int(item.affinity)) : null;
-      out.push({ vm, vcpu, state: st, cpu });
+      out.push({ vm, vcpu, state: st, cpu, stolenNs: stolenOf(item, int((state as Rec).t)) });
     }
   }
   return out;
+}
+
+function stolenOf(item: Rec, now: number | null): number | null {
+  const a = isRec(item.acct) ? item.acct : null;
+  const done = a === null ? null : int(a.stolenNs);
+  if (a === null || done === null) return null;
+  const since = int(a.since);
+  return done + (a.status === "stolen" && since !== null && now !== null ? now - since : 0);
 }
 
 function runState(item: Rec): string | null {
