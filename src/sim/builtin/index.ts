@@ -8,7 +8,7 @@ import { shippedScenarios } from "../file/files.ts";
 import { BUG_SCENARIOS, PVM_SCENARIOS, pvmBootScenario } from "./pvm.ts";
 import { CODE_SCENARIOS } from "./guest-code.ts";
 import { pvmStolenTimeScenario } from "./pvm-stolen-time.ts";
-import { bugDemandPageScenario, pvmDemandPagingScenario } from "./pvm-demand-paging.ts";
+import { pvmDemandPagingScenario } from "./pvm-demand-paging.ts";
 
 /**
  * Built-in scenarios by name, in the order `hvsim scenarios` lists them. The first is the default
@@ -28,7 +28,6 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   vmLargeMemoryScenario,
   ...shippedScenarios(),
   ...BUG_SCENARIOS,
-  bugDemandPageScenario,
   smokeScenario,
 ];
 
