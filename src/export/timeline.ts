@@ -36,7 +36,11 @@ export interface VcpuRun {
   readonly state: string;
   /** The physical CPU it runs on when running, else null. */
   readonly cpu: number | null;
-  /** Stolen ns so far (`acct.stolenNs`, plus the current stretch while "stolen"), or null without accounting. */
+  /**
+   * Stolen ns of the stretches that ended (`acct.stolenNs`: what the hypervisor stores in the PV-time
+   * record at switch-in), or null without accounting. Steps only when a stretch ends, so a vCPU held
+   * back for long costs one counter sample, not one per event.
+   */
   readonly stolenNs: number | null;
 }
 
@@ -61,18 +65,10 @@ export function vcpuRuns(state: unknown): VcpuRun[] {
       const st = runState(item);
       if (st === null) continue;
       const cpu = st === "running" ? (running.get(int(item.id) ?? -1) ?? int(item.affinity)) : null;
-      out.push({ vm, vcpu, state: st, cpu, stolenNs: stolenOf(item, int((state as Rec).t)) });
+      out.push({ vm, vcpu, state: st, cpu, stolenNs: isRec(item.acct) ? int(item.acct.stolenNs) : null });
     }
   }
   return out;
-}
-
-function stolenOf(item: Rec, now: number | null): number | null {
-  const a = isRec(item.acct) ? item.acct : null;
-  const done = a === null ? null : int(a.stolenNs);
-  if (a === null || done === null) return null;
-  const since = int(a.since);
-  return done + (a.status === "stolen" && since !== null && now !== null ? now - since : 0);
 }
 
 function runState(item: Rec): string | null {
