@@ -177,6 +177,7 @@ describe("injected defects: hvsim check names the invariant at a fixed event ind
     "bug-smmu-map-kept-after-reclaim": ["isolation.smmu_within_vm", 240],
     "bug-rollback-check-skipped": ["isolation.rollback_respected", 668],
     "bug-virq-wrong-vm": ["isolation.virq_to_owner", 222],
+    "bug-demand-page-kept-in-host": ["isolation.host_no_pvm_private", 234],
   };
   it("every model defect is registered and has its scenario", () => {
     expect(KNOWN_FAULTS.map((f) => f.name)).toEqual(MODEL_DEFECT_NAMES);

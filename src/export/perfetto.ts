@@ -12,7 +12,8 @@ import { eventPlace, ownedBytes, physicalCpus, vcpuRuns, type VcpuRun } from "./
  * Layout: pid 1 "hypervisor" with one thread per physical CPU (tid = cpu + 1; slices name the vCPU
  * running there) and tid 0 for machine-wide events; one process per VM (pid 1000 + vmid) with one
  * thread per vCPU (tid = vcpu + 1; run-state slices, and the vCPU's own events as instants) and
- * tid 0 for VM-wide events; counters of owned memory on pid 1.
+ * tid 0 for VM-wide events; counters of owned memory on pid 1, and of each vCPU's stolen time
+ * (Gunyah's accounting, GH:hyp/vm/arm_pv_time) on its VM's process ("vCPU N stolen ns").
  */
 export interface ChromeEvent {
   readonly name: string;
@@ -66,6 +67,7 @@ export class PerfettoBuilder {
   private readonly named = new Set<string>();
   private readonly open = new Map<string, OpenSlice>();
   private lastCounters = "";
+  private readonly lastStolen = new Map<string, number>();
   private lastT = 0;
 
   /** `onlyVm`: draw only that VM's vCPU tracks (and the physical CPUs while they run it). */
@@ -118,6 +120,7 @@ export class PerfettoBuilder {
     this.process(run.vm);
     this.thread(vmPid(run.vm), run.vcpu + 1, `vCPU ${run.vcpu}`);
     this.slice(`${vmPid(run.vm)}:${run.vcpu + 1}`, run.state === "off" ? null : run.state, t);
+    this.stolen(run, t);
     // A physical CPU track shows which vCPU runs there: keyed by CPU, so its slices never overlap.
     const here = run.cpu === null ? null : `${HYP_PID}:${run.cpu + 1}`;
     this.closeRunningElsewhere(run, here, t);
@@ -145,6 +148,16 @@ export class PerfettoBuilder {
     this.open.delete(key);
     const [pid, tid] = key.split(":").map(Number) as [number, number];
     this.out({ name: s.name, ph: "X", cat: pid === HYP_PID ? "pcpu" : "vcpu", pid, tid, ts: us(s.start), dur: us(t - s.start) });
+  }
+
+  /** The vCPU's stolen-time counter, emitted when it changed (it grows only while the vCPU is held back). */
+  private stolen(run: VcpuRun, t: number): void {
+    if (run.stolenNs === null) return;
+    const key = `${run.vm}:${run.vcpu}`;
+    const last = this.lastStolen.get(key);
+    if (last === run.stolenNs || (last === undefined && run.stolenNs === 0)) return;
+    this.lastStolen.set(key, run.stolenNs);
+    this.out({ name: `vCPU ${run.vcpu} stolen ns`, ph: "C", pid: vmPid(run.vm), tid: 0, ts: us(t), args: { stolen_ns: run.stolenNs } });
   }
 
   private counters(state: unknown, t: number): void {

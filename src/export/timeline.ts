@@ -36,6 +36,12 @@ export interface VcpuRun {
   readonly state: string;
   /** The physical CPU it runs on when running, else null. */
   readonly cpu: number | null;
+  /**
+   * Stolen ns of the stretches that ended (`acct.stolenNs`: what the hypervisor stores in the PV-time
+   * record at switch-in), or null without accounting. Steps only when a stretch ends, so a vCPU held
+   * back for long costs one counter sample, not one per event.
+   */
+  readonly stolenNs: number | null;
 }
 
 /**
@@ -59,7 +65,7 @@ export function vcpuRuns(state: unknown): VcpuRun[] {
       const st = runState(item);
       if (st === null) continue;
       const cpu = st === "running" ? (running.get(int(item.id) ?? -1) ?? int(item.affinity)) : null;
-      out.push({ vm, vcpu, state: st, cpu });
+      out.push({ vm, vcpu, state: st, cpu, stolenNs: isRec(item.acct) ? int(item.acct.stolenNs) : null });
     }
   }
   return out;

@@ -19,6 +19,8 @@ export const MODEL_DEFECTS = {
     "pvmfw skips its anti-rollback check: a payload signed with an older rollback index boots.",
   "virq-wrong-vm":
     "The VMM's irqfd raises a device interrupt in the wrong VM (the host instead of the guest the device serves).",
+  "demand-page-kept-in-host":
+    "Providing a demand-paged page to a protected VM (guest_memfd lend binding) leaves it mapped in the host's stage-2: the host still reaches a page the pVM now owns.",
 } as const;
 
 export type ModelDefect = keyof typeof MODEL_DEFECTS;

@@ -8,7 +8,7 @@ import { hypEpilogue, hypGenesis, hypRooms, type HypState } from "./hyp/rooms.ts
 import { protectedGenesis, protectedRoom, type ProtectedPlatformConfig, type ProtectedRoomState } from "./protected/room.ts";
 
 /** The version of the model's behaviour. Bump it when an outcome for the same event changes. */
-export const MODEL_VERSION = "hvsim-model/0.2.0";
+export const MODEL_VERSION = "hvsim-model/0.3.0";
 
 /** The physical platform, modelled on Gunyah's QEMU platform (GH:config/platform/qemu.conf). */
 export interface PlatformConfig {

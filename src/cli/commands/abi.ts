@@ -38,9 +38,25 @@ export function abiLines(t: AbiTables): string[] {
     `errors (${t.errors.length})`,
     ...t.errors.map((e) => `  ${String(e.value).padStart(4)}  ${e.name}`),
     `rm messages (${t.rmMessages.length})`,
-    ...t.rmMessages.map((m) => `  ${hex(m.id, 8)}  ${m.name}`),
+    ...t.rmMessages.map((m) => `  ${hex(m.id, 8)}  ${m.name}${m.name === "VM_SET_CONTEXT" ? " (Linux: VM_SET_BOOT_CONTEXT)" : ""}`),
+    `pv time and the guest_memfd driver (issue 17)`,
+    ...NEWER_ABI.map((x) => `  ${x.value.padEnd(10)}  ${x.name}`),
   ];
 }
+
+/**
+ * Beyond the hypercall and RM tables: the SMCCC PV time calls (Arm DEN0057A; GH:hyp/vm/arm_pv_time),
+ * the vcpu_run state of the newer hypervisor (Linux include/linux/gunyah.h) and the later driver's
+ * ioctls (upstream v17 uapi: reference gunyah-rm-and-host §7.1).
+ */
+const NEWER_ABI: readonly { name: string; value: string }[] = [
+  { name: "SMCCC PV_TIME_FEATURES (SMC64)", value: "0xc5000020" },
+  { name: "SMCCC PV_TIME_ST (SMC64)", value: "0xc5000021" },
+  { name: "vcpu_run state PAGE_FAULT", value: "7" },
+  { name: "ioctl GUNYAH_CREATE_GUEST_MEM", value: "0x40404708" },
+  { name: "ioctl GUNYAH_VM_MAP_MEM", value: "0x40204709" },
+  { name: "ioctl GUNYAH_VM_SET_BOOT_CONTEXT", value: "0x4010470a" },
+];
 
 /** What a number or name is in the ABI: a hypercall (by number, HVC immediate or SMCCC ID), an error, an RM message. */
 export interface AbiMatch {

@@ -62,6 +62,14 @@ export function resolveStage2Fault(s: Machine, t: ThreadObject, f: GuestFault): 
   const r = s2Lookup(as, f.ipa);
   const write = f.access === "write";
   const emulatable = (f.iss & (1 << 24)) !== 0 && validSize(f.sizeBytes);
+  if (r === undefined && t.proxy && as.demandPaging !== undefined && within(as.demandPaging, f.ipa, 1) >= 0) {
+    // A page not yet provided in a demand-paged range (issue 17): the newer hypervisor's vcpu_run
+    // reports PAGE_FAULT with [addr, write] (Linux include/linux/gunyah.h GUNYAH_VCPU_STATE_PAGE_FAULT 7;
+    // reference gunyah-rm-and-host §10); the host provides the page and the access is re-executed.
+    t.vmmio = { ipa: f.ipa, sizeBytes: f.sizeBytes, write, value: f.value, iss: f.iss, reported: false, demand: true };
+    exitRun(s, t);
+    return { resolution: "page_fault", state: "PAGE_FAULT" };
+  }
   if (r === undefined && f.access !== "exec" && emulatable) {
     const emulated = emulate(s, t, as, f, write);
     if (emulated !== null) return emulated;

@@ -60,6 +60,8 @@ export interface AddrspaceObject extends ObjectHeader {
   /** Threads attached (at most PLATFORM_MAX_CORES). */
   threads: number[];
   infoArea: { memextent: number; ipa: number } | null;
+  /** Guest ranges the RM made demand-paged (VM_SET_DEMAND_PAGING, rm/demand.ts): a translation fault there is a vcpu_run PAGE_FAULT. */
+  demandPaging?: { base: number; size: number }[];
   /**
    * addrspace->read_only (GH:hyp/mem/addrspace/addrspace.tc:38): maps and unmaps are DENIED. No
    * code in the open tree sets it; it is kept so the checks follow the source.

@@ -22,6 +22,7 @@ export const protectedDescribers: Record<string, (ev: Ev, outcome: Out) => strin
     return o.result === "ok" ? `${at} -> PA ${hex(o.pa)} holding ${String(o.label)}` : `${at} -> ${String(o.fault)} fault, abort injected`;
   },
   pv_time(ev, o) {
-    return `vm${hex(ev.vm)}/vcpu${String(ev.vcpu)} PV time: stolen ${String(o.stolenNs)} ns published at IPA ${hex(o.ipa)}`;
+    const hyp = o.hypStolenNs === undefined || o.hypStolenNs === o.stolenNs ? "" : ` (hypervisor counts ${String(o.hypStolenNs)} ns)`;
+    return `vm${hex(ev.vm)}/vcpu${String(ev.vcpu)} PV time: guest reads stolen ${String(o.stolenNs)} ns at IPA ${hex(o.ipa)}${hyp}`;
   },
 };

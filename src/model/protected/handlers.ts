@@ -30,6 +30,8 @@ import {
 import { cborDecode } from "../pvmfw/dice-cbor.ts";
 import { pvmOf } from "./state.ts";
 import { jumpTo } from "../vcpu/context.ts";
+import { readStolenRecord } from "../vcpu/pv-time.ts";
+import type { ThreadObject } from "../vcpu/state.ts";
 import type { HostReadEvent, PvmfwBootEvent, PvmLoadImageEvent, PvTimeEvent } from "./events.ts";
 
 type ProtectedSlices = Machine;
@@ -167,25 +169,27 @@ export function onHostRead(s: ProtectedSlices, ev: HostReadEvent): Outcome {
   return { result: "ok", pa: tr.pa, label };
 }
 
-/** pv_time: publish the HYP's stolen-time count for the vCPU into the pVM's PV-time record. */
+/**
+ * pv_time: the guest reads its stolen-time record (the u64 at +8 of its pv_time_data, which the
+ * hypervisor stores at each switch-in: src/model/vcpu/pv-time.ts); the protected room keeps what it
+ * read. Outcome `{ ipa, stolenNs, hypStolenNs }`: what the guest read, and the hypervisor's own count
+ * at the same event, current stretch included (equal while the vCPU runs: invariant
+ * scheduler.pv_time_record_current).
+ */
 export function onPvTime(s: ProtectedSlices, ev: PvTimeEvent): Outcome {
   const p = s.pvm.vms.byId[ev.vm];
   const rec = p?.pvtime ?? null;
   if (rec === null || !Number.isInteger(ev.vcpu) || ev.vcpu < 0 || ev.vcpu >= rec.stolenNs.length) invalidEvent(ev.seq, ev.kind, `VM ${ev.vm} has no PV-time record for vCPU ${ev.vcpu}`);
-  const stolenNs = hypStolenNs(s, ev.vm, ev.vcpu) ?? rec.stolenNs[ev.vcpu]!;
+  const t = vcpuThread(s, ev.vm, ev.vcpu);
+  const stolenNs = t === null ? rec.stolenNs[ev.vcpu]! : (readStolenRecord(s, t) ?? rec.stolenNs[ev.vcpu]!);
   rec.stolenNs[ev.vcpu] = stolenNs;
+  const hypStolenNs = t === null ? stolenNs : t.acct.stolenNs + (t.acct.status === "stolen" ? s.t - t.acct.since : 0);
   // pv_time_data entries are 64-byte aligned, indexed by the vCPU (reference §8, GH:hyp/vm/arm_pv_time).
-  return { ipa: rec.ipa + 64 * ev.vcpu, stolenNs };
+  return { ipa: rec.ipa + 64 * ev.vcpu, stolenNs, hypStolenNs };
 }
 
-/**
- * The HYP's per-vCPU stolen ns (thread accounting, including the current stolen stretch), when
- * the VM's vCPUs are hypervisor threads; null otherwise (the record keeps its last value).
- */
-function hypStolenNs(s: ProtectedSlices, vm: number, vcpu: number): number | null {
+function vcpuThread(s: ProtectedSlices, vm: number, vcpu: number): ThreadObject | null {
   const id = s.vms[vm]?.vcpus[vcpu];
   const t = id === undefined ? undefined : s.objects.byId[id];
-  if (t === undefined || t.type !== "thread") return null;
-  const a = t.acct;
-  return a.stolenNs + (a.status === "stolen" ? s.t - a.since : 0);
+  return t === undefined || t.type !== "thread" ? null : t;
 }

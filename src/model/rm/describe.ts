@@ -44,6 +44,8 @@ export const vmRoomDescribers: Record<string, (ev: Ev, outcome: Out) => string> 
       o.exit === "STATUS" ? ` exit=STATUS status=${o.status as number} ${exitName[o.exitType as number] ?? ""}`
       : o.exit === "MMIO" ? ` exit=MMIO ${o.isWrite === true ? "write" : "read"} ${hex(o.physAddr)}/${o.len as number}${o.isWrite === true ? ` data=${hex(o.data)}` : ""}`
       : o.exit === "IOEVENTFD" ? ` ioeventfd ${hex(o.physAddr)} (kernel resumed: ${String(o.state)})`
+      : o.exit === "PAGE_FAULT_HANDLED" ? ` page fault ${hex(o.physAddr)}: demand-paged (${(o.provided as { lend: boolean }).lend ? "lent" : "shared"} from host ${hex((o.provided as { hostAddr: number }).hostAddr)}), RETRY -> ${String(o.state)}`
+      : o.exit === "PAGE_FAULT" ? ` exit=PAGE_FAULT ${hex(o.physAddr)} attempt=${o.attempt as number} resume=FAULT`
       : o.exit === "none" ? ` (${String(o.state)})` : "";
     const who = ev.vm !== undefined ? ` vm=${hex(ev.vm)}` : "";
     const vcpu = ev.op === "VCPU_RUN" ? ` vcpu=${ev.vcpu as number}` : "";

@@ -14,6 +14,7 @@ import * as M from "./memparcel.ts";
 import * as I from "./irq.ts";
 import * as PV from "./protected.ts";
 import { onVmGetHypResources } from "./resources.ts";
+import * as DP from "./demand.ts";
 import type { RmNotificationOut, RmRequestEvent, RmRequestOutcome, RmVmHaltEvent } from "./events.ts";
 import { objectAs } from "../object/objects.ts";
 
@@ -44,6 +45,10 @@ export const REQUEST_HANDLERS: { readonly [N in RmMessageName]?: RequestHandler 
   FW_SET_VM_FIRMWARE: PV.onFwSetVmFirmware,
   FW_MILESTONE: PV.onFwMilestone,
   VM_SET_FIRMWARE_MEM: PV.onVmSetFirmwareMem,
+  // guest_memfd-era calls (issue 17, src/model/rm/demand.ts).
+  VM_SET_CONTEXT: DP.onVmSetContext,
+  VM_SET_DEMAND_PAGING: DP.onVmSetDemandPaging,
+  VM_SET_ADDRESS_LAYOUT: DP.onVmSetAddressLayout,
   MEM_LEND: M.makeOnMemCreate("LEND"),
   MEM_SHARE: M.makeOnMemCreate("SHARE"),
   MEM_DONATE: M.makeOnMemCreate("DONATE"),

@@ -23,6 +23,7 @@ import { grant, createBell, createVcpus, createVmCspace, createVmObjects, destro
 import { hvcAs } from "./transport.ts";
 import { objectAs } from "../object/objects.ts";
 import { pendingRunState } from "../vcpu/run.ts";
+import { applyBootContext, applyDemandPaging } from "./demand.ts";
 import { deregisterAllPeers, isQueryAllowed, peersOf, registerPeers } from "./peers.ts";
 
 /** Max vCPUs of a VM's VIC: PLATFORM_MAX_CORES on QEMU (GH:config/platform/qemu.conf). */
@@ -186,6 +187,7 @@ export const onVmInit: RequestHandler = (ctx, p) => {
   const host = ctx.s.rm.hv!.vms[vm.owner];
   createVmObjects(ctx.s, hv, VM_MAX_VCPUS, { vmmio: vm.authType !== AUTH_TYPE.PLATFORM, infoArea: true });
   ipaInit(vm, hv.infoArea?.ipa ?? null);
+  applyDemandPaging(ctx.s, vm); // issue 17: guest_memfd demand paging (rm/demand.ts)
   createVcpus(ctx.s, hv, config.vcpus, { proxy: true, hlos: false, vpm: config.psci });
   const t = RIGHTS.thread;
   if (host !== undefined) hv.hostVcpuCaps = hv.vcpus.map((id) => grant(ctx.s, host.cspace, id, "thread", t.AFFINITY | t.YIELD_TO | t.STATE | t.BIND_VIRQ | t.LIFECYCLE));
@@ -221,6 +223,7 @@ export const onVmStart: RequestHandler = (ctx, p) => {
   boot.x0 = config.baseAddress + vm.dtOffset;
   protectedStarted(ctx, vm); // protected VMs (issue #6): copy pvmfw, boot vCPU at pvmfw's entry
   powerOn(ctx.s, ctx.s.rm.hv!.vms[vm.vmid]!.vcpus[0]!, boot.pc, boot.x0);
+  applyBootContext(ctx.s, vm, ctx.s.rm.hv!.vms[vm.vmid]!.vcpus[0]!); // issue 17: VM_SET_CONTEXT
   vm.boots += 1;
   vm.exit = null;
   updateState(ctx, vm, "RUNNING");

@@ -22,6 +22,13 @@ import { finishExit } from "./lifecycle.ts";
  * running, so that what the guest did in between is visible as events.
  */
 
+/**
+ * vcpu_run state PAGE_FAULT of the newer hypervisor the guest_memfd driver runs on (Linux
+ * include/linux/gunyah.h GUNYAH_VCPU_STATE_PAGE_FAULT = 7; absent from quic/gunyah-hypervisor
+ * @36ca3a2, whose table is VCPU_RUN_STATE: reference gunyah-rm-and-host §10, §11.1).
+ */
+export const VCPU_RUN_PAGE_FAULT = 7;
+
 /** The vCPU stops running inside a vcpu_run (it blocked, powered off or faulted). */
 export function exitRun(s: Machine, t: ThreadObject): void {
   if (t.entered) {
@@ -42,6 +49,7 @@ export function pendingRunState(s: Machine, t: ThreadObject): { state: number; d
   if (t.reset !== null) return { state: VCPU_RUN_STATE.PSCI_SYSTEM_RESET, data: [t.reset.type, t.reset.cookie, 0n] };
   if (t.vmmio !== null) {
     const v = t.vmmio;
+    if (v.demand === true) return { state: VCPU_RUN_PAGE_FAULT, data: [BigInt(v.ipa), v.write ? 1n : 0n, 0n] };
     return v.write
       ? { state: VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE, data: [BigInt(v.ipa), BigInt(v.sizeBytes), v.value] }
       : { state: VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ, data: [BigInt(v.ipa), BigInt(v.sizeBytes), 0n] };
@@ -63,6 +71,11 @@ export function pendingRunState(s: Machine, t: ThreadObject): { state: number; d
 function applyResume(t: ThreadObject, resume0: bigint): void {
   const v = t.vmmio;
   if (v === null || !v.reported) return;
+  if (v.demand === true) {
+    // PAGE_FAULT is resumed by re-executing the access (RETRY): the PC stays, the guest faults again if still unmapped.
+    if (t.lastRunState === VCPU_RUN_PAGE_FAULT) t.vmmio = null;
+    return;
+  }
   if (t.lastRunState === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ && !v.write) {
     t.cpu = completeLoad(t.cpu, v.iss, resume0) ?? skipInstruction(t.cpu);
   } else if (t.lastRunState === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE) {

@@ -1,5 +1,6 @@
 import type { Machine } from "../machine.ts";
 import type { Accounting, CpuSched, ThreadObject } from "./state.ts";
+import { publishStolenTime } from "./pv-time.ts";
 
 /**
  * The FPRR scheduler, one run queue per physical CPU (reference §6.2; GH:hyp/core/scheduler_fprr).
@@ -75,7 +76,11 @@ export function reschedule(s: Machine): void {
   for (let cpu = 0; cpu < cpus.length; cpu++) decide(s, cpus[cpu]!);
   for (let i = 0; i < ids.length; i++) {
     const t = byId[ids[i]!];
-    if (t !== undefined && t.type === "thread" && t.state === "ACTIVE") setStatus(t, s.t, statusOf(s, t));
+    if (t === undefined || t.type !== "thread" || t.state !== "ACTIVE") continue;
+    const was = t.acct.status;
+    setStatus(t, s.t, statusOf(s, t));
+    // Switched in: the record the guest reads catches up (context_switch_post, arm_pv_time.c:140-182).
+    if (was !== "run" && t.acct.status === "run") publishStolenTime(s, t);
   }
 }
 

@@ -18,6 +18,8 @@ export interface VmmioPending {
   iss: number;
   /** Has a vcpu_run already returned this exit to the proxy? */
   reported: boolean;
+  /** A translation fault in a demand-paged range: reported as PAGE_FAULT, resumed by re-executing it (issue 17). */
+  demand?: boolean;
 }
 
 /**

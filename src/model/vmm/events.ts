@@ -36,7 +36,17 @@ export type VmmIoctlEvent =
   | (Ioctl & { readonly op: "START"; readonly fd: number })
   /** On the vCPU's fd: named by its VM fd, or by the guest's VMID (`vm`), and the vCPU index. */
   | (Ioctl & { readonly op: "VCPU_RUN"; readonly fd?: number; readonly vm?: number; readonly vcpu: number })
-  | (Ioctl & { readonly op: "RELEASE"; readonly fd: number });
+  | (Ioctl & { readonly op: "RELEASE"; readonly fd: number })
+  /**
+   * guest_memfd-era driver (issue 17, src/model/vmm/gmem.ts; upstream v17 uapi, reference §7.1, §7.3):
+   * GUNYAH_CREATE_GUEST_MEM (0x40404708) makes a guest_memfd of `size` bytes, whose folios the host
+   * allocates at `hostAddr` (the trace records where); GUNYAH_VM_MAP_MEM (0x40204709) binds part of
+   * it at `guestAddr` with flags FORCE_LEND 1 / FORCE_SHARE 2 and ALLOW_READ 0x10, WRITE 0x20, EXEC
+   * 0x40; GUNYAH_VM_SET_BOOT_CONTEXT (0x4010470a) stores a boot register (reg = reg_set << 8 | index).
+   */
+  | (Ioctl & { readonly op: "CREATE_GUEST_MEM"; readonly size: number; readonly hostAddr: number })
+  | (Ioctl & { readonly op: "VM_MAP_MEM"; readonly fd: number; readonly guestMemFd: number; readonly guestAddr: number; readonly offset: number; readonly size: number; readonly flags: number })
+  | (Ioctl & { readonly op: "VM_SET_BOOT_CONTEXT"; readonly fd: number; readonly reg: number; readonly value: bigint });
 
 /**
  * crosvm copies a kernel (or any program image) into a memory region it registered for the VM,

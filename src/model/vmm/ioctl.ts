@@ -16,6 +16,8 @@ import { ERRNO, rmErrno, vmmVmByVmid, type VmmRegion, type VmmVm } from "./state
 import type { VmmIoctlEvent, VmmLoadImageEvent } from "./events.ts";
 import { invalidEvent } from "../../core/errors.ts";
 import { authTypeFor, firmwareMemRequest, newIncarnation, setFwConfig } from "../protected/vmm.ts";
+import { afterInit, beforeInit, createGuestMem, demandPage, mapMem, reclaimDemandPages, setBootContext } from "./gmem.ts";
+import { VCPU_RUN_PAGE_FAULT } from "../vcpu/run.ts";
 
 type Ev<O extends VmmIoctlEvent["op"]> = Extract<VmmIoctlEvent, { op: O }>;
 export interface RmCallLog { msg: string; err: string; notify: { to: number; msg: string; data: Uint8Array }[] }
@@ -185,7 +187,10 @@ function start(s: Machine, ev: Ev<"START">): IoctlOutcome {
     ["VM_CONFIG_IMAGE", P.encodeVmConfigImage({ vmid: vm.vmid, authType: authTypeFor(s, vm), imageHandle: image.parcel, imageOffset: 0, imageSize: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtOffset: vm.dtb.guestPhysAddr - image.guestPhysAddr, dtSize: vm.dtb.size })],
     // protected VMs (issue #6, src/model/protected/vmm.ts): the firmware region, after CONFIG_IMAGE.
     ...(fwMem === null ? [] : [["VM_SET_FIRMWARE_MEM", fwMem] as [RmMessageName, Uint8Array]]),
+    // guest_memfd bindings (issue 17, vmm/gmem.ts): demand-paged ranges and the image's place, then the boot context.
+    ...beforeInit(vm, image),
     ["VM_INIT", P.encodeVmid(vm.vmid)],
+    ...afterInit(vm),
     ["VM_GET_HYP_RESOURCES", P.encodeVmid(vm.vmid)],
     ["VM_START", P.encodeVmid(vm.vmid)],
   ];
@@ -210,6 +215,8 @@ function release(s: Machine, ev: Ev<"RELEASE">): IoctlOutcome {
   const st = s.rm.vms.byId[vm.vmid]?.status;
   if (st === "EXITED" || st === "READY" || st === "INIT_FAILED") rmCall(s, ev, rm, "VM_RESET", P.encodeVmid(vm.vmid));
   for (const r of vm.regions) if (r.parcel !== 0) rmCall(s, ev, rm, "MEM_RECLAIM", P.encodeMemHandle({ handle: r.parcel, flags: 0 }));
+  // Demand-provided pages (issue 17): reclaimed once VM_RESET has released them (⚠ Linux reclaims its folios before the reset).
+  reclaimDemandPages(vm, (msg, payload) => rmCall(s, ev, rm, msg, payload));
   rmCall(s, ev, rm, "VM_DEALLOCATE", P.encodeVmid(vm.vmid));
   for (const id of vm.devices) {
     delete s.virtio.devices.byId[id];
@@ -293,6 +300,17 @@ function vcpuRun(s: Machine, ev: Ev<"VCPU_RUN">): IoctlOutcome {
     }
     if (h !== null) return { ret: 0, rm: [], exit: "none", state: stateName(state), halt: h.cause, rmNotify: [...h.notify] };
   }
+  if (state === VCPU_RUN_PAGE_FAULT) {
+    // gunyah_vcpu.c: demand-page from the guest_memfd, then resume with RETRY (the access re-executes);
+    // on failure exit to userspace with exit_reason PAGE_FAULT, attempt = -errno, resume_action FAULT.
+    const ipa = Number(r.out![1]!);
+    const rmLog: RmCallLog[] = [];
+    const d = demandPage(s, vm, (msg, payload) => rmCall(s, ev, rmLog, msg, payload), ipa, r.out![2]! !== 0n);
+    if (d.ret !== 0) return { ret: 0, rm: rmLog, exit: "PAGE_FAULT", physAddr: ipa, attempt: d.ret, resumeAction: "FAULT" };
+    r = callAs(s, VMID.HLOS, runner, host.cspace, HVC.vcpu_run, [cap, 0, 1, 0]);
+    state = r.error === "OK" ? Number(r.out![0]!) : -1;
+    return { ret: 0, rm: rmLog, exit: "PAGE_FAULT_HANDLED", physAddr: ipa, provided: d.provided, state: stateName(state) };
+  }
   const write = state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE;
   if (write || state === VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ) {
     const ipa = Number(r.out![1]!);
@@ -320,7 +338,7 @@ function hasIoeventfd(vm: VmmVm, ipa: number, size: number): boolean {
 
 /** vcpu_run_state numbers to names (a constant table: every VCPU_RUN reports one). */
 const STATE_NAMES = new Map<number, string>(Object.entries(VCPU_RUN_STATE).map(([name, n]) => [n, name]));
-const stateName = (n: number): string => STATE_NAMES.get(n) ?? String(n);
+const stateName = (n: number): string => STATE_NAMES.get(n) ?? (n === VCPU_RUN_PAGE_FAULT ? "PAGE_FAULT" : String(n));
 
 export function onVmmIoctl(s: Machine, ev: VmmIoctlEvent): IoctlOutcome {
   switch (ev.op) {
@@ -350,5 +368,8 @@ export function onVmmIoctl(s: Machine, ev: VmmIoctlEvent): IoctlOutcome {
     case "START": return start(s, ev);
     case "VCPU_RUN": return vcpuRun(s, ev);
     case "RELEASE": return release(s, ev);
+    case "CREATE_GUEST_MEM": return { ret: createGuestMem(s, ev.size, ev.hostAddr), rm: [] };
+    case "VM_MAP_MEM": return { ret: mapMem(s, vmOf(s, ev), ev), rm: [] };
+    case "VM_SET_BOOT_CONTEXT": return { ret: setBootContext(vmOf(s, ev), ev.reg, ev.value), rm: [] };
   }
 }

@@ -37,6 +37,32 @@ export interface VmmVm {
   mmio: Record<number, VmmMmioExit>;
   /** Writes ioeventfds took in the kernel, waiting for crosvm's device worker. */
   ioevents: VmmMmioExit[];
+  /** guest_memfd bindings, boot context and the pages provided on demand (issue 17, vmm/gmem.ts); absent: none. */
+  gmem?: VmmGmemVm;
+}
+
+/** A guest_memfd file: its size and where its folios sit in the host. */
+export interface VmmGuestMem {
+  fd: number;
+  size: number;
+  hostAddr: number;
+}
+
+/** VM_MAP_MEM: guest range → guest_memfd offset, lend or share, its access (ALLOW_READ/WRITE/EXEC). */
+export interface VmmGmemBinding {
+  guestMemFd: number;
+  guestAddr: number;
+  offset: number;
+  size: number;
+  lend: boolean;
+  write: boolean;
+}
+
+export interface VmmGmemVm {
+  bindings: VmmGmemBinding[];
+  bootContext: { reg: number; value: bigint }[];
+  /** Pages provided on PAGE_FAULT exits, in order: guest page, host page, the RM parcel. */
+  provided: { gpa: number; hostAddr: number; handle: number; lend: boolean }[];
 }
 
 /** An access forwarded from the hypervisor's VMMIO exit (reference §7.4 run page, MMIO union). */
@@ -57,6 +83,8 @@ export interface VmmState {
   /** The driver's RPC sequence counter (allocated cyclically over 16 bits). */
   rpcSeq: number;
   nextDevice: number;
+  /** guest_memfd files by fd (issue 17); absent until the first CREATE_GUEST_MEM. */
+  guestMems?: Record<number, VmmGuestMem>;
 }
 
 /**

@@ -7,6 +7,8 @@ import { vmLargeMemoryScenario } from "./vm-large-memory.ts";
 import { shippedScenarios } from "../file/files.ts";
 import { BUG_SCENARIOS, PVM_SCENARIOS, pvmBootScenario } from "./pvm.ts";
 import { CODE_SCENARIOS } from "./guest-code.ts";
+import { pvmStolenTimeScenario } from "./pvm-stolen-time.ts";
+import { pvmDemandPagingScenario } from "./pvm-demand-paging.ts";
 
 /**
  * Built-in scenarios by name, in the order `hvsim scenarios` lists them. The first is the default
@@ -17,6 +19,8 @@ import { CODE_SCENARIOS } from "./guest-code.ts";
 export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   pvmBootScenario,
   ...PVM_SCENARIOS,
+  pvmStolenTimeScenario,
+  pvmDemandPagingScenario,
   vmSecondaryScenario,
   ...CODE_SCENARIOS,
   hypSecondaryScenario,

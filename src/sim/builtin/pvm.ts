@@ -11,6 +11,7 @@ import type { Program } from "../lib/program.ts";
 import type { HostVm } from "../lib/host.ts";
 import { compileAndSign, verifyOutput } from "./pvm-compile.ts";
 import { PAYLOAD_ELF, PAYLOAD_KEY_PEM, payloadDriver, signPayload } from "./pvm-payload.ts";
+import { bugDemandPageScenario } from "./pvm-demand-paging.ts";
 import {
   PVM_LAYOUT,
   PVM_PLAN,
@@ -229,6 +230,7 @@ export const BUG_SCENARIOS: readonly Scenario[] = [
   bug("smmu-map-kept-after-reclaim", "isolation.smmu_within_vm", { imageFiles: [RI5], script: dmaScript }, "the pVM's device keeps its SMMU mapping when the pVM's memory goes back to the host."),
   bug("rollback-check-skipped", "isolation.rollback_respected", { imageFiles: [RI5, RI3], script: rollbackScript }, "pvmfw boots an older payload."),
   bug("virq-wrong-vm", "isolation.virq_to_owner", { imageFiles: [RI5], script: bootScript }, "a virtio interrupt of the pVM's device is raised in the host."),
+  bugDemandPageScenario, // issue 17: src/sim/builtin/pvm-demand-paging.ts
 ];
 
 export const PVM_SCENARIOS: readonly Scenario[] = [pvmCompileScenario, pvmTamperedScenario, pvmRollbackScenario, pvmHostReadScenario, pvmDmaScenario];
