@@ -36,15 +36,23 @@ function sourceLocations(outDir: string) {
 
 /** Builds hvsim.mjs (+ source map and inputs.json) into `outDir`; returns the bundle's size. */
 export async function buildCli(outDir = CLI_DIST_DIR): Promise<number> {
+  return bundle(join(ROOT, "src/cli/main.ts"), outDir, "hvsim.mjs");
+}
+
+/**
+ * Bundles one entry module into `outDir/name` (+ map and inputs.json), as the CLI is bundled:
+ * benchmarks and profiles use it to measure the code users run (no tsx, no keepNames).
+ */
+export async function bundle(entry: string, outDir: string, name: string): Promise<number> {
   const { build } = await import("esbuild");
   const result = await build({
-    entryPoints: [join(ROOT, "src/cli/main.ts")],
+    entryPoints: [entry],
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
     write: false,
-    outfile: join(outDir, "hvsim.mjs"),
+    outfile: join(outDir, name),
     external: EXTERNAL,
     sourcemap: "linked",
     metafile: true,

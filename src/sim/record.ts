@@ -1,4 +1,5 @@
 import { mutableCopy } from "../core/reducer.ts";
+import { shallowCopy } from "../core/copy.ts";
 import { stateHash } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
 import { freeze } from "immer";
@@ -68,7 +69,9 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
       stoppedBy = "until";
       break;
     }
-    const ev = { ...proposal, seq } as HypEvent;
+    const fields = shallowCopy(proposal);
+    fields.seq = seq;
+    const ev = fields as unknown as HypEvent;
     const outcome = hvModel.apply(state, ev);
     driver.observe?.(ev, outcome, state);
     if (writer.append(ev, outcome)) {
