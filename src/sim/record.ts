@@ -2,7 +2,6 @@ import { mutableCopy } from "../core/reducer.ts";
 import { shallowCopy } from "../core/copy.ts";
 import { stateHash } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
-import { freeze } from "immer";
 import { hvModel, type Machine } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
 import { TraceWriter, type WriterOptions } from "../trace/writer.ts";
@@ -75,7 +74,8 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     const outcome = hvModel.apply(state, ev);
     driver.observe?.(ev, outcome, state);
     if (writer.append(ev, outcome)) {
-      writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? freeze(mutableCopy(state), true) : undefined);
+      // The writer encodes the snapshot at once and keeps nothing of it: the live state serves.
+      writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? state : undefined);
     }
     if (options.checkInvariants) {
       const failure = checkInvariants(state, options.invariants ?? hvModel.invariants);

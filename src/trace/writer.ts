@@ -80,7 +80,7 @@ export class TraceWriter {
     return (this.blocks.length + 1) % this.snapshotEveryBlocks === 0;
   }
 
-  /** Writes the pending block and a checkpoint with the state hash after its last event. */
+  /** Writes the pending block and a checkpoint with the state hash after its last event (a snapshot is encoded now, not kept). */
   checkpoint(hash: string, snapshot?: unknown): void {
     if (this.pending.length === 0) return;
     const last = this.pending[this.pending.length - 1]!;
