@@ -19,15 +19,16 @@ const EXTERNAL = ["esbuild", "tsx", "playwright-core", "msgpackr-extract", "cbor
  * Files that find the repository's folders (scenarios/, guests/, dist/viewer) from their own
  * location keep that meaning in the bundle: `import.meta.url` becomes the URL the source file had.
  */
+const META_URL = /(?<!["'`])\bimport\.meta\.url\b(?!["'`])/g;
+
 function sourceLocations(outDir: string) {
   return {
     name: "source-locations",
     setup(b: { onLoad: (o: { filter: RegExp }, f: (a: { path: string }) => Promise<{ contents: string; loader: "ts" | "tsx" }>) => void }) {
       b.onLoad({ filter: /\.tsx?$/ }, async (a) => {
         let contents = await readFile(a.path, "utf8");
-        if (contents.includes("import.meta.url")) {
-          contents = contents.replaceAll("import.meta.url", `new URL(${JSON.stringify(relative(outDir, a.path))}, import.meta.url).href`);
-        }
+        // Code, not text: an occurrence in quotes (a string, or a comment naming it) stays as it is.
+        contents = contents.replace(META_URL, `new URL(${JSON.stringify(relative(outDir, a.path))}, import.meta.url).href`);
         return { contents, loader: a.path.endsWith(".tsx") ? "tsx" : "ts" };
       });
     },
