@@ -93,6 +93,8 @@ const CASES: readonly (readonly [command: string, code: number, argv: () => stri
   ["minimize", 2, () => ["minimize", f("smoke.hvt"), "--until", "seq > 100000", "-o", f("min2.hvt")]],
   ["export", 0, () => ["export", f("smoke.hvt"), "--format", "json", "-o", f("e.jsonl")]],
   ["export", 2, () => ["export", f("flipped.hvt"), "--format", "json", "-o", f("e2.jsonl")]],
+  ["repair", 0, () => ["repair", f("cut.hvt"), "-o", f("repaired.hvt")]],
+  ["repair", 2, () => ["repair", f("smoke.hvt"), "-o", f("smoke.hvt")]],
   ["abi", 0, () => ["abi", "vcpu_run"]],
   ["abi", 2, () => ["abi", "vcpu_rnu_rnu"]],
 ];

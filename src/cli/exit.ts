@@ -21,12 +21,12 @@ export const exitFor = (c: FailureClass): number => EXIT[c];
  */
 export const EXIT_TABLE: Readonly<Record<string, Readonly<Record<number, string>>>> = {
   run: { 0: "recorded, replayed, reproduced", 1: "an invariant was violated (next steps printed)", 2: "bad input (scenario, option)" },
-  record: { 0: "written", 2: "bad input (scenario, option, a time without a unit)" },
-  replay: { 0: "every outcome and hash verified", 1: "an invariant violation (--check)", 2: "a damaged or invalid trace", 3: "divergence: this build computes another outcome or hash" },
-  info: { 0: "intact", 2: "damaged (what survives is still reported)" },
+  record: { 0: "written", 2: "bad input (scenario, option, a time without a unit, an output that is the input); a run that fails leaves an existing output as it was" },
+  replay: { 0: "every outcome and hash verified (also an unfinished recording with --allow-incomplete)", 1: "an invariant violation (--check)", 2: "a damaged, invalid or (without --allow-incomplete) unfinished trace", 3: "divergence: this build computes another outcome or hash" },
+  info: { 0: "intact", 2: "damaged or unfinished (what is whole is still reported)" },
   log: { 0: "printed (also when the reader stops early, as `| head` does)", 2: "bad input, or a damaged trace (the events before the damage are printed)" },
   state: { 0: "printed (also before the damage of a damaged trace)", 2: "bad input (an index outside the trace, a path that does not exist)", 3: "divergence on the way to the event" },
-  check: { 0: "every invariant held after every event", 1: "a violation (named with its event index; next steps printed)", 2: "bad input, or a damaged trace", 3: "divergence: the trace no longer replays with this build" },
+  check: { 0: "every invariant held after every event", 1: "a violation (named with its event index; next steps printed)", 2: "bad input, or a damaged or (without --allow-incomplete) unfinished trace", 3: "divergence: the trace no longer replays with this build" },
   scenarios: { 0: "listed" },
   fuzz: { 0: "every seed passed", 1: "a seed failed (its trace kept, its repro printed)", 2: "bad input" },
   "avb verify": { 0: "verified", 1: "AVB refused the image (its result named)", 2: "not an AVB image, not a key, bad input" },
@@ -37,6 +37,7 @@ export const EXIT_TABLE: Readonly<Record<string, Readonly<Record<number, string>
   diff: { 0: "same run (or same behaviour with --replay)", 1: "different", 2: "bad input, or damage that hides whether they differ" },
   minimize: { 0: "written", 2: "bad input, or the trace never fails" },
   export: { 0: "written", 2: "bad input, or a damaged trace (the events before the damage are exported)" },
+  repair: { 0: "written (what was dropped is said)", 2: "bad input (not a trace, an unreadable header, an output that is the input)" },
   abi: { 0: "the tables, or what the query names", 2: "nothing by that name or number" },
 };
 

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { AtomicFile } from "../trace/source.ts";
 import type { LineStream } from "./io.ts";
 
 /**
@@ -21,13 +21,16 @@ export async function pump(out: LineStream, lines: Iterable<string>, onLine?: (n
   return { lines: n, readerLeft: out.closed };
 }
 
-/** Lines into a file, in 1 MiB writes (a file never pushes back). */
-export function fileLines(path: string): LineStream & { close(): void } {
-  const fd = openSync(path, "w");
-  let done = false;
+/**
+ * Lines into a file, in 1 MiB writes (a file never pushes back), written whole or not at all: the
+ * end puts the file in place (AtomicFile: a temporary file beside it, renamed), `abandon` (a failed
+ * export) leaves whatever was at the path untouched.
+ */
+export function fileLines(path: string): LineStream & { abandon(): void } {
+  const file = new AtomicFile(path);
   let buf = "";
   const flush = (): void => {
-    if (buf !== "") writeSync(fd, buf);
+    if (buf !== "") file.write(buf);
     buf = "";
   };
   return {
@@ -39,13 +42,10 @@ export function fileLines(path: string): LineStream & { close(): void } {
     },
     drain: async () => {},
     async end() {
-      this.close();
-    },
-    close() {
-      if (done) return;
-      done = true;
+      if (file.finished) return;
       flush();
-      closeSync(fd);
+      file.commit();
     },
+    abandon: () => void file.abandon(),
   };
 }

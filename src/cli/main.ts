@@ -21,12 +21,13 @@ import { registerMinimize } from "./commands/minimize.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerCpu } from "./commands/cpu.ts";
 import { registerView } from "./commands/view.ts";
+import { registerRepair } from "./commands/repair.ts";
 import { MODEL_VERSION } from "../model/machine.ts";
 
 export type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Every command, in the order `--help` lists them. A new command adds one line here. */
-const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerView, registerAbi, registerCpu];
+const COMMANDS: readonly Register[] = [registerRun, registerRecord, registerReplay, registerInfo, registerLog, registerState, registerCheck, registerScenarios, registerFuzz, registerAvb, registerBcc, registerDebug, registerBisect, registerDiff, registerMinimize, registerExport, registerRepair, registerView, registerAbi, registerCpu];
 
 function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("hvsim")
@@ -44,8 +45,8 @@ function buildProgram(io: Io, setCode: (c: number) => void): Command {
     })
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok, 1 finding (violation, difference), 2 bad input or usage, 3 replay divergence, 70 a bug in hvsim;\n" +
-        "each command's --help lists its own.\n" +
+      "\nExit codes: 0 ok, 1 finding (violation, difference), 2 bad input or usage (a damaged or incomplete trace,\n" +
+        "a bad scenario, a wrong argument), 3 replay divergence, 70 a bug in hvsim; each command's --help lists its own.\n" +
         "Start with: hvsim run",
     );
   for (const register of COMMANDS) register(program, io, setCode);

@@ -3,7 +3,8 @@ import { die } from "../core/errors.ts";
 import { MAGIC } from "../trace/format.ts";
 import { TraceReader } from "../trace/reader.ts";
 import { fileSource } from "../trace/source.ts";
-import { damageLine, openTrace, type OpenedTrace } from "../timetravel/open.ts";
+import { openTrace, type OpenedTrace } from "../timetravel/open.ts";
+import { damageHint, damageLine } from "../trace/damage.ts";
 import type { Damage } from "../trace/reader.ts";
 import { EXIT } from "./exit.ts";
 import { parseIntOption } from "./files.ts";
@@ -27,26 +28,44 @@ export function isTraceFile(ref: string): boolean {
 }
 
 /**
- * How every command opens a trace file: one line when it is missing or not a trace; the whole
- * events indexed once (checksums checked); damage announced on stderr at once, in one form, before
- * the command works on what is whole. Close it with `close()` (or use `withTrace`).
+ * How a command treats an unfinished recording (no footer): `accept` for one given
+ * --allow-incomplete (verified as far as it goes, exit 0), `offer` for one that takes the option
+ * but was not given it (the line says so), and otherwise like damage.
  */
-export function openTraceFile(io: Io, path: string): OpenedTrace {
+export type IncompletePolicy = "accept" | "offer" | "damage";
+
+export interface OpenOptions {
+  readonly incomplete?: IncompletePolicy;
+}
+
+/**
+ * How every command opens a trace file: one line when it is missing or not a trace; the whole
+ * events indexed once by one checked pass (every record's checksum, schema and place, the footer
+ * against the file, the trailer ending it); damage or an unfinished recording announced on stderr
+ * at once, in one form, before the command works on what is whole. Close it with `close()` (or use
+ * `withTrace`).
+ */
+export function openTraceFile(io: Io, path: string, o: OpenOptions = {}): OpenedTrace {
   if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
   if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
   const trace = openTrace(TraceReader.open(fileSource(path)));
-  if (trace.damage !== null) reportDamage(io, path, trace.damage);
+  if (trace.damage !== null) reportDamage(io, path, trace.damage, o.incomplete);
   return trace;
 }
 
-/** Says where a trace is damaged: the same line from every command. */
-export function reportDamage(io: Io, path: string, d: Damage): void {
-  io.err(`hvsim: ${damageLine(path, d)}`);
+/**
+ * Says where a trace is damaged or that it is unfinished: the same line from every command. An
+ * unfinished one also gets what to do about it (--allow-incomplete where the command takes it,
+ * `hvsim repair`).
+ */
+export function reportDamage(io: Io, path: string, d: Damage, incomplete: IncompletePolicy = "damage"): void {
+  const hint = d.code !== "TRACE_INCOMPLETE" || incomplete === "accept" ? "" : ` (${incomplete === "offer" ? "--allow-incomplete accepts it; " : ""}${damageHint(path, d)})`;
+  io.err(`hvsim: ${damageLine(path, d)}${hint}`);
 }
 
 /** Opens a trace, runs `fn` on it and closes it (also when `fn` is async or throws). */
-export function withTrace<T>(io: Io, path: string, fn: (t: OpenedTrace) => T): T {
-  const trace = openTraceFile(io, path);
+export function withTrace<T>(io: Io, path: string, fn: (t: OpenedTrace) => T, o: OpenOptions = {}): T {
+  const trace = openTraceFile(io, path, o);
   let async = false;
   try {
     const r = fn(trace);
@@ -63,11 +82,20 @@ export function withTrace<T>(io: Io, path: string, fn: (t: OpenedTrace) => T): T
 /**
  * The exit code of a command's answer on a trace that may be damaged: an answer found in the whole
  * part before the damage stands (a violation, a divergence, a bisect hit: 1 or 3, or a state at an
- * index before the damage: `determined`); an "all fine" that could not look at the rest is 2.
+ * index before the damage: `determined`); an "all fine" that could not look at the rest is 2. A
+ * trace whose records are whole but whose structure is wrong (TRACE_MALFORMED: edited by hand or
+ * written by something else) determines nothing: even its whole part is not what hvsim wrote.
+ * `incomplete: "accept"` (--allow-incomplete) takes an unfinished recording as it is.
  */
-export function exitAfterDamage(trace: OpenedTrace, code: number, determined = false): number {
-  return trace.damage !== null && code === EXIT.ok && !determined ? EXIT.input : code;
+export function exitAfterDamage(trace: OpenedTrace, code: number, determined = false, incomplete: IncompletePolicy = "damage"): number {
+  const d = trace.damage;
+  if (d === null || code !== EXIT.ok) return code;
+  if (incomplete === "accept" && d.code === "TRACE_INCOMPLETE") return code;
+  return determined && d.code !== "TRACE_MALFORMED" ? code : EXIT.input;
 }
+
+/** The policy of a command that takes --allow-incomplete. */
+export const incompleteOption = (allow: boolean | undefined): IncompletePolicy => (allow === true ? "accept" : "offer");
 
 /** An event index option (`--at`, `--from`): an integer, `end` for the last whole event, checked against the trace. */
 export function indexOption(trace: OpenedTrace, name: string, raw: string): number {

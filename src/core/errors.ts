@@ -13,6 +13,7 @@ export type FailureCode =
   | "TRACE_TRUNCATED"
   | "TRACE_CHECKSUM"
   | "TRACE_MALFORMED"
+  | "TRACE_INCOMPLETE"
   | "TRACE_EVENT_INVALID"
   | "TRACE_EVENT_OUT_OF_ORDER"
   | "REPLAY_DIVERGENCE"
@@ -26,6 +27,8 @@ const classOf: Record<FailureCode, FailureClass> = {
   TRACE_TRUNCATED: "input",
   TRACE_CHECKSUM: "input",
   TRACE_MALFORMED: "input",
+  /** The file ends before the trace does (no footer): a recording that did not finish. */
+  TRACE_INCOMPLETE: "input",
   TRACE_EVENT_INVALID: "input",
   TRACE_EVENT_OUT_OF_ORDER: "input",
   REPLAY_DIVERGENCE: "divergence",

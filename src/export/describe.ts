@@ -25,8 +25,22 @@ export const describers: Record<string, Describer> = {
 
 export function describeEvent(ev: EventBase, outcome: Outcome): string {
   const d = describers[ev.kind];
-  const body = d === undefined ? JSON.stringify(ev, (_k, v) => (typeof v === "bigint" ? hex(v) : v)) : d(ev as EventBase & Record<string, unknown>, outcome);
+  const body = d === undefined ? plainJson(ev) : describedOrPlain(d, ev as EventBase & Record<string, unknown>, outcome);
   return `#${ev.seq} t=${formatNs(ev.t)} ${ev.kind} ${body}`;
+}
+
+const plainJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? hex(x) : x));
+
+/**
+ * A stored outcome comes from a trace, which may hold one this build's model never makes (another
+ * model version, a hand edit): shown as it is rather than failing the whole listing.
+ */
+function describedOrPlain(d: (ev: EventBase & Record<string, unknown>, o: Outcome) => string, ev: EventBase & Record<string, unknown>, outcome: Outcome): string {
+  try {
+    return d(ev, outcome);
+  } catch {
+    return `${plainJson(ev)} -> ${plainJson(outcome)} (an outcome this build does not describe)`;
+  }
 }
 
 /** 1234567890 ns -> "1.234567890s": fixed width after the point, so columns line up. */

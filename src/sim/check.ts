@@ -1,7 +1,7 @@
 import type { Invariant } from "../core/invariants.ts";
 import { replay } from "../core/replay.ts";
 import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
-import type { TraceReader } from "../trace/reader.ts";
+import type { Damage, TraceReader } from "../trace/reader.ts";
 import type { ByteSink } from "../trace/source.ts";
 import { compilePredicate } from "../timetravel/predicate.ts";
 import { record } from "./record.ts";
@@ -27,6 +27,8 @@ export interface CheckResult {
   readonly problem: string | null;
   /** What kind of problem: this build computes other outcomes or hashes, or the trace is bad. */
   readonly problemClass?: "divergence" | "input";
+  /** Where a checked trace is damaged or ends unfinished (everything before it was checked). */
+  readonly damage: Damage | null;
 }
 
 /**
@@ -65,12 +67,13 @@ export function checkTrace(
       invariants: invariants.length,
       violation: { invariant, index: f.seq, kind: f.kind, path, detail, ...(objects ? { objects } : {}) },
       problem: null,
+      damage: null,
     };
   }
-  const problem =
-    f !== null ? `${f.type} at event ${f.seq}` : reader.damage !== null ? `damaged at byte offset ${reader.damage.offset}` : null;
-  const problemClass = f === null ? (problem === null ? undefined : "input") : f.type === "trace_error" ? "input" : "divergence";
-  return { ok: problem === null, events: r.verified, invariants: invariants.length, violation: null, problem, ...(problemClass === undefined ? {} : { problemClass }) };
+  const problem = f !== null ? `${f.type} at event ${f.seq}` : null;
+  const problemClass = f === null ? undefined : f.type === "trace_error" ? "input" : "divergence";
+  const damage = f === null ? reader.damage : null;
+  return { ok: problem === null && damage === null, events: r.verified, invariants: invariants.length, violation: null, problem, damage, ...(problemClass === undefined ? {} : { problemClass }) };
 }
 
 /** Records a scenario from a seed with every invariant checked after every event. */
@@ -92,5 +95,6 @@ export function checkScenario(
         ? null
         : { invariant: v.invariant, index: v.seq, kind: v.kind, path: v.path, detail: v.detail, ...(v.objects ? { objects: v.objects } : {}) },
     problem: null,
+    damage: null,
   };
 }

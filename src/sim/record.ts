@@ -2,6 +2,7 @@ import { mutableCopy } from "../core/reducer.ts";
 import { shallowCopy } from "../core/copy.ts";
 import { stateHash } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
+import { die } from "../core/errors.ts";
 import { hvModel, type Machine } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
 import { TraceWriter, type WriterOptions } from "../trace/writer.ts";
@@ -68,6 +69,8 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
       stoppedBy = "until";
       break;
     }
+    // Time is integer nanoseconds; past 2^53 it would silently round (and no run needs 104 days).
+    if (!Number.isSafeInteger(proposal.t)) die("SCENARIO_INVALID", `${scenario.source ?? scenario.name}: virtual time passes 2^53 ns (about 104 days) at event ${seq}: sleeps too long for the simulator`, { seq });
     const fields = shallowCopy(proposal);
     fields.seq = seq;
     const ev = fields as unknown as HypEvent;

@@ -15,7 +15,7 @@ const asAny = (m: MachineModel): AnyModel<Machine> => m as unknown as AnyModel<M
 /**
  * A trace as every command sees it: the header, the whole events (random access), and where the
  * file is damaged, found once when it is opened. Commands work on the whole events and report the
- * damage with `damageLine`, so a damaged trace reads the same to every tool.
+ * damage with `damageLine` (src/trace/damage.ts), so a damaged trace reads the same to every tool.
  */
 export interface OpenedTrace {
   readonly name: string;
@@ -48,11 +48,6 @@ export function openTrace(reader: TraceReader): OpenedTrace {
     },
     close: () => reader.close(),
   };
-}
-
-/** The one line about a damaged trace: where, what, and what is still used. */
-export function damageLine(name: string, d: Damage): string {
-  return `${name}: damaged at byte offset ${d.offset} (block ${d.block}): ${d.message}; ${d.eventsBefore === 0 ? "no whole event precedes it" : `using the ${d.eventsBefore} whole events before it`}`;
 }
 
 /** A seeker over a trace file (or in-memory trace bytes opened as a reader). */

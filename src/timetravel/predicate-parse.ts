@@ -45,7 +45,9 @@ export function tokenize(src: string): Token[] {
       continue;
     }
     const rest = src.slice(i);
-    const num = /^(?:0[xX][0-9a-fA-F_]+|\d[\d_]*)(?![\w$])/.exec(rest);
+    // "_" only between digits: `0x_` and `1__0` are not numbers (BigInt would throw on them).
+    const num = /^(?:0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|\d(?:_?\d)*)(?![\w$])/.exec(rest);
+    if (num === null && /^\d/.test(rest)) fail(src, i, `'${/^[\w$]+/.exec(rest)![0]}' is not a number (decimal, or 0x hex; '_' between digits)`);
     if (num !== null) {
       out.push({ kind: "num", text: num[0], value: numberValue(num[0]), at: i });
       i += num[0].length;
@@ -60,7 +62,7 @@ export function tokenize(src: string): Token[] {
     if (c === '"' || c === "'") {
       const str = c === '"' ? /^"((?:[^"\\]|\\.)*)"/.exec(rest) : /^'([^'\\]*)'/.exec(rest);
       if (str === null) fail(src, i, "unterminated string");
-      out.push({ kind: "str", text: str![0], value: c === '"' ? JSON.parse(str![0]) : str![1], at: i });
+      out.push({ kind: "str", text: str![0], value: c === '"' ? jsonString(src, i, str![0]) : str![1], at: i });
       i += str![0].length;
       continue;
     }
@@ -71,6 +73,15 @@ export function tokenize(src: string): Token[] {
   }
   out.push({ kind: "end", text: "end of input", at: src.length });
   return out;
+}
+
+/** A double-quoted string with JSON's escapes (\" \\ \n \t \uXXXX ...); any other escape is an error. */
+function jsonString(src: string, at: number, text: string): string {
+  try {
+    return JSON.parse(text) as string;
+  } catch {
+    return fail(src, at, `${text} has an escape that is not one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`);
+  }
 }
 
 function numberValue(text: string): number | bigint {

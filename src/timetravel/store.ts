@@ -1,7 +1,6 @@
 import type { EventBase, Outcome } from "../core/event.ts";
 import { die } from "../core/errors.ts";
-import type { Damage, Frame, TraceItem, TraceReader } from "../trace/reader.ts";
-import { RecordType } from "../trace/format.ts";
+import type { Damage, TraceReader } from "../trace/reader.ts";
 
 /**
  * Random access to a trace's events for time travel. Events come from memory (tests, minimised
@@ -51,15 +50,14 @@ const BLOCK_CACHE_MAX = 4;
  */
 export function outOfRange(i: number, count: number, damage: Damage | null): never {
   const range = count === 0 ? "this trace has no whole events" : `this trace has events 0..${count - 1}`;
-  const cut = damage === null ? "" : ` before the damage at byte offset ${damage.offset}`;
+  const cut = damage === null ? "" : damage.code === "TRACE_INCOMPLETE" ? " (the recording did not finish)" : ` before the damage at byte offset ${damage.offset}`;
   return die("ARGUMENT_INVALID", `event index ${i} is out of range: ${range}${cut} (-1 is genesis)`, { seq: i });
 }
 
 /**
- * A store over a trace file, holding only the whole events: the index is built by one pass over the
- * record frames (checksums checked, nothing decoded), with each block's event range taken from the
- * footer when it agrees with the file, else from the block itself. A trace damaged anywhere (a cut,
- * a flipped byte under an intact footer) is cut at the first damaged record, and says where.
+ * A store over a trace file, holding only the whole events. The block and snapshot index comes
+ * from one checked pass (traceIndex), which stops at the damage of a damaged trace or the end of
+ * an unfinished one; blocks are then decoded a few at a time, each checked against the index.
  */
 export function traceStore(reader: TraceReader): EventStore {
   const { blocks, snapshots, damage } = traceIndex(reader);
@@ -77,7 +75,7 @@ export function traceStore(reader: TraceReader): EventStore {
     const ref = blocks[lo]!;
     let hit = cache.get(ref.index);
     if (hit === undefined) {
-      const item = decodeBlock(reader, ref);
+      const item = reader.blockAt(ref.offset, ref.index, ref.first, ref.count);
       hit = { events: item.events, outcomes: item.outcomes };
       if (cache.size >= BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value!);
       cache.set(ref.index, hit);
@@ -103,22 +101,9 @@ export function traceStore(reader: TraceReader): EventStore {
       let best: { seq: number; offset: number } | undefined;
       for (const s of snapshots) if (s.seq <= i && (best === undefined || s.seq > best.seq)) best = s;
       if (best === undefined) return null;
-      const item = reader.itemAt(best.offset);
-      return item !== null && item.type === "checkpoint" && item.snapshot !== undefined ? { seq: item.seq, state: item.snapshot } : null;
+      return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq) };
     },
   };
-}
-
-/** A block the frame pass found whole but whose body does not decode as one (valid CRC, bad body). */
-function decodeBlock(reader: TraceReader, ref: BlockRef): Extract<TraceItem, { type: "block" }> {
-  const item = reader.itemAt(ref.offset, ref.index);
-  if (item === null || item.type !== "block" || item.first !== ref.first || item.events.length !== ref.count) {
-    return die("TRACE_MALFORMED", `${reader.source.name}: the block record at offset ${ref.offset} (block ${ref.index}) does not decode as events ${ref.first}..${ref.first + ref.count - 1}`, {
-      offset: ref.offset,
-      block: ref.index,
-    });
-  }
-  return item;
 }
 
 export interface TraceIndex {
@@ -128,47 +113,20 @@ export interface TraceIndex {
 }
 
 /**
- * Where the whole blocks and stored snapshots are. The footer supplies event ranges when its block
- * list matches the blocks the frame pass found; otherwise (no footer, or one that disagrees) each
- * record before the damage is decoded once. A gap in the event indices is damage too.
+ * The block and snapshot index, from one checked pass over the file (every record's checksum,
+ * schema and place, and the footer against what the file holds: TraceReader.items): a tool
+ * seeking in a trace knows from the start whether it is whole, and where it stops being, instead
+ * of finding out at the block it happens to read, and says so in the words `replay` and `info`
+ * use. The pass decodes every block once (about a second per million events); the footer alone
+ * cannot be trusted for this, since a hand-edited file can carry a consistent footer over blocks
+ * that are not what it says.
  */
 export function traceIndex(reader: TraceReader): TraceIndex {
-  const frames: Frame[] = [];
-  const pass = reader.frames();
-  let step = pass.next();
-  for (; !step.done; step = pass.next()) frames.push(step.value);
-  let damage: Omit<Damage, "eventsBefore"> | null = step.value;
-  const footer = reader.footer();
-  const blockFrames = frames.filter((f) => f.type === RecordType.block);
-  const fromFooter = footer !== null && blockFrames.every((f, k) => footer.blocks[k]?.[0] === f.offset) && (damage !== null || footer.blocks.length === blockFrames.length);
   const blocks: BlockRef[] = [];
   const snapshots: { seq: number; offset: number }[] = [];
-  const end = damage?.offset ?? Number.POSITIVE_INFINITY;
-  if (fromFooter) {
-    blockFrames.forEach((f, index) => blocks.push({ offset: f.offset, first: footer.blocks[index]![1], count: footer.blocks[index]![2], index }));
-    for (const [offset, seq, snap] of footer.checkpoints) if (snap === 1 && offset < end) snapshots.push({ seq, offset });
-  } else {
-    for (const f of frames) {
-      if (f.type !== RecordType.block && f.type !== RecordType.checkpoint) continue;
-      const item = reader.itemAt(f.offset, blocks.length);
-      if (item?.type === "block") blocks.push({ offset: f.offset, first: item.first, count: item.events.length, index: blocks.length });
-      else if (item?.type === "checkpoint" && item.snapshot !== undefined) snapshots.push({ seq: item.seq, offset: f.offset });
-    }
+  for (const item of reader.items()) {
+    if (item.type === "block") blocks.push({ offset: item.offset, first: item.first, count: item.events.length, index: item.index });
+    else if (item.type === "checkpoint" && item.snapshot !== undefined) snapshots.push({ seq: item.seq, offset: item.offset });
   }
-  // Event indices must be dense from 0: the first gap ends what can be used.
-  let next = 0;
-  for (let k = 0; k < blocks.length; k++) {
-    if (blocks[k]!.first === next) {
-      next += blocks[k]!.count;
-      continue;
-    }
-    damage = { code: "TRACE_MALFORMED", offset: blocks[k]!.offset, block: k, message: `block ${k} at offset ${blocks[k]!.offset} starts at event ${blocks[k]!.first}, expected ${next}` };
-    blocks.length = k;
-    break;
-  }
-  return {
-    blocks,
-    snapshots: snapshots.filter((s) => s.offset < (damage?.offset ?? Number.POSITIVE_INFINITY)),
-    damage: damage === null ? null : { ...damage, eventsBefore: next },
-  };
+  return { blocks, snapshots, damage: reader.damage };
 }

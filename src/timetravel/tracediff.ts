@@ -40,7 +40,8 @@ export interface TraceDiff {
   readonly state: { readonly at: number; readonly changes: readonly Change[]; readonly truncated: boolean } | null;
 }
 
-const HEADER_FIELDS = ["formatVersion", "modelVersion", "scenario", "seed", "config", "blockEvents", "snapshotEveryBlocks"] as const;
+// Not formatVersion: a run is the same run in either file format (a repaired or older file).
+const HEADER_FIELDS = ["modelVersion", "scenario", "seed", "config", "blockEvents", "snapshotEveryBlocks"] as const;
 
 /**
  * Compares two traces: the same run (header, events, outcomes)? If not, where they first differ by

@@ -1,26 +1,34 @@
 import { crc32 } from "node:zlib";
 
 /**
- * The hvsim trace file ("HVT"), format version 1.
+ * The hvsim trace file ("HVT"), format version 2 (version 1 is still read).
  *
- *   file    := MAGIC record* trailer?
+ *   file    := MAGIC header genesis (block checkpoint)* footer trailer
  *   MAGIC   := "HVSIMTRC" (8 bytes)
  *   record  := type:u8  length:u32le  crc32:u32le  body[length]      (body = one msgpack value)
- *   trailer := "HVSIMEND" footerOffset:u64le                          (last 16 bytes)
+ *   trailer := "HVSIMEND" footerOffset:u64le crc32:u32le             (format 2: 20 bytes, the CRC-32
+ *              of its first 16; format 1: the first 16 bytes only)
  *
- * The first record is the header; then blocks of events with their outcomes, each followed by a
- * checkpoint (event index, state hash, and every so often a full snapshot); then the footer, an
- * index of block and checkpoint offsets for seeking. Every record carries the CRC-32 of its body,
- * so a flipped byte is caught in the record that holds it, and framing lets a reader stop at the
- * first damaged record having yielded every whole record before it.
+ * The first record is the header; then the genesis checkpoint; then blocks of events with their
+ * outcomes, each followed by its checkpoint (event index, state hash, and every so often a full
+ * snapshot); then the footer, an index of block and checkpoint offsets for seeking, and the
+ * trailer, which points at the footer and ends the file. Every record carries the CRC-32 of its
+ * body and the trailer its own, so a flipped byte is caught where it is, and framing lets a reader
+ * stop at the first damaged record having yielded every whole record before it. A file that stops
+ * before its footer and trailer is an unfinished recording (incomplete), not a damaged one.
  */
 export const MAGIC = Buffer.from("HVSIMTRC", "latin1");
 export const TRAILER_MAGIC = Buffer.from("HVSIMEND", "latin1");
-export const TRAILER_BYTES = 16;
 export const FRAME_BYTES = 9;
-export const FORMAT_VERSION = 1;
+/** The format this build writes. */
+export const FORMAT_VERSION = 2;
+/** The formats this build reads. */
+export const FORMATS_READ: readonly number[] = [1, 2];
 /** A record body larger than this is damage, not data: it bounds what a reader will allocate. */
 export const RECORD_BYTES_MAX = 256 * 1024 * 1024;
+
+/** Trailer length by format: format 1 had no check value of its own. */
+export const trailerBytes = (formatVersion: number): number => (formatVersion >= 2 ? 20 : 16);
 
 export const RecordType = {
   header: 1,
@@ -82,10 +90,12 @@ export function frame(type: number, body: Uint8Array): Buffer {
   return Buffer.concat([head, body]);
 }
 
-export function trailer(footerOffset: number): Buffer {
-  const b = Buffer.alloc(TRAILER_BYTES);
+/** The trailer that ends a file of the given format whose footer record starts at `footerOffset`. */
+export function trailer(footerOffset: number, formatVersion = FORMAT_VERSION): Buffer {
+  const b = Buffer.alloc(trailerBytes(formatVersion));
   TRAILER_MAGIC.copy(b, 0);
   b.writeBigUInt64LE(BigInt(footerOffset), 8);
+  if (b.length > 16) b.writeUInt32LE(crc32(b.subarray(0, 16)), 16);
   return b;
 }
 

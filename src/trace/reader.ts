@@ -4,25 +4,31 @@ import {
   MAGIC,
   RECORD_BYTES_MAX,
   RecordType,
-  TRAILER_BYTES,
   TRAILER_MAGIC,
   checksum,
   recordTypeName,
-  type BlockBody,
+  trailer,
+  trailerBytes,
   type CheckpointBody,
   type FooterBody,
   type TraceHeader,
 } from "./format.ts";
+import { blockProblem, checkpointProblem, footerProblem, headerProblem, snapshotProblem } from "./schema.ts";
+import { Structure } from "./structure.ts";
 import type { ByteSource } from "./source.ts";
 import { die, type FailureCode } from "../core/errors.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
+import { stateHash } from "../core/hash.ts";
 
-/** Where and how a trace is damaged. Everything before `offset` was read whole. */
+/**
+ * Where and how a trace is damaged, or where an unfinished one ends. Everything before `offset`
+ * was read whole and checked.
+ */
 export interface Damage {
-  readonly code: Extract<FailureCode, "TRACE_TRUNCATED" | "TRACE_CHECKSUM" | "TRACE_MALFORMED">;
-  /** Byte offset of the first damaged record. */
+  readonly code: Extract<FailureCode, "TRACE_TRUNCATED" | "TRACE_CHECKSUM" | "TRACE_MALFORMED" | "TRACE_INCOMPLETE">;
+  /** Byte offset of the first damaged record (incomplete: where the whole records end). */
   readonly offset: number;
-  /** Index of the block (0-based, counting blocks only) that is damaged or would have come next. */
+  /** Whole blocks before the damage: also the index of the block that is damaged or would have come next. */
   readonly block: number;
   /** Whole events read before the damage. */
   readonly eventsBefore: number;
@@ -33,13 +39,16 @@ export type TraceItem =
   | {
       readonly type: "block";
       readonly offset: number;
+      readonly end: number;
       readonly index: number;
       readonly first: number;
+      /** The time the trace was at before the block's first event. */
+      readonly t0: number;
       readonly events: EventBase[];
       readonly outcomes: Outcome[];
     }
-  | ({ readonly type: "checkpoint"; readonly offset: number } & CheckpointBody)
-  | { readonly type: "footer"; readonly offset: number; readonly footer: FooterBody };
+  | ({ readonly type: "checkpoint"; readonly offset: number; readonly end: number } & CheckpointBody)
+  | { readonly type: "footer"; readonly offset: number; readonly end: number; readonly footer: FooterBody };
 
 interface RawRecord {
   readonly type: number;
@@ -50,86 +59,72 @@ interface RawRecord {
 
 /**
  * Streaming reader over a ByteSource: records are read one at a time, never the whole file.
- * `items()` yields every whole record in order and stops at the first damage, which it records
- * in `damage` (offset, block, events before it), so a damaged trace still yields what precedes it.
+ * `items()` yields every whole record in order, each checked against its schema and against the
+ * file's structure (see structure.ts), and stops at the first damage, which it records in `damage`
+ * (offset, block, events before it), so a damaged trace still yields what precedes it. A file that
+ * stops before its footer is incomplete (`TRACE_INCOMPLETE`): an unfinished recording.
  */
 export class TraceReader {
   damage: Damage | null = null;
+  readonly formatVersion: number;
+  readonly trailerBytes: number;
+  private footerCache: (FooterBody & { offset: number }) | null | undefined;
 
   private constructor(
     readonly source: ByteSource,
     readonly header: TraceHeader,
     readonly bodyStart: number,
-  ) {}
+  ) {
+    this.formatVersion = header.formatVersion;
+    this.trailerBytes = trailerBytes(header.formatVersion);
+  }
 
-  /** Opens a trace: checks the magic and reads the header. Fails with one clear line otherwise. */
+  /** Opens a trace: checks the magic and reads and checks the header. Fails with one clear line otherwise. */
   static open(source: ByteSource): TraceReader {
     const magic = source.read(0, MAGIC.length);
     if (magic.length < MAGIC.length || !Buffer.from(magic).equals(MAGIC)) {
       die("TRACE_NOT_A_TRACE", `${source.name}: not an hvsim trace (no HVSIMTRC magic at offset 0)`, { offset: 0 });
     }
     const r = readRecord(source, MAGIC.length);
-    if (!r.ok) die(r.damage.code, `${source.name}: header ${r.damage.message}`, { offset: MAGIC.length });
-    const h = r.record.body as TraceHeader;
-    if (r.record.type !== RecordType.header || typeof h !== "object" || h === null || h.magic !== "HVSIMTRC") {
-      die("TRACE_MALFORMED", `${source.name}: the first record at offset ${MAGIC.length} is not a trace header`, {
-        offset: MAGIC.length,
-      });
+    if (!r.ok) die(r.damage.code, `${source.name}: cannot read the trace header: ${r.damage.message}`, { offset: MAGIC.length });
+    if (r.record.type !== RecordType.header) {
+      die("TRACE_MALFORMED", `${source.name}: the first record at offset ${MAGIC.length} is not a trace header`, { offset: MAGIC.length });
     }
-    return new TraceReader(source, h, r.record.end);
+    const problem = headerProblem(r.record.body);
+    if (problem !== null) die("TRACE_MALFORMED", `${source.name}: the header at offset ${MAGIC.length}: ${problem}`, { offset: MAGIC.length });
+    return new TraceReader(source, r.record.body as TraceHeader, r.record.end);
   }
 
-  /** Yields whole records from `from` (a record boundary) on; sets `damage` and stops at damage. */
-  *items(from = this.bodyStart, blockIndex = 0, eventsBefore = 0): Generator<TraceItem> {
+  /** Yields whole, checked records in order; sets `damage` and stops at damage or at the end of the file. */
+  *items(): Generator<TraceItem> {
     this.damage = null;
-    let offset = from;
-    let blocks = blockIndex;
-    let events = eventsBefore;
-    while (offset < this.source.size) {
-      if (this.isTrailerAt(offset)) return;
+    const s = new Structure(this.header);
+    const size = this.source.size;
+    let offset = this.bodyStart;
+    for (;;) {
+      if (offset >= size) {
+        this.damage = s.incomplete(offset, "");
+        return;
+      }
       const r = readRecord(this.source, offset);
       if (!r.ok) {
-        this.damage = { ...r.damage, block: blocks, eventsBefore: events };
+        this.damage = this.classify(r, s);
         return;
       }
-      const item = toItem(r.record, blocks);
-      if (item === null) {
-        this.damage = {
-          code: "TRACE_MALFORMED",
-          offset,
-          block: blocks,
-          eventsBefore: events,
-          message: `record at offset ${offset} has a body that does not match its type ${r.record.type}`,
-        };
+      const item = toItem(r.record, s.blocks.length, this.header.blockEvents, s.counts);
+      const problem = typeof item === "string" ? item : s.accept(item);
+      if (problem !== null) {
+        this.damage = s.damage("TRACE_MALFORMED", offset, `the ${recordTypeName(r.record.type)} record at offset ${offset}: ${problem}`);
         return;
       }
-      offset = r.record.end;
-      if (item.type === "block") {
-        blocks += 1;
-        events += item.events.length;
+      const whole = item as TraceItem;
+      yield whole;
+      offset = whole.end;
+      if (whole.type === "footer") {
+        this.damage = this.tailDamage(whole.offset, whole.end, s);
+        return;
       }
-      yield item;
-      if (item.type === "footer") return;
     }
-  }
-
-  /**
-   * The frames of the whole records from the body start on, with framing and checksums checked but
-   * no body decoded: a cheap pass (a tenth of `items()`) that finds where a long trace is damaged.
-   * Stops at the footer, the trailer or the first damage, which it returns.
-   */
-  *frames(): Generator<Frame, Omit<Damage, "eventsBefore"> | null> {
-    let offset = this.bodyStart;
-    let blocks = 0;
-    while (offset < this.source.size && !this.isTrailerAt(offset)) {
-      const r = readRecord(this.source, offset, false);
-      if (!r.ok) return { ...r.damage, block: blocks };
-      offset = r.record.end;
-      if (r.record.type === RecordType.block) blocks += 1;
-      yield { type: r.record.type, offset: r.record.offset, end: r.record.end };
-      if (r.record.type === RecordType.footer) break;
-    }
-    return null;
   }
 
   /** Events with their outcomes, in order; stops at damage (see `damage`). */
@@ -140,48 +135,128 @@ export class TraceReader {
     }
   }
 
-  /** The footer index, read through the trailer; null when the file has none (cut short, or damaged). */
+  /**
+   * The footer index, read through the trailer without scanning the file; null unless the file
+   * ends in a trailer that points at a footer ending right before it, and that footer is a
+   * consistent index (dense blocks, a checkpoint after each, counts that add up). A null footer
+   * sends readers to `items()`, which names what is wrong.
+   */
   footer(): (FooterBody & { offset: number }) | null {
-    if (this.source.size < TRAILER_BYTES) return null;
-    const t = Buffer.from(this.source.read(this.source.size - TRAILER_BYTES, TRAILER_BYTES));
-    if (!t.subarray(0, 8).equals(TRAILER_MAGIC)) return null;
-    const at = Number(t.readBigUInt64LE(8));
-    if (at < this.bodyStart || at >= this.source.size) return null;
-    const r = readRecord(this.source, at);
-    if (!r.ok || r.record.type !== RecordType.footer) return null;
-    const item = toItem(r.record, 0);
-    return item !== null && item.type === "footer" ? { ...item.footer, offset: at } : null;
+    if (this.footerCache === undefined) this.footerCache = this.readFooter();
+    return this.footerCache;
   }
 
-  /** Reads the one record at a known offset (from the footer index), for seeking. */
-  itemAt(offset: number, blockIndex = 0): TraceItem | null {
+  /**
+   * The block record a footer entry points at, checked against the entry; a mismatch or damage
+   * there is a trace error naming the offset (for seeking, which reads blocks through the index).
+   */
+  blockAt(offset: number, index: number, first: number, count: number): Extract<TraceItem, { type: "block" }> {
     const r = readRecord(this.source, offset);
-    return r.ok ? toItem(r.record, blockIndex) : null;
+    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: block ${index}: ${r.damage.message}`, { offset, block: index });
+    const item = r.record.type === RecordType.block ? toItem(r.record, index, this.header.blockEvents) : `a ${recordTypeName(r.record.type)} record, not a block`;
+    const problem =
+      typeof item === "string" ? item
+      : item.type === "block" && (item.first !== first || item.events.length !== count) ? `holds events ${item.first}..${item.first + item.events.length - 1}, the footer says ${first}..${first + count - 1}`
+      : null;
+    if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the block record at offset ${offset}: ${problem}`, { offset, block: index });
+    return item as Extract<TraceItem, { type: "block" }>;
+  }
+
+  /**
+   * The full state stored at the checkpoint at `offset` (after event `seq`), checked to hash to the
+   * checkpoint's own hash: a snapshot is a seek target, so it must be the state it claims to be.
+   */
+  snapshotAt(offset: number, seq: number): unknown {
+    const r = readRecord(this.source, offset);
+    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${seq}: ${r.damage.message}`, { offset });
+    const c = r.record.body as CheckpointBody;
+    const problem =
+      r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint`
+      : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the index says ${seq}` : c.snapshot === undefined ? "holds no snapshot, the index says it does" : snapshotProblem(c.snapshot));
+    if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: ${problem}`, { offset });
+    if (stateHash(c.snapshot) !== c.hash) {
+      die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: its snapshot does not hash to its state hash ${c.hash.slice(0, 16)}`, { offset });
+    }
+    return c.snapshot;
   }
 
   close(): void {
     this.source.close();
   }
 
-  private isTrailerAt(offset: number): boolean {
-    if (offset !== this.source.size - TRAILER_BYTES) return false;
-    return Buffer.from(this.source.read(offset, 8)).equals(TRAILER_MAGIC);
+  /** A record that could not be read: the end of an unfinished file, or damage. */
+  private classify(r: Extract<ReadResult, { ok: false }>, s: Structure): Damage {
+    const d = r.damage;
+    if (d.code === "TRACE_TRUNCATED") {
+      // A cut record in a file that still ends in a trailer is a wrong length field, not a cut.
+      if (this.endsInTrailer()) {
+        return s.damage("TRACE_MALFORMED", d.offset, `${r.claims ?? `the record at offset ${d.offset}`}, past the trailer at offset ${this.source.size - this.trailerBytes}`);
+      }
+      return s.incomplete(d.offset, `; ${d.message}`);
+    }
+    if (d.code === "TRACE_MALFORMED" && this.bytesAre(d.offset, TRAILER_MAGIC)) {
+      return s.damage("TRACE_MALFORMED", d.offset, `a trailer at offset ${d.offset} with no footer before it`);
+    }
+    return s.damage(d.code, d.offset, d.message);
+  }
+
+  /** After the footer: exactly one trailer, pointing back at it, and then the end of the file. */
+  private tailDamage(footerOffset: number, end: number, s: Structure): Damage | null {
+    const want = trailer(footerOffset, this.formatVersion);
+    const have = Buffer.from(this.source.read(end, want.length + 1));
+    if (have.length < want.length) {
+      if (want.subarray(0, have.length).equals(have)) {
+        return s.incomplete(end, have.length === 0 ? "; the file ends after the footer, without its trailer" : `; the trailer at offset ${end} is cut short (${have.length} of ${want.length} bytes)`, true);
+      }
+    } else if (have.subarray(0, want.length).equals(want)) {
+      if (have.length === want.length) return null;
+      const extra = this.source.size - end - want.length;
+      return s.damage("TRACE_MALFORMED", end + want.length, `${extra} byte${extra === 1 ? "" : "s"} after the trailer at offset ${end} (the trace ends at offset ${end + want.length})`);
+    }
+    return s.damage(...trailerMismatch(want, have.subarray(0, want.length), end));
+  }
+
+  private endsInTrailer(): boolean {
+    const n = this.trailerBytes;
+    if (this.source.size < this.bodyStart + n) return false;
+    const t = Buffer.from(this.source.read(this.source.size - n, n));
+    return t.subarray(0, 8).equals(TRAILER_MAGIC) && (n === 16 || t.readUInt32LE(16) === checksum(t.subarray(0, 16)));
+  }
+
+  private bytesAre(offset: number, b: Buffer): boolean {
+    return Buffer.from(this.source.read(offset, b.length)).equals(b);
+  }
+
+  private readFooter(): (FooterBody & { offset: number }) | null {
+    const n = this.trailerBytes;
+    if (!this.endsInTrailer()) return null;
+    const end = this.source.size - n;
+    const at = Number(Buffer.from(this.source.read(end, n)).readBigUInt64LE(8));
+    if (at < this.bodyStart || at >= end) return null;
+    const r = readRecord(this.source, at);
+    if (!r.ok || r.record.type !== RecordType.footer || r.record.end !== end || footerProblem(r.record.body) !== null) return null;
+    const footer = r.record.body as FooterBody;
+    return Structure.indexProblem(footer, this.header, this.bodyStart, at) === null ? { ...footer, offset: at } : null;
   }
 }
 
-type ReadResult = { ok: true; record: RawRecord } | { ok: false; damage: Omit<Damage, "block" | "eventsBefore"> };
-
-/** A record's place in the file, as `frames()` yields it. */
-export interface Frame {
-  readonly type: number;
-  readonly offset: number;
-  readonly end: number;
+/** Names which part of a trailer is wrong. */
+function trailerMismatch(want: Buffer, have: Buffer, at: number): [Damage["code"], number, string] {
+  if (!have.subarray(0, 8).equals(want.subarray(0, 8))) return ["TRACE_MALFORMED", at, `no trailer after the footer: the 'HVSIMEND' magic at offset ${at} is damaged`];
+  if (have.length >= 16 && !have.subarray(8, 16).equals(want.subarray(8, 16))) {
+    return ["TRACE_MALFORMED", at + 8, `the trailer at offset ${at} points at offset ${have.readBigUInt64LE(8)}, but the footer is at offset ${want.readBigUInt64LE(8)}`];
+  }
+  return ["TRACE_CHECKSUM", at + 16, `checksum mismatch in the trailer at offset ${at}`];
 }
 
-function readRecord(source: ByteSource, offset: number, decode = true): ReadResult {
+type ReadDamage = Omit<Damage, "block" | "eventsBefore">;
+/** `claims`: for a body cut short, what its frame claimed (a wrong length when the file is not cut). */
+type ReadResult = { ok: true; record: RawRecord } | { ok: false; damage: ReadDamage; claims?: string };
+
+function readRecord(source: ByteSource, offset: number): ReadResult {
   const head = Buffer.from(source.read(offset, FRAME_BYTES));
   if (head.length < FRAME_BYTES) {
-    return damaged("TRACE_TRUNCATED", offset, `cut short at offset ${offset}: ${head.length} of ${FRAME_BYTES} record-header bytes`);
+    return damaged("TRACE_TRUNCATED", offset, `the record at offset ${offset} is cut short (${head.length} of its ${FRAME_BYTES} framing bytes)`);
   }
   const type = head.readUInt8(0);
   const length = head.readUInt32LE(1);
@@ -194,17 +269,16 @@ function readRecord(source: ByteSource, offset: number, decode = true): ReadResu
   }
   const body = source.read(offset + FRAME_BYTES, length);
   if (body.length < length) {
-    return damaged(
-      "TRACE_TRUNCATED",
-      offset,
-      `cut short inside the ${recordTypeName(type)} record at offset ${offset}: ${body.length} of ${length} bytes`,
-    );
+    return {
+      ok: false,
+      damage: { code: "TRACE_TRUNCATED", offset, message: `the ${recordTypeName(type)} record at offset ${offset} is cut short (${body.length} of ${length} bytes)` },
+      claims: `the ${recordTypeName(type)} record at offset ${offset} claims ${length} bytes`,
+    };
   }
   if (checksum(body) !== crc) {
     return damaged("TRACE_CHECKSUM", offset, `checksum mismatch in the ${recordTypeName(type)} record at offset ${offset}`);
   }
   let value: unknown;
-  if (!decode) return { ok: true, record: { type, offset, end: offset + FRAME_BYTES + length, body: undefined } };
   try {
     value = decodeBody(body);
   } catch {
@@ -217,44 +291,32 @@ function damaged(code: Damage["code"], offset: number, message: string): ReadRes
   return { ok: false, damage: { code, offset, message } };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-
-function toItem(r: RawRecord, blockIndex: number): TraceItem | null {
-  const b = r.body;
-  if (!isObject(b)) return null;
+/** A checked record as an item, or what is wrong with its body. */
+function toItem(r: RawRecord, blockIndex: number, blockEvents: number, counts?: Map<string, number>): TraceItem | string {
+  const b = r.body as Record<string, unknown>;
   switch (r.type) {
     case RecordType.block:
-      return toBlock(b, r.offset, blockIndex);
+      return blockProblem(b, blockEvents, counts) ?? toBlock(b, r, blockIndex);
     case RecordType.checkpoint:
-      if (typeof b.seq !== "number" || typeof b.hash !== "string" || typeof b.t !== "number") return null;
-      return { type: "checkpoint", offset: r.offset, ...(b as unknown as CheckpointBody) };
+      return checkpointProblem(b) ?? { type: "checkpoint", offset: r.offset, end: r.end, ...(b as unknown as CheckpointBody) };
     case RecordType.footer:
-      if (typeof b.events !== "number" || !Array.isArray(b.blocks)) return null;
-      return { type: "footer", offset: r.offset, footer: b as unknown as FooterBody };
+      return footerProblem(b) ?? { type: "footer", offset: r.offset, end: r.end, footer: b as unknown as FooterBody };
     default:
-      return null;
+      return "a second header";
   }
 }
 
-function toBlock(b: Record<string, unknown>, offset: number, index: number): TraceItem | null {
-  const { first, t0, events, outcomes } = b as unknown as BlockBody;
-  if (typeof first !== "number" || typeof t0 !== "number" || !Array.isArray(events) || !Array.isArray(outcomes)) return null;
-  if (events.length !== outcomes.length) return null;
-  let t = t0;
+/** Restores each event's `seq` and absolute `t` (the body is checked: blockProblem). */
+function toBlock(b: Record<string, unknown>, r: RawRecord, index: number): TraceItem {
+  const first = b.first as number;
+  const events = b.events as Record<string, unknown>[];
+  let t = b.t0 as number;
   for (let i = 0; i < events.length; i++) {
     // Decoded objects are fresh, so restoring seq and absolute t in place costs no copy.
-    const e = events[i] as Record<string, unknown>;
-    if (!isObject(e) || typeof e.kind !== "string" || typeof e.t !== "number") return null;
-    t += e.t;
+    const e = events[i]!;
+    t += e.t as number;
     e.t = t;
     e.seq = first + i;
   }
-  return {
-    type: "block",
-    offset,
-    index,
-    first,
-    events: events as unknown as EventBase[],
-    outcomes: outcomes as Outcome[],
-  };
+  return { type: "block", offset: r.offset, end: r.end, index, first, t0: b.t0 as number, events: events as unknown as EventBase[], outcomes: b.outcomes as Outcome[] };
 }

@@ -3,11 +3,12 @@ import { progressLine, type Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { parseIntOption } from "../files.ts";
-import { collect, exitAfterDamage, isTraceFile, scenarioArg, shellQuote, withTrace } from "../target.ts";
+import { collect, incompleteOption, isTraceFile, reportDamage, scenarioArg, shellQuote, withTrace } from "../target.ts";
 import { printNextSteps, violationNextSteps } from "../report.ts";
 import { paint } from "../colour.ts";
 import { allInvariants, checkScenario, checkTrace, type CheckResult } from "../../sim/check.ts";
-import { fileSink, memorySink } from "../../trace/source.ts";
+import { memorySink } from "../../trace/source.ts";
+import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { toJson } from "../../export/json.ts";
 import { readableText } from "../../timetravel/readable.ts";
 import { hvModel, type MachineConfig } from "../../model/machine.ts";
@@ -19,11 +20,16 @@ interface CheckOpts {
   assert: string[];
   out?: string;
   json?: boolean;
+  allowIncomplete?: boolean;
 }
 
-function report(io: Io, r: CheckResult, json: boolean): number {
+/**
+ * What a check found, and its exit code. A damaged or unfinished trace was announced when it was
+ * opened (target.ts); here it only decides `ok` (the exit code follows exitAfterDamage).
+ */
+function report(io: Io, r: CheckResult, json: boolean, accepted = false): number {
   if (json) {
-    io.out(toJson({ ok: r.ok, events: r.events, invariants: r.invariants, violation: r.violation, problem: r.problem }));
+    io.out(toJson({ ok: r.violation === null && r.problem === null && (r.damage === null || accepted), events: r.events, invariants: r.invariants, violation: r.violation, problem: r.problem, damage: r.damage }));
   } else if (r.violation !== null) {
     const v = r.violation;
     io.out(`${paint(io).bad("VIOLATION")} ${v.invariant} at event ${v.index} (${v.kind}): ${v.detail}`);
@@ -51,19 +57,28 @@ const progress = (io: Io, verb: string, total: number) => (n: number) => {
 };
 
 function checkTraceFile(io: Io, target: string, opts: CheckOpts): number {
-  return withTrace(io, target, (trace) => {
-    checkAssertions(opts.assert, trace.header.config);
-    const onCheckpoint = io.isTTY ? progress(io, "checking", trace.count) : undefined;
-    const r = checkTrace(trace.reader, allInvariants(opts.assert), {
-      ...(trace.damage === null ? {} : { until: trace.count - 1 }),
-      ...(onCheckpoint === undefined ? {} : { onCheckpoint: (seq: number) => onCheckpoint(seq + 1) }),
-    });
-    if (io.isTTY) io.progress("");
-    // The damage was announced when the trace was opened; here it only decides the exit code.
-    const code = report(io, { ...r, problem: r.problem !== null && r.problem.startsWith("damaged") ? null : r.problem }, opts.json === true);
-    if (r.violation !== null && !opts.json) printNextSteps(io, violationNextSteps("hvsim", target, r.violation.invariant, r.violation.index));
-    return exitAfterDamage(trace, code);
-  });
+  const incomplete = incompleteOption(opts.allowIncomplete);
+  return withTrace(
+    io,
+    target,
+    (trace) => {
+      checkAssertions(opts.assert, trace.header.config);
+      const onCheckpoint = io.isTTY ? progress(io, "checking", trace.count) : undefined;
+      const r = checkTrace(trace.reader, allInvariants(opts.assert), {
+        ...(trace.damage === null ? {} : { until: trace.count - 1 }),
+        ...(onCheckpoint === undefined ? {} : { onCheckpoint: (seq: number) => onCheckpoint(seq + 1) }),
+      });
+      if (io.isTTY) io.progress("");
+      // The opening pass found the damage; replay stopped before it (until), so it is the trace's.
+      const damage = r.violation === null && r.problem === null ? trace.damage ?? r.damage : null;
+      const accepted = incomplete === "accept" && damage?.code === "TRACE_INCOMPLETE";
+      if (trace.damage === null && r.damage !== null) reportDamage(io, target, r.damage, incomplete);
+      const code = report(io, { ...r, damage }, opts.json === true, accepted);
+      if (r.violation !== null && !opts.json) printNextSteps(io, violationNextSteps("hvsim", target, r.violation.invariant, r.violation.index));
+      return damage !== null && code === EXIT.ok && !accepted ? EXIT.input : code;
+    },
+    { incomplete },
+  );
 }
 
 function checkScenarioRun(io: Io, target: string, opts: CheckOpts): number {
@@ -72,10 +87,12 @@ function checkScenarioRun(io: Io, target: string, opts: CheckOpts): number {
   const seed = parseIntOption("--seed", opts.seed, 0);
   const maxEvents = opts.maxEvents === undefined ? undefined : parseIntOption("--max-events", opts.maxEvents, 1);
   const onProgress = io.isTTY ? (n: number, max: number) => progress(io, "checking", max)(n) : undefined;
-  const r = checkScenario(scenario, seed, opts.out ? fileSink(opts.out) : memorySink(), allInvariants(opts.assert), {
-    ...(maxEvents === undefined ? {} : { maxEvents }),
-    ...(onProgress === undefined ? {} : { onProgress }),
-  });
+  const limits = { ...(maxEvents === undefined ? {} : { maxEvents }), ...(onProgress === undefined ? {} : { onProgress }) };
+  const invariants = allInvariants(opts.assert);
+  const out = opts.out;
+  if (out !== undefined) refuseInputAsOutput("-o", out, [scenario.source]);
+  // A kept trace is written whole or not at all (output.ts), as `record` writes one.
+  const r = out === undefined ? checkScenario(scenario, seed, memorySink(), invariants, limits) : writeTraceFile(out, (sink) => checkScenario(scenario, seed, sink, invariants, limits), { keepPartial: true });
   if (io.isTTY) io.progress("");
   const code = report(io, r, opts.json === true);
   if (r.violation !== null && !opts.json) {
@@ -98,13 +115,18 @@ export function registerCheck(program: Command, io: Io, setCode: (c: number) => 
     .option("--assert <expr>", "an extra invariant: a predicate over the state that must hold after every event (repeatable)", collect, [])
     .option("-o, --out <file>", "keep the scenario run's trace here")
     .option("--json", 'print {"ok", "events", "invariants", "violation": {"invariant", "index", ...}}')
+    .option("--allow-incomplete", "accept an unfinished recording (no footer): check the whole blocks it holds and exit 0 if they pass")
     .addHelpText(
       "after",
-      helpAfter("check", [
-        `hvsim check ${EXAMPLE_TRACE}`,
-        "hvsim check bug-reclaim-without-sanitise",
-        "hvsim check smoke --seed 3 --max-events 2000 --assert 'hypercallCounts.hypervisor_identify < 40'",
-      ]),
+      helpAfter(
+        "check",
+        [
+          `hvsim check ${EXAMPLE_TRACE}`,
+          "hvsim check bug-reclaim-without-sanitise",
+          "hvsim check smoke --seed 3 --max-events 2000 --assert 'hypercallCounts.hypervisor_identify < 40'",
+        ],
+        ["An unfinished recording (no footer) is checked as far as it goes; it exits 2 unless --allow-incomplete."],
+      ),
     )
     .action((target: string, opts: CheckOpts) => {
       setCode(isTraceFile(target) ? checkTraceFile(io, target, opts) : checkScenarioRun(io, target, opts));

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { die } from "../../core/errors.ts";
 import { progressLine, type Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
+import { refuseInputAsOutput } from "../output.ts";
 import { EXIT } from "../exit.ts";
 import { fileLines, pump } from "../lines.ts";
 import { exitAfterDamage, withTrace } from "../target.ts";
@@ -17,6 +18,7 @@ function exportProgress(io: Io, from: number, total: number): ((i: number) => vo
 }
 
 export async function runExport(io: Io, file: string, format: ExportFormat, o: WindowOptions & { out?: string }): Promise<number> {
+  if (o.out !== undefined) refuseInputAsOutput("-o", o.out, [file]);
   return withTrace(io, file, async (trace) => {
     const w = windowFromOptions(trace, o);
     const onEvent = o.out === undefined ? undefined : exportProgress(io, w.from, w.to - w.from + 1);
@@ -24,8 +26,15 @@ export async function runExport(io: Io, file: string, format: ExportFormat, o: W
       format === "text" ? textLines(trace.store, w, onEvent)
       : format === "json" ? jsonLines(trace.store, w, onEvent)
       : perfettoLines(trace.seeker(), trace.header, w, onEvent);
-    const target = o.out === undefined ? io.stream() : fileLines(o.out);
-    const r = await pump(target, lines);
+    const outFile = o.out === undefined ? null : fileLines(o.out);
+    const target = outFile ?? io.stream();
+    let r: Awaited<ReturnType<typeof pump>>;
+    try {
+      r = await pump(target, lines);
+    } finally {
+      // An export that fails leaves whatever was at the output path as it was.
+      outFile?.abandon();
+    }
     if (onEvent !== undefined) io.progress("");
     if (r.readerLeft) return EXIT.ok;
     if (o.out !== undefined) {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Io } from "../io.ts";
 import { helpAfter } from "../help.ts";
@@ -9,6 +9,7 @@ import { allInvariants } from "../../sim/check.ts";
 import { fuzzSeeds, parseSeedRange, parseShard, shardSeeds } from "../../sim/fuzz.ts";
 import { collect, scenarioArg, shellQuote } from "../target.ts";
 import { toJson } from "../../export/json.ts";
+import { writeFileAtomic } from "../../trace/source.ts";
 
 interface FuzzOpts {
   scenario?: string;
@@ -61,7 +62,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
         failures += 1;
         mkdirSync(opts.keep, { recursive: true });
         const file = join(opts.keep, `${scenario.name}-s${r.seed}.hvt`);
-        writeFileSync(file, r.trace!);
+        writeFileAtomic(file, r.trace!);
         const repro = reproCommand(opts.scenario ?? scenario.name, r.seed, opts.assert, maxEvents);
         if (io.isTTY) io.progress("");
         io.out(

@@ -6,11 +6,13 @@ import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import { toJson } from "../../export/json.ts";
+import { damageHint } from "../../trace/damage.ts";
+import { FORMAT_VERSION } from "../../trace/format.ts";
 
 export function infoLines(file: string, s: TraceSummary): string[] {
   const h = s.header;
   const lines = [
-    `trace      ${file} (${s.bytes} bytes, format ${h.formatVersion})`,
+    `trace      ${file} (${s.bytes} bytes, format ${h.formatVersion}${h.formatVersion < FORMAT_VERSION ? `, older than this build's ${FORMAT_VERSION}: read, never written` : ""})`,
     `model      ${h.modelVersion}`,
     `scenario   ${h.scenario.name} (sha256 ${h.scenario.hash.slice(0, 16)})`,
     `seed       ${h.seed}`,
@@ -22,11 +24,13 @@ export function infoLines(file: string, s: TraceSummary): string[] {
     `checkpoint ${s.checkpoints} (${s.snapshots} with a full snapshot)`,
   );
   if (s.damage === null) {
-    lines.push(`integrity  ok: every record's checksum verified${s.hasFooter ? ", footer index present" : ", but no footer (recording did not finish)"}`);
+    lines.push("integrity  ok: every record's checksum and place verified; the footer index agrees with the file and the trailer ends it");
+  } else if (s.damage.code === "TRACE_INCOMPLETE") {
+    lines.push(`integrity  INCOMPLETE: ${s.damage.message}`, `           every record before offset ${s.damage.offset} verified; ${damageHint(file, s.damage)}`);
   } else {
     lines.push(
       `integrity  DAMAGED at byte offset ${s.damage.offset} (block ${s.damage.block}): ${s.damage.message}`,
-      `           ${s.damage.eventsBefore} whole events survive before the damage`,
+      `           ${s.damage.eventsBefore} whole events survive before the damage; ${damageHint(file, s.damage)}`,
     );
   }
   return lines;

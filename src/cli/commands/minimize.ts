@@ -6,7 +6,7 @@ import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import type { EventBase } from "../../core/event.ts";
 import { hvModel, type Machine, type MachineConfig } from "../../model/machine.ts";
-import { fileSink } from "../../trace/source.ts";
+import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { writeTraceFromEvents } from "../../trace/rewrite.ts";
 import { conditionFromOptions } from "../../timetravel/condition.ts";
 import { minimize } from "../../timetravel/minimize.ts";
@@ -30,6 +30,7 @@ function readEvents(trace: OpenedTrace): EventBase[] {
 /** Shrinks a failing trace and writes the small one; returns the exit code. */
 export function runMinimize(io: Io, file: string, o: MinimizeCliOptions): number {
   conditionFromOptions<Machine>(o, hvModel.invariants);
+  refuseInputAsOutput("-o", o.out, [file]);
   return withTrace(io, file, (trace) => minimizeTrace(io, file, trace, o));
 }
 
@@ -48,8 +49,8 @@ function minimizeTrace(io: Io, file: string, trace: OpenedTrace, o: MinimizeCliO
     io.err(`hvsim: ${file}: ${cond.label.replace(/ (holds|breaks)$/, "")} never ${cond.label.endsWith("breaks") ? "breaks" : "holds"}${trace.damage === null ? "" : " in the whole events before the damage"}: nothing to minimise`);
     return EXIT.input;
   }
-  writeTraceFromEvents(
-    fileSink(o.out),
+  writeTraceFile(o.out, (sink) => writeTraceFromEvents(
+    sink,
     {
       modelVersion: hvModel.version,
       scenario: header.scenario,
@@ -58,7 +59,7 @@ function minimizeTrace(io: Io, file: string, trace: OpenedTrace, o: MinimizeCliO
       generator: `hvsim minimize: minimised from ${file} (${r.events.length} of ${r.originalCount} events; ${cond.label})`,
     },
     r.events.map((ev) => ({ ev })),
-  );
+  ));
   io.out(
     `${r.events.length} events remain of ${r.originalCount} (the original first fails at #${r.firstFailure}); ${r.replays} candidate replays${r.budgetExhausted ? "; budget exhausted: smaller may exist" : "; 1-minimal"}`,
   );

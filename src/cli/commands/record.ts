@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { scenarioArg } from "../target.ts";
 import { record, type RecordResult } from "../../sim/record.ts";
-import { fileSink } from "../../trace/source.ts";
+import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { parseIntOption } from "../files.ts";
 import { parseDuration } from "../duration.ts";
 import { progressLine, type Io } from "../io.ts";
@@ -24,13 +24,21 @@ export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: 
   const scenario = scenarioArg(o.scenario);
   const maxEvents = o.maxEvents ?? scenario.maxEvents;
   io.out(`SEED=${o.seed} scenario=${scenario.name} max-events=${maxEvents}${o.untilNs === undefined ? "" : ` until=${formatNs(o.untilNs)}`} out=${o.out}`);
-  const result = record(scenario, fileSink(o.out), {
-    seed: o.seed,
-    maxEvents,
-    ...(o.untilNs === undefined ? {} : { untilNs: o.untilNs }),
-    ...(o.blockEvents === undefined ? {} : { blockEvents: o.blockEvents }),
-    onProgress: io.isTTY ? (n, max) => io.progress(progressLine("recording", n, max)) : undefined,
-  });
+  refuseInputAsOutput("-o", o.out, [scenario.source]);
+  // Written beside the target and renamed into place when the trace is complete (or cleanly
+  // stopped): a run that fails leaves an existing file as it was, and its partial trace at OUT.partial.
+  const result = writeTraceFile(
+    o.out,
+    (sink) =>
+      record(scenario, sink, {
+        seed: o.seed,
+        maxEvents,
+        ...(o.untilNs === undefined ? {} : { untilNs: o.untilNs }),
+        ...(o.blockEvents === undefined ? {} : { blockEvents: o.blockEvents }),
+        onProgress: io.isTTY ? (n, max) => io.progress(progressLine("recording", n, max)) : undefined,
+      }),
+    { keepPartial: true },
+  );
   if (io.isTTY) io.progress("");
   io.out(
     `recorded ${result.events} events (${formatNs(result.lastT)} virtual) to ${o.out}; stopped by ${result.stoppedBy.replace("_", " ")}; final state ${result.finalHash.slice(0, 16)}`,

@@ -10,14 +10,14 @@ import type { MachineConfig } from "../../model/machine.ts";
 import type { Prng } from "../prng.ts";
 import type { Scenario } from "../scenario.ts";
 import { scheduler, type ActorSpec } from "../lib/scheduler.ts";
-import { loadYamlSource, reportIssues, type YamlSource } from "./load.ts";
+import { loadYamlSource, positionOf, reportIssues, type YamlSource } from "./load.ts";
 import { scenarioSchema, type ScenarioSpec } from "./scenario-schema.ts";
-import { semanticIssues } from "./semantic.ts";
+import { semanticIssues, walkGuest, walkHost } from "./semantic.ts";
 import { layout, type Layout } from "./layout.ts";
 import { newRuntime, type VmRuntime } from "./runtime.ts";
 import { guestActor } from "./guest-program.ts";
 import { hostActor } from "./host-program.ts";
-import type { Path } from "./schema.ts";
+import { formatPath, type Path } from "./schema.ts";
 
 /** Default stop when the file names none: enough for every shipped scenario that ends on its own. */
 export const DEFAULT_MAX_EVENTS = 100_000;
@@ -31,6 +31,7 @@ export function compileScenarioFile(fileName: string, text: string): Scenario {
   const placed = layout(spec);
   const issues = semanticIssues(spec, placed, (p) => rawAt(source, p));
   if (issues.length > 0) reportIssues(source, issues);
+  const where = locator(source, spec);
   return {
     name: spec.name ?? basename(fileName, extname(fileName)),
     description: spec.description,
@@ -39,8 +40,26 @@ export function compileScenarioFile(fileName: string, text: string): Scenario {
     maxEvents: spec.stop.maxEvents ?? DEFAULT_MAX_EVENTS,
     ...(spec.stop.untilNs === undefined ? {} : { untilNs: spec.stop.untilNs }),
     source: fileName,
-    makeDriver: (stream) => driverFor(spec, placed, stream),
+    makeDriver: (stream) => driverFor(spec, placed, stream, where),
   };
+}
+
+/** Names a step by where it is written (`file:line:col: path`), for errors found while running. */
+export type Where = (step: object) => string;
+
+/**
+ * Every loop and every step that can fail while running, by position: run-time errors (and the
+ * scheduler's bound on a loop that does nothing) name the file, line and path that caused them.
+ */
+function locator(source: YamlSource, spec: ScenarioSpec): Where {
+  const at = new WeakMap<object, string>();
+  const note = (step: object, path: Path): void => {
+    const { line, col } = positionOf(source, path);
+    at.set(step, `${source.fileName}:${line}:${col}: ${formatPath(path)}`);
+  };
+  walkHost(spec.host, ["host"], (s, p) => void (s.op === "loop" || s.op === "lend" || s.op === "share" ? note(s, p) : undefined));
+  spec.vms.forEach((vm, i) => walkGuest(vm.guest, ["vms", i, "guest"], (s, p) => void (s.op === "loop" || s.op === "dma" ? note(s, p) : undefined)));
+  return (step) => at.get(step) ?? source.fileName;
 }
 
 function machineConfig(spec: ScenarioSpec): MachineConfig {
@@ -52,15 +71,15 @@ function machineConfig(spec: ScenarioSpec): MachineConfig {
 }
 
 /** Fresh run-time state per recording: two recordings of one Scenario never share anything. */
-function driverFor(spec: ScenarioSpec, placed: Layout, stream: (name: string) => Prng) {
+function driverFor(spec: ScenarioSpec, placed: Layout, stream: (name: string) => Prng, where: Where) {
   const vms: Record<string, VmRuntime> = {};
   spec.vms.forEach((vm, i) => (vms[vm.name] = newRuntime(vm, placed.plans[i]!)));
   const { base, slotBytes, slots } = placed.pool;
   const pool = { slotBytes, free: Array.from({ length: slots }, (_, i) => base + i * slotBytes) };
-  const actors: ActorSpec[] = [hostActor(spec.host, vms, pool, { stream: stream("host"), ...HOST_LATENCY_NS })];
+  const actors: ActorSpec[] = [hostActor(spec.host, vms, pool, { stream: stream("host"), ...HOST_LATENCY_NS }, where)];
   for (const vm of spec.vms) {
     const streams = { data: stream(`guest:${vm.name}`), device: stream(`device:${vm.name}`), irq: stream(`irq:${vm.name}`) };
-    actors.push(guestActor(vms[vm.name]!, streams, { stream: stream(`vcpu:${vm.name}`), ...VCPU_LATENCY_NS }));
+    actors.push(guestActor(vms[vm.name]!, streams, { stream: stream(`vcpu:${vm.name}`), ...VCPU_LATENCY_NS }, where));
   }
   return scheduler(actors, stream("sched"), stream("runner"));
 }

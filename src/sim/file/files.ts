@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { die } from "../../core/errors.ts";
 import type { Scenario } from "../scenario.ts";
 import { compileScenarioFile } from "./compile.ts";
+import { YAML_LIMITS } from "./load.ts";
 
 /** The repository's scenarios/ folder (src/sim/file -> ../../../scenarios). */
 export const SHIPPED_DIR = fileURLToPath(new URL("../../../scenarios/", import.meta.url));
@@ -34,6 +35,9 @@ export const looksLikeFile = (ref: string): boolean => /\.ya?ml$/i.test(ref) || 
 export function loadScenarioFile(ref: string): Scenario | undefined {
   if (!looksLikeFile(ref)) return undefined;
   if (!existsSync(ref)) die("ARGUMENT_INVALID", `${ref}: no such scenario file`);
-  if (!statSync(ref).isFile()) die("ARGUMENT_INVALID", `${ref}: not a file`);
+  const st = statSync(ref);
+  if (!st.isFile()) die("ARGUMENT_INVALID", `${ref}: not a file`);
+  // Checked before reading: a huge file is refused without holding it (or its parse) in memory.
+  if (st.size > YAML_LIMITS.bytes) die("SCENARIO_INVALID", `${ref}: ${st.size} bytes, more than the ${YAML_LIMITS.bytes} a scenario file may have`, { path: ref });
   return compileScenarioFile(ref, readFileSync(ref, "utf8"));
 }

@@ -9,12 +9,15 @@ import type { Machine } from "../../model/machine.ts";
 import { vmRunning } from "../lib/host.ts";
 import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, touchStep, type DownHow, type GuestCtx } from "../lib/guest.ts";
 import { gicInit, timerPeriod } from "../lib/guest-gic.ts";
-import { sleep, wait, type Program } from "../lib/program.ts";
+import { mark, sleep, wait, type Program } from "../lib/program.ts";
+import { die } from "../../core/errors.ts";
+import { PHYS_ADDR_LIMIT } from "../../model/config.ts";
 import type { DevicePlan } from "../lib/vm-plan.ts";
 import type { ActorSpec } from "../lib/scheduler.ts";
 import type { Prng } from "../prng.ts";
 import type { DownHowName, GuestStep } from "./scenario-schema.ts";
 import { nextRpcSeq, type Streams, type VmRuntime } from "./runtime.ts";
+import type { Where } from "./compile.ts";
 
 const DOWN: Record<DownHowName, DownHow> = {
   poweroff: "PSCI_SYSTEM_OFF",
@@ -31,9 +34,10 @@ const TOUCH_BYTES = 64;
  * IPA never mapped for a guest (below crosvm's RAM base, clear of the RM's info-area page at
  * 0x4000_0000 and the IPAs its allocator hands out after it): a DMA there must fault.
  */
-const OUTSIDE_IPA = 0x7000_0000;
+export const OUTSIDE_IPA = 0x7000_0000;
 
 interface Session {
+  readonly where: Where;
   readonly rt: VmRuntime;
   readonly g: GuestCtx;
   readonly boot: number;
@@ -42,23 +46,23 @@ interface Session {
 }
 
 /** The guest's actor: one session per boot, each waiting for the host to (re)start the VM. */
-export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["latency"]): ActorSpec {
+export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["latency"], where: Where): ActorSpec {
   let lastBoot = 0;
   return {
     name: `guest:${rt.spec.name}`,
     latency,
-    session: () => session(rt, streams, () => lastBoot, (b) => (lastBoot = b)),
+    session: () => session(where, rt, streams, () => lastBoot, (b) => (lastBoot = b)),
     guard: (s: Machine) => rt.generation === lastBoot && vmRunning(s, rt.host.vmid),
     // The scheduler enters the boot vCPU (crosvm's VCPU_RUN) before each step the guest executes.
     proxied: { target: () => ({ vm: rt.host.vmid, vcpu: 0 }) },
   };
 }
 
-function* session(rt: VmRuntime, streams: Streams, lastBoot: () => number, setBoot: (b: number) => void): Program {
+function* session(where: Where, rt: VmRuntime, streams: Streams, lastBoot: () => number, setBoot: (b: number) => void): Program {
   yield wait(`${rt.spec.name} starts`, (s) => rt.generation > lastBoot() && vmRunning(s, rt.host.vmid));
   setBoot(rt.generation);
   const g: GuestCtx = { vmid: rt.host.vmid, vcpu: 0, plan: rt.plan, data: streams.data };
-  yield* steps({ rt, g, boot: rt.generation, streams, avail: {} }, rt.spec.guest);
+  yield* steps({ where, rt, g, boot: rt.generation, streams, avail: {} }, rt.spec.guest);
 }
 
 function* steps(x: Session, list: readonly GuestStep[]): Program {
@@ -80,9 +84,14 @@ function* one(x: Session, step: GuestStep): Program {
         yield* steps(x, step.body);
       }
       return;
-    case "loop":
-      for (let i = 0; i < step.count; i++) yield* steps(x, step.body);
+    case "loop": {
+      const here = mark(x.where(step));
+      for (let i = 0; i < step.count; i++) {
+        yield here;
+        yield* steps(x, step.body);
+      }
       return;
+    }
     case "if-boot": return step.boot === x.boot ? yield* steps(x, step.body) : undefined;
     case "accept": return yield* accept(x);
     case "release": return yield* release(x);
@@ -142,6 +151,8 @@ function* dma(x: Session, step: Extract<GuestStep, { op: "dma" }>): Program {
   const held = x.rt.accepted.at(-1);
   const base = { image: x.rt.plan.image.gpa, shared: x.rt.plan.shared.gpa, parcel: held?.ipa, outside: OUTSIDE_IPA }[step.region];
   if (base === undefined) return; // no parcel held: nothing to DMA into
+  // Static regions are checked at compile time (semantic.ts); a parcel's IPA is the RM's choice.
+  if (base + step.offset + step.size > PHYS_ADDR_LIMIT) die("SCENARIO_INVALID", `${x.where(step)}: offset ${step.offset} into the parcel at IPA 0x${base.toString(16)} leaves the 48-bit address space`);
   yield { kind: "smmu_txn", stream: step.stream, iova: base + step.offset, access: step.access, sizeBytes: step.size };
 }
 

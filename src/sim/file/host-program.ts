@@ -6,21 +6,23 @@
 import { die } from "../../core/errors.ts";
 import type { Machine } from "../../model/machine.ts";
 import { hostCollectExit, hostCreate, hostGive, hostReclaimStep, hostRelease, hostStopStep, vmRunning } from "../lib/host.ts";
-import { sleep, wait, type Program } from "../lib/program.ts";
+import { mark, sleep, wait, type Program } from "../lib/program.ts";
 import type { ActorSpec } from "../lib/scheduler.ts";
 import type { HostStep } from "./scenario-schema.ts";
 import { nextRpcSeq, type ParcelPool, type VmRuntime } from "./runtime.ts";
+import type { Where } from "./compile.ts";
 
 interface HostCtx {
+  readonly where: Where;
   readonly vms: Record<string, VmRuntime>;
   readonly pool: ParcelPool;
   readonly rpc: { rpcSeq: number };
   labels: number;
 }
 
-export function hostActor(program: readonly HostStep[], vms: Record<string, VmRuntime>, pool: ParcelPool, latency: ActorSpec["latency"]): ActorSpec {
+export function hostActor(program: readonly HostStep[], vms: Record<string, VmRuntime>, pool: ParcelPool, latency: ActorSpec["latency"], where: Where): ActorSpec {
   let started = false;
-  const ctx: HostCtx = { vms, pool, rpc: { rpcSeq: 0 }, labels: 0x100 };
+  const ctx: HostCtx = { where, vms, pool, rpc: { rpcSeq: 0 }, labels: 0x100 };
   return {
     name: "host",
     latency,
@@ -35,7 +37,11 @@ function* steps(h: HostCtx, list: readonly HostStep[]): Program {
 function* one(h: HostCtx, step: HostStep): Program {
   if (step.op === "sleep") return void (yield sleep(step.ns));
   if (step.op === "loop") {
-    for (let i = 0; i < step.count; i++) yield* steps(h, step.body);
+    const here = mark(h.where(step));
+    for (let i = 0; i < step.count; i++) {
+      yield here;
+      yield* steps(h, step.body);
+    }
     return;
   }
   const rt = h.vms[step.vm]!;
@@ -50,7 +56,7 @@ function* one(h: HostCtx, step: HostStep): Program {
       return yield* start(rt);
     case "stop": return void (yield hostStopStep(rt.host, nextRpcSeq(h.rpc)));
     case "lend":
-    case "share": return yield* give(h, rt, step.op === "lend" ? "LEND" : "SHARE", step.size);
+    case "share": return yield* give(h, rt, step, step.op === "lend" ? "LEND" : "SHARE", step.size);
     case "reclaim": return yield* reclaimOldest(h, rt);
     case "assign": return void (yield { kind: "smmu_bind", stream: step.stream, vm: rt.host.vmid });
   }
@@ -81,9 +87,9 @@ function* destroy(h: HostCtx, rt: VmRuntime): Program {
   rt.released.length = 0;
 }
 
-function* give(h: HostCtx, rt: VmRuntime, trans: "LEND" | "SHARE", size: number): Program {
+function* give(h: HostCtx, rt: VmRuntime, step: HostStep, trans: "LEND" | "SHARE", size: number): Program {
   const host = h.pool.free.shift();
-  if (host === undefined) die("SCENARIO_INVALID", `host: ${trans.toLowerCase()} to ${rt.spec.name}: every host parcel slot is in use (reclaim before giving more)`);
+  if (host === undefined) die("SCENARIO_INVALID", `${h.where(step)}: ${trans.toLowerCase()} to ${rt.spec.name}: every host parcel slot is in use (reclaim before giving more)`);
   if (size > h.pool.slotBytes) die("INTERNAL", `parcel of ${size} bytes exceeds the pool slot`);
   h.labels += 1;
   const parcel = yield* hostGive(rt.host, trans, host, size, h.labels, nextRpcSeq(h.rpc));

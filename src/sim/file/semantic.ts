@@ -9,6 +9,8 @@ import { KNOWN_FAULTS, isKnownFault } from "../faults.ts";
 import { DEVICE_INFO, QUEUE_AREA_BYTES } from "../lib/vm-plan.ts";
 import { poolEnd, type Layout } from "./layout.ts";
 import type { GuestStep, HostStep, ScenarioSpec, VmSpec } from "./scenario-schema.ts";
+import { PHYS_ADDR_LIMIT } from "../../model/config.ts";
+import { OUTSIDE_IPA } from "./guest-program.ts";
 
 const MiB = 0x10_0000;
 const mib = (n: number): string => (n % MiB === 0 ? `${n / MiB}MiB` : `${n} bytes`);
@@ -22,12 +24,31 @@ export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => 
   spec.platform.ram.forEach((r, i) => {
     const prev = spec.platform.ram[i - 1];
     if (prev !== undefined && r.base < prev.base + prev.size) bad(["platform", "ram", i, "base"], `a base at or above ${hex(prev.base + prev.size)} (RAM ranges in ascending order, not overlapping)`, hex(r.base));
+    if (r.base + r.size > PHYS_ADDR_LIMIT) bad(["platform", "ram", i, "size"], `a range ending at or below ${hex(PHYS_ADDR_LIMIT)} (48-bit physical addresses; base ${hex(r.base)})`, hex(r.size));
   });
+  const lines = spec.platform.irqLines;
+  if (lines.first + lines.count > 1020) bad(["platform", "irq-lines", "count"], `at most ${1020 - lines.first} lines from ${lines.first} (SPIs end at INTID 1019)`, String(lines.count));
   const names = spec.vms.map((v) => v.name);
   spec.vms.forEach((vm, i) => {
     if (names.indexOf(vm.name) !== i) bad(["vms", i, "name"], "a name no other VM has");
     checkVm(vm, i, spec, bad);
+    const plan = l.plans[i]!;
+    const ipaEnd = plan.shared.gpa + plan.shared.size;
+    if (ipaEnd > PHYS_ADDR_LIMIT) bad(["vms", i, "memory"], `memory and shared that end below ${hex(PHYS_ADDR_LIMIT)} in the guest's address space (they end at ${hex(ipaEnd)})`, hex(vm.memory));
+    walkGuest(vm.guest, ["vms", i, "guest"], (step, path) => {
+      if (step.op !== "dma") return;
+      const base = step.region === "image" ? plan.image.gpa : step.region === "shared" ? plan.shared.gpa : step.region === "outside" ? OUTSIDE_IPA : 0;
+      if (base + step.offset + step.size > PHYS_ADDR_LIMIT) bad([...path, "offset"], `an offset that keeps the access below ${hex(PHYS_ADDR_LIMIT)} (48-bit addresses)`, hex(step.offset));
+    });
   });
+  walkHost(spec.host, ["host"], (step, path) => {
+    if (step.op === "loop" && step.count > 0 && !hostProposes(step.body)) bad(path, LOOP_NOTE, "only sleeps or nothing");
+  });
+  spec.vms.forEach((vm, i) =>
+    walkGuest(vm.guest, ["vms", i, "guest"], (step, path) => {
+      if (step.op === "loop" && step.count > 0 && !guestProposes(step.body)) bad(path, LOOP_NOTE, "only sleeps or nothing");
+    }),
+  );
   if (l.overflow !== null) {
     const { vm, field, leftBytes } = l.overflow;
     bad(["vms", vm, field], `a size that fits the platform RAM (${mib(leftBytes)} left for this VM)`);
@@ -47,6 +68,22 @@ export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => 
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+const LOOP_NOTE = "a loop with a step that does something (sleeps and empty loops alone never end; for a pause, one sleep)";
+
+/** Can these steps ever propose an event? Sleeps never do; an empty or never-run loop neither. */
+function guestProposes(list: readonly GuestStep[]): boolean {
+  return list.some((s) =>
+    s.op === "sleep" ? false
+    : s.op === "loop" ? s.count > 0 && guestProposes(s.body)
+    : s.op === "if-boot" ? guestProposes(s.body)
+    : s.op === "timer" ? s.count > 0
+    : true,
+  );
+}
+
+function hostProposes(list: readonly HostStep[]): boolean {
+  return list.some((s) => (s.op === "sleep" ? false : s.op === "loop" ? s.count > 0 && hostProposes(s.body) : true));
+}
 const POOL_NOTE = "8 host slots of the largest size given";
 const streamsNote = (spec: ScenarioSpec): string =>
   spec.platform.smmuStreams.length === 0 ? "a stream listed in platform.smmu-streams (none are listed)" : `a stream listed in platform.smmu-streams (${spec.platform.smmuStreams.join(", ")})`;
@@ -58,6 +95,7 @@ function checkVm(vm: VmSpec, i: number, spec: ScenarioSpec, bad: (p: Path, expec
   vm.devices.forEach((d, j) => {
     if (!DEVICE_TYPES.includes(d.type)) bad(at("devices", j, "type"), `a device type: ${DEVICE_TYPES.join(", ")}`);
     if (d.capacity !== undefined && d.type !== "virtio-blk") bad(at("devices", j, "capacity"), "no capacity (only virtio-blk devices have one)");
+    else if (d.capacity !== undefined && d.capacity < 512) bad(at("devices", j, "capacity"), "a capacity of at least one 512-byte sector");
   });
   const irqs = vm.devices.map((d, j) => d.irq ?? 33 + j);
   irqs.forEach((irq, j) => {
@@ -73,7 +111,7 @@ function checkVm(vm: VmSpec, i: number, spec: ScenarioSpec, bad: (p: Path, expec
   });
 }
 
-function walkGuest(list: readonly GuestStep[], path: Path, visit: (s: GuestStep, p: Path) => void): void {
+export function walkGuest(list: readonly GuestStep[], path: Path, visit: (s: GuestStep, p: Path) => void): void {
   list.forEach((s, i) => {
     const p = [...path, i, s.op];
     visit(s, s.op === "boot" || s.op === "accept" || s.op === "release" ? [...path, i] : p);
@@ -81,7 +119,7 @@ function walkGuest(list: readonly GuestStep[], path: Path, visit: (s: GuestStep,
   });
 }
 
-function walkHost(list: readonly HostStep[], path: Path, visit: (s: HostStep, p: Path) => void): void {
+export function walkHost(list: readonly HostStep[], path: Path, visit: (s: HostStep, p: Path) => void): void {
   list.forEach((s, i) => {
     const p = [...path, i, s.op];
     visit(s, p);

@@ -22,7 +22,16 @@ export interface Wait {
   readonly until: (s: Machine) => boolean;
 }
 
-export type Action = Step | Sleep | Wait;
+/**
+ * Where in its script the actor is (a scenario file's `file:line:col: path` of a loop, at each
+ * iteration). Changes nothing; it is what the scheduler names when an actor runs away, and it
+ * counts as a directive, so a loop whose iterations do nothing is caught by the directive bound.
+ */
+export interface Mark {
+  readonly mark: string;
+}
+
+export type Action = Step | Sleep | Wait | Mark;
 
 /** A program yields actions and gets each step's outcome back (directives get an empty outcome). */
 export type Program<R = void> = Generator<Action, R, Outcome>;
@@ -32,6 +41,7 @@ export type Steps = Generator<Step, void, Outcome>;
 export const isStep = (a: Action): a is Step => "kind" in a;
 export const sleep = (ns: number): Sleep => ({ sleep: ns });
 export const wait = (why: string, until: (s: Machine) => boolean): Wait => ({ wait: why, until });
+export const mark = (where: string): Mark => ({ mark: where });
 
 /** Little-endian bytes of a non-negative integer (up to 2^53). Plain loops: this runs per event. */
 export function le(v: number, n: number): number[] {

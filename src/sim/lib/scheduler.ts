@@ -15,6 +15,7 @@
  * (the end of the directed yield) is proposed when it is due, so a waiting guest always gets in.
  */
 import type { Outcome } from "../../core/event.ts";
+import { die } from "../../core/errors.ts";
 import type { Machine } from "../../model/machine.ts";
 import type { HypEvent } from "../../model/events.ts";
 import type { Driver, Proposal } from "../scenario.ts";
@@ -51,6 +52,8 @@ interface Actor {
   deferred: Step | null;
   /** Entries since the guest last acted: a bound, so a vCPU that never runs is a loud error, not a spin. */
   entries: number;
+  /** The last Mark the program yielded: where it is, for errors. */
+  where: string | null;
 }
 
 /** How many directives an actor may yield in a row before we call it a runaway loop (a scenario bug). */
@@ -71,7 +74,7 @@ function stamped(step: Step, t: number): Proposal {
 }
 
 export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prng = sched): Driver {
-  const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true, entry: null, deferred: null, entries: 0 }));
+  const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true, entry: null, deferred: null, entries: 0, where: null }));
   let now = 0;
   let current: Actor | null = null;
 
@@ -79,7 +82,11 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
   function advance(a: Actor, s: Machine): boolean {
     let ran = false;
     for (let i = 0; a.pending === null && (a.entry !== null || a.program !== null); i++) {
-      if (i > DIRECTIVES_MAX) throw new Error(`scenario actor '${a.spec.name}' yields directives without ever proposing an event`);
+      if (i > DIRECTIVES_MAX) {
+        // A scenario that does nothing forever (a loop of sleeps, a loop whose steps all find nothing
+        // to do): its bug, named where it is, never a hang or a simulator error.
+        die("SCENARIO_INVALID", `${a.where ?? `scenario actor '${a.spec.name}'`}: ${DIRECTIVES_MAX} steps in a row without an event (a loop that never does anything?)`, { actor: a.spec.name });
+      }
       if (a.waiting !== null) {
         if (!a.waiting(s)) return ran;
         a.waiting = null;
@@ -109,6 +116,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       const action = r.value;
       if (isStep(action)) a.pending = action;
       else if ("sleep" in action) a.at += action.sleep;
+      else if ("mark" in action) a.where = action.mark;
       else a.waiting = action.until;
     }
     return ran;
@@ -137,7 +145,9 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
     const { vm, vcpu } = a.spec.proxied!.target();
     if (vcpuRunning(s, vm, vcpu)) return true;
     if (!vcpuEnterable(s, vm, vcpu)) return false;
-    if (++a.entries > ENTRIES_MAX) throw new Error(`scenario actor '${a.spec.name}': vm${vm}/vcpu${vcpu} does not stay running after ${ENTRIES_MAX} VCPU_RUNs`);
+    if (++a.entries > ENTRIES_MAX) {
+      die("SCENARIO_INVALID", `${a.where ?? `scenario actor '${a.spec.name}'`}: vm${vm}/vcpu${vcpu} does not stay running after ${ENTRIES_MAX} VCPU_RUNs`, { actor: a.spec.name });
+    }
     a.deferred = step;
     a.pending = null;
     a.entry = reenter(vm, vcpu);

@@ -1,0 +1,225 @@
+/**
+ * A trace never says it is whole when it is not: damage at every byte of the footer and trailer,
+ * bytes after the end, and a corpus of traces edited by hand with every checksum right, each run
+ * through every command that reads a trace.
+ */
+import { describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { smokeScenario } from "../src/sim/builtin/smoke.ts";
+import { RecordType } from "../src/trace/format.ts";
+import { seekerForTrace } from "../src/timetravel/open.ts";
+import { cli, hasStackTrace, readerOf, recordBytes, tempDir } from "./helpers.ts";
+import { assemble, indexOfType, nestedList, rawBody, splitTrace, type EditableRecord } from "./trace-edit.ts";
+
+const dir = tempDir();
+// For the corpus: 60 events in blocks of 16 (16, 16, 16, 12), a snapshot every 2nd checkpoint.
+const bytes = recordBytes(smokeScenario, { seed: 7, maxEvents: 60, blockEvents: 16, snapshotEveryBlocks: 2 });
+const original = join(dir, "original.hvt");
+writeFileSync(original, bytes);
+// For the byte sweeps: two blocks, so the footer and trailer are short (every byte is tried).
+const small = recordBytes(smokeScenario, { seed: 7, maxEvents: 24, blockEvents: 12, snapshotEveryBlocks: 2 });
+const footerAt = readerOf(small).footer()!.offset;
+
+const write = (name: string, b: Uint8Array): string => {
+  const f = join(dir, name);
+  writeFileSync(f, b);
+  return f;
+};
+const lines = (r: { stdout: string[]; stderr: string[] }): string[] => [...r.stdout, ...r.stderr];
+
+describe("the end of the file is checked", () => {
+  it("the original is whole: replay, info and check exit 0", async () => {
+    for (const cmd of ["replay", "info", "check"]) expect((await cli(cmd, original)).code).toBe(0);
+  });
+
+  it("a cut at every byte of the footer and trailer is an incomplete trace, named with its 2 blocks and 24 events; --allow-incomplete accepts it", async () => {
+    for (let at = footerAt; at < small.length; at++) {
+      const f = write("cut.hvt", small.subarray(0, at));
+      for (const cmd of ["replay", "info", "check"]) {
+        const r = await cli(cmd, f);
+        expect(r.code, `${cmd} cut at ${at}`).toBe(2);
+        // Said once on stderr, as every command says it when it opens the trace (info's report repeats it on stdout).
+        const said = r.stderr.filter((l) => l.includes("the recording did not finish"));
+        const inFooter = at < small.length - 20;
+        expect(said, `${cmd} cut at ${at}`).toEqual([
+          expect.stringMatching(inFooter ? /no footer after 2 whole blocks \(24 events\)/ : /2 whole blocks \(24 events\) and the footer; the (file ends after the footer|trailer at offset \d+ is cut short)/),
+        ]);
+      }
+      if ((at - footerAt) % 5 === 0) {
+        for (const cmd of ["replay", "check"]) {
+          const r = await cli(cmd, f, "--allow-incomplete");
+          expect(r.code, `${cmd} --allow-incomplete cut at ${at}`).toBe(0);
+          expect(r.stderr).toEqual([expect.stringMatching(/incomplete trace: the recording did not finish/)]);
+        }
+      }
+    }
+  });
+
+  it("a flipped byte anywhere in the footer or trailer is damage named with its offset: exit 2, also with --allow-incomplete", async () => {
+    for (let at = footerAt; at < small.length; at++) {
+      const d = Buffer.from(small);
+      d[at]! ^= 0xa5;
+      const f = write("flip.hvt", d);
+      for (const args of [["replay", f], ["info", f], ["check", f], ...((at - footerAt) % 5 === 0 ? [["replay", f, "--allow-incomplete"]] : [])]) {
+        const r = await cli(...args);
+        expect(r.code, `${args.join(" ")} flipped at ${at}`).toBe(2);
+        const named = r.stderr.filter((l) => /damaged at byte offset \d+/.test(l));
+        expect(named.length, `${args.join(" ")} flipped at ${at}: ${lines(r).join(" | ")}`).toBe(1);
+        if (args[0] === "info") expect(r.stdout.filter((l) => /^integrity  DAMAGED at byte offset \d+/.test(l))).toHaveLength(1);
+        expect(hasStackTrace(lines(r))).toBe(false);
+      }
+    }
+  });
+
+  it("bytes after the trailer are damage at the offset where the trace ended; everything before still verifies", async () => {
+    for (const extra of [Buffer.from([0]), Buffer.alloc(7, 0x41), bytes.subarray(bytes.length - 20), Buffer.alloc(300, 0)]) {
+      const f = write("appended.hvt", Buffer.concat([bytes, extra]));
+      const rep = await cli("replay", f);
+      expect(rep.code).toBe(2);
+      expect(rep.stdout.at(-1)).toMatch(/^replayed 60 events/);
+      expect(rep.stderr).toEqual([expect.stringContaining(`damaged at byte offset ${bytes.length} (block 4): ${extra.length} byte${extra.length === 1 ? "" : "s"} after the trailer at offset ${bytes.length - 20}`)]);
+      const info = await cli("info", f);
+      expect(info.code).toBe(2);
+      expect(info.stdout).toContainEqual(expect.stringMatching(new RegExp(`^integrity  DAMAGED at byte offset ${bytes.length} `)));
+      expect((await cli("check", f)).code).toBe(2);
+    }
+  });
+
+  it("a format 1 trace (no trailer checksum) still reads, replays, and says its format", async () => {
+    const f = "test/fixtures/format1/smoke-s7.hvt";
+    const info = await cli("info", f);
+    expect(info.code).toBe(0);
+    expect(info.stdout[0]).toMatch(/format 1, older than this build's 2: read, never written\)$/);
+    expect(info.stdout).toContainEqual(expect.stringMatching(/^events {5}600 in 5 blocks/));
+    // Its trailer is checked by structure: a flipped offset byte is still found.
+    const d = Buffer.from(readFileSync(f));
+    d[d.length - 3]! ^= 1;
+    const r = await cli("info", write("v1-flip.hvt", d));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContainEqual(expect.stringMatching(/the trailer at offset \d+ points at offset \d+, but the footer is at offset \d+/));
+  });
+});
+
+/** Hand edits with every checksum right: what each one does to the file. */
+function corpus(): [string, Buffer][] {
+  const base = (): EditableRecord[] => splitTrace(bytes);
+  const header = 0;
+  const block = (rs: EditableRecord[], n: number) => rs[indexOfType(rs, RecordType.block, n)]!.body as { first: number; t0: number; events: Record<string, unknown>[]; outcomes: Record<string, unknown>[] };
+  const footer = (rs: EditableRecord[]) => rs[indexOfType(rs, RecordType.footer, 0)]!.body as Record<string, unknown> & { blocks: number[][]; checkpoints: number[][] };
+  const edit = (f: (rs: EditableRecord[]) => void, footerMode: "keep" | "rebuild" = "rebuild"): Buffer => {
+    const rs = base();
+    f(rs);
+    return assemble(rs, { footer: footerMode });
+  };
+  const h = (rs: EditableRecord[]) => rs[header]!.body as Record<string, unknown>;
+  let deep: unknown = 1;
+  for (let i = 0; i < 1000; i++) deep = [deep];
+  return [
+    ["a header without a scenario", edit((rs) => void delete h(rs).scenario)],
+    ["a null config", edit((rs) => void (h(rs).config = null))],
+    ["a config with a billion CPUs", edit((rs) => void ((h(rs).config as { platform: { cpus: number } }).platform.cpus = 1e9))],
+    ["a config with RAM near 2^53", edit((rs) => void ((h(rs).config as { platform: { ram: unknown } }).platform.ram = [{ base: 2 ** 53 - 2 ** 33, size: 2 ** 32 }]))],
+    ["format version 99", edit((rs) => void (h(rs).formatVersion = 99))],
+    ["a header with a huge block size", edit((rs) => void (h(rs).blockEvents = 2 ** 40))],
+    ["an event of kind __proto__", edit((rs) => void (block(rs, 1).events[3]!.kind = "__proto__"))],
+    ["an event with an own __proto__ key", edit((rs) => {
+      const i = indexOfType(rs, RecordType.block, 1);
+      const b = rs[i]!.body as { events: Record<string, unknown>[] };
+      b.events[2] = JSON.parse('{"kind":"timer_tick","t":5,"__proto__":{"vm":1}}') as Record<string, unknown>;
+      rs[i]!.raw = rawBody(b);
+    })],
+    ["a wrong block first", edit((rs) => void (block(rs, 2).first = 5))],
+    ["a negative time delta", edit((rs) => void (block(rs, 1).events[0]!.t = -1000))],
+    ["fewer outcomes than events", edit((rs) => void block(rs, 0).outcomes.pop())],
+    ["a deeply nested outcome", edit((rs) => void (block(rs, 1).outcomes[0] = { x: deep }))],
+    ["an outcome holding a date", edit((rs) => {
+      const i = indexOfType(rs, RecordType.block, 0);
+      block(rs, 0).outcomes[1] = { when: new Date(0) };
+      rs[i]!.raw = rawBody(rs[i]!.body);
+    })],
+    ["a float in an event", edit((rs) => void (block(rs, 0).events[1]!.vcpu = 0.5))],
+    ["a hypercall without a call number", edit((rs) => void (block(rs, 1).events[2]!.call = null))],
+    ["a hypercall whose args are a string", edit((rs) => void (block(rs, 1).events[2]!.args = "zz"))],
+    ["a checkpoint with a malformed hash", edit((rs) => void ((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { hash: string }).hash = "zz"))],
+    ["a checkpoint after the wrong event", edit((rs) => void ((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { seq: number }).seq = 7))],
+    ["a checkpoint removed", edit((rs) => void rs.splice(indexOfType(rs, RecordType.checkpoint, 2), 1))],
+    ["a snapshot that is not a state", edit((rs) => void ((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { snapshot: unknown }).snapshot = [31]))],
+    ["a footer listing a block twice", edit((rs) => void footer(rs).blocks.splice(1, 0, footer(rs).blocks[1]!), "keep")],
+    ["a footer with a huge block count", edit((rs) => void (footer(rs).blocks[3]![2] = 1e9), "keep")],
+    ["a footer claiming 10^12 events", edit((rs) => void (footer(rs).events = 1e12), "keep")],
+    ["a footer with its blocks reordered", edit((rs) => void footer(rs).blocks.reverse(), "keep")],
+    ["a footer nested 100k deep", edit((rs) => void (rs[indexOfType(rs, RecordType.footer, 0)]!.raw = nestedList(100_000)), "keep")],
+    ["one block deleted, footer as it was", edit((rs) => void rs.splice(indexOfType(rs, RecordType.block, 1), 2), "keep")],
+    ["one block deleted, footer rebuilt", edit((rs) => void rs.splice(indexOfType(rs, RecordType.block, 1), 2))],
+    ["the last block deleted, footer as it was", edit((rs) => void rs.splice(indexOfType(rs, RecordType.block, 3), 2), "keep")],
+    ["a block duplicated", edit((rs) => void rs.splice(indexOfType(rs, RecordType.block, 1), 0, ...rs.slice(indexOfType(rs, RecordType.block, 1), indexOfType(rs, RecordType.block, 1) + 2)))],
+    ["two blocks swapped", edit((rs) => {
+      const i = indexOfType(rs, RecordType.block, 1);
+      const pair = rs.splice(i, 2);
+      rs.splice(i + 2, 0, ...pair);
+    })],
+    ["a second header", edit((rs) => void rs.splice(3, 0, rs[0]!))],
+  ];
+}
+
+describe("hand-edited traces (valid checksums, wrong structure) through every command that reads a trace", () => {
+  const out = join(dir, "out.json");
+  const commands = (f: string): string[][] => [
+    ["replay", f],
+    ["replay", f, "--pure", "--check"],
+    ["info", f],
+    ["check", f],
+    ["log", f],
+    ["state", f, "--at", "3"],
+    ["debug", f],
+    ["bisect", f, "--until", "t < 0"],
+    ["diff", f, original],
+    ["diff", f, "--replay"],
+    ["export", f, "--format", "json", "-o", out],
+    ["export", f, "--format", "perfetto", "-o", out],
+    ["minimize", f, "--until", "t < 0", "-o", join(dir, "min.hvt")],
+    ["bcc", "verify", f],
+  ];
+
+  it.each(corpus())("%s: exit 2 with the damage named, never a stack trace or exit 70", async (name, edited) => {
+    const f = write(`${name.replace(/\W+/g, "-")}.hvt`, edited);
+    for (const args of commands(f)) {
+      const r = await cli(...args);
+      const all = lines(r);
+      expect(r.code, `${args.join(" ")}: ${all.join(" | ")}`).toBe(2);
+      expect(hasStackTrace(all)).toBe(false);
+      expect(r.stderr.every((l) => l.startsWith("hvsim: ")), `${args.join(" ")}: ${r.stderr.join(" | ")}`).toBe(true);
+      expect(all.some((l) => /offset \d+|header/.test(l)), `${args.join(" ")}: ${all.join(" | ")}`).toBe(true);
+    }
+  });
+
+  it("a snapshot that is not the state its checkpoint hashes is refused where a seek would start from it", () => {
+    const rs = splitTrace(bytes);
+    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { snapshot: { seq: number } }).snapshot.seq = 99;
+    const reader = readerOf(assemble(rs, { footer: "rebuild" }));
+    const seeker = seekerForTrace(reader, { interval: 4 });
+    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its snapshot does not hash to its state hash [0-9a-f]{16}/);
+  });
+
+  it("a stored outcome this build would not produce is a divergence (exit 3), listed as stored, never a crash", async () => {
+    const rs = splitTrace(bytes);
+    (rs[indexOfType(rs, RecordType.block, 1)]!.body as { outcomes: unknown[] }).outcomes[2] = { x: "zz" };
+    const f = write("odd-outcome.hvt", assemble(rs, { footer: "rebuild" }));
+    const expected: Record<string, number> = { replay: 3, log: 0, export: 0, "diff --replay": 1, diff: 1 };
+    for (const args of [["replay", f], ["log", f], ["export", f, "--format", "text", "-o", join(dir, "odd.txt")], ["diff", f, "--replay"], ["diff", f, original]]) {
+      const r = await cli(...args);
+      const name = args[0] === "diff" ? (args[2] === "--replay" ? "diff --replay" : "diff") : args[0]!;
+      expect(r.code, `${name}: ${lines(r).join(" | ")}`).toBe(expected[name]);
+      expect(hasStackTrace(lines(r))).toBe(false);
+    }
+    const log = await cli("log", f, "--from", "18", "--to", "18");
+    expect(log.stdout).toEqual([expect.stringMatching(/^#18 t=\S+ hypercall \{.*\} -> \{"x":"zz"\} \(an outcome this build does not describe\)$/)]);
+  });
+
+  it("the unedited trace passes the same commands", async () => {
+    for (const args of commands(original).filter((a) => a[0] !== "minimize" && a[0] !== "bcc")) {
+      expect((await cli(...args)).code, args.join(" ")).toBe(0);
+    }
+  });
+});
