@@ -119,7 +119,7 @@ describe("hvsim debug, scripted through stdin", () => {
     s.execute("goto 50");
     const overview = s.execute("print");
     expect(overview[0]).toMatch(/^\(root\) after #50: \{\d+ keys: seq, t, config, hypercallCounts, \.\.\.\} \(\d+ lines in full\)$/);
-    expect(overview).toContain("  objects          collection of 49");
+    expect(overview).toContain("  objects          collection of 50");
     expect(overview.at(-1)).toBe("print KEY for one part, print -a (root) for all of it");
     expect(overview.length).toBeLessThan(30);
     const all = s.execute("print -a");
