@@ -20,6 +20,9 @@ const EXTERNAL = ["esbuild", "tsx", "playwright-core", "msgpackr-extract", "cbor
  * location keep that meaning in the bundle: `import.meta.url` becomes the URL the source file had.
  */
 const META_URL = /(?<!["'`])\bimport\.meta\.url\b(?!["'`])/g;
+// Spelled in pieces so that bundling this file (tools/bundle.ts bundles benches that import it)
+// does not rewrite it too.
+const BUNDLE_URL = ["import", "meta", "url"].join(".");
 
 function sourceLocations(outDir: string) {
   return {
@@ -28,7 +31,7 @@ function sourceLocations(outDir: string) {
       b.onLoad({ filter: /\.tsx?$/ }, async (a) => {
         let contents = await readFile(a.path, "utf8");
         // Code, not text: an occurrence in quotes (a string, or a comment naming it) stays as it is.
-        contents = contents.replace(META_URL, `new URL(${JSON.stringify(relative(outDir, a.path))}, import.meta.url).href`);
+        contents = contents.replace(META_URL, `new URL(${JSON.stringify(relative(outDir, a.path))}, ${BUNDLE_URL}).href`);
         return { contents, loader: a.path.endsWith(".tsx") ? "tsx" : "ts" };
       });
     },
