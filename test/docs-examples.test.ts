@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { main } from "../src/cli/main.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { EXIT_TABLE } from "../src/cli/exit.ts";
-import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from "../src/sim/builtin/index.ts";
+import { builtinScenarios, DEFAULT_SCENARIO } from "../src/sim/builtin/index.ts";
 import { KNOWN_FAULTS } from "../src/sim/faults.ts";
 import { hasStackTrace, tempDir } from "./helpers.ts";
 
@@ -153,7 +153,7 @@ describe("tables in the docs restate the code exactly", () => {
     const doc = readFileSync(join(repo, "docs/scenarios.md"), "utf8");
     const builtinRows = [...doc.matchAll(/^\| `([a-z0-9-]+)`( \(default\))?( \(file\))? \|/gm)];
     const listed = builtinRows.map((m) => m[1]!).filter((n) => !KNOWN_FAULTS.some((f) => f.name === n));
-    expect(listed.sort()).toEqual(BUILTIN_SCENARIOS.map((s) => s.name).sort());
+    expect(listed.sort()).toEqual(builtinScenarios().map((s) => s.name).sort());
     expect(builtinRows.filter((m) => m[2] !== undefined).map((m) => m[1])).toEqual([DEFAULT_SCENARIO.name]);
     const faults = builtinRows.map((m) => m[1]!).filter((n) => KNOWN_FAULTS.some((f) => f.name === n));
     expect(faults.sort()).toEqual(KNOWN_FAULTS.map((f) => f.name).sort());

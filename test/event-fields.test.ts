@@ -4,7 +4,7 @@
  * built-in and shipped scenario passes it. A new field or kind that does not fit fails here.
  */
 import { describe, expect, it } from "vitest";
-import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { builtinScenarios } from "../src/sim/builtin/index.ts";
 import { EVENT_KINDS } from "../src/model/events.ts";
 import { EVENT_FIELDS, eventFieldsProblem } from "../src/model/event-fields.ts";
 import { scanTrace } from "../src/trace/scan.ts";
@@ -15,7 +15,7 @@ describe("event field table", () => {
     expect(Object.keys(EVENT_FIELDS).sort()).toEqual([...EVENT_KINDS].sort());
   });
 
-  it.each(BUILTIN_SCENARIOS.map((s) => [s.name, s] as const))("%s: every recorded event fits it, so its trace reads whole", (_name, s) => {
+  it.each(builtinScenarios().map((s) => [s.name, s] as const))("%s: every recorded event fits it, so its trace reads whole", (_name, s) => {
     const bytes = recordBytes(s, { seed: 1, maxEvents: 800 });
     const summary = scanTrace(readerOf(bytes));
     expect(summary.damage).toBeNull();

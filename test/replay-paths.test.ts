@@ -6,7 +6,7 @@ import { stateHash } from "../src/core/hash.ts";
 import { hvModel, DEFAULT_PLATFORM, type Machine } from "../src/model/machine.ts";
 import type { HypEvent } from "../src/model/events.ts";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
-import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { builtinScenarios } from "../src/sim/builtin/index.ts";
 import { verifyTrace } from "../src/trace/verify.ts";
 import { readerOf, recordBytes } from "./helpers.ts";
 
@@ -20,7 +20,7 @@ function checkpointHashes(bytes: Buffer, path: "fast" | "pure"): string[] {
 }
 
 describe("fast and pure replay", () => {
-  it.each(BUILTIN_SCENARIOS.map((s) => [s.name, s] as const))(
+  it.each(builtinScenarios().map((s) => [s.name, s] as const))(
     "agree on the state hash at every checkpoint of built-in scenario %s",
     (_name, scenario) => {
       const bytes = recordBytes(scenario, { seed: 11, maxEvents: Math.min(scenario.maxEvents, 3000), blockEvents: 128 });

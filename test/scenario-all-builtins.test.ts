@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { builtinScenarios } from "../src/sim/builtin/index.ts";
 import { record } from "../src/sim/record.ts";
 import { memorySink } from "../src/trace/source.ts";
 import { cli } from "./helpers.ts";
@@ -13,7 +13,7 @@ import { cli } from "./helpers.ts";
  */
 const CAP = 12_000;
 const SEEDS = [1, 2];
-const ours = BUILTIN_SCENARIOS.filter((s) => !s.name.startsWith("pvm-") && !s.name.startsWith("bug-"));
+const ours = builtinScenarios().filter((s) => !s.name.startsWith("pvm-") && !s.name.startsWith("bug-"));
 
 describe("every built-in scenario records cleanly with every invariant checked", () => {
   for (const s of ours) {

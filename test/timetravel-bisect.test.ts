@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Invariant } from "../src/core/invariants.ts";
 import { hvModel, type Machine } from "../src/model/machine.ts";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
-import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { builtinScenarios } from "../src/sim/builtin/index.ts";
 import { bisect, scanFirst } from "../src/timetravel/bisect.ts";
 import { findInvariant, invariantCondition, predicateCondition } from "../src/timetravel/condition.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
@@ -37,7 +37,7 @@ describe("bisect agrees with a linear scan", () => {
 
   // Every built-in scenario that declares injected faults (Scenario.faults: invariant names) is
   // bisected here; adding such a scenario extends this test with no edit.
-  const faulty = BUILTIN_SCENARIOS.flatMap((s) => (s.faults ?? []).map((name) => [s.name, name, s] as const));
+  const faulty = builtinScenarios().flatMap((s) => (s.faults ?? []).map((name) => [s.name, name, s] as const));
   if (faulty.length === 0) {
     it("no built-in scenario declares an injected fault yet", () => expect(faulty).toEqual([]));
   }

@@ -5,7 +5,7 @@ import type { EventBase } from "../src/core/event.ts";
 import type { Invariant } from "../src/core/invariants.ts";
 import { hvModel, type Machine } from "../src/model/machine.ts";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
-import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { builtinScenarios } from "../src/sim/builtin/index.ts";
 import { memorySink } from "../src/trace/source.ts";
 import { writeTraceFromEvents } from "../src/trace/rewrite.ts";
 import { invariantCondition, predicateCondition, findInvariant } from "../src/timetravel/condition.ts";
@@ -80,7 +80,7 @@ describe("minimize (ddmin over events)", () => {
     expect((await cli("replay", out)).code).toBe(0);
   });
 
-  const faulty = BUILTIN_SCENARIOS.flatMap((s) => (s.faults ?? []).map((name) => [s.name, name, s] as const));
+  const faulty = builtinScenarios().flatMap((s) => (s.faults ?? []).map((name) => [s.name, name, s] as const));
   for (const [scenarioName, invariantName, scenario] of faulty) {
     it(`${scenarioName}: a trace breaking ${invariantName} shrinks and still breaks it`, () => {
       const evs = eventsOf(recordBytes(scenario, { seed: 1, maxEvents: Math.min(scenario.maxEvents, 5000) }));

@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { MODEL_DEFECT_NAMES } from "../src/model/faults.ts";
 import { mergeFuzzOutputs, type MergedFuzz } from "../src/sim/fuzz-merge.ts";
-import { BUILTIN_SCENARIOS } from "../src/sim/builtin/index.ts";
+import { builtinScenarios } from "../src/sim/builtin/index.ts";
 import { COVERAGE_PARTS, emptyCoverage, mergeCoverage, scenarioCoverage, type Coverage } from "../src/sim/swarm/coverage.ts";
 import { totalsReport } from "../src/cli/commands/fuzz.ts";
 
@@ -133,7 +133,7 @@ async function clean(range: string): Promise<MergedFuzz> {
 
 function builtinCoverage(): Coverage {
   const c = emptyCoverage();
-  for (const s of BUILTIN_SCENARIOS) mergeCoverage(c, scenarioCoverage(s, 1));
+  for (const s of builtinScenarios()) mergeCoverage(c, scenarioCoverage(s, 1));
   return c;
 }
 

@@ -9,7 +9,7 @@ import type { Damage } from "../trace/reader.ts";
 import { EXIT } from "./exit.ts";
 import { parseIntOption } from "./files.ts";
 import type { Io } from "./io.ts";
-import { BUILTIN_SCENARIOS, builtinScenario } from "../sim/builtin/index.ts";
+import { builtinScenarios, builtinScenario } from "../sim/builtin/index.ts";
 import { resolveScenario } from "../sim/resolve.ts";
 import { looksLikeFile } from "../sim/file/files.ts";
 import type { Scenario } from "../sim/scenario.ts";
@@ -114,7 +114,7 @@ export function scenarioArg(ref: string | undefined, alsoTrace = false): Scenari
     die("ARGUMENT_INVALID", `${ref}: not ${alsoTrace ? "a trace (no HVSIMTRC magic at offset 0) nor " : ""}a scenario file (a .yaml file; \`hvsim scenarios\` lists the built-ins)`);
   }
   if (!looksLikeFile(ref)) {
-    const hint = didYouMean(ref, BUILTIN_SCENARIOS.map((x) => x.name));
+    const hint = didYouMean(ref, builtinScenarios().map((x) => x.name));
     die("ARGUMENT_INVALID", `unknown scenario '${ref}'${hint === "" ? "" : hint}: not a built-in (\`hvsim scenarios\` lists them) nor a scenario file`);
   }
   return resolveScenario(ref);

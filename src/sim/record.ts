@@ -1,7 +1,7 @@
 import { mutableCopy } from "../core/reducer.ts";
+import { shallowCopy } from "../core/copy.ts";
 import { stateHash } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
-import { freeze } from "immer";
 import { die } from "../core/errors.ts";
 import { hvModel, type Machine } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
@@ -71,11 +71,14 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     }
     // Time is integer nanoseconds; past 2^53 it would silently round (and no run needs 104 days).
     if (!Number.isSafeInteger(proposal.t)) die("SCENARIO_INVALID", `${scenario.source ?? scenario.name}: virtual time passes 2^53 ns (about 104 days) at event ${seq}: sleeps too long for the simulator`, { seq });
-    const ev = { ...proposal, seq } as HypEvent;
+    const fields = shallowCopy(proposal);
+    fields.seq = seq;
+    const ev = fields as unknown as HypEvent;
     const outcome = hvModel.apply(state, ev);
     driver.observe?.(ev, outcome, state);
     if (writer.append(ev, outcome)) {
-      writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? freeze(mutableCopy(state), true) : undefined);
+      // The writer encodes the snapshot at once and keeps nothing of it: the live state serves.
+      writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? state : undefined);
     }
     if (options.checkInvariants) {
       const failure = checkInvariants(state, options.invariants ?? hvModel.invariants);

@@ -1,5 +1,5 @@
 import { die } from "../core/errors.ts";
-import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, builtinScenario } from "./builtin/index.ts";
+import { builtinScenarios, DEFAULT_SCENARIO, builtinScenario } from "./builtin/index.ts";
 import type { Scenario } from "./scenario.ts";
 import { loadScenarioFile } from "./file/files.ts";
 import { loadSwarmScenario } from "./swarm/scenario.ts";
@@ -25,6 +25,6 @@ export function resolveScenario(ref: string | undefined): Scenario {
     const s = load(ref);
     if (s !== undefined) return s;
   }
-  const names = BUILTIN_SCENARIOS.map((s) => s.name).join(", ");
+  const names = builtinScenarios().map((s) => s.name).join(", ");
   return die("ARGUMENT_INVALID", `unknown scenario '${ref}': not a built-in (${names}), a scenario file, nor a swarm world (swarm:SEED)`);
 }

@@ -70,13 +70,36 @@ addExtension({
   unpack: (b: Uint8Array) => -bytesToBigInt(b),
 });
 
-/** Returns a copy of plain data with every bigint wrapped for the compact extension. */
+/**
+ * Plain data with every bigint wrapped for the compact extension. Only the objects and arrays on
+ * the way to a bigint are copied; a subtree without one is passed as it is (most of an event, and
+ * most of a snapshot), so encoding allocates little. The input is never changed.
+ */
 function wrapBigInts(v: unknown): unknown {
   if (typeof v === "bigint") return v < 0n ? new PackedNegativeBigInt(v) : new PackedBigInt(v);
   if (typeof v !== "object" || v === null || v instanceof Uint8Array) return v;
-  if (Array.isArray(v)) return v.map(wrapBigInts);
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const w = wrapBigInts(x);
+      if (w !== x) (out ??= v.slice())[i] = w;
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const k in o) {
+    const x = o[k];
+    const w = wrapBigInts(x);
+    if (w !== x) (out ??= copyOf(o))[k] = w;
+  }
+  return out ?? v;
+}
+
+function copyOf(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = wrapBigInts((v as Record<string, unknown>)[k]);
+  for (const k in o) out[k] = o[k];
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { encodeBody } from "./codec.ts";
+import { shallowCopy } from "../core/copy.ts";
 import {
   FORMAT_VERSION,
   MAGIC,
@@ -79,7 +80,7 @@ export class TraceWriter {
     return (this.blocks.length + 1) % this.snapshotEveryBlocks === 0;
   }
 
-  /** Writes the pending block and a checkpoint with the state hash after its last event. */
+  /** Writes the pending block and a checkpoint with the state hash after its last event (a snapshot is encoded now, not kept). */
   checkpoint(hash: string, snapshot?: unknown): void {
     if (this.pending.length === 0) return;
     const last = this.pending[this.pending.length - 1]!;
@@ -115,9 +116,9 @@ export class TraceWriter {
     const t0 = prevT;
     const events = this.pending.map((ev) => {
       // seq is implied by position; t is stored as the delta from the previous event (small ints).
-      const { seq: _seq, t, ...rest } = ev;
-      const stored = { ...rest, t: t - prevT };
-      prevT = t;
+      const stored = shallowCopy(ev, "seq", "t");
+      stored.t = ev.t - prevT;
+      prevT = ev.t;
       return stored;
     });
     const body: BlockBody = { first, t0, events, outcomes: this.pendingOutcomes };

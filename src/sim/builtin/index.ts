@@ -16,23 +16,29 @@ import { pvmDemandPagingScenario } from "./pvm-demand-paging.ts";
  * (pvm-boot). The protected-VM scenarios and the bug-<defect> ones are in pvm.ts. The scenario files shipped in scenarios/ are built-ins too (loaded
  * by name; users copy them); smoke stays for the core's tests.
  */
-export const BUILTIN_SCENARIOS: readonly Scenario[] = [
-  pvmBootScenario,
-  ...PVM_SCENARIOS,
-  pvmStolenTimeScenario,
-  pvmDemandPagingScenario,
-  vmSecondaryScenario,
-  ...CODE_SCENARIOS,
-  hypSecondaryScenario,
-  vmRestartScenario,
-  vmLargeMemoryScenario,
-  ...shippedScenarios(),
-  ...BUG_SCENARIOS,
-  smokeScenario,
-];
+function allBuiltins(): readonly Scenario[] {
+  return [
+    pvmBootScenario,
+    ...PVM_SCENARIOS,
+    pvmStolenTimeScenario,
+    pvmDemandPagingScenario,
+    vmSecondaryScenario,
+    ...CODE_SCENARIOS,
+    hypSecondaryScenario,
+    vmRestartScenario,
+    vmLargeMemoryScenario,
+    ...shippedScenarios(),
+    ...BUG_SCENARIOS,
+    smokeScenario,
+  ];
+}
 
-export const DEFAULT_SCENARIO = BUILTIN_SCENARIOS[0]!;
+let builtins: readonly Scenario[] | undefined;
+/** Built lazily: the shipped files are parsed on first use, not at every start of the CLI. */
+export const builtinScenarios = (): readonly Scenario[] => (builtins ??= allBuiltins());
+
+export const DEFAULT_SCENARIO = pvmBootScenario;
 
 export function builtinScenario(name: string): Scenario | undefined {
-  return BUILTIN_SCENARIOS.find((s) => s.name === name);
+  return builtinScenarios().find((s) => s.name === name);
 }

@@ -20,6 +20,7 @@ import type { Machine } from "../../model/machine.ts";
 import type { HypEvent } from "../../model/events.ts";
 import type { Driver, Proposal } from "../scenario.ts";
 import type { Prng } from "../prng.ts";
+import { shallowCopy } from "../../core/copy.ts";
 import { isStep, type Program, type Step } from "./program.ts";
 import { earliestSliceEnd, executedByGuest, freeRunners, needsRunner, reenter, vcpuEnterable, vcpuRunning } from "./proxy.ts";
 
@@ -64,6 +65,13 @@ const GUARDED_SESSIONS_MAX = 16;
 const ENTRIES_MAX = 8;
 /** The HLOS CPU's timer at the end of its slice: ends a directed yield so a waiting guest can go. */
 const SLICE_END_TICK = Object.freeze({ kind: "timer_tick" }) as Step;
+
+/** The step as a proposal at time t: a fresh object, the step's fields then `t` (as `{ ...step, t }`). */
+function stamped(step: Step, t: number): Proposal {
+  const p = shallowCopy(step);
+  p.t = t;
+  return p as Proposal;
+}
 
 export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prng = sched): Driver {
   const actors: Actor[] = specs.map((spec) => ({ spec, program: spec.session(), at: 0, pending: null, waiting: null, last: EMPTY, fresh: true, entry: null, deferred: null, entries: 0, where: null }));
@@ -208,7 +216,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       const a = choose(s);
       if (a === "tick") {
         current = null;
-        return { ...SLICE_END_TICK, t: now } as Proposal;
+        return stamped(SLICE_END_TICK, now);
       }
       current = a;
       if (a === null) return null;
@@ -217,7 +225,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       now = Math.max(now, a.at, typeof s.t === "number" ? s.t : 0);
       const { stream, minNs, maxNs } = a.spec.latency;
       a.at = now + stream.rangeInclusive(minNs, maxNs);
-      return { ...a.pending!, t: now } as Proposal;
+      return stamped(a.pending!, now);
     },
     observe(_ev: HypEvent, outcome: Outcome): void {
       if (current === null) return;
