@@ -77,10 +77,9 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
           "hvsim fuzz --scenario smoke --seeds 1..8 --shard 2/4 --max-events 1000",
           "hvsim fuzz --swarm --seeds 1..200",
           "hvsim fuzz --swarm --defect reclaim-without-sanitise --seeds 1..2000 --first-failure",
-          "hvsim fuzz merge shard-*.json",
         ],
         [
-          "One line per seed (sortable by seed, so shards merge with sort -n, or hvsim fuzz merge for --json).",
+          "One line per seed (sortable by seed, so shards merge with sort -n; hvsim fuzz merge shard-*.json adds up their --json output).",
           "Exit 0 when every seed passed, 1 when one failed (a violation or a liveness failure), 70 when the model crashed.",
           "docs/swarm.md describes the swarm; docs/fuzz-cluster.md runs shards on Kubernetes or Slurm.",
         ],

@@ -175,7 +175,9 @@ export class CpuHistory {
    * stops, the end of history, or an interrupt. Positions beyond the frontier extend the history.
    */
   async advance(o: AdvanceOptions): Promise<AdvanceResult> {
-    const breakpoints = o.breakpoints ?? new Set<number>();
+    // A breakpoint outside RAM never hits: no instruction is fetched there (the fetch aborts and the
+    // exception entry is the next place), as a software breakpoint cannot be written there either.
+    const breakpoints = new Set([...(o.breakpoints ?? [])].filter((a) => this.bus.ram.contains(a)));
     const watches = o.watchpoints ?? [];
     this.bus.setBreakpoints(breakpoints);
     this.bus.watchPages = pagesOfWatchpoints(watches);

@@ -379,8 +379,10 @@ describe("properties over random code", () => {
         for (let i = 1; i < record.length; i++) if (record[i]!.memory !== record[i - 1]!.memory) changes.push(i);
         const t = new CpuHistory(randomMachine(seed).state, randomMachine(seed).ram, { checkpointInterval: 32, checkpointsMax: 4 });
         const end = record.at(-1)!.pos;
-        // Forward: every position whose PC is the breakpoint, after the start.
-        const expected = record.filter((r, i) => i > 0 && i < record.length - 1 && pcOf(r) === bp).map((r) => r.pos);
+        // Forward: every position whose PC is the breakpoint, after the start; one outside RAM never
+        // hits (random code jumps there, and the fetch aborts: the seeds in `examples` do).
+        const inRam = bp < RANDOM_RAM;
+        const expected = record.filter((r, i) => inRam && i > 0 && i < record.length - 1 && pcOf(r) === bp).map((r) => r.pos);
         const found: Position[] = [];
         for (;;) {
           const r = await t.advance({ limit: end, breakpoints: new Set([bp]), skipBreakpointAt: t.pos });
@@ -390,7 +392,7 @@ describe("properties over random code", () => {
         expect(found).toEqual(expected);
         // Backward from the end: the same positions, latest first, then the start (if it is one).
         const back: Position[] = [];
-        const all = record.filter((r) => pcOf(r) === bp).map((r) => r.pos);
+        const all = record.filter((r) => inRam && pcOf(r) === bp).map((r) => r.pos);
         await t.seek(end);
         for (let upTo = end; ; ) {
           let last: Position | null = null;
@@ -446,7 +448,7 @@ describe("properties over random code", () => {
         }
         expect(backHits).toEqual(after);
       }),
-      { numRuns: 12 },
+      { numRuns: 12, examples: [[2113928938, 6, 0], [1402686346, 7689804, 0]] },
     );
   });
 });

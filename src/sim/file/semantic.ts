@@ -41,12 +41,19 @@ export function semanticIssues(spec: ScenarioSpec, l: Layout, raw: (p: Path) => 
       if (base + step.offset + step.size > PHYS_ADDR_LIMIT) bad([...path, "offset"], `an offset that keeps the access below ${hex(PHYS_ADDR_LIMIT)} (48-bit addresses)`, hex(step.offset));
     });
   });
+  // An idle loop is named once: the loops inside it are idle too, and saying so adds nothing.
+  const idle: Path[] = [];
+  const idleLoop = (path: Path): void => {
+    if (idle.some((outer) => outer.every((k, i) => path[i] === k))) return;
+    idle.push(path);
+    bad(path, LOOP_NOTE, "only sleeps or nothing");
+  };
   walkHost(spec.host, ["host"], (step, path) => {
-    if (step.op === "loop" && step.count > 0 && !hostProposes(step.body)) bad(path, LOOP_NOTE, "only sleeps or nothing");
+    if (step.op === "loop" && step.count > 0 && !hostProposes(step.body)) idleLoop(path);
   });
   spec.vms.forEach((vm, i) =>
     walkGuest(vm.guest, ["vms", i, "guest"], (step, path) => {
-      if (step.op === "loop" && step.count > 0 && !guestProposes(step.body)) bad(path, LOOP_NOTE, "only sleeps or nothing");
+      if (step.op === "loop" && step.count > 0 && !guestProposes(step.body)) idleLoop(path);
     }),
   );
   if (l.overflow !== null) {
