@@ -184,6 +184,8 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     const { page, problems } = await openViewer(browser, view.url, "#event=100");
     await page.keyboard.press("a");
     await page.keyboard.press("End");
+    // The mark goes where the position is: wait for End to have moved it (the page settles asynchronously).
+    await page.waitForFunction(() => location.hash.startsWith("#event=235"));
     await page.keyboard.press("b");
     await page.locator("[data-testid=diff-count]").waitFor();
     expect(new URL(page.url()).hash).toBe("#event=235&a=100&b=235");
