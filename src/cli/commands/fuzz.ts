@@ -75,8 +75,8 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
         "fuzz",
         [
           "hvsim fuzz --scenario smoke --seeds 1..8 --shard 2/4 --max-events 1000",
-          "hvsim fuzz --swarm --seeds 1..200",
-          "hvsim fuzz --swarm --defect reclaim-without-sanitise --seeds 1..2000 --first-failure",
+          "hvsim fuzz --swarm --seeds 1..10",
+          "hvsim fuzz --swarm --defect host-s2-kept-after-lend --seeds 1..2000 --first-failure",
         ],
         [
           "One line per seed (sortable by seed, so shards merge with sort -n; hvsim fuzz merge shard-*.json adds up their --json output).",
