@@ -3,7 +3,7 @@ import type { EventBase } from "../core/event.ts";
 import { REG_PC, disassemble, readReg, type CpuState } from "../cpu/index.ts";
 import type { HypEvent } from "../model/events.ts";
 import type { Machine, MachineConfig } from "../model/machine.ts";
-import { physPieces, readPhys } from "../model/rm/content.ts";
+import { readIpa } from "../model/rm/content.ts";
 import type { ThreadObject } from "../model/vcpu/state.ts";
 import type { Seeker } from "./seeker.ts";
 
@@ -105,17 +105,7 @@ export function defaultFocus(seeker: Seeker<Machine>, from = 0): Focus | null {
 }
 
 /** Guest memory as a VM sees it (through its stage-2), or null where any byte is not mapped. */
-export function readGuest(s: Machine, vm: number, ipa: number, length: number): Uint8Array | null {
-  const pieces = physPieces(s, vm, ipa, length);
-  if (pieces === null) return null;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(readPhys(s, p.pa, p.size), at);
-    at += p.size;
-  }
-  return out;
-}
+export const readGuest = (s: Machine, vm: number, ipa: number, length: number): Uint8Array | null => readIpa(s, vm, ipa, length);
 
 /** The PC of a vCPU and the instruction there, disassembled (null word where the PC is not mapped). */
 export function instructionAtPc(s: Machine, f: Focus, cpu: CpuState): { pc: number; word: number | null; text: string } {

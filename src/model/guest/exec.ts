@@ -12,7 +12,7 @@ import { exitRun } from "../vcpu/run.ts";
 import type { SmcccCallEvent } from "../vcpu/events.ts";
 import type { ThreadObject } from "../vcpu/state.ts";
 import { hasDeliverable } from "../vgic/virq.ts";
-import { readPhys, physPieces, writePhys } from "../rm/content.ts";
+import { physPieces, readIpa, readPhys, writePhys } from "../rm/content.ts";
 import { ACCESS_BIT } from "../memory/stage2.ts";
 import { GuestBus } from "./bus.ts";
 import { EXEC_BUDGET_MAX, GUEST_INSNS_PER_NS, type VcpuExecEvent } from "./events.ts";
@@ -145,7 +145,7 @@ function withGuestBuffers(s: Machine, t: ThreadObject, call: number, args: reado
   if (call === HYPERCALLS.msgqueue_send) {
     const size = Number(BigInt.asUintN(32, args[1] ?? 0n));
     if (size === 0 || size > 0x1000) return { site, receiveTo: null };
-    const data = readGuest(s, t, Number(BigInt.asUintN(48, args[2] ?? 0n)), size);
+    const data = readIpa(s, t.vm, Number(BigInt.asUintN(48, args[2] ?? 0n)), size);
     return data === null ? { x: [hvErrorRegister("ADDR_INVALID")] } : { site: { ...site, data }, receiveTo: null };
   }
   if (call === HYPERCALLS.msgqueue_receive) {
@@ -155,18 +155,6 @@ function withGuestBuffers(s: Machine, t: ThreadObject, call: number, args: reado
     return { site, receiveTo: to };
   }
   return { site, receiveTo: null };
-}
-
-function readGuest(s: Machine, t: ThreadObject, ipa: number, size: number): Uint8Array | null {
-  const pieces = physPieces(s, t.vm, ipa, size);
-  if (pieces === null) return null;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(readPhys(s, p.pa, p.size), at);
-    at += p.size;
-  }
-  return out;
 }
 
 function guestWritable(s: Machine, t: ThreadObject, ipa: number, size: number): boolean {

@@ -7,7 +7,7 @@ import type { Outcome } from "../../core/event.ts";
 import { EXIT_CODE, VMID } from "../abi/rm.ts";
 import type { RmCtx } from "../rm/context.ts";
 import { exitVm } from "../rm/lifecycle.ts";
-import { labelOf, physPieces, reaches, readPhys, setLabel, writePhys } from "../rm/content.ts";
+import { labelOf, physPieces, reaches, readIpa, setLabel, writePhys } from "../rm/content.ts";
 import { parseDt } from "../rm/overlay.ts";
 import { translate } from "../memory/stage2.ts";
 import type { Machine } from "../machine.ts";
@@ -139,15 +139,8 @@ export function onPvmfwBoot(s: ProtectedSlices, ev: PvmfwBootEvent): Outcome {
 /** The DT pvmfw maps at X0 (the image's DT offset above base-address), through the pVM's stage-2; null if unreachable. */
 function readDtAtX0(s: ProtectedSlices, vm: number, base: number, dtOffset: number, dtSize: number): Record<string, unknown> | null {
   const size = Math.min(dtSize, PVMFW_FDT_MAX);
-  const pieces = size === 0 ? null : physPieces(s, vm, base + dtOffset, size);
-  if (pieces === null) return null;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(readPhys(s, piece.pa, piece.size), at);
-    at += piece.size;
-  }
-  return parseDt(out);
+  const out = size === 0 ? null : readIpa(s, vm, base + dtOffset, size);
+  return out === null ? null : parseDt(out);
 }
 
 /** The code hash claim (-4670545) of a certificate (hex). */

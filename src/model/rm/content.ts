@@ -104,6 +104,19 @@ export function readPhys(s: HasContent, pa: number, size: number): Uint8Array {
   return out;
 }
 
+/** Reads [ipa, ipa+size) as `vmid` sees it, through its stage-2; null where any byte is unmapped. */
+export function readIpa(s: Machine, vmid: number, ipa: number, size: number): Uint8Array | null {
+  const pieces = physPieces(s, vmid, ipa, size);
+  if (pieces === null) return null;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of pieces) {
+    readPhysInto(s, p.pa, out, at, p.size);
+    at += p.size;
+  }
+  return out;
+}
+
 /** Copies `size` bytes at a physical address into `out` from `at`; `out` must be zero there (unwritten pages are skipped). */
 export function readPhysInto(s: HasContent, pa: number, out: Uint8Array, at: number, size: number): void {
   for (let i = 0; i < size; ) {
