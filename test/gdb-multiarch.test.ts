@@ -1,11 +1,11 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FlatRam, REG_PC, parseImage, readReg, resetCpu, run, type CpuState } from "../src/cpu/index.ts";
 import { cpsrOf } from "../src/gdb/tdesc.ts";
+import { gdbBatch, mark, registersOf } from "./gdb-batch.ts";
 import { cli, tempDir } from "./helpers.ts";
 
 /**
@@ -14,7 +14,6 @@ import { cli, tempDir } from "./helpers.ts";
  * alone (no debugger) or a linear scan of the execution.
  */
 
-const run$ = promisify(execFile);
 const dir = tempDir();
 const bin = join(import.meta.dirname, "../bin/hvsim.mjs");
 const SOURCE = `
@@ -55,33 +54,8 @@ function fresh(): { ram: FlatRam; state: CpuState } {
   return { ram, state: resetCpu({ pc: image.entry, sp: BigInt(RAM_BYTES) }) };
 }
 
-/** One gdb-multiarch session over --stdio; the output split at `echo` markers. */
-async function gdb(commands: readonly string[], connect = `target remote | ${process.execPath} ${bin} cpu gdb ${elf} --stdio`): Promise<Map<string, string[]>> {
-  const args = ["-q", "-batch", "-nx", "-ex", "set remotetimeout 60", "-ex", "set pagination off", "-ex", connect];
-  for (const c of commands) args.push("-ex", c);
-  // One pipe for both streams, so gdb's own messages and the stub's console output (O packets,
-  // which gdb writes to stderr) stay in order.
-  const { stdout } = await run$("sh", ["-c", 'exec gdb-multiarch "$@" 2>&1', "sh", ...args, elf], { timeout: 120_000, maxBuffer: 1 << 24 });
-  const sections = new Map<string, string[]>();
-  let current = "start";
-  for (const line of stdout.split("\n")) {
-    const m = /^==(\w+)==$/.exec(line);
-    if (m !== null) current = m[1]!;
-    else sections.set(current, [...(sections.get(current) ?? []), line]);
-  }
-  return sections;
-}
-const mark = (name: string): string => `echo ==${name}==\\n`;
-
-/** `info registers` lines as name -> value (the hex column). */
-function registersOf(lines: readonly string[] | undefined): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  for (const l of lines ?? []) {
-    const m = /^(\w+)\s+(0x[0-9a-f]+)\s/.exec(l);
-    if (m !== null) out.set(m[1]!, BigInt(m[2]!));
-  }
-  return out;
-}
+/** One gdb-multiarch session over --stdio (or the `connect` line given). */
+const gdb = (commands: readonly string[], connect = `target remote | ${process.execPath} ${bin} cpu gdb ${elf} --stdio`): Promise<Map<string, string[]>> => gdbBatch(elf, connect, commands);
 
 const instructionOf = (lines: readonly string[] | undefined): number => Number(/^instruction (\d+) /.exec((lines ?? []).find((l) => l.startsWith("instruction")) ?? "")?.[1] ?? NaN);
 

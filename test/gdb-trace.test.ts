@@ -1,7 +1,5 @@
-import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REG_PC, cpuView, parseImage, readReg } from "../src/cpu/index.ts";
 import type { Machine } from "../src/model/machine.ts";
@@ -11,6 +9,7 @@ import { openTrace } from "../src/timetravel/open.ts";
 import type { Seeker } from "../src/timetravel/seeker.ts";
 import { TraceReader } from "../src/trace/reader.ts";
 import { fileSource } from "../src/trace/source.ts";
+import { gdbBatch, mark, registersOf } from "./gdb-batch.ts";
 import { cli, tempDir } from "./helpers.ts";
 
 /**
@@ -19,7 +18,6 @@ import { cli, tempDir } from "./helpers.ts";
  * positions engine read directly (stateAtPosition) or a linear scan of the recording.
  */
 
-const run$ = promisify(execFile);
 const dir = tempDir();
 const bin = join(import.meta.dirname, "../bin/hvsim.mjs");
 const trace = join(dir, "minimal.hvt");
@@ -30,29 +28,7 @@ const VCPU = { vm: 0x80, vcpu: 0 };
 
 let seeker: Seeker<Machine>;
 
-async function gdb(commands: readonly string[]): Promise<Map<string, string[]>> {
-  const args = ["-q", "-batch", "-nx", "-ex", "set remotetimeout 60", "-ex", "set pagination off", "-ex", `target remote | ${process.execPath} ${bin} gdb ${trace} --stdio`];
-  for (const c of commands) args.push("-ex", c);
-  const { stdout } = await run$("sh", ["-c", 'exec gdb-multiarch "$@" 2>&1', "sh", ...args, elf], { timeout: 120_000, maxBuffer: 1 << 24 });
-  const sections = new Map<string, string[]>();
-  let current = "start";
-  for (const line of stdout.split("\n")) {
-    const m = /^==(\w+)==$/.exec(line);
-    if (m !== null) current = m[1]!;
-    else sections.set(current, [...(sections.get(current) ?? []), line]);
-  }
-  return sections;
-}
-const mark = (name: string): string => `echo ==${name}==\\n`;
-
-function registersOf(lines: readonly string[] | undefined): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  for (const l of lines ?? []) {
-    const m = /^(\w+)\s+(0x[0-9a-f]+)\s/.exec(l);
-    if (m !== null) out.set(m[1]!, BigInt(m[2]!));
-  }
-  return out;
-}
+const gdb = (commands: readonly string[]): Promise<Map<string, string[]>> => gdbBatch(elf, `target remote | ${process.execPath} ${bin} gdb ${trace} --stdio`, commands);
 
 /** x0..x30, sp and pc of the vCPU at a position, read from the positions engine. */
 function expectedRegisters(p: Position): Map<string, bigint> {

@@ -15,11 +15,10 @@ import type { HypEvent } from "../src/model/events.ts";
 import { encodeHandover } from "../src/model/pvmfw/boot.ts";
 import { verifyAvbImage } from "../src/model/pvmfw/avb.ts";
 import { allInvariants, checkScenario } from "../src/sim/check.ts";
-import { streams } from "../src/sim/prng.ts";
 import { memorySink } from "../src/trace/source.ts";
 import { builtinScenario } from "../src/sim/builtin/index.ts";
 import { payloadImage } from "../src/sim/builtin/pvm-payload.ts";
-import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
+import { cli, readerOf, recordBytes, tempDir, runScenario } from "./helpers.ts";
 import type { Scenario } from "../src/sim/scenario.ts";
 
 const GUESTS = ["linux-like", "minimal", "pvm-payload"];
@@ -36,17 +35,9 @@ describe("guests/build.sh", () => {
 });
 
 /** Runs a built-in on the fast path, keeping every event and outcome. */
-function run(s: Scenario): { state: Machine; log: { ev: HypEvent; out: Outcome }[] } {
-  const state = structuredClone(hvModel.genesis(s.config)) as Machine;
-  const d = s.makeDriver(streams(1));
-  const log: { ev: HypEvent; out: Outcome }[] = [];
-  for (let p = d.next(state); p !== null; p = d.next(state)) {
-    const ev = { ...p, seq: state.seq + 1 } as HypEvent;
-    const out = hvModel.apply(state, ev);
-    d.observe?.(ev, out, state);
-    log.push({ ev, out });
-  }
-  return { state, log };
+function run(scenario: Scenario): { state: Machine; log: { ev: HypEvent; out: Outcome }[] } {
+  const { s, log } = runScenario(scenario);
+  return { state: s, log };
 }
 
 /** What the guest printed, from the console device's transmit queue (as `hvsim log` shows it). */

@@ -2,11 +2,11 @@
  * Issue 17, VMs that grow on demand: the guest_memfd driver's demand paging (src/model/vmm/gmem.ts,
  * src/model/rm/demand.ts) and isolation while the VM grows.
  */
+import { runScenario } from "./helpers.ts";
 import { describe, expect, it } from "vitest";
-import { hvModel, type Machine } from "../src/model/machine.ts";
+import type { Machine } from "../src/model/machine.ts";
 import type { HypEvent } from "../src/model/events.ts";
 import type { Outcome } from "../src/core/event.ts";
-import { streams } from "../src/sim/prng.ts";
 import type { Scenario } from "../src/sim/scenario.ts";
 import { allInvariants, checkScenario } from "../src/sim/check.ts";
 import { memorySink } from "../src/trace/source.ts";
@@ -14,16 +14,9 @@ import { bugDemandPageScenario, DEMAND, DEMAND_BURSTS, pvmDemandPagingScenario }
 import { translate } from "../src/model/memory/stage2.ts";
 
 function run(scenario: Scenario, seed = 1): { s: Machine; log: { ev: HypEvent; out: Outcome; pages: number }[] } {
-  const s = structuredClone(hvModel.genesis(scenario.config)) as Machine;
-  const d = scenario.makeDriver(streams(seed));
-  const log: { ev: HypEvent; out: Outcome; pages: number }[] = [];
-  for (let p = d.next(s); p !== null; p = d.next(s)) {
-    const ev = { ...p, seq: s.seq + 1 } as HypEvent;
-    const out = hvModel.apply(s, ev);
-    d.observe?.(ev, out, s);
-    log.push({ ev, out, pages: ownedDemandPages(s) });
-  }
-  return { s, log };
+  const pages: number[] = [];
+  const { s, log } = runScenario(scenario, seed, (_ev, _out, state) => pages.push(ownedDemandPages(state)));
+  return { s, log: log.map((e, i) => ({ ...e, pages: pages[i]! })) };
 }
 /** Pages of the guest_memfd binding the pVM's stage-2 reaches now. */
 function ownedDemandPages(s: Machine): number {

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { hvModel, type Machine } from "../src/model/machine.ts";
 import type { HypEvent } from "../src/model/events.ts";
 import type { Outcome } from "../src/core/event.ts";
-import { streams } from "../src/sim/prng.ts";
 import type { Scenario } from "../src/sim/scenario.ts";
 import { allInvariants, checkScenario } from "../src/sim/check.ts";
 import { memorySink } from "../src/trace/source.ts";
@@ -18,21 +17,10 @@ import { DEFAULT_SCENARIO } from "../src/sim/builtin/index.ts";
 import { KNOWN_FAULTS } from "../src/sim/faults.ts";
 import { MODEL_DEFECT_NAMES } from "../src/model/faults.ts";
 import { fixturePayload, fixturePem } from "./fixtures/avb/fixtures.ts";
-import { cli, recordBytes, tempDir } from "./helpers.ts";
+import { cli, recordBytes, tempDir, runScenario } from "./helpers.ts";
 
-/** Runs a scenario on the fast path (the recipes on a private copy), keeping every event and outcome. */
-function run(scenario: Scenario, seed = 1): { s: Machine; log: { ev: HypEvent; out: Outcome }[] } {
-  const s = structuredClone(hvModel.genesis(scenario.config)) as Machine;
-  const d = scenario.makeDriver(streams(seed));
-  const log: { ev: HypEvent; out: Outcome }[] = [];
-  for (let p = d.next(s); p !== null; p = d.next(s)) {
-    const ev = { ...p, seq: s.seq + 1 } as HypEvent;
-    const out = hvModel.apply(s, ev);
-    d.observe?.(ev, out, s);
-    log.push({ ev, out });
-  }
-  return { s, log };
-}
+/** Runs a scenario on the fast path, keeping every event and outcome. */
+const run = (scenario: Scenario, seed = 1) => runScenario(scenario, seed);
 const boots = (log: { ev: HypEvent; out: Outcome }[]) => log.filter((x) => x.ev.kind === "pvmfw_boot");
 /** The NOTIFY_VM_EXITED the host got from a pvmfw refusal, decoded. */
 function exitedOf(out: Outcome) {

@@ -2,12 +2,12 @@
  * Issue 17, stolen time you can see: the guest's PV-time reads, the hypervisor's accounting and the
  * scheduler's decisions agree (pvm-stolen-time; GH:hyp/vm/arm_pv_time/src/arm_pv_time.c).
  */
+import { runScenario } from "./helpers.ts";
 import { describe, expect, it } from "vitest";
 import { hvModel, type Machine } from "../src/model/machine.ts";
 import type { HypEvent } from "../src/model/events.ts";
 import type { Outcome } from "../src/core/event.ts";
 import { MS } from "../src/core/event.ts";
-import { streams } from "../src/sim/prng.ts";
 import type { Scenario } from "../src/sim/scenario.ts";
 import { pvmStolenTimeScenario, STOLEN_ROUNDS, CONTENTION_NS } from "../src/sim/builtin/pvm-stolen-time.ts";
 import { boot, buildVm, enter, step } from "../src/model/hyp/testkit.ts";
@@ -17,18 +17,8 @@ import { vcpuInvariants } from "../src/model/vcpu/invariants.ts";
 import { PerfettoBuilder, type ChromeEvent } from "../src/export/perfetto.ts";
 
 function run(scenario: Scenario, seed = 1, perfetto?: PerfettoBuilder): { ev: HypEvent; out: Outcome }[] {
-  const s = structuredClone(hvModel.genesis(scenario.config)) as Machine;
-  perfetto?.start(s);
-  const d = scenario.makeDriver(streams(seed));
-  const log: { ev: HypEvent; out: Outcome }[] = [];
-  for (let p = d.next(s); p !== null; p = d.next(s)) {
-    const ev = { ...p, seq: s.seq + 1 } as HypEvent;
-    const out = hvModel.apply(s, ev);
-    d.observe?.(ev, out, s);
-    perfetto?.event(ev, out, s);
-    log.push({ ev, out });
-  }
-  return log;
+  perfetto?.start(hvModel.genesis(scenario.config)); // it reads only the CPU count
+  return runScenario(scenario, seed, (ev, out, s) => perfetto?.event(ev, out, s)).log;
 }
 
 describe("pvm-stolen-time", () => {
