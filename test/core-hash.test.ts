@@ -1,10 +1,16 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { canonicalString, stateHash } from "../src/core/hash.ts";
+import { canonicalString, stateHash as stateHashAs, STATE_HASH_DEFINITIONS_READ } from "../src/core/hash.ts";
 import { findNonSerializableValue } from "../src/core/serializable.ts";
 import { plainEqual } from "../src/core/equal.ts";
 import { plainData as plain } from "./arbitraries.ts";
+
+/**
+ * Definition 1, the whole-state hash (traces made before definition 2 carry it and must still
+ * verify). Definition 2 is checked against its own straightforward form in core-hash-tree.test.ts.
+ */
+const stateHash = (v: unknown): string => stateHashAs(v, 1);
 
 
 /** Any UTF-16 code unit, lone surrogates included: strings the UTF-8 encoder must treat like Node does. */
@@ -60,7 +66,27 @@ function reorderKeys(v: unknown): unknown {
   return out;
 }
 
-describe("canonical state hash", () => {
+describe.each(STATE_HASH_DEFINITIONS_READ)("state hash definition %i", (definition) => {
+  const hash = (v: unknown): string => stateHashAs(v, definition);
+  it("is independent of key insertion order", () => {
+    fc.assert(fc.property(stateLike, (v) => hash(v) === hash(reorderKeys(v))), { numRuns: 200 });
+  });
+
+  it("tells numbers, bigints and strings apart, at the top and deep down", () => {
+    const deep = (x: unknown) => ({ a: { b: { c: { d: { e: { f: { g: x } } } } } } });
+    for (const wrap of [(x: unknown) => ({ a: x }), deep]) {
+      const hashes = new Set([hash(wrap(1)), hash(wrap(1n)), hash(wrap("1")), hash(wrap(true)), hash(wrap([1])), hash(wrap({ 0: 1 }))]);
+      expect(hashes.size).toBe(6);
+    }
+  });
+
+  it("refuses non-finite numbers", () => {
+    expect(() => hash({ a: Number.NaN })).toThrow(/non-finite/);
+    expect(() => hash([1, Number.POSITIVE_INFINITY])).toThrow(/non-finite/);
+  });
+});
+
+describe("canonical state hash (definition 1)", () => {
   it("is independent of key insertion order", () => {
     fc.assert(fc.property(plain, (v) => stateHash(v) === stateHash(reorderKeys(v))));
   });

@@ -121,6 +121,7 @@ function corpus(): [string, Buffer][] {
     ["a config with a billion CPUs", edit((rs) => void ((h(rs).config as { platform: { cpus: number } }).platform.cpus = 1e9))],
     ["a config with RAM near 2^53", edit((rs) => void ((h(rs).config as { platform: { ram: unknown } }).platform.ram = [{ base: 2 ** 53 - 2 ** 33, size: 2 ** 32 }]))],
     ["format version 99", edit((rs) => void (h(rs).formatVersion = 99))],
+    ["state hash definition 9", edit((rs) => void (h(rs).stateHash = 9))],
     ["a header with a huge block size", edit((rs) => void (h(rs).blockEvents = 2 ** 40))],
     ["an event of kind __proto__", edit((rs) => void (block(rs, 1).events[3]!.kind = "__proto__"))],
     ["an event with an own __proto__ key", edit((rs) => {

@@ -2,7 +2,7 @@ import { produce, freeze, type Draft } from "immer";
 import { isHvsimError } from "./errors.ts";
 import { plainEqual } from "./equal.ts";
 import type { EventBase, Outcome } from "./event.ts";
-import { stateHash } from "./hash.ts";
+import { stateHash, stateHasher, STATE_HASH_DEFINITION, type StateHashDefinition } from "./hash.ts";
 import { checkInvariants, type InvariantFailure } from "./invariants.ts";
 import type { CoreState, Model } from "./reducer.ts";
 import { mutableCopy } from "./reducer.ts";
@@ -29,6 +29,8 @@ export interface ReplayOptions<S> {
   readonly until?: number;
   /** Called at each verified checkpoint with an immutable snapshot maker (only called if needed). */
   readonly onCheckpoint?: (seq: number, hash: string, snapshot: () => S) => void;
+  /** The state hash definition the checkpoints carry (the trace header's); default this build's. */
+  readonly stateHash?: StateHashDefinition;
   /** Called after every applied event (progress reporting, collectors); keep it cheap. */
   readonly onEvent?: (ev: EventBase, outcome: Outcome) => void;
 }
@@ -51,7 +53,8 @@ export function replay<S extends CoreState, E extends EventBase>(
   items: Iterable<ReplayItem>,
   options: ReplayOptions<S> = {},
 ): ReplayResult<S> {
-  const runner = options.path === "pure" ? pureRunner(model, genesisState) : fastRunner(model, genesisState);
+  const definition = options.stateHash ?? STATE_HASH_DEFINITION;
+  const runner = options.path === "pure" ? pureRunner(model, genesisState, definition) : fastRunner(model, genesisState, definition);
   const every = options.invariants === "every";
   const atCheckpoints = options.invariants === "checkpoints";
   const until = options.until ?? Number.POSITIVE_INFINITY;
@@ -89,7 +92,7 @@ export function replay<S extends CoreState, E extends EventBase>(
       }
     } else if (item.type === "checkpoint") {
       if (item.seq !== lastSeq) continue; // a checkpoint for a part we stopped before, or genesis
-      const recomputed = stateHash(runner.peek());
+      const recomputed = runner.hash();
       if (recomputed !== item.hash) return done({ type: "hash_mismatch", seq: item.seq, stored: item.hash, recomputed });
       checkpointsVerified += 1;
       if (atCheckpoints) {
@@ -108,20 +111,27 @@ interface Runner<S> {
   peek(): S;
   /** An immutable snapshot of the current state. */
   snapshot(): S;
+  /** The current state's hash: only what changed since the last call is hashed again. */
+  hash(): string;
 }
 
-function fastRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S): Runner<S> {
+/** The fast path: the private copy is written in place, so its hash remembers a shadow of it (hash-tree.ts). */
+function fastRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S, definition: StateHashDefinition): Runner<S> {
   const working = mutableCopy(genesis);
+  const hasher = stateHasher(definition);
   return {
+    hash: () => hasher(working),
     step: (ev) => model.apply(working, ev as E),
     peek: () => working,
     snapshot: () => freeze(mutableCopy(working), true),
   };
 }
 
-function pureRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S): Runner<S> {
+/** The pure path: states are frozen and share unchanged subtrees, whose digests are remembered by identity. */
+function pureRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S, definition: StateHashDefinition): Runner<S> {
   let state = genesis;
   return {
+    hash: () => stateHash(state, definition),
     step(ev) {
       let outcome: Outcome | undefined;
       state = produce(state, (d: Draft<S>) => {

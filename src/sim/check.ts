@@ -2,6 +2,7 @@ import type { Invariant } from "../core/invariants.ts";
 import { replay } from "../core/replay.ts";
 import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
+import { stateHashOf } from "../trace/format.ts";
 import type { ByteSink } from "../trace/source.ts";
 import { compilePredicate } from "../timetravel/predicate.ts";
 import { record } from "./record.ts";
@@ -57,7 +58,7 @@ export function checkTrace(
 ): CheckResult {
   const model = { ...hvModel, invariants };
   const genesis = hvModel.genesis(reader.header.config as MachineConfig);
-  const r = replay(model, genesis, reader.items(), { invariants: "every", ...options });
+  const r = replay(model, genesis, reader.items(), { invariants: "every", stateHash: stateHashOf(reader.header), ...options });
   const f = r.finding;
   if (f?.type === "violation") {
     const { invariant, path, detail, objects } = f.failure;

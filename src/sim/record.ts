@@ -1,6 +1,6 @@
 import { mutableCopy } from "../core/reducer.ts";
 import { shallowCopy } from "../core/copy.ts";
-import { stateHash } from "../core/hash.ts";
+import { stateHash, stateHasher } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
 import { die } from "../core/errors.ts";
 import { hvModel, type Machine } from "../model/machine.ts";
@@ -51,6 +51,8 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     options,
   );
   const state: Machine = mutableCopy(genesisState);
+  // The state is written in place: its hasher rehashes only what changed since the last checkpoint.
+  const hash = stateHasher();
   const driver = scenario.makeDriver(streams(options.seed));
   const maxEvents = options.maxEvents ?? scenario.maxEvents;
   const untilNs = options.untilNs ?? scenario.untilNs ?? Number.POSITIVE_INFINITY;
@@ -78,7 +80,7 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     driver.observe?.(ev, outcome, state);
     if (writer.append(ev, outcome)) {
       // The writer encodes the snapshot at once and keeps nothing of it: the live state serves.
-      writer.checkpoint(stateHash(state), writer.wantsSnapshot() ? state : undefined);
+      writer.checkpoint(hash(state), writer.wantsSnapshot() ? state : undefined);
     }
     if (options.checkInvariants) {
       const failure = checkInvariants(state, options.invariants ?? hvModel.invariants);
@@ -90,7 +92,7 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     }
     if (options.onProgress && (seq + 1) % progressEvery === 0) options.onProgress(seq + 1, maxEvents);
   }
-  const finalHash = stateHash(state);
+  const finalHash = hash(state);
   writer.finish(finalHash);
   return { events: writer.eventCount, lastT: state.t, finalHash, stoppedBy, violation };
 }

@@ -1,4 +1,5 @@
 import { crc32 } from "node:zlib";
+import type { StateHashDefinition } from "../core/hash.ts";
 
 /**
  * The hvsim trace file ("HVT"), format version 2 (version 1 is still read).
@@ -53,7 +54,12 @@ export interface TraceHeader {
   /** A full snapshot is stored at every Nth checkpoint. */
   readonly snapshotEveryBlocks: number;
   readonly generator: string;
+  /** Which state hash the checkpoints carry (src/core/hash.ts); absent: 1, from before the choice. */
+  readonly stateHash?: StateHashDefinition;
 }
+
+/** The state hash definition a trace's checkpoints were written with. */
+export const stateHashOf = (header: TraceHeader): StateHashDefinition => header.stateHash ?? 1;
 
 /** A block body: events without their `seq` (dense from `first`) and with `t` as a delta. */
 export interface BlockBody {

@@ -7,6 +7,7 @@ import {
   TRAILER_MAGIC,
   checksum,
   recordTypeName,
+  stateHashOf,
   trailer,
   trailerBytes,
   type CheckpointBody,
@@ -174,7 +175,7 @@ export class TraceReader {
       r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint`
       : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the index says ${seq}` : c.snapshot === undefined ? "holds no snapshot, the index says it does" : snapshotProblem(c.snapshot));
     if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: ${problem}`, { offset });
-    if (stateHash(c.snapshot) !== c.hash) {
+    if (stateHash(c.snapshot, stateHashOf(this.header)) !== c.hash) {
       die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: its snapshot does not hash to its state hash ${c.hash.slice(0, 16)}`, { offset });
     }
     return c.snapshot;

@@ -6,6 +6,7 @@
  * the field ("events[12].kind: expected an event kind, got '__proto__'").
  */
 import { FORMATS_READ, type FooterBody } from "./format.ts";
+import { STATE_HASH_DEFINITIONS_READ, type StateHashDefinition } from "../core/hash.ts";
 import { machineConfigProblem } from "../model/config.ts";
 import { eventFieldsProblem } from "../model/event-fields.ts";
 
@@ -115,6 +116,9 @@ export function headerProblem(h: unknown): string | null {
   if (!isCount(h.blockEvents, BLOCK_EVENTS_MAX)) return expected("blockEvents", `an integer from 1 to ${BLOCK_EVENTS_MAX}`, h.blockEvents);
   if (!isCount(h.snapshotEveryBlocks, BLOCK_EVENTS_MAX)) return expected("snapshotEveryBlocks", `an integer from 1 to ${BLOCK_EVENTS_MAX}`, h.snapshotEveryBlocks);
   if (!isText(h.generator)) return expected("generator", "a string", h.generator);
+  if (h.stateHash !== undefined && !STATE_HASH_DEFINITIONS_READ.includes(h.stateHash as StateHashDefinition)) {
+    return expected("stateHash", `a state hash definition this build knows (${STATE_HASH_DEFINITIONS_READ.join(", ")})`, h.stateHash);
+  }
   return null;
 }
 

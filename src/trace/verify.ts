@@ -2,6 +2,7 @@ import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
 import { replay, type ReplayFinding, type ReplayOptions } from "../core/replay.ts";
 import { stateHash } from "../core/hash.ts";
 import type { Damage, TraceReader } from "./reader.ts";
+import { stateHashOf } from "./format.ts";
 
 export interface VerifyResult {
   readonly verified: number;
@@ -21,14 +22,15 @@ export interface VerifyResult {
 export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine> = {}, model: typeof hvModel = hvModel): VerifyResult {
   // `model`: this build's by default; `hvsim diff --replay` tests pass a modified one.
   const genesis = model.genesis(reader.header.config as MachineConfig);
-  const r = replay(model, genesis, reader.items(), options);
+  const definition = stateHashOf(reader.header);
+  const r = replay(model, genesis, reader.items(), { stateHash: definition, ...options });
   return {
     verified: r.verified,
     checkpointsVerified: r.checkpointsVerified,
     finding: r.finding,
     damage: r.finding === null ? reader.damage : null,
     state: r.state,
-    finalHash: stateHash(r.state),
+    finalHash: stateHash(r.state, definition),
     modelVersionRecorded: reader.header.modelVersion === model.version ? null : reader.header.modelVersion,
   };
 }

@@ -1,5 +1,6 @@
 import { encodeBody } from "./codec.ts";
 import { shallowCopy } from "../core/copy.ts";
+import { STATE_HASH_DEFINITION } from "../core/hash.ts";
 import {
   FORMAT_VERSION,
   MAGIC,
@@ -21,7 +22,7 @@ export interface WriterOptions {
   readonly snapshotEveryBlocks?: number;
 }
 
-export type HeaderFields = Omit<TraceHeader, "magic" | "formatVersion" | "blockEvents" | "snapshotEveryBlocks">;
+export type HeaderFields = Omit<TraceHeader, "magic" | "formatVersion" | "blockEvents" | "snapshotEveryBlocks" | "stateHash">;
 
 /**
  * Streaming trace writer. The caller (the recorder) appends events with their outcomes; when a
@@ -58,6 +59,8 @@ export class TraceWriter {
       blockEvents: this.blockEvents,
       snapshotEveryBlocks: this.snapshotEveryBlocks,
       ...header,
+      // The hashes this writer is given are this build's (a copied header may name an older one).
+      stateHash: STATE_HASH_DEFINITION,
     };
     this.emitRecord(RecordType.header, full);
     this.lastT = genesis.t;

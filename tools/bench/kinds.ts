@@ -16,7 +16,8 @@ import { TraceReader } from "../../src/trace/reader.ts";
 import { hvModel, type Machine, type MachineConfig } from "../../src/model/machine.ts";
 import type { HypEvent } from "../../src/model/events.ts";
 import { mutableCopy } from "../../src/core/reducer.ts";
-import { stateHash } from "../../src/core/hash.ts";
+import { stateHasher } from "../../src/core/hash.ts";
+import { stateHashOf } from "../../src/trace/format.ts";
 import { plainEqual } from "../../src/core/equal.ts";
 import type { ReplayItem } from "../../src/core/replay.ts";
 
@@ -63,6 +64,7 @@ interface Run {
 let fastest: Run | undefined;
 for (let rep = 0; rep < opts.reps; rep++) {
   const state = mutableCopy(hvModel.genesis(reader.header.config as MachineConfig)) as Machine;
+  const stateHash = stateHasher(stateHashOf(reader.header));
   const perKind = new Map<string, { ms: number; n: number }>();
   let hashMs = 0;
   let checkpoints = 0;
