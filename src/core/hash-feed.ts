@@ -11,17 +11,17 @@ import { createHash, type Hash } from "node:crypto";
  * an array's digest can be remembered; the fast path's in-place writes forget it (`writableBytes`).
  * A memo, not state: the digest is the same with or without it.
  */
-const digestMemo = new WeakMap<Uint8Array, string>();
+const digestMemo = new WeakMap<Uint8Array, Buffer>();
 /** Drops a remembered digest: for a byte array written in place on the fast path (see bytes.ts). */
 export function forgetDigest(v: Uint8Array): void {
   digestMemo.delete(v);
 }
 
-/** SHA-256 of the array's bytes, hex (remembered until `forgetDigest`). */
-export function bytesDigest(v: Uint8Array): string {
+/** SHA-256 of the array's bytes (remembered until `forgetDigest`: the same Buffer until then). */
+export function bytesDigest(v: Uint8Array): Buffer {
   let d = digestMemo.get(v);
   if (d === undefined) {
-    d = createHash("sha256").update(v).digest("hex");
+    d = createHash("sha256").update(v).digest();
     digestMemo.set(v, d);
   }
   return d;
@@ -58,16 +58,23 @@ export class HashFeed {
   /** False once an object or array that is not frozen was encoded (see hash-tree.ts memo). */
   frozen = true;
 
-  private constructor(private readonly hash: Hash | null) {
+  /**
+   * @param rawDigests a byte array's digest enters as its 32 bytes (definition 2) rather than as
+   *   64 hex digits (definition 1)
+   */
+  private constructor(
+    private readonly hash: Hash | null,
+    readonly rawDigests: boolean,
+  ) {
     this.buf = Buffer.allocUnsafe(hash === null ? 4096 : HashFeed.CHUNK);
   }
 
-  static streaming(): HashFeed {
-    return new HashFeed(createHash("sha256"));
+  static streaming(rawDigests = false): HashFeed {
+    return new HashFeed(createHash("sha256"), rawDigests);
   }
 
   static growing(): HashFeed {
-    return new HashFeed(null);
+    return new HashFeed(null, true);
   }
 
   /** Empties a growing feed for the next node. */
@@ -209,16 +216,17 @@ function feedArray(f: HashFeed, a: readonly unknown[]): void {
   f.byte(C_ARRAY_CLOSE);
 }
 
-/** `x<length>:<SHA-256 of the bytes>;`. */
+/** `x<length>:<SHA-256 of the bytes>;` (the digest as hex, or raw in definition 2). */
 export function feedBytes(f: HashFeed, v: Uint8Array): void {
   feedBytesDigest(f, v.length, bytesDigest(v));
 }
 
-export function feedBytesDigest(f: HashFeed, length: number, digest: string): void {
+export function feedBytesDigest(f: HashFeed, length: number, digest: Buffer): void {
   f.byte(C_BYTES);
   f.ascii(String(length));
   f.byte(C_COLON);
-  f.ascii(digest);
+  if (f.rawDigests) f.raw(digest);
+  else f.ascii(digest.toString("hex"));
   f.byte(C_SEMI);
 }
 

@@ -42,7 +42,7 @@ const frozenMemo: WeakMap<object, Buffer>[] = Array.from({ length: TREE_DEPTH + 
 /** The definition-2 hash of any plain data, hex. `memo: false` ignores and fills no memo (tests). */
 export function treeHash(value: unknown, memo = true): string {
   if (!isNode(value)) {
-    const f = HashFeed.streaming();
+    const f = HashFeed.streaming(true);
     feedValue(f, value);
     return f.digest();
   }
@@ -92,7 +92,9 @@ class Shadow {
   n = 0;
   readonly keys: string[] = [];
   readonly vals: unknown[] = [];
-  readonly kids: (Shadow | string | null)[] = [];
+  readonly kids: (Shadow | Buffer | null)[] = [];
+  /** Slot indices in key order; null when the keys changed since it was sorted. */
+  order: number[] | null = null;
   digest: Buffer | null = null;
   constructor(readonly depth: number) {}
 }
@@ -144,7 +146,9 @@ function sync(v: object, sh: Shadow): boolean {
     }
   } else {
     const o = v as Record<string, unknown>;
-    for (const k in o) {
+    const ks = Object.keys(o);
+    for (let j = 0; j < ks.length; j++) {
+      const k = ks[j]!;
       const x = o[k];
       if (i < n && vals[i] === x && keys[i] === k) {
         if (typeof x === "object" && x !== null && syncKid(sh, i, x)) changed = true;
@@ -159,6 +163,7 @@ function sync(v: object, sh: Shadow): boolean {
   if (i !== sh.n) {
     changed = true;
     sh.n = keys.length = vals.length = kids.length = i;
+    sh.order = null;
   }
   if (changed && sh.depth <= TREE_DEPTH) sh.digest = shadowDigest(v, sh);
   return changed;
@@ -167,7 +172,8 @@ function sync(v: object, sh: Shadow): boolean {
 /** The object in slot `i` is the one it held: re-syncs it (a byte array: compares its digest). */
 function syncKid(sh: Shadow, i: number, x: object): boolean {
   const kid = sh.kids[i]!;
-  if (typeof kid !== "string") return sync(x, kid as Shadow);
+  if (kid instanceof Shadow) return sync(x, kid);
+  // The memo gives the same Buffer until the array is written in place (bytes.ts).
   const d = bytesDigest(x as Uint8Array);
   if (d === kid) return false;
   sh.kids[i] = d;
@@ -186,6 +192,7 @@ function oldKids(sh: Shadow, from: number, n: number): Map<object, Shadow> {
 
 /** Slot `i` now holds key `k` and value `x`, not what it held (or it is new). */
 function newSlot(sh: Shadow, i: number, k: string, x: unknown, reuse: Map<object, Shadow> | null): void {
+  if (i >= sh.n || sh.keys[i] !== k) sh.order = null;
   if (i >= sh.n) sh.n = i + 1;
   sh.keys[i] = k;
   sh.vals[i] = x;
@@ -210,7 +217,8 @@ function shadowDigest(v: object, sh: Shadow): Buffer {
     f.byte(C_ARRAY_CLOSE);
   } else {
     f.byte(C_OBJECT_OPEN);
-    for (const i of sortedSlots(sh.keys, sh.n)) {
+    sh.order ??= sortedSlots(sh.keys, sh.n);
+    for (const i of sh.order) {
       if (sh.vals[i] === undefined) continue;
       feedString(f, sh.keys[i]!);
       feedSlot(f, sh, i);
@@ -224,7 +232,7 @@ function feedSlot(f: HashFeed, sh: Shadow, i: number): void {
   const x = sh.vals[i];
   const kid = sh.kids[i];
   if (kid === null || kid === undefined) feedValue(f, x);
-  else if (typeof kid === "string") feedBytesDigest(f, (x as Uint8Array).length, kid);
+  else if (!(kid instanceof Shadow)) feedBytesDigest(f, (x as Uint8Array).length, kid);
   else if (sh.depth < TREE_DEPTH) {
     f.byte(C_DIGEST);
     f.raw(kid.digest!);
