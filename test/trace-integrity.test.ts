@@ -90,7 +90,7 @@ describe("the end of the file is checked", () => {
     const f = "test/fixtures/format1/smoke-s7.hvt";
     const info = await cli("info", f);
     expect(info.code).toBe(0);
-    expect(info.stdout[0]).toMatch(/format 1, older than this build's 2: read, never written\)$/);
+    expect(info.stdout[0]).toMatch(/format 1: msgpack records, older than this build's 3: read, never written\)$/);
     expect(info.stdout).toContainEqual(expect.stringMatching(/^events {5}600 in 5 blocks/));
     // Its trailer is checked by structure: a flipped offset byte is still found.
     const d = Buffer.from(readFileSync(f));
@@ -195,11 +195,19 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
   });
 
   it("a snapshot that is not the state its checkpoint hashes is refused where a seek would start from it", () => {
+    // Checkpoint 2 (after event 31) stores its state as a delta from genesis (checkpoint 0), stored whole.
     const rs = splitTrace(bytes);
-    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { snapshot: { seq: number } }).snapshot.seq = 99;
-    const reader = readerOf(assemble(rs, { footer: "rebuild" }));
-    const seeker = seekerForTrace(reader, { interval: 4 });
-    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its snapshot does not hash to its state hash [0-9a-f]{16}/);
+    expect((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta?: { baseSeq: number } }).delta?.baseSeq).toBe(-1);
+    (rs[indexOfType(rs, RecordType.checkpoint, 0)]!.body as { snapshot: { extra?: number } }).snapshot.extra = 99;
+    const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its state \(rebuilt through 1 delta\) does not hash to its state hash [0-9a-f]{16}$/);
+  });
+
+  it("a delta that does not fit the state it changes is refused where a seek would start from it", () => {
+    const rs = splitTrace(bytes);
+    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta: { change: unknown } }).delta.change = [1, {}, ["nope"], null];
+    const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its delta does not fit the state it changes: snapshot: removes nope, which is not there$/);
   });
 
   it("a stored outcome this build would not produce is a divergence (exit 3), listed as stored, never a crash", async () => {

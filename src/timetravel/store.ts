@@ -1,6 +1,7 @@
 import type { EventBase, Outcome } from "../core/event.ts";
 import { die } from "../core/errors.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
+import { storesState } from "../trace/structure.ts";
 
 /**
  * Random access to a trace's events for time travel. Events come from memory (tests, minimised
@@ -126,7 +127,7 @@ export function traceIndex(reader: TraceReader): TraceIndex {
   const snapshots: { seq: number; offset: number }[] = [];
   for (const item of reader.items()) {
     if (item.type === "block") blocks.push({ offset: item.offset, first: item.first, count: item.events.length, index: item.index });
-    else if (item.type === "checkpoint" && item.snapshot !== undefined) snapshots.push({ seq: item.seq, offset: item.offset });
+    else if (item.type === "checkpoint" && storesState(item)) snapshots.push({ seq: item.seq, offset: item.offset });
   }
   return { blocks, snapshots, damage: reader.damage };
 }

@@ -10,7 +10,9 @@ export interface TraceSummary {
   readonly firstT: number | null;
   readonly lastT: number | null;
   readonly checkpoints: number;
+  /** Checkpoints that store a state (a seek can start there), and how many of them as deltas. */
   readonly snapshots: number;
+  readonly deltaSnapshots: number;
   readonly hasFooter: boolean;
   readonly damage: Damage | null;
 }
@@ -25,6 +27,7 @@ export function scanTrace(reader: TraceReader): TraceSummary {
   let blocks = 0;
   let checkpoints = 0;
   let snapshots = 0;
+  let deltaSnapshots = 0;
   let firstT: number | null = null;
   let lastT: number | null = null;
   let hasFooter = false;
@@ -39,7 +42,8 @@ export function scanTrace(reader: TraceReader): TraceSummary {
       events += item.events.length;
     } else if (item.type === "checkpoint") {
       checkpoints += 1;
-      if (item.snapshot !== undefined) snapshots += 1;
+      if (item.snapshot !== undefined || item.delta !== undefined) snapshots += 1;
+      if (item.delta !== undefined) deltaSnapshots += 1;
     } else {
       hasFooter = true;
     }
@@ -56,6 +60,7 @@ export function scanTrace(reader: TraceReader): TraceSummary {
     lastT,
     checkpoints,
     snapshots,
+    deltaSnapshots,
     hasFooter,
     damage: reader.damage,
   };

@@ -9,10 +9,17 @@ import { toJson } from "../../export/json.ts";
 import { damageHint } from "../../trace/damage.ts";
 import { FORMAT_VERSION } from "../../trace/format.ts";
 
+/** What sets each format apart, for `info` (docs/architecture.md "Trace file"). */
+const FORMAT_NOTES: Readonly<Record<number, string>> = {
+  1: ": msgpack records",
+  2: ": msgpack records, checksummed trailer",
+  3: ": deflate-compressed records, snapshots as deltas",
+};
+
 export function infoLines(file: string, s: TraceSummary): string[] {
   const h = s.header;
   const lines = [
-    `trace      ${file} (${s.bytes} bytes, format ${h.formatVersion}${h.formatVersion < FORMAT_VERSION ? `, older than this build's ${FORMAT_VERSION}: read, never written` : ""})`,
+    `trace      ${file} (${s.bytes} bytes, format ${h.formatVersion}${FORMAT_NOTES[h.formatVersion] ?? ""}${h.formatVersion < FORMAT_VERSION ? `, older than this build's ${FORMAT_VERSION}: read, never written` : ""})`,
     `model      ${h.modelVersion}`,
     `scenario   ${h.scenario.name} (sha256 ${h.scenario.hash.slice(0, 16)})`,
     `seed       ${h.seed}`,
@@ -21,7 +28,7 @@ export function infoLines(file: string, s: TraceSummary): string[] {
   for (const [k, n] of Object.entries(s.countsByKind)) lines.push(`  ${k.padEnd(20)} ${n}`);
   lines.push(
     `time       ${s.firstT === null ? "-" : `${formatNs(s.firstT)} .. ${formatNs(s.lastT ?? 0)}`}`,
-    `checkpoint ${s.checkpoints} (${s.snapshots} with a full snapshot)`,
+    `checkpoint ${s.checkpoints} (${s.snapshots} with a stored state${s.deltaSnapshots === 0 ? "" : `: ${s.snapshots - s.deltaSnapshots} whole, ${s.deltaSnapshots} delta${s.deltaSnapshots === 1 ? "" : "s"}`})`,
   );
   if (s.damage === null) {
     lines.push("integrity  ok: every record's checksum and place verified; the footer index agrees with the file and the trailer ends it");
