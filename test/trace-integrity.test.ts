@@ -208,6 +208,12 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
     (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta: { change: unknown } }).delta.change = [1, {}, ["nope"], null];
     const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
     expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its delta does not fit the state it changes: snapshot: removes nope, which is not there$/);
+    // Nested beyond any state (deep enough, a stack overflow if walked): named, never a crash.
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = [deep];
+    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta: { change: unknown } }).delta.change = deep;
+    const deepSeeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    expect(() => deepSeeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its delta nests deeper than any state it could change$/);
   });
 
   it("a stored outcome this build would not produce is a divergence (exit 3), listed as stored, never a crash", async () => {

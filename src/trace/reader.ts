@@ -14,7 +14,7 @@ import {
   type FooterBody,
   type TraceHeader,
 } from "./format.ts";
-import { blockProblem, checkpointProblem, footerProblem, headerProblem, snapshotProblem } from "./schema.ts";
+import { PLAIN_DEPTH_MAX, blockProblem, checkpointProblem, footerProblem, headerProblem, plainProblem, snapshotProblem } from "./schema.ts";
 import { Structure } from "./structure.ts";
 import type { ByteSource } from "./source.ts";
 import { die, type FailureCode } from "../core/errors.ts";
@@ -193,6 +193,9 @@ export class TraceReader {
     }
     let state = base;
     for (let i = chain.length - 1; i >= 0; i--) {
+      // Plain and bounded in depth before it is walked (a change nests about twice as deep as the state it changes).
+      const deep = plainProblem(chain[i]!.change, 2 * PLAIN_DEPTH_MAX + 2);
+      if (deep !== null) this.badSnapshot(chain[i]!.at, offset, seq, deep.endsWith(" deep") ? "its delta nests deeper than any state it could change" : `delta.change${deep}`);
       try {
         state = applyDelta(state, chain[i]!.change);
       } catch (e) {
