@@ -39,6 +39,11 @@ export const EXIT_TABLE: Readonly<Record<string, Readonly<Record<number, string>
   export: { 0: "written", 2: "bad input, or a damaged trace (the events before the damage are exported)" },
   repair: { 0: "written (what was dropped is said)", 2: "bad input (not a trace, an unreadable header, an output that is the input)" },
   abi: { 0: "the tables, or what the query names", 2: "nothing by that name or number" },
+  view: { 0: "served until interrupted (Ctrl-C)", 2: "bad input (not a trace, a port in use or out of range)" },
+  gdb: { 0: "served until gdb left (--stdio) or until interrupted", 2: "bad input (a trace without guest code, a port in use), or a damaged trace" },
+  "cpu run": { 0: "stopped at brk #0", 1: "stopped elsewhere (another brk, an exception, the instruction limit)", 2: "bad input (no image, not AArch64, an unknown --entry symbol)" },
+  "cpu disas": { 0: "disassembled", 2: "bad input (no image, not AArch64)" },
+  "cpu gdb": { 0: "served until gdb left (--stdio) or until interrupted", 2: "bad input (no image, a port in use)" },
 };
 
 /** The table as text, for `hvsim --help` and the README. */
