@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { die } from "../../core/errors.ts";
 import { FlatRam, REG_PC, cpuView, disassemble, exceptionName, parseImage, readReg, resetCpu, run, type CpuState, type ProgramImage, type RunResult, type StopReason } from "../../cpu/index.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { CpuTarget } from "../../gdb/cpu/target.ts";
 import { serveStdio, serveTcp } from "../gdb-serve.ts";
 import { EXIT } from "../exit.ts";

@@ -8,7 +8,7 @@ import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeFinding } from "../report.ts";
 import { describeEvent } from "../../export/describe.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { hvModel } from "../../model/machine.ts";
 import { verifyTrace } from "../../trace/verify.ts";
 import type { MachineModel } from "../../timetravel/open.ts";

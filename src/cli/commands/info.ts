@@ -5,7 +5,7 @@ import type { Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { damageHint } from "../../trace/damage.ts";
 import { FORMAT_VERSION } from "../../trace/format.ts";
 

@@ -4,7 +4,7 @@ import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { exitAfterDamage, indexOption, withTrace } from "../target.ts";
 import { verifiedStateAt } from "../../timetravel/state-at.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { requirePath, resolvePath } from "../../timetravel/paths.ts";
 import { readableJson } from "../../timetravel/readable.ts";
 
