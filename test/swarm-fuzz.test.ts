@@ -14,6 +14,7 @@ import { allInvariants } from "../src/sim/check.ts";
 import { fuzzSwarmSeeds } from "../src/sim/fuzz.ts";
 import { MODEL_DEFECT_NAMES, type ModelDefect } from "../src/model/faults.ts";
 import { swarmScenario } from "../src/sim/swarm/scenario.ts";
+import { emptyCoverage, mergeCoverage } from "../src/sim/swarm/coverage.ts";
 
 const invariants = allInvariants();
 
@@ -40,14 +41,19 @@ describe("the swarm", () => {
   it("a fixed set of clean seeds: no violation, no liveness failure, no crash, every hostile call answered", () => {
     let hypercalls = 0;
     let rmCalls = 0;
+    const coverage = emptyCoverage();
     for (const run of fuzzSwarmSeeds(Array.from({ length: 12 }, (_, i) => i + 1), { defect: null, invariants, shrinkBudget: 0 })) {
       expect([run.result.seed, run.failure]).toEqual([run.result.seed, null]);
       hypercalls += run.result.stats.hypercalls;
       rmCalls += run.result.stats.rmCalls;
+      mergeCoverage(coverage, run.result.coverage);
     }
     // Not vacuous: the hostile actors were at work in these worlds.
     expect(hypercalls).toBeGreaterThan(500);
     expect(rmCalls).toBeGreaterThan(500);
+    // demand-paging worlds among them: the guest_memfd driver's RM calls and faults served on demand.
+    for (const msg of ["VM_SET_DEMAND_PAGING", "VM_SET_ADDRESS_LAYOUT", "VM_SET_CONTEXT"]) expect([msg, coverage.rmMessages[msg]! > 0]).toEqual([msg, true]);
+    expect(coverage.errors["fault:page_fault"]).toBeGreaterThan(0);
   });
 
   it("finds every model defect with no scenario written for it, and shrinks what it finds below 100 events", () => {
