@@ -10,25 +10,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { benchArgs } from "./args.ts";
 
-const opts = { base: "", events: 200_000, runs: 3, scenario: "long-run" };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const [k, v] = [argv[i], argv[i + 1]];
-  if (v === undefined) usage(`'${k}' needs a value`);
-  if (k === "--base") opts.base = v;
-  else if (k === "--events") opts.events = Number(v);
-  else if (k === "--runs") opts.runs = Number(v);
-  else if (k === "--scenario") opts.scenario = v;
-  else usage(`unknown argument '${k}'`);
-}
+const { opts, usage } = benchArgs("record-compare", { base: "", events: 200_000, runs: 3, scenario: "long-run" });
 if (opts.base === "") usage("--base REF is required (the commit to compare with)");
-if (!Number.isSafeInteger(opts.events) || opts.events < 1) usage(`--events wants a whole number, got '${opts.events}'`);
-if (!Number.isSafeInteger(opts.runs) || opts.runs < 1) usage(`--runs wants a whole number, got '${opts.runs}'`);
-function usage(why: string): never {
-  console.error(`record-compare: ${why} (use --base REF, --events N, --runs N, --scenario S)`);
-  process.exit(2);
-}
 
 const root = resolve(".");
 const node = process.execPath;

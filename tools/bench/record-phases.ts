@@ -21,24 +21,9 @@ import type { HypEvent } from "../../src/model/events.ts";
 import { mutableCopy } from "../../src/core/reducer.ts";
 import { stateHash } from "../../src/core/hash.ts";
 import type { ReplayItem } from "../../src/core/replay.ts";
+import { benchArgs } from "./args.ts";
 
-const opts = { scenario: "long-run", events: 200_000, reps: 3 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const [k, v] = [argv[i], argv[i + 1]];
-  if (v === undefined) usage(`'${k}' needs a value`);
-  if (k === "--scenario") opts.scenario = v;
-  else if (k === "--events") opts.events = Number(v);
-  else if (k === "--reps") opts.reps = Number(v);
-  else usage(`unknown argument '${k}'`);
-}
-for (const [name, n] of [["--reps", opts.reps], ["--events", opts.events]] as const) {
-  if (!Number.isSafeInteger(n) || n < 1) usage(`${name} wants a whole number, got '${n}'`);
-}
-function usage(why: string): never {
-  console.error(`record-phases: ${why} (use --scenario S, --events N, --reps N)`);
-  process.exit(2);
-}
+const { opts } = benchArgs("record-phases", { scenario: "long-run", events: 200_000, reps: 3 });
 
 /** The scenario with its driver's `next` and `observe` timed (the time goes into `clock.ms`). */
 function timedDriver(scenario: Scenario, clock: { ms: number }): Scenario {
