@@ -4,7 +4,7 @@ import { MAGIC } from "../trace/format.ts";
 import { TraceReader } from "../trace/reader.ts";
 import { fileSource } from "../trace/source.ts";
 import { openTrace, type OpenedTrace } from "../timetravel/open.ts";
-import { damageHint, damageLine } from "../trace/damage.ts";
+import { damageHint, damageLine, fallbackLine } from "../trace/damage.ts";
 import type { Damage } from "../trace/reader.ts";
 import { EXIT } from "./exit.ts";
 import { parseIntOption } from "./files.ts";
@@ -36,20 +36,30 @@ export type IncompletePolicy = "accept" | "offer" | "damage";
 
 export interface OpenOptions {
   readonly incomplete?: IncompletePolicy;
+  /**
+   * `asked` for a command that reads only part of a trace (info, log, state, diff, debug, gdb):
+   * through the footer index when the file ends in a checked trailer and a consistent footer,
+   * each block checked when read; else (and with `whole`, the default, for commands that read
+   * everything) one checked scan of every record when the trace is opened.
+   */
+  readonly reads?: "asked" | "whole";
 }
 
 /**
  * How every command opens a trace file: one line when it is missing or not a trace; the whole
- * events indexed once by one checked pass (every record's checksum, schema and place, the footer
- * against the file, the trailer ending it); damage or an unfinished recording announced on stderr
- * at once, in one form, before the command works on what is whole. Close it with `close()` (or use
- * `withTrace`).
+ * events indexed through the checked footer (`reads: "asked"`) or by one checked pass (every
+ * record's checksum, schema and place, the footer against the file, the trailer ending it);
+ * damage or an unfinished recording found then announced on stderr at once, in one form, before
+ * the command works on what is whole, and a command that wanted the footer index says when it had
+ * to scan instead. Close it with `close()` (or use `withTrace`).
  */
 export function openTraceFile(io: Io, path: string, o: OpenOptions = {}): OpenedTrace {
   if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
   if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
-  const trace = openTrace(TraceReader.open(fileSource(path)));
+  const reads = o.reads ?? "whole";
+  const trace = openTrace(TraceReader.open(fileSource(path)), { reads });
   if (trace.damage !== null) reportDamage(io, path, trace.damage, o.incomplete);
+  if (reads === "asked" && trace.store.index === "scan") io.err(`hvsim: ${fallbackLine(path, trace.reader.footerUnusable() ?? "it does not agree with the file")}`);
   return trace;
 }
 
@@ -88,6 +98,8 @@ export function withTrace<T>(io: Io, path: string, fn: (t: OpenedTrace) => T, o:
  * `incomplete: "accept"` (--allow-incomplete) takes an unfinished recording as it is.
  */
 export function exitAfterDamage(trace: OpenedTrace, code: number, determined = false, incomplete: IncompletePolicy = "damage"): number {
+  // Damage a command met reading through the index was said where it was met (a debugger's error line).
+  if (trace.found !== null && code === EXIT.ok) return EXIT.input;
   const d = trace.damage;
   if (d === null || code !== EXIT.ok) return code;
   if (incomplete === "accept" && d.code === "TRACE_INCOMPLETE") return code;

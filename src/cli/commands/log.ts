@@ -11,6 +11,7 @@ import { paint } from "../colour.ts";
 import { windowEvents, type EventWindow } from "../../export/exporters.ts";
 import { EVENT_KINDS } from "../../model/events.ts";
 import type { OpenedTrace } from "../../timetravel/open.ts";
+import { FoundDamage } from "../../timetravel/store.ts";
 import { kindOption } from "../words.ts";
 
 export interface WindowOptions {
@@ -34,16 +35,32 @@ export function windowFromOptions(trace: OpenedTrace, o: WindowOptions): EventWi
 
 export async function runLog(io: Io, file: string, o: WindowOptions & { json?: boolean }): Promise<number> {
   if (o.kind !== undefined) kindOption("--kind", o.kind);
-  return withTrace(io, file, async (trace) => {
-    const w = windowFromOptions(trace, o);
-    const p = paint(io);
-    const lines = (function* () {
-      for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? readableJson({ ...ev, outcome }) : p.event(describeEvent(ev, outcome));
-    })();
-    const r = await pump(io.stream(), lines);
-    // The reader left (`| head`): that is the end of the output, not a failure.
-    return r.readerLeft ? EXIT.ok : exitAfterDamage(trace, EXIT.ok);
-  });
+  return withTrace(
+    io,
+    file,
+    async (trace) => {
+      const w = windowFromOptions(trace, o);
+      const p = paint(io);
+      let found: FoundDamage | null = null;
+      const lines = (function* () {
+        try {
+          for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? readableJson({ ...ev, outcome }) : p.event(describeEvent(ev, outcome));
+        } catch (e) {
+          // A block read through the index is damaged: the events before it are printed, then the damage.
+          if (!(e instanceof FoundDamage)) throw e;
+          found = e;
+        }
+      })();
+      const r = await pump(io.stream(), lines);
+      if (found !== null) {
+        io.err(`hvsim: ${(found as FoundDamage).message}`);
+        return EXIT.input;
+      }
+      // The reader left (`| head`): that is the end of the output, not a failure.
+      return r.readerLeft ? EXIT.ok : exitAfterDamage(trace, EXIT.ok);
+    },
+    { reads: "asked" },
+  );
 }
 
 export function registerLog(program: Command, io: Io, setCode: (c: number) => void): void {

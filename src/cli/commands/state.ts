@@ -30,6 +30,6 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
         io.out(opts.raw ? toJson(value, 2) : readableJson(value, 2, opts.path === undefined ? [] : resolvePath(opts.path).segments));
         // The state after an event before the damage is what it is, damage or not.
         setCode(exitAfterDamage(trace, EXIT.ok, true));
-      });
+      }, { reads: "asked" });
     });
 }
