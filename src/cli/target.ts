@@ -109,9 +109,14 @@ export function exitAfterDamage(trace: OpenedTrace, code: number, determined = f
 /** The policy of a command that takes --allow-incomplete. */
 export const incompleteOption = (allow: boolean | undefined): IncompletePolicy => (allow === true ? "accept" : "offer");
 
-/** An event index option (`--at`, `--from`): an integer, `end` for the last whole event, checked against the trace. */
+/**
+ * An event index option (`--at`, `--from`): an integer, `end` for the last whole event or `end-K`
+ * for K before it (`log --from end-19`: the last 20), checked against the trace.
+ */
 export function indexOption(trace: OpenedTrace, name: string, raw: string): number {
   if (raw === "end") return trace.checkIndex(trace.count - 1);
+  const back = /^end-(\d{1,15})$/.exec(raw);
+  if (back !== null) return trace.checkIndex(trace.count - 1 - Number(back[1]));
   return trace.checkIndex(parseIntOption(name, raw, -1));
 }
 

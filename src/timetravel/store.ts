@@ -2,6 +2,7 @@ import type { EventBase, Outcome } from "../core/event.ts";
 import { HvsimError, die, isHvsimError } from "../core/errors.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
 import { damageAt } from "../trace/damage.ts";
+import { FRAME_BYTES, checksum } from "../trace/format.ts";
 
 /**
  * Random access to a trace's events for time travel. Events come from memory (tests, minimised
@@ -28,6 +29,12 @@ export interface EventStore {
   readonly found: Damage | null;
   /** Events by kind in the whole events, when the index knows them without reading blocks. */
   readonly countsByKind: Readonly<Record<string, number>> | null;
+  /**
+   * The stored record of the block that holds event `i`, framing and body, with its checksum
+   * verified (not decoded: for comparing two traces block by block without decoding identical
+   * ones); null when the index does not know where the record ends or its checksum is wrong.
+   */
+  rawBlock(i: number): { readonly first: number; readonly count: number; readonly bytes: Uint8Array } | null;
 }
 
 export function memoryStore(events: readonly EventBase[], outcomes: readonly Outcome[] = []): EventStore {
@@ -44,6 +51,7 @@ export function memoryStore(events: readonly EventBase[], outcomes: readonly Out
     index: "memory",
     found: null,
     countsByKind: null,
+    rawBlock: () => null,
   };
 }
 
@@ -99,6 +107,8 @@ export interface StoreOptions {
 export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStore {
   const footer = o.reads === "asked" ? reader.footer() : null;
   const { blocks, snapshots, damage, countsByKind } = footer === null ? traceIndex(reader) : footerIndex(footer);
+  // Where each block's record ends: at the checkpoint after it (the footer's list; a scan does not keep it).
+  const ends = footer === null ? null : footer.checkpoints.slice(1).map((c) => c[0]);
   const index = footer === null ? "scan" : "footer";
   const count = blocks.length === 0 ? 0 : blocks[blocks.length - 1]!.first + blocks[blocks.length - 1]!.count;
   const cache = new Map<number, { events: EventBase[]; outcomes: Outcome[] }>();
@@ -131,8 +141,7 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       return fail(e, ref.index, ref.first);
     }
   };
-  const blockFor = (i: number) => {
-    if (!(Number.isInteger(i) && i >= 0 && i < count)) outOfRange(i, count, damage);
+  const refIndex = (i: number): number => {
     let lo = 0;
     let hi = blocks.length - 1;
     while (lo < hi) {
@@ -140,7 +149,11 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       if (blocks[mid]!.first <= i) lo = mid;
       else hi = mid - 1;
     }
-    const ref = blocks[lo]!;
+    return lo;
+  };
+  const blockFor = (i: number) => {
+    if (!(Number.isInteger(i) && i >= 0 && i < count)) outOfRange(i, count, damage);
+    const ref = blocks[refIndex(i)]!;
     let hit = cache.get(ref.index);
     if (hit === undefined) {
       hit = read(ref);
@@ -168,6 +181,13 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
     span: (i) => {
       const { ref, hit } = blockFor(i);
       return { first: ref.first, events: hit.events, outcomes: hit.outcomes };
+    },
+    rawBlock(i) {
+      if (ends === null || !(Number.isInteger(i) && i >= 0 && i < count)) return null;
+      const ref = blocks[refIndex(i)]!;
+      const bytes = reader.source.read(ref.offset, ends[ref.index]! - ref.offset);
+      if (bytes.length < FRAME_BYTES || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) return null;
+      return { first: ref.first, count: ref.count, bytes };
     },
     snapshotAtOrBefore(i) {
       let best: { seq: number; offset: number } | undefined;

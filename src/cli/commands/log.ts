@@ -68,12 +68,12 @@ export function registerLog(program: Command, io: Io, setCode: (c: number) => vo
     .command("log")
     .description("events with their outcomes, one line each, with Gunyah's names")
     .argument("<file>", "trace file")
-    .option("--from <n>", "first event index")
-    .option("--to <n>", "last event index (`end`: the last event)")
+    .option("--from <n>", "first event index (`end-19`: the last 20 events)")
+    .option("--to <n>", "last event index (`end`: the last event, `end-K`: K before it)")
     .option("--kind <kind>", `only this kind (${EVENT_KINDS.join(", ")})`)
     .option("--vm <vmid>", "only events of this VM")
     .option("--json", "one JSON object per line: {seq, t, kind, ..., outcome}")
-    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
+    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --from end-19`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
     .action(async (file: string, opts: WindowOptions & { json?: boolean }) => {
       setCode(await runLog(io, file, opts));
     });

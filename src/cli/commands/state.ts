@@ -13,7 +13,7 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
     .command("state")
     .description("the machine state after event N, as JSON")
     .argument("<file>", "trace file")
-    .requiredOption("--at <n>", "event index (-1 for the genesis state, `end` for the last event)")
+    .requiredOption("--at <n>", "event index (-1 for the genesis state, `end` for the last event, `end-K` for K before it)")
     .option("--path <a.b.c>", 'print only the value at this state path (a.b[3].c, hypercallCounts.msgqueue_send, a["odd key"])')
     .option("--raw", "the state exactly as stored: no <field>Hex beside addresses, hypercall counts by number")
     .addHelpText(
