@@ -102,7 +102,7 @@ describe("reading through the footer index", () => {
 });
 
 describe("the footer index gives the same answers as the full checked scan", () => {
-  const fixtures = ["traces/pvm-boot-s1.hvt", "traces/bug-reclaim-without-sanitise-s1.hvt", "test/fixtures/format1/smoke-s7.hvt"].map((f) => [f, readFileSync(f)] as const);
+  const fixtures: [string, Uint8Array][] = ["traces/pvm-boot-s1.hvt", "traces/bug-reclaim-without-sanitise-s1.hvt", "test/fixtures/format1/smoke-s7.hvt"].map((f) => [f, readFileSync(f)]);
   fixtures.push(["smoke seed 3", whole]);
 
   it.each(fixtures)("%s: info, log windows and states", (_, bytes) => {

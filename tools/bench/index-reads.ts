@@ -7,6 +7,8 @@
  *   npm run bench:index -- --big 2000000     # a quicker run
  *   npm run bench:index -- --json            # one JSON object
  *
+ * `state --at` is asked for the same number of events after the last stored snapshot in both traces
+ * (a seek replays from the nearest snapshot, so that is the work it does whatever the length).
  * The traces are recorded by the built CLI and cached under $TMPDIR/hvsim-bench-index/KEY, where KEY
  * is a digest of every source that decides a trace's bytes (src/core, src/cpu, src/model, src/sim,
  * src/trace, guests/bin) and the event count, so a new build of those records them again.
@@ -19,6 +21,8 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { buildCli } from "../build-cli.ts";
+import { TraceReader } from "../../src/trace/reader.ts";
+import { fileSource } from "../../src/trace/source.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(ROOT, "bin/hvsim.mjs");
@@ -91,10 +95,27 @@ const args = parseArgs(process.argv.slice(2));
 await buildCli();
 const key = buildKey();
 const files = { small: trace(args, key, args.small), big: trace(args, key, args.big) };
+// `state --at` replays from the nearest stored snapshot (one every blockEvents x snapshotEveryBlocks
+// events), so "near the end" is the same distance after the last snapshot in both traces: the
+// work is then the same, and a difference is what the length of the trace costs.
+const lastSnapshot = (f: string): { seq: number; count: number } => {
+  const reader = TraceReader.open(fileSource(f));
+  try {
+    const footer = reader.footer();
+    if (footer === null) throw new Error(`${f}: no usable footer`);
+    const seqs = footer.checkpoints.filter((c) => c[2] === 1).map((c) => c[1]);
+    return { seq: Math.max(...seqs), count: footer.events };
+  } finally {
+    reader.close();
+  }
+};
+const snaps = { small: lastSnapshot(files.small), big: lastSnapshot(files.big) };
+const afterSnapshot = Math.min(snaps.small.count - 1 - snaps.small.seq, snaps.big.count - 1 - snaps.big.seq);
+const at = (f: string): string => String((f === files.small ? snaps.small.seq : snaps.big.seq) + afterSnapshot);
 const commands: Record<string, (f: string) => string[]> = {
   info: (f) => ["info", f],
   logLast20: (f) => ["log", f, "--from", "end-19"],
-  stateNearEnd: (f) => ["state", f, "--at", "end-100", "--path", "seq"],
+  stateNearEnd: (f) => ["state", f, "--at", at(f), "--path", "seq"],
 };
 const startup = best(args.runs, () => hvsim(["--version"]).seconds);
 const figures: Record<string, { small: number; big: number; ratio: number }> = {};
@@ -112,11 +133,13 @@ const result = {
   events: { small: args.small, big: args.big },
   bytes: { small: statSync(files.small).size, big: statSync(files.big).size },
   startupSeconds: +startup.toFixed(3),
+  stateAt: { small: Number(at(files.small)), big: Number(at(files.big)), eventsAfterLastSnapshot: afterSnapshot },
   seconds: figures,
   target: "each big/small ratio within 2",
 };
 if (args.json) console.log(JSON.stringify(result));
 else {
   console.log(`hvsim --version (start-up): ${result.startupSeconds} s; traces ${args.small} events (${result.bytes.small} bytes) and ${args.big} (${result.bytes.big} bytes)`);
+  console.log(`state --at ${result.stateAt.small} and ${result.stateAt.big}: ${afterSnapshot} events after the last stored snapshot in each`);
   for (const [name, f] of Object.entries(figures)) console.log(`${name.padEnd(14)} ${String(f.small).padStart(7)} s  ${String(f.big).padStart(7)} s   big/small ${f.ratio}`);
 }
