@@ -8,8 +8,9 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, hasStackTrace, recordBytes, tempDir } from "./helpers.ts";
+import { cli, hasStackTrace, readerOf, recordBytes, tempDir } from "./helpers.ts";
 import { builtinScenario } from "../src/sim/builtin/index.ts";
+import { RecordType } from "../src/trace/format.ts";
 
 const dir = tempDir();
 const VALID = "description: d\nvms:\n  - name: a\n    memory: 2MiB\nhost:\n  - create: a\n";
@@ -117,13 +118,34 @@ describe("damaged traces", () => {
     damage.push([`byte ${at} flipped`, d]);
   }
 
-  it("damage anywhere before the trailer: info, replay and check exit 2, with at most one line, no stack trace", async () => {
+  it("damage anywhere before the trailer: info --verify, replay and check exit 2, with at most one line, no stack trace", async () => {
     for (const [what, bytes] of damage) {
       writeFileSync(file, bytes);
-      for (const command of ["info", "replay", "check"]) {
-        const r = await cli(command, file);
+      for (const command of [["info", "--verify"], ["replay"], ["check"]]) {
+        const r = await cli(command[0]!, file, ...command.slice(1));
         expect([what, command, r.code, r.stderr.length <= 1, hasStackTrace([...r.stdout, ...r.stderr])]).toEqual([what, command, 2, true, false]);
       }
+    }
+  });
+
+  it("plain info, which reads the footer index: exit 2 with one damage line (saying the whole file was scanned) when the footer is unusable, 0 when the damage is in a block it did not read", async () => {
+    for (const [what, bytes] of damage) {
+      writeFileSync(file, bytes);
+      const r = await cli("info", file);
+      // Info reads the footer and block 0 (for the first event's time): damage elsewhere under a usable footer is not seen.
+      const seen = (() => {
+        try {
+          const reader = readerOf(bytes);
+          if (reader.footer() === null) return true;
+          for (const _ of reader.items());
+          return bytes[reader.damage!.offset] === RecordType.block && reader.damage!.block === 0;
+        } catch {
+          return true;
+        }
+      })();
+      expect([what, hasStackTrace([...r.stdout, ...r.stderr])]).toEqual([what, false]);
+      if (seen) expect([what, r.code, r.stderr.length]).toEqual([what, 2, 1]);
+      else expect([what, r.code, r.stderr]).toEqual([what, 0, []]);
     }
   });
 

@@ -85,7 +85,7 @@ const CASES: readonly (readonly [command: string, code: number, argv: () => stri
   ["bcc verify", 1, () => ["bcc", "verify", f("bad.cbor")]],
   ["bcc verify", 2, () => ["bcc", "verify", f("junk.bin")]],
   ["debug", 0, () => ["debug", f("smoke.hvt")], ["goto 10", "quit"]],
-  ["debug", 2, () => ["debug", f("flipped.hvt")], ["quit"]],
+  ["debug", 2, () => ["debug", f("flipped.hvt")], ["goto 300", "quit"]],
   ["bisect", 0, () => ["bisect", f("smoke.hvt"), "--until", "seq > 100000"]],
   ["bisect", 1, () => ["bisect", f("smoke.hvt"), "--until", "hypercallCounts.0x33 >= 3"]],
   ["bisect", 2, () => ["bisect", f("pvm.hvt"), "--until", "rm.vms.ids[0] == 128"]],
