@@ -71,7 +71,8 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     }
     // Time is integer nanoseconds; past 2^53 it would silently round (and no run needs 104 days).
     if (!Number.isSafeInteger(proposal.t)) die("SCENARIO_INVALID", `${scenario.source ?? scenario.name}: virtual time passes 2^53 ns (about 104 days) at event ${seq}: sleeps too long for the simulator`, { seq });
-    const fields = shallowCopy(proposal);
+    // `seq` goes last either way, so the event's fields (and its bytes) are the same.
+    const fields = (driver.freshProposals === true ? proposal : shallowCopy(proposal)) as Record<string, unknown>;
     fields.seq = seq;
     const ev = fields as unknown as HypEvent;
     const outcome = hvModel.apply(state, ev);

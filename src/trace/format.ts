@@ -95,7 +95,7 @@ export interface FooterBody {
   readonly lastT: number;
   /** [byte offset, first event index, event count] per block. */
   readonly blocks: readonly (readonly [number, number, number])[];
-  /** [byte offset, event index, stores a state (0|1): a snapshot or a delta] per checkpoint. */
+  /** [byte offset, event index, the state it stores: 0 none, 1 a whole snapshot, 2 a delta (format 3)] per checkpoint. */
   readonly checkpoints: readonly (readonly [number, number, number])[];
   readonly countsByKind: Readonly<Record<string, number>>;
   readonly finalHash: string;

@@ -70,6 +70,7 @@ export class TraceReader {
   readonly formatVersion: number;
   readonly trailerBytes: number;
   private footerCache: (FooterBody & { offset: number }) | null | undefined;
+  private footerWhy = "";
 
   private constructor(
     readonly source: ByteSource,
@@ -145,6 +146,11 @@ export class TraceReader {
   footer(): (FooterBody & { offset: number }) | null {
     if (this.footerCache === undefined) this.footerCache = this.readFooter();
     return this.footerCache;
+  }
+
+  /** Why `footer()` is null, in words (for the line saying the whole file was scanned instead); null when it is not. */
+  footerUnusable(): string | null {
+    return this.footer() === null ? this.footerWhy : null;
   }
 
   /**
@@ -277,14 +283,20 @@ export class TraceReader {
 
   private readFooter(): (FooterBody & { offset: number }) | null {
     const n = this.trailerBytes;
-    if (!this.endsInTrailer()) return null;
+    const unusable = (why: string): null => ((this.footerWhy = why), null);
+    if (!this.endsInTrailer()) return unusable(this.formatVersion >= 2 ? "the file does not end in a trailer with a valid checksum" : "the file does not end in a trailer");
     const end = this.source.size - n;
     const at = Number(Buffer.from(this.source.read(end, n)).readBigUInt64LE(8));
-    if (at < this.bodyStart || at >= end) return null;
+    if (at < this.bodyStart || at >= end) return unusable(`the trailer points at offset ${at}, outside the file's records`);
     const r = readRecord(this.source, at);
-    if (!r.ok || r.record.type !== RecordType.footer || r.record.end !== end || footerProblem(r.record.body) !== null) return null;
+    if (!r.ok) return unusable(`the footer the trailer points at: ${r.damage.message}`);
+    if (r.record.type !== RecordType.footer) return unusable(`the trailer points at a ${recordTypeName(r.record.type)} record at offset ${at}, not a footer`);
+    if (r.record.end !== end) return unusable(`the footer at offset ${at} does not end where the trailer starts`);
+    const problem = footerProblem(r.record.body);
+    if (problem !== null) return unusable(`the footer at offset ${at}: ${problem}`);
     const footer = r.record.body as FooterBody;
-    return Structure.indexProblem(footer, this.header, this.bodyStart, at) === null ? { ...footer, offset: at } : null;
+    const inconsistent = Structure.indexProblem(footer, this.header, this.bodyStart, at);
+    return inconsistent === null ? { ...footer, offset: at } : unusable(`the footer at offset ${at} is not a consistent index: ${inconsistent}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { encodeRecordBody } from "./compression.ts";
-import { storesState } from "./structure.ts";
+import { storedKind } from "./structure.ts";
 import { MAGIC, RecordType, frame, trailer, type FooterBody, type TraceHeader } from "./format.ts";
 import type { Damage, TraceReader } from "./reader.ts";
 import type { ByteSink } from "./source.ts";
@@ -59,7 +59,7 @@ export function repairTrace(reader: TraceReader, sink: ByteSink, note: string): 
         events += pending.count;
         pending = null;
       }
-      checkpoints.push([offset, item.seq, storesState(item) ? 1 : 0]);
+      checkpoints.push([offset, item.seq, storedKind(item)]);
       emit(raw(item.offset, item.end));
       lastT = item.t;
       finalHash = item.hash;

@@ -15,6 +15,8 @@ export interface TraceSummary {
   readonly deltaSnapshots: number;
   readonly hasFooter: boolean;
   readonly damage: Damage | null;
+  /** What was checked: every record (a scan), or the trailer and footer index only (blocks unread). */
+  readonly checked: "every record" | "footer index";
 }
 
 /**
@@ -63,5 +65,39 @@ export function scanTrace(reader: TraceReader): TraceSummary {
     deltaSnapshots,
     hasFooter,
     damage: reader.damage,
+    checked: "every record",
+  };
+}
+
+/**
+ * What `info` shows, from the checked footer index alone (TraceReader.footer: counts, blocks,
+ * checkpoints, the last time) and the time of the first event (`firstT`, which the caller reads
+ * from the first block): no other record is read, so it costs the same on any length of trace.
+ */
+export function footerSummary(reader: TraceReader, firstT: number | null): TraceSummary {
+  const f = reader.footer();
+  if (f === null) throw new Error("footerSummary: the trace has no usable footer");
+  const sorted: Record<string, number> = {};
+  for (const k of Object.keys(f.countsByKind).sort()) sorted[k] = f.countsByKind[k]!;
+  let snapshots = 0;
+  let deltaSnapshots = 0;
+  for (const c of f.checkpoints) {
+    if (c[2] !== 0) snapshots += 1;
+    if (c[2] === 2) deltaSnapshots += 1;
+  }
+  return {
+    header: reader.header,
+    bytes: reader.source.size,
+    events: f.events,
+    blocks: f.blocks.length,
+    countsByKind: sorted,
+    firstT,
+    lastT: f.events === 0 ? null : f.lastT,
+    checkpoints: f.checkpoints.length,
+    snapshots,
+    deltaSnapshots,
+    hasFooter: true,
+    damage: null,
+    checked: "footer index",
   };
 }

@@ -199,7 +199,7 @@ export function footerProblem(f: unknown): string | null {
   if (!isSafeNat(f.lastT)) return expected("lastT", "a time in ns", f.lastT);
   const blocks = triples(f.blocks, "blocks", (e) => isSafeNat(e[0]) && isSafeNat(e[1]) && isCount(e[2], BLOCK_EVENTS_MAX));
   if (blocks !== null) return blocks;
-  const cps = triples(f.checkpoints, "checkpoints", (e) => isSafeNat(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= -1 && (e[2] === 0 || e[2] === 1));
+  const cps = triples(f.checkpoints, "checkpoints", (e) => isSafeNat(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= -1 && (e[2] === 0 || e[2] === 1 || e[2] === 2));
   if (cps !== null) return cps;
   if (!isMapping(f.countsByKind)) return expected("countsByKind", "a mapping of kind to count", f.countsByKind);
   for (const k in f.countsByKind) {

@@ -46,7 +46,7 @@ export class Structure {
         if (link !== null) return link;
         this.t = item.t;
         this.lastHash = item.hash;
-        this.checkpoints.push([item.offset, item.seq, storesState(item) ? 1 : 0]);
+        this.checkpoints.push([item.offset, item.seq, storedKind(item)]);
         if (storesState(item)) this.stored = { offset: item.offset, seq: item.seq, chain: item.delta === undefined ? 0 : this.stored!.chain + 1 };
         this.expect = "block";
         return null;
@@ -146,6 +146,12 @@ export class Structure {
 
 /** A checkpoint that stores a state, whole or as a delta: a seek can start from it (TraceReader.snapshotAt). */
 export const storesState = (c: CheckpointBody): boolean => c.snapshot !== undefined || c.delta !== undefined;
+
+/**
+ * What the footer lists for a checkpoint: 0 no state, 1 a whole snapshot, 2 a delta (format 3), so
+ * `info` can say how many of each from the footer alone.
+ */
+export const storedKind = (c: CheckpointBody): 0 | 1 | 2 => (c.delta !== undefined ? 2 : c.snapshot !== undefined ? 1 : 0);
 
 function firstDifference(a: readonly Triple[], b: readonly Triple[]): number {
   const n = Math.max(a.length, b.length);

@@ -159,13 +159,14 @@ export class TraceWriter {
    */
   private writeCheckpoint(body: CheckpointBody): void {
     const offset = this.offset;
-    this.checkpoints.push([offset, body.seq, body.snapshot === undefined ? 0 : 1]);
     if (body.snapshot === undefined) {
+      this.checkpoints.push([offset, body.seq, 0]);
       this.emitRecord(RecordType.checkpoint, body);
       return;
     }
     const prev = this.stored;
     const chain = prev === null || prev.chain + 1 >= this.snapshotFullEvery ? 0 : prev.chain + 1;
+    this.checkpoints.push([offset, body.seq, prev === null || chain === 0 ? 1 : 2]);
     if (prev === null || chain === 0) this.emitRecord(RecordType.checkpoint, body);
     else {
       const { snapshot, ...rest } = body;

@@ -15,7 +15,7 @@ import { resolveScenario } from "../../src/sim/resolve.ts";
 import { memorySink, memorySource } from "../../src/trace/source.ts";
 import { TraceReader } from "../../src/trace/reader.ts";
 import { verifyTrace } from "../../src/trace/verify.ts";
-import { toJson } from "../../src/export/json.ts";
+import { toJson } from "../../src/core/json.ts";
 import { RecordType } from "../../src/trace/format.ts";
 import { buildCli } from "../build-cli.ts";
 
