@@ -7,7 +7,8 @@
  */
 import { Packr } from "msgpackr";
 import { decodeRecordBody, encodeRecordBody } from "../src/trace/compression.ts";
-import { FRAME_BYTES, MAGIC, RecordType, frame, trailer, type FooterBody } from "../src/trace/format.ts";
+import { FRAME_BYTES, MAGIC, RecordType, frame, trailer, type CheckpointBody, type FooterBody } from "../src/trace/format.ts";
+import { storedKind } from "../src/trace/structure.ts";
 
 export interface EditableRecord {
   type: number;
@@ -56,8 +57,8 @@ export function assemble(records: readonly EditableRecord[], o: { footer: "keep"
       blocks.push([at, blk.first, blk.events.length]);
       for (const e of blk.events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
     } else if (r.type === RecordType.checkpoint) {
-      const c = r.body as { seq: number; snapshot?: unknown; delta?: unknown };
-      checkpoints.push([at, c.seq, c.snapshot === undefined && c.delta === undefined ? 0 : 1]);
+      const c = r.body as CheckpointBody;
+      checkpoints.push([at, c.seq, storedKind(c)]);
       checkpointAt.set(c.seq, at);
     } else if (r.type === RecordType.footer) {
       footerAt = at;
