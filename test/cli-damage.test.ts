@@ -16,19 +16,18 @@ flipped[second.offset + FRAME_BYTES + 40]! ^= 0xff;
 const file = join(dir, "flipped.hvt");
 writeFileSync(file, flipped);
 const line = `hvsim: ${file}: damaged at byte offset ${second.offset} (block 1): checksum mismatch in the block record at offset ${second.offset}; using the 512 whole events before it`;
+// What a command that reads through the footer index says when it reaches the block: where and what.
+const found = `hvsim: ${file}: damaged at byte offset ${second.offset} (block 1): checksum mismatch in the block record at offset ${second.offset}`;
 
-describe("every command opens a trace the same way and reports damage the same way", () => {
+describe("every command that reads the whole trace finds the damage when it opens it and reports it the same way", () => {
   const commands: [string, string[], number][] = [
     ["replay", ["replay", file], 2],
-    ["info", ["info", file], 2],
-    ["log", ["log", file], 2],
-    ["state before the damage", ["state", file, "--at", "100", "--path", "seq"], 0],
+    ["info --verify", ["info", file, "--verify"], 2],
     ["check", ["check", file], 2],
     ["bisect (never)", ["bisect", file, "--until", "seq > 100000"], 2],
     ["bisect (found before the damage)", ["bisect", file, "--until", "seq >= 7"], 1],
     ["export text", ["export", file, "--format", "text"], 2],
     ["export perfetto", ["export", file, "--format", "perfetto", "-o", join(dir, "p.json")], 2],
-    ["diff with itself", ["diff", file, file], 2],
     ["diff --replay", ["diff", file, "--replay"], 2],
   ];
   for (const [what, argv, code] of commands) {
@@ -40,27 +39,55 @@ describe("every command opens a trace the same way and reports damage the same w
     });
   }
 
-  it("log prints exactly the whole events; export text the same lines", async () => {
-    const log = await cli("log", file);
-    expect(log.stdout).toHaveLength(512);
-    expect(log.stdout.at(-1)).toMatch(/^#511 /);
-    expect((await cli("export", file, "--format", "text")).stdout).toEqual(log.stdout);
+  it("export text prints exactly the whole events, the lines log prints before it meets the damage", async () => {
+    const exported = await cli("export", file, "--format", "text");
+    expect(exported.stdout).toHaveLength(512);
+    expect(exported.stdout.at(-1)).toMatch(/^#511 /);
+    expect((await cli("log", file)).stdout).toEqual(exported.stdout);
+  });
+});
+
+describe("a command that reads through the footer index meets the damage only where it reads", () => {
+  it("log prints the 512 events before the damaged block, then the one line naming it: exit 2", async () => {
+    const r = await cli("log", file);
+    expect([r.code, r.stdout.length, r.stdout.at(-1)?.slice(0, 5), r.stderr]).toEqual([2, 512, "#511 ", [found]]);
   });
 
-  it("debug announces the whole events, steps through them, and refuses an index past the damage", async () => {
+  it("log --from/--to on either side of the damaged block never reads it: exit 0", async () => {
+    for (const [from, to] of [["0", "511"], ["1024", "end"]]) {
+      const r = await cli("log", file, "--from", from!, "--to", to!);
+      expect([from, r.code, r.stderr, r.stdout.length]).toEqual([from, 0, [], to === "end" ? 3000 - 1024 : 512]);
+    }
+  });
+
+  it("info describes it from the footer index and says the blocks are checked only when read: exit 0", async () => {
+    const r = await cli("info", file);
+    expect([r.code, r.stderr]).toEqual([0, []]);
+    expect(r.stdout).toContainEqual(expect.stringMatching(/^events {5}3000 in 6 blocks of up to 512$/));
+    expect(r.stdout).toContainEqual(expect.stringMatching(/^integrity  index ok: the trailer's and footer's checksums verified and the footer index consistent; blocks are checked when read$/));
+  });
+
+  it("state before the damage is printed without a word about it; past it, the one line: exit 2", async () => {
+    const before = await cli("state", file, "--at", "100", "--path", "seq");
+    expect([before.code, before.stdout, before.stderr]).toEqual([0, ["100"], []]);
+    const past = await cli("state", file, "--at", "2000");
+    expect([past.code, past.stdout, past.stderr]).toEqual([2, [], [found]]);
+  });
+
+  it("diff of the trace with itself reads block 1 of both and stops there: exit 2", async () => {
+    const r = await cli("diff", file, file);
+    expect([r.code, r.stderr]).toEqual([2, [found]]);
+  });
+
+  it("debug steps through the events before the damage, names it at the block, and exits 2", async () => {
     const { memoryIo } = await import("../src/cli/io.ts");
     const { runDebug } = await import("../src/cli/commands/debug.ts");
-    const io = memoryIo(["goto 511", "step", "goto 600", "where"]);
+    const io = memoryIo(["goto 511", "step", "goto 600", "goto 100", "where"]);
     expect(await runDebug(io, file, {})).toBe(2);
-    expect(io.stdout[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 512 whole events, scenario smoke, seed 4`));
+    expect(io.stdout[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 3000 events, scenario smoke, seed 4`));
     expect(io.stdout[1]).toMatch(/^#511 /);
-    expect(io.stdout[2]).toBe("at the end of the trace (#511)");
-    expect(io.stderr).toEqual([line, `error: event index 600 is out of range: this trace has events 0..511 before the damage at byte offset ${second.offset} (-1 is genesis)`]);
-  });
-
-  it("state past the damage is an error naming the damage, as goto is", async () => {
-    const r = await cli("state", file, "--at", "2000");
-    expect(r.code).toBe(2);
-    expect(r.stderr).toEqual([line, `hvsim: event index 2000 is out of range: this trace has events 0..511 before the damage at byte offset ${second.offset} (-1 is genesis)`]);
+    // After the damage the session goes on where it was: back to #100, and `where` shows it.
+    expect(io.stdout.slice(2)).toEqual([expect.stringMatching(/^#100 t=\S+ timer_tick/), expect.stringMatching(/^#100 t=\S+ timer_tick/)]);
+    expect(io.stderr).toEqual([`error: ${found.slice("hvsim: ".length)}`, `error: ${found.slice("hvsim: ".length)}`]);
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { EXIT_TABLE } from "../src/cli/exit.ts";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
@@ -44,9 +45,15 @@ beforeAll(() => {
   chain[chain.length - 5]! ^= 1;
   writeFileSync(f("bad.cbor"), chain);
   writeFileSync(f("junk.bin"), "not a trace, not CBOR, not a scenario");
+  writeFileSync(f("guest.hvt"), recordBytes(builtinScenario("vm-code-minimal")!, { seed: 1 }));
+  // mov x0, #1; brk #0 (a raw binary, loaded at 0x80000).
+  writeFileSync(f("brk.bin"), Buffer.from([0x20, 0x00, 0x80, 0xd2, 0x00, 0x00, 0x20, 0xd4]));
 });
 
-const CASES: readonly (readonly [command: string, code: number, argv: () => string[], stdin?: string[]])[] = [
+/** A server command, stopped as Ctrl-C stops it once it says it is serving. */
+type Interrupt = { readonly interruptOnce: RegExp };
+
+const CASES: readonly (readonly [command: string, code: number, argv: () => string[], stdin?: string[] | Interrupt])[] = [
   ["run", 0, () => ["run", "smoke", "-o", f("run.hvt")]],
   ["run", 1, () => ["run", "bug-reclaim-without-sanitise", "-o", f("run-bug.hvt")]],
   ["run", 2, () => ["run", "pvm-bot"]],
@@ -78,7 +85,7 @@ const CASES: readonly (readonly [command: string, code: number, argv: () => stri
   ["bcc verify", 1, () => ["bcc", "verify", f("bad.cbor")]],
   ["bcc verify", 2, () => ["bcc", "verify", f("junk.bin")]],
   ["debug", 0, () => ["debug", f("smoke.hvt")], ["goto 10", "quit"]],
-  ["debug", 2, () => ["debug", f("flipped.hvt")], ["quit"]],
+  ["debug", 2, () => ["debug", f("flipped.hvt")], ["goto 300", "quit"]],
   ["bisect", 0, () => ["bisect", f("smoke.hvt"), "--until", "seq > 100000"]],
   ["bisect", 1, () => ["bisect", f("smoke.hvt"), "--until", "hypercallCounts.0x33 >= 3"]],
   ["bisect", 2, () => ["bisect", f("pvm.hvt"), "--until", "rm.vms.ids[0] == 128"]],
@@ -97,6 +104,17 @@ const CASES: readonly (readonly [command: string, code: number, argv: () => stri
   ["repair", 2, () => ["repair", f("smoke.hvt"), "-o", f("smoke.hvt")]],
   ["abi", 0, () => ["abi", "vcpu_run"]],
   ["abi", 2, () => ["abi", "vcpu_rnu_rnu"]],
+  ["view", 0, () => ["view", f("smoke.hvt"), "--port", "0"], { interruptOnce: /^serving http:\/\/127\.0\.0\.1:\d+\/ / }],
+  ["view", 2, () => ["view", f("junk.bin"), "--port", "0"]],
+  ["gdb", 0, () => ["gdb", f("guest.hvt"), "--port", "0"], { interruptOnce: /^hvsim: gdb server for .* listening on 127\.0\.0\.1:\d+$/ }],
+  ["gdb", 2, () => ["gdb", f("smoke.hvt"), "--port", "0"]],
+  ["cpu run", 0, () => ["cpu", "run", f("brk.bin")]],
+  ["cpu run", 1, () => ["cpu", "run", f("brk.bin"), "--max-insns", "1"]],
+  ["cpu run", 2, () => ["cpu", "run", f("brk.bin"), "--entry", "nosuch"]],
+  ["cpu disas", 0, () => ["cpu", "disas", f("brk.bin")]],
+  ["cpu disas", 2, () => ["cpu", "disas", f("nope.bin")]],
+  ["cpu gdb", 0, () => ["cpu", "gdb", f("brk.bin"), "--port", "0"], { interruptOnce: /^hvsim: gdb server for .* listening on 127\.0\.0\.1:\d+$/ }],
+  ["cpu gdb", 2, () => ["cpu", "gdb", f("nope.bin"), "--port", "0"]],
 ];
 
 describe("exit codes, command by command (EXIT_TABLE)", () => {
@@ -108,7 +126,7 @@ describe("exit codes, command by command (EXIT_TABLE)", () => {
 
   for (const [command, code, argv, stdin] of CASES) {
     it(`${command} exits ${code}: ${EXIT_TABLE[command]![code]}`, async () => {
-      const r = stdin === undefined ? await cli(...argv()) : await cliWithStdin(argv(), stdin);
+      const r = stdin === undefined ? await cli(...argv()) : Array.isArray(stdin) ? await cliWithStdin(argv(), stdin) : await cliInterrupted(argv(), stdin.interruptOnce);
       expect(r.code, [...r.stdout.slice(0, 3), ...r.stderr].join("\n")).toBe(code);
       expect(hasStackTrace([...r.stdout, ...r.stderr])).toBe(false);
       // Failing codes say why in one line on stderr (a violation or a difference may say it on stdout).
@@ -117,10 +135,51 @@ describe("exit codes, command by command (EXIT_TABLE)", () => {
   }
 });
 
+describe("servers on a port in use", () => {
+  it("view, gdb and cpu gdb each say so in the same one line and exit 2", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = String((blocker.address() as AddressInfo).port);
+    try {
+      for (const argv of [["view", f("smoke.hvt")], ["gdb", f("guest.hvt")], ["cpu", "gdb", f("brk.bin")]]) {
+        const r = await cli(...argv, "--port", port);
+        expect(r.code, argv[0]).toBe(2);
+        expect(r.stderr, argv[0]).toEqual([`hvsim: port ${port} on 127.0.0.1 is in use (--port 0 picks a free one)`]);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
 async function cliWithStdin(argv: string[], stdin: string[]): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
   const { main } = await import("../src/cli/main.ts");
   const { memoryIo } = await import("../src/cli/io.ts");
   const io = memoryIo(stdin);
   const code = await main(["node", "hvsim", ...argv], io);
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+/**
+ * Runs a serving command in-process and, once a line of its stdout matches, calls the SIGINT
+ * handlers it registered (only those: the test runner's own stay untouched), as Ctrl-C would.
+ */
+async function cliInterrupted(argv: string[], serving: RegExp): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
+  const { main } = await import("../src/cli/main.ts");
+  const { memoryIo } = await import("../src/cli/io.ts");
+  const before = { SIGINT: process.rawListeners("SIGINT"), SIGTERM: process.rawListeners("SIGTERM") };
+  const io = memoryIo();
+  const running = main(["node", "hvsim", ...argv], io);
+  let finished = false;
+  void running.finally(() => (finished = true));
+  for (let waited = 0; !finished && !io.stdout.some((l) => serving.test(l)); waited += 10) {
+    if (waited > 30_000) throw new Error(`never started serving: ${[...io.stdout, ...io.stderr].join(" | ")}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (!finished) {
+    for (const l of process.rawListeners("SIGINT")) if (!before.SIGINT.includes(l)) (l as (s: string) => void)("SIGINT");
+  }
+  const code = await running;
+  for (const l of process.rawListeners("SIGTERM")) if (!before.SIGTERM.includes(l)) process.off("SIGTERM", l as () => void);
   return { code, stdout: io.stdout, stderr: io.stderr };
 }

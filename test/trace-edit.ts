@@ -6,8 +6,9 @@
  * leaves its lists as they were (offsets and all).
  */
 import { Packr } from "msgpackr";
-import { decodeBody, encodeBody } from "../src/trace/codec.ts";
-import { FRAME_BYTES, MAGIC, RecordType, frame, trailer, type FooterBody } from "../src/trace/format.ts";
+import { decodeRecordBody, encodeRecordBody } from "../src/trace/compression.ts";
+import { FRAME_BYTES, MAGIC, RecordType, frame, trailer, type CheckpointBody, type FooterBody } from "../src/trace/format.ts";
+import { storedKind } from "../src/trace/structure.ts";
 
 export interface EditableRecord {
   type: number;
@@ -24,13 +25,17 @@ export function splitTrace(bytes: Uint8Array): EditableRecord[] {
     const type = b.readUInt8(at);
     const length = b.readUInt32LE(at + 1);
     const body = b.subarray(at + FRAME_BYTES, at + FRAME_BYTES + length);
-    records.push({ type, body: decodeBody(body) });
+    records.push({ type, body: decodeRecordBody(body) });
     at += FRAME_BYTES + length;
   }
   return records;
 }
 
-const bodyBytes = (r: EditableRecord): Uint8Array => r.raw ?? encodeBody(r.body);
+/** Bodies are stored as the file's format stores them (compressed from format 3), as the header says. */
+const formatOf = (records: readonly EditableRecord[]): number => {
+  const h = records.find((r) => r.type === RecordType.header)?.body as { formatVersion?: unknown } | undefined;
+  return typeof h?.formatVersion === "number" ? h.formatVersion : 3;
+};
 
 export function assemble(records: readonly EditableRecord[], o: { footer: "keep" | "rebuild" }): Buffer {
   const parts: Uint8Array[] = [MAGIC];
@@ -39,28 +44,35 @@ export function assemble(records: readonly EditableRecord[], o: { footer: "keep"
   const checkpoints: [number, number, number][] = [];
   const counts: Record<string, number> = {};
   let footerAt = -1;
+  const format = formatOf(records);
+  const checkpointAt = new Map<number, number>();
   for (const r of records) {
-    let body = bodyBytes(r);
+    // A delta names the checkpoint it changes by distance back: an edit that resizes a record between them moves it.
+    const d = r.type === RecordType.checkpoint ? (r.body as { seq: number; delta?: { baseSeq: number; back: number } }).delta : undefined;
+    const base = d === undefined ? undefined : checkpointAt.get(d.baseSeq);
+    const value = d === undefined || base === undefined ? r.body : { ...(r.body as object), delta: { ...d, back: at - base } };
+    let body = r.raw ?? encodeRecordBody(r.type, value, format);
     if (r.type === RecordType.block) {
       const blk = r.body as { first: number; events: { kind: string }[] };
       blocks.push([at, blk.first, blk.events.length]);
       for (const e of blk.events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
     } else if (r.type === RecordType.checkpoint) {
-      const c = r.body as { seq: number; snapshot?: unknown };
-      checkpoints.push([at, c.seq, c.snapshot === undefined ? 0 : 1]);
+      const c = r.body as CheckpointBody;
+      checkpoints.push([at, c.seq, storedKind(c)]);
+      checkpointAt.set(c.seq, at);
     } else if (r.type === RecordType.footer) {
       footerAt = at;
       if (o.footer === "rebuild") {
         const f = r.body as FooterBody;
         const events = blocks.reduce((n, x) => n + x[2], 0);
-        body = encodeBody({ ...f, events, blocks, checkpoints, countsByKind: counts });
+        body = encodeRecordBody(r.type, { ...f, events, blocks, checkpoints, countsByKind: counts }, format);
       }
     }
     const framed = frame(r.type, body);
     parts.push(framed);
     at += framed.length;
   }
-  if (footerAt >= 0) parts.push(trailer(footerAt));
+  if (footerAt >= 0) parts.push(trailer(footerAt, Math.max(2, format)));
   return Buffer.concat(parts);
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
-import { RecordType } from "../src/trace/format.ts";
+import { RecordType, recordTypeName } from "../src/trace/format.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
 import { cli, hasStackTrace, readerOf, recordBytes, tempDir } from "./helpers.ts";
 import { assemble, indexOfType, nestedList, rawBody, splitTrace, type EditableRecord } from "./trace-edit.ts";
@@ -90,7 +90,7 @@ describe("the end of the file is checked", () => {
     const f = "test/fixtures/format1/smoke-s7.hvt";
     const info = await cli("info", f);
     expect(info.code).toBe(0);
-    expect(info.stdout[0]).toMatch(/format 1, older than this build's 2: read, never written\)$/);
+    expect(info.stdout[0]).toMatch(/format 1: msgpack records, older than this build's 3: read, never written\)$/);
     expect(info.stdout).toContainEqual(expect.stringMatching(/^events {5}600 in 5 blocks/));
     // Its trailer is checked by structure: a flipped offset byte is still found.
     const d = Buffer.from(readFileSync(f));
@@ -164,43 +164,92 @@ function corpus(): [string, Buffer][] {
   ];
 }
 
+/**
+ * Where the checked scan finds an edit: in the header (every command refuses the file at once), in
+ * the footer index (unusable: every command scans the whole file, as `replay` does), or in a record
+ * (its type, and the block it is in or follows), which only a command that reads it can find.
+ */
+function whereEdited(b: Buffer): "header" | "index" | { readonly type: string; readonly block: number } {
+  let reader: ReturnType<typeof readerOf>;
+  try {
+    reader = readerOf(b);
+  } catch {
+    return "header";
+  }
+  if (reader.footer() === null) return "index";
+  for (const _ of reader.items());
+  const d = reader.damage!;
+  return { type: recordTypeName(b[d.offset]!)!, block: d.block };
+}
+
 describe("hand-edited traces (valid checksums, wrong structure) through every command that reads a trace", () => {
   const out = join(dir, "out.json");
-  const commands = (f: string): string[][] => [
+  // Commands that read every record (or scan the whole file when they open it).
+  const whole = (f: string): string[][] => [
     ["replay", f],
     ["replay", f, "--pure", "--check"],
-    ["info", f],
+    ["info", f, "--verify"],
     ["check", f],
-    ["log", f],
-    ["state", f, "--at", "3"],
-    ["debug", f],
     ["bisect", f, "--until", "t < 0"],
-    ["diff", f, original],
     ["diff", f, "--replay"],
     ["export", f, "--format", "json", "-o", out],
     ["export", f, "--format", "perfetto", "-o", out],
     ["minimize", f, "--until", "t < 0", "-o", join(dir, "min.hvt")],
     ["bcc", "verify", f],
   ];
+  // Commands that read through a usable footer index only what they are asked for, and so find an
+  // edit in a record only when they read that record: info (the footer and block 0), log (every
+  // block), state --at 3 (block 0), debug with no commands (nothing), diff (blocks up to the first
+  // difference, which is the edited block).
+  const asked: [string[], (where: { type: string; block: number }) => boolean][] = [
+    [["info", "F"], (w) => w.type === "block" && w.block === 0],
+    [["log", "F"], (w) => w.type === "block"],
+    [["state", "F", "--at", "3"], (w) => w.type === "block" && w.block === 0],
+    [["debug", "F"], () => false],
+    [["diff", "F", original], (w) => w.type === "block"],
+  ];
+  const expectRefused = (args: string[], r: { code: number; stdout: string[]; stderr: string[] }): void => {
+    const all = lines(r);
+    expect(r.code, `${args.join(" ")}: ${all.join(" | ")}`).toBe(2);
+    expect(hasStackTrace(all)).toBe(false);
+    expect(r.stderr.every((l) => l.startsWith("hvsim: ")), `${args.join(" ")}: ${r.stderr.join(" | ")}`).toBe(true);
+    expect(all.some((l) => /offset \d+|header/.test(l)), `${args.join(" ")}: ${all.join(" | ")}`).toBe(true);
+  };
 
-  it.each(corpus())("%s: exit 2 with the damage named, never a stack trace or exit 70", async (name, edited) => {
+  it.each(corpus())("%s: exit 2 with the damage named wherever it is read, never a stack trace or exit 70", async (name, edited) => {
     const f = write(`${name.replace(/\W+/g, "-")}.hvt`, edited);
-    for (const args of commands(f)) {
+    const where = whereEdited(edited);
+    for (const args of whole(f)) expectRefused(args, await cli(...args));
+    for (const [template, reads] of asked) {
+      const args = template.map((a) => (a === "F" ? f : a));
       const r = await cli(...args);
-      const all = lines(r);
-      expect(r.code, `${args.join(" ")}: ${all.join(" | ")}`).toBe(2);
-      expect(hasStackTrace(all)).toBe(false);
-      expect(r.stderr.every((l) => l.startsWith("hvsim: ")), `${args.join(" ")}: ${r.stderr.join(" | ")}`).toBe(true);
-      expect(all.some((l) => /offset \d+|header/.test(l)), `${args.join(" ")}: ${all.join(" | ")}`).toBe(true);
+      if (where === "header" || where === "index" || reads(where)) expectRefused(args, r);
+      else expect([args.join(" "), r.code, r.stderr]).toEqual([args.join(" "), 0, []]);
+      // Without a usable footer index, a command that wanted it says it scanned the whole file instead.
+      expect(r.stderr.filter((l) => l.includes("no usable footer index")), args.join(" ")).toHaveLength(where === "index" ? 1 : 0);
     }
   });
 
   it("a snapshot that is not the state its checkpoint hashes is refused where a seek would start from it", () => {
+    // Checkpoint 2 (after event 31) stores its state as a delta from genesis (checkpoint 0), stored whole.
     const rs = splitTrace(bytes);
-    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { snapshot: { seq: number } }).snapshot.seq = 99;
-    const reader = readerOf(assemble(rs, { footer: "rebuild" }));
-    const seeker = seekerForTrace(reader, { interval: 4 });
-    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its snapshot does not hash to its state hash [0-9a-f]{16}/);
+    expect((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta?: { baseSeq: number } }).delta?.baseSeq).toBe(-1);
+    (rs[indexOfType(rs, RecordType.checkpoint, 0)]!.body as { snapshot: { extra?: number } }).snapshot.extra = 99;
+    const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its state \(rebuilt through 1 delta\) does not hash to its state hash [0-9a-f]{16}$/);
+  });
+
+  it("a delta that does not fit the state it changes is refused where a seek would start from it", () => {
+    const rs = splitTrace(bytes);
+    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta: { change: unknown } }).delta.change = [1, {}, ["nope"], null];
+    const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its delta does not fit the state it changes: snapshot: removes nope, which is not there$/);
+    // Nested beyond any state (deep enough, a stack overflow if walked): named, never a crash.
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = [deep];
+    (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta: { change: unknown } }).delta.change = deep;
+    const deepSeeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    expect(() => deepSeeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its delta nests deeper than any state it could change$/);
   });
 
   it("a stored outcome this build would not produce is a divergence (exit 3), listed as stored, never a crash", async () => {
@@ -219,7 +268,7 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
   });
 
   it("the unedited trace passes the same commands", async () => {
-    for (const args of commands(original).filter((a) => a[0] !== "minimize" && a[0] !== "bcc")) {
+    for (const args of [...whole(original), ...asked.map(([t]) => t.map((a) => (a === "F" ? original : a)))].filter((a) => a[0] !== "minimize" && a[0] !== "bcc")) {
       expect((await cli(...args)).code, args.join(" ")).toBe(0);
     }
   });

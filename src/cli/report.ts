@@ -1,5 +1,5 @@
 import type { ReplayFinding } from "../core/replay.ts";
-import { toJson } from "../export/json.ts";
+import { toJson } from "../core/json.ts";
 import { readableText } from "../timetravel/readable.ts";
 import type { Io } from "./io.ts";
 import { shellQuote } from "./target.ts";

@@ -4,7 +4,7 @@ import { MAGIC } from "../trace/format.ts";
 import { TraceReader } from "../trace/reader.ts";
 import { fileSource } from "../trace/source.ts";
 import { openTrace, type OpenedTrace } from "../timetravel/open.ts";
-import { damageHint, damageLine } from "../trace/damage.ts";
+import { damageHint, damageLine, fallbackLine } from "../trace/damage.ts";
 import type { Damage } from "../trace/reader.ts";
 import { EXIT } from "./exit.ts";
 import { parseIntOption } from "./files.ts";
@@ -32,24 +32,39 @@ export function isTraceFile(ref: string): boolean {
  * --allow-incomplete (verified as far as it goes, exit 0), `offer` for one that takes the option
  * but was not given it (the line says so), and otherwise like damage.
  */
+/** Added to the damage line of a command that wanted the footer index and had to read the whole file. */
+const SCANNED = "; with no usable footer index the whole file was scanned";
+
 export type IncompletePolicy = "accept" | "offer" | "damage";
 
 export interface OpenOptions {
   readonly incomplete?: IncompletePolicy;
+  /**
+   * `asked` for a command that reads only part of a trace (info, log, state, diff, debug, gdb):
+   * through the footer index when the file ends in a checked trailer and a consistent footer,
+   * each block checked when read; else (and with `whole`, the default, for commands that read
+   * everything) one checked scan of every record when the trace is opened.
+   */
+  readonly reads?: "asked" | "whole";
 }
 
 /**
  * How every command opens a trace file: one line when it is missing or not a trace; the whole
- * events indexed once by one checked pass (every record's checksum, schema and place, the footer
- * against the file, the trailer ending it); damage or an unfinished recording announced on stderr
- * at once, in one form, before the command works on what is whole. Close it with `close()` (or use
- * `withTrace`).
+ * events indexed through the checked footer (`reads: "asked"`) or by one checked pass (every
+ * record's checksum, schema and place, the footer against the file, the trailer ending it);
+ * damage or an unfinished recording found then announced on stderr at once, in one form, before
+ * the command works on what is whole, and a command that wanted the footer index says when it had
+ * to scan instead. Close it with `close()` (or use `withTrace`).
  */
 export function openTraceFile(io: Io, path: string, o: OpenOptions = {}): OpenedTrace {
   if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
   if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
-  const trace = openTrace(TraceReader.open(fileSource(path)));
-  if (trace.damage !== null) reportDamage(io, path, trace.damage, o.incomplete);
+  const reads = o.reads ?? "whole";
+  const trace = openTrace(TraceReader.open(fileSource(path)), { reads });
+  // Damage that made the footer unusable is said once: the scan is added to its line.
+  const scanned = reads === "asked" && trace.store.index === "scan";
+  if (trace.damage !== null) reportDamage(io, path, trace.damage, o.incomplete, scanned ? SCANNED : "");
+  else if (scanned) io.err(`hvsim: ${fallbackLine(path, trace.reader.footerUnusable() ?? "it does not agree with the file")}`);
   return trace;
 }
 
@@ -58,9 +73,9 @@ export function openTraceFile(io: Io, path: string, o: OpenOptions = {}): Opened
  * unfinished one also gets what to do about it (--allow-incomplete where the command takes it,
  * `hvsim repair`).
  */
-export function reportDamage(io: Io, path: string, d: Damage, incomplete: IncompletePolicy = "damage"): void {
+export function reportDamage(io: Io, path: string, d: Damage, incomplete: IncompletePolicy = "damage", scanned = ""): void {
   const hint = d.code !== "TRACE_INCOMPLETE" || incomplete === "accept" ? "" : ` (${incomplete === "offer" ? "--allow-incomplete accepts it; " : ""}${damageHint(path, d)})`;
-  io.err(`hvsim: ${damageLine(path, d)}${hint}`);
+  io.err(`hvsim: ${damageLine(path, d)}${scanned}${hint}`);
 }
 
 /** Opens a trace, runs `fn` on it and closes it (also when `fn` is async or throws). */
@@ -88,6 +103,8 @@ export function withTrace<T>(io: Io, path: string, fn: (t: OpenedTrace) => T, o:
  * `incomplete: "accept"` (--allow-incomplete) takes an unfinished recording as it is.
  */
 export function exitAfterDamage(trace: OpenedTrace, code: number, determined = false, incomplete: IncompletePolicy = "damage"): number {
+  // Damage a command met reading through the index was said where it was met (a debugger's error line).
+  if (trace.found !== null && code === EXIT.ok) return EXIT.input;
   const d = trace.damage;
   if (d === null || code !== EXIT.ok) return code;
   if (incomplete === "accept" && d.code === "TRACE_INCOMPLETE") return code;
@@ -97,9 +114,14 @@ export function exitAfterDamage(trace: OpenedTrace, code: number, determined = f
 /** The policy of a command that takes --allow-incomplete. */
 export const incompleteOption = (allow: boolean | undefined): IncompletePolicy => (allow === true ? "accept" : "offer");
 
-/** An event index option (`--at`, `--from`): an integer, `end` for the last whole event, checked against the trace. */
+/**
+ * An event index option (`--at`, `--from`): an integer, `end` for the last whole event or `end-K`
+ * for K before it (`log --from end-19`: the last 20), checked against the trace.
+ */
 export function indexOption(trace: OpenedTrace, name: string, raw: string): number {
   if (raw === "end") return trace.checkIndex(trace.count - 1);
+  const back = /^end-(\d{1,15})$/.exec(raw);
+  if (back !== null) return trace.checkIndex(trace.count - 1 - Number(back[1]));
   return trace.checkIndex(parseIntOption(name, raw, -1));
 }
 

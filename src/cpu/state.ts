@@ -169,6 +169,30 @@ export function resetCpu(o: ResetOptions): CpuState {
   };
 }
 
+/**
+ * Register arrays for the states the hypervisor makes from a stopped vCPU's (an emulated access
+ * stepped past, a result written back), cut from a shared slab. A 272-byte typed array of its own
+ * gets a backing store outside V8's heap, which costs more than a microsecond to allocate, once
+ * per MMIO access of every scripted guest (tools/bench/record-profile.ts). A state's `regs` may
+ * be a view at any offset (decoded snapshots are too): readers use its byteOffset.
+ */
+const REGS_BYTES = REG_WORDS * 8;
+const REGS_SLAB_BYTES = 60 * REGS_BYTES;
+let regsSlab = new ArrayBuffer(REGS_SLAB_BYTES);
+let regsSlabUsed = 0;
+/** A copy of a state's register array (a view into the current slab). */
+export function copyRegs(from: Uint8Array): Uint8Array {
+  if (regsSlabUsed + REGS_BYTES > REGS_SLAB_BYTES) {
+    regsSlab = new ArrayBuffer(REGS_SLAB_BYTES);
+    regsSlabUsed = 0;
+  }
+  const regs = new Uint8Array(regsSlab, regsSlabUsed, REGS_BYTES);
+  regsSlabUsed += REGS_BYTES;
+  regs.set(from);
+  return regs;
+}
+const viewOf = (regs: Uint8Array): DataView => new DataView(regs.buffer, regs.byteOffset, regs.byteLength);
+
 /** Register `n` (0..30 for x0..x30, or a `REG_*` index) of a state, as an unsigned 64-bit value. */
 export function readReg(s: CpuState, n: number): bigint {
   return new DataView(s.regs.buffer, s.regs.byteOffset, s.regs.byteLength).getBigUint64(n * 8, true);
@@ -176,8 +200,8 @@ export function readReg(s: CpuState, n: number): bigint {
 
 /** A copy of `s` with register `n` set (for callers that complete an instruction, e.g. an emulated MMIO load). */
 export function withReg(s: CpuState, n: number, value: bigint): CpuState {
-  const regs = s.regs.slice();
-  new DataView(regs.buffer).setBigUint64(n * 8, BigInt.asUintN(64, value), true);
+  const regs = copyRegs(s.regs);
+  viewOf(regs).setBigUint64(n * 8, BigInt.asUintN(64, value), true);
   return { ...s, regs };
 }
 
@@ -218,19 +242,21 @@ export function readX(s: CpuState, first: number, count: number): bigint[] {
 
 /** A copy of `s` with x[first..] set to `values` (results written back, e.g. by a hypercall). */
 export function withX(s: CpuState, first: number, values: readonly bigint[]): CpuState {
-  const regs = s.regs.slice();
-  const v = new DataView(regs.buffer);
-  values.forEach((x, i) => {
-    if (first + i < 31) v.setBigUint64((first + i) * 8, BigInt.asUintN(64, x), true);
-  });
+  const regs = copyRegs(s.regs);
+  const v = viewOf(regs);
+  for (let i = 0; i < values.length && first + i < 31; i++) v.setBigUint64((first + i) * 8, BigInt.asUintN(64, values[i]!), true);
   return { ...s, regs };
 }
 
 /** A copy of `s` with the PC moved past the current instruction (an access the hypervisor emulated). */
 export function skipInstruction(s: CpuState): CpuState {
-  const regs = s.regs.slice();
-  const v = new DataView(regs.buffer);
-  v.setBigUint64(REG_PC * 8, BigInt.asUintN(64, v.getBigUint64(REG_PC * 8, true) + 4n), true);
+  const regs = copyRegs(s.regs);
+  // PC + 4 modulo 2^64, byte by byte with the carry (no DataView, no bigint: once per emulated access).
+  for (let i = REG_PC * 8, carry = 4; carry !== 0 && i < REG_PC * 8 + 8; i++) {
+    const b = regs[i]! + carry;
+    regs[i] = b & 0xff;
+    carry = b >>> 8;
+  }
   return { ...s, regs, retired: s.retired + 1 };
 }
 

@@ -4,7 +4,7 @@ import type { TraceHeader } from "../trace/format.ts";
 import type { Seeker } from "../timetravel/seeker.ts";
 import type { EventStore } from "../timetravel/store.ts";
 import { describeEvent } from "./describe.ts";
-import { toJson } from "./json.ts";
+import { toJson } from "../core/json.ts";
 import { PerfettoBuilder, type ChromeEvent } from "./perfetto.ts";
 
 export type ExportFormat = "perfetto" | "json" | "text";

@@ -1,7 +1,7 @@
 import type { EventBase, Outcome } from "../core/event.ts";
 import { formatHypercall } from "../model/abi/hypercalls.ts";
 import { disassemble } from "../cpu/index.ts";
-import { toJsonValue } from "./json.ts";
+import { toJsonValue } from "../core/json.ts";
 import { eventPlace, ownedBytes, physicalCpus, vcpuRuns, type VcpuRun } from "./timeline.ts";
 
 /**

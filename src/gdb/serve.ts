@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { listenLoopback } from "../net/loopback.ts";
 import { GdbConnection } from "./packet.ts";
 import { GdbSession } from "./server.ts";
 import type { GdbTarget } from "./target.ts";
@@ -103,19 +104,12 @@ export function listenTcp(target: GdbTarget, port: number, log: (line: string) =
       if (current === socket) current = null;
     });
   });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      const address = server.address();
-      resolve({
-        port: typeof address === "object" && address !== null ? address.port : port,
-        close: () =>
-          new Promise<void>((done) => {
-            current?.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  return listenLoopback(server, port).then((bound) => ({
+    port: bound,
+    close: () =>
+      new Promise<void>((done) => {
+        current?.destroy();
+        server.close(() => done());
+      }),
+  }));
 }

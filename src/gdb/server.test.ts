@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { REG_PC, REG_SP_EL1, resetCpu, withReg, type CpuState } from "../cpu/index.ts";
+import { HvsimError } from "../core/errors.ts";
 import { bytesOfHex, bytesOfLatin1, hexLittleEndian, hexOfText, latin1 } from "./hex.ts";
 import { GdbConnection, checksum } from "./packet.ts";
 import { serveClient } from "./serve.ts";
@@ -447,6 +448,16 @@ describe("errors", () => {
     t.failWith = new Error("boom");
     expect(await one("g")).toBe("E07");
     expect(log[0]).toMatch(/^internal error answering 'g' \(a bug in hvsim, please report it\): Error: boom/);
+    t.failWith = null;
+    expect(await one("p0")).toBe("8877665544332211");
+  });
+
+  it("a trace record that is damaged where the request read it: its one line logged, answered E08, and the session goes on", async () => {
+    const t = new FakeTarget();
+    const { one, log } = session(t);
+    t.failWith = new HvsimError("TRACE_CHECKSUM", "t.hvt: damaged at byte offset 4242 (block 3): checksum mismatch in the block record at offset 4242", { offset: 4242 });
+    expect(await one("g")).toBe("E08");
+    expect(log).toEqual(["t.hvt: damaged at byte offset 4242 (block 3): checksum mismatch in the block record at offset 4242"]);
     t.failWith = null;
     expect(await one("p0")).toBe("8877665544332211");
   });

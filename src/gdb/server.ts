@@ -1,6 +1,7 @@
 import { REGISTERS, REGNUM_PC, REGNUM_SP, TARGET_XML } from "./tdesc.ts";
 import { bytesOfHex, bytesOfLatin1, hexLittleEndian, hexOfBytes, hexOfText, latin1, parseHexNumber } from "./hex.ts";
 import { PACKET_SIZE_MAX, type Incoming } from "./packet.ts";
+import { isHvsimError } from "../core/errors.ts";
 import type { Breakpoint, GdbTarget, ResumeRequest, Stop, Watchpoint, WatchKind } from "./target.ts";
 
 /**
@@ -22,6 +23,7 @@ export const ERROR = {
   tooMany: 0x05,
   unsupported: 0x06,
   internal: 0x07,
+  damaged: 0x08,
 } as const;
 type ErrorName = keyof typeof ERROR;
 
@@ -113,6 +115,11 @@ export class GdbSession {
       if (reply !== null) this.reply(reply);
     } catch (e) {
       if (e instanceof RequestError) return this.reply(this.errorReply(e.code, e.message));
+      // A trace record read on demand that is damaged: its one line, no stack; the session goes on.
+      if (isHvsimError(e) && (e.code === "TRACE_CHECKSUM" || e.code === "TRACE_MALFORMED")) {
+        this.hooks.log(e.message);
+        return this.reply(this.errorReply("damaged", e.message));
+      }
       this.hooks.log(`internal error answering '${packet.slice(0, 40)}' (a bug in hvsim, please report it): ${(e as Error)?.stack ?? e}`);
       this.reply(this.errorReply("internal", `internal error: ${(e as Error)?.message ?? e}`));
     }

@@ -5,7 +5,8 @@ import { checkInvariants, type Invariant, type InvariantFailure } from "../core/
 import { die } from "../core/errors.ts";
 import { hvModel, type Machine } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
-import { TraceWriter, type WriterOptions } from "../trace/writer.ts";
+import { TraceWriter, hashDefinitionFor, type WriterOptions } from "../trace/writer.ts";
+import { FORMAT_VERSION } from "../trace/format.ts";
 import type { ByteSink } from "../trace/source.ts";
 import { streams } from "./prng.ts";
 import type { Scenario } from "./scenario.ts";
@@ -38,6 +39,7 @@ export interface RecordResult {
  */
 export function record(scenario: Scenario, sink: ByteSink, options: RecordOptions): RecordResult {
   const genesisState = hvModel.genesis(scenario.config);
+  const definition = hashDefinitionFor(options.formatVersion ?? FORMAT_VERSION);
   const writer = new TraceWriter(
     sink,
     {
@@ -47,12 +49,12 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
       config: scenario.config,
       generator: "hvsim record",
     },
-    { hash: stateHash(genesisState), t: genesisState.t, snapshot: genesisState },
+    { hash: stateHash(genesisState, definition), t: genesisState.t, snapshot: genesisState },
     options,
   );
   const state: Machine = mutableCopy(genesisState);
   // The state is written in place: its hasher rehashes only what changed since the last checkpoint.
-  const hash = stateHasher();
+  const hash = stateHasher(definition);
   const driver = scenario.makeDriver(streams(options.seed));
   const maxEvents = options.maxEvents ?? scenario.maxEvents;
   const untilNs = options.untilNs ?? scenario.untilNs ?? Number.POSITIVE_INFINITY;
@@ -73,7 +75,8 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     }
     // Time is integer nanoseconds; past 2^53 it would silently round (and no run needs 104 days).
     if (!Number.isSafeInteger(proposal.t)) die("SCENARIO_INVALID", `${scenario.source ?? scenario.name}: virtual time passes 2^53 ns (about 104 days) at event ${seq}: sleeps too long for the simulator`, { seq });
-    const fields = shallowCopy(proposal);
+    // `seq` goes last either way, so the event's fields (and its bytes) are the same.
+    const fields = (driver.freshProposals === true ? proposal : shallowCopy(proposal)) as Record<string, unknown>;
     fields.seq = seq;
     const ev = fields as unknown as HypEvent;
     const outcome = hvModel.apply(state, ev);

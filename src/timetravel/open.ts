@@ -4,7 +4,7 @@ import type { Model } from "../core/reducer.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
 import type { TraceHeader } from "../trace/format.ts";
 import { Seeker, type AnyModel, type SeekerOptions } from "./seeker.ts";
-import { memoryStore, outOfRange, traceStore, type EventStore } from "./store.ts";
+import { memoryStore, outOfRange, traceStore, type EventStore, type StoreOptions } from "./store.ts";
 import "./machine-paths.ts";
 
 /** The model a time-travel tool runs: this build's by default; tests pass a modified one. */
@@ -14,8 +14,10 @@ const asAny = (m: MachineModel): AnyModel<Machine> => m as unknown as AnyModel<M
 
 /**
  * A trace as every command sees it: the header, the whole events (random access), and where the
- * file is damaged, found once when it is opened. Commands work on the whole events and report the
- * damage with `damageLine` (src/trace/damage.ts), so a damaged trace reads the same to every tool.
+ * file is damaged, found when it is opened (a command that reads everything, or any command on a
+ * file without a usable footer index) or when a block read through the footer index turns out
+ * damaged (`found`). Commands work on the whole events and report the damage with `damageLine` or
+ * `damageAt` (src/trace/damage.ts), so a damaged trace reads the same to every tool.
  */
 export interface OpenedTrace {
   readonly name: string;
@@ -25,6 +27,8 @@ export interface OpenedTrace {
   readonly store: EventStore;
   readonly count: number;
   readonly damage: Damage | null;
+  /** Damage found later, in a record read on demand through the footer index (the store's `found`). */
+  readonly found: Damage | null;
   /** A seek engine over the whole events, with this build's model unless another is given. */
   seeker(options?: SeekerOptions, model?: MachineModel): Seeker<Machine>;
   /** Fails with the one out-of-range message unless `-1 <= n < count`. */
@@ -32,8 +36,8 @@ export interface OpenedTrace {
   close(): void;
 }
 
-export function openTrace(reader: TraceReader): OpenedTrace {
-  const store = traceStore(reader);
+export function openTrace(reader: TraceReader, o: StoreOptions = {}): OpenedTrace {
+  const store = traceStore(reader, o);
   return {
     name: reader.source.name,
     header: reader.header,
@@ -41,6 +45,9 @@ export function openTrace(reader: TraceReader): OpenedTrace {
     store,
     count: store.count,
     damage: store.damage,
+    get found() {
+      return store.found;
+    },
     seeker: (options = {}, model = hvModel as MachineModel) => new Seeker(asAny(model), model.genesis(reader.header.config as MachineConfig), store, options),
     checkIndex(n) {
       if (!(Number.isInteger(n) && n >= -1 && n < store.count)) outOfRange(n, store.count, store.damage);

@@ -1,5 +1,5 @@
 import { die } from "../core/errors.ts";
-import { toJson } from "../export/json.ts";
+import { toJson } from "../core/json.ts";
 import type { Machine } from "../model/machine.ts";
 import type { OpenedTrace } from "./open.ts";
 

@@ -1,6 +1,9 @@
 import type { EventBase, Outcome } from "../core/event.ts";
-import { die } from "../core/errors.ts";
+import { HvsimError, die, isHvsimError } from "../core/errors.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
+import { storesState } from "../trace/structure.ts";
+import { damageAt } from "../trace/damage.ts";
+import { FRAME_BYTES, checksum } from "../trace/format.ts";
 
 /**
  * Random access to a trace's events for time travel. Events come from memory (tests, minimised
@@ -16,8 +19,23 @@ export interface EventStore {
   span(i: number): { readonly first: number; readonly events: readonly EventBase[]; readonly outcomes: readonly Outcome[] };
   /** The stored snapshot nearest at or before event `i` (seq -1 is genesis), or null. */
   snapshotAtOrBefore(i: number): { readonly seq: number; readonly state: unknown } | null;
-  /** Where the trace is damaged, if it is. */
+  /** Where the trace is damaged, if it is (found when it was opened: `count` stops there). */
   readonly damage: Damage | null;
+  /**
+   * Where the index came from: the footer (blocks are checked as they are read, and damage found
+   * then is `found`), one checked scan of the whole file, or events in memory.
+   */
+  readonly index: "footer" | "scan" | "memory";
+  /** Damage found in a record read on demand through the footer index (the first such), or null. */
+  readonly found: Damage | null;
+  /** Events by kind in the whole events, when the index knows them without reading blocks. */
+  readonly countsByKind: Readonly<Record<string, number>> | null;
+  /**
+   * The stored record of the block that holds event `i`, framing and body, with its checksum
+   * verified (not decoded: for comparing two traces block by block without decoding identical
+   * ones); null when the index does not know where the record ends or its checksum is wrong.
+   */
+  rawBlock(i: number): { readonly first: number; readonly count: number; readonly bytes: Uint8Array } | null;
 }
 
 export function memoryStore(events: readonly EventBase[], outcomes: readonly Outcome[] = []): EventStore {
@@ -31,6 +49,10 @@ export function memoryStore(events: readonly EventBase[], outcomes: readonly Out
     span: (i) => (at(i), { first: 0, events, outcomes: events.map((_, k) => outcomes[k] ?? {}) }),
     snapshotAtOrBefore: () => null,
     damage: null,
+    index: "memory",
+    found: null,
+    countsByKind: null,
+    rawBlock: () => null,
   };
 }
 
@@ -41,7 +63,7 @@ interface BlockRef {
   readonly index: number;
 }
 
-/** Decoded blocks kept at once: stepping back and forth near a block boundary never re-decodes. */
+/** Decoded blocks kept at once (least recently used dropped): stepping back and forth near a block boundary never re-decodes. */
 const BLOCK_CACHE_MAX = 4;
 
 /**
@@ -55,16 +77,72 @@ export function outOfRange(i: number, count: number, damage: Damage | null): nev
 }
 
 /**
- * A store over a trace file, holding only the whole events. The block and snapshot index comes
- * from one checked pass (traceIndex), which stops at the damage of a damaged trace or the end of
- * an unfinished one; blocks are then decoded a few at a time, each checked against the index.
+ * Damage in a record read on demand through the footer index: one line naming the offset
+ * (damageAt), with the damage itself for a command that stops there and says what it did before.
  */
-export function traceStore(reader: TraceReader): EventStore {
-  const { blocks, snapshots, damage } = traceIndex(reader);
+export class FoundDamage extends HvsimError {
+  constructor(
+    readonly damage: Damage,
+    file: string,
+  ) {
+    super(damage.code, damageAt(file, damage), { offset: damage.offset, block: damage.block });
+  }
+}
+
+export interface StoreOptions {
+  /**
+   * `asked`: when the file ends in a checked trailer and footer whose index is consistent
+   * (TraceReader.footer), take counts and positions from it and read only the blocks asked for;
+   * otherwise, and with `whole`, index the file by one checked scan of every record.
+   */
+  readonly reads?: "asked" | "whole";
+}
+
+/**
+ * A store over a trace file, holding only the whole events. The block and snapshot index comes
+ * from the footer (reads: "asked", when it is usable) or from one checked pass (traceIndex), which
+ * stops at the damage of a damaged trace or the end of an unfinished one; blocks are then decoded
+ * a few at a time, each checked when read (checksum, schema, its place against the index, its
+ * start time against the neighbours already read).
+ */
+export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStore {
+  const footer = o.reads === "asked" ? reader.footer() : null;
+  const { blocks, snapshots, damage, countsByKind } = footer === null ? traceIndex(reader) : footerIndex(footer);
+  // Where each block's record ends: at the checkpoint after it (the footer's list; a scan does not keep it).
+  const ends = footer === null ? null : footer.checkpoints.slice(1).map((c) => c[0]);
+  const index = footer === null ? "scan" : "footer";
   const count = blocks.length === 0 ? 0 : blocks[blocks.length - 1]!.first + blocks[blocks.length - 1]!.count;
   const cache = new Map<number, { events: EventBase[]; outcomes: Outcome[] }>();
-  const blockFor = (i: number) => {
-    if (!(Number.isInteger(i) && i >= 0 && i < count)) outOfRange(i, count, damage);
+  // The time each block read so far starts from and ends at: a block must start where the one before it ended.
+  const times = new Map<number, readonly [number, number]>();
+  let found: Damage | null = null;
+  const file = reader.source.name;
+  const fail = (e: unknown, block: number, eventsBefore: number): never => {
+    if (!(isHvsimError(e) && (e.code === "TRACE_CHECKSUM" || e.code === "TRACE_MALFORMED" || e.code === "TRACE_TRUNCATED"))) throw e;
+    const offset = typeof e.context.offset === "number" ? e.context.offset : 0;
+    const d: Damage = { code: e.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : e.code, offset, block, eventsBefore, message: withoutPrefix(e.message, file, block) };
+    found ??= d;
+    throw new FoundDamage(d, file);
+  };
+  const read = (ref: BlockRef): { events: EventBase[]; outcomes: Outcome[] } => {
+    try {
+      const item = reader.blockAt(ref.offset, ref.index, ref.first, ref.count);
+      const last = item.events.length === 0 ? item.t0 : item.events[item.events.length - 1]!.t;
+      const before = times.get(ref.index - 1);
+      const after = times.get(ref.index + 1);
+      if (before !== undefined && before[1] !== item.t0) {
+        die("TRACE_MALFORMED", `the block record at offset ${ref.offset}: block ${ref.index} starts from time ${item.t0} ns, but the trace is at ${before[1]} ns there`, { offset: ref.offset });
+      }
+      if (after !== undefined && after[0] !== last) {
+        die("TRACE_MALFORMED", `the block record at offset ${blocks[ref.index + 1]!.offset}: block ${ref.index + 1} starts from time ${after[0]} ns, but the trace is at ${last} ns there`, { offset: blocks[ref.index + 1]!.offset });
+      }
+      times.set(ref.index, [item.t0, last]);
+      return { events: item.events, outcomes: item.outcomes };
+    } catch (e) {
+      return fail(e, ref.index, ref.first);
+    }
+  };
+  const refIndex = (i: number): number => {
     let lo = 0;
     let hi = blocks.length - 1;
     while (lo < hi) {
@@ -72,19 +150,27 @@ export function traceStore(reader: TraceReader): EventStore {
       if (blocks[mid]!.first <= i) lo = mid;
       else hi = mid - 1;
     }
-    const ref = blocks[lo]!;
+    return lo;
+  };
+  const blockFor = (i: number) => {
+    if (!(Number.isInteger(i) && i >= 0 && i < count)) outOfRange(i, count, damage);
+    const ref = blocks[refIndex(i)]!;
     let hit = cache.get(ref.index);
     if (hit === undefined) {
-      const item = reader.blockAt(ref.offset, ref.index, ref.first, ref.count);
-      hit = { events: item.events, outcomes: item.outcomes };
+      hit = read(ref);
       if (cache.size >= BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value!);
-      cache.set(ref.index, hit);
-    }
+    } else cache.delete(ref.index);
+    cache.set(ref.index, hit);
     return { ref, hit };
   };
   return {
     count,
     damage,
+    index,
+    get found() {
+      return found;
+    },
+    countsByKind,
     event: (i) => {
       const { ref, hit } = blockFor(i);
       return hit.events[i - ref.first]!;
@@ -97,19 +183,46 @@ export function traceStore(reader: TraceReader): EventStore {
       const { ref, hit } = blockFor(i);
       return { first: ref.first, events: hit.events, outcomes: hit.outcomes };
     },
+    rawBlock(i) {
+      if (ends === null || !(Number.isInteger(i) && i >= 0 && i < count)) return null;
+      const ref = blocks[refIndex(i)]!;
+      const bytes = reader.source.read(ref.offset, ends[ref.index]! - ref.offset);
+      if (bytes.length < FRAME_BYTES || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) return null;
+      return { first: ref.first, count: ref.count, bytes };
+    },
     snapshotAtOrBefore(i) {
       let best: { seq: number; offset: number } | undefined;
       for (const s of snapshots) if (s.seq <= i && (best === undefined || s.seq > best.seq)) best = s;
       if (best === undefined) return null;
-      return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq) };
+      const after = blocks.findIndex((b) => b.first + b.count - 1 === best!.seq);
+      try {
+        return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq) };
+      } catch (e) {
+        return fail(e, after + 1, best.seq + 1);
+      }
     },
   };
+}
+
+/** A reader's message for a record it could not use, without the file name and block it starts with (damageAt says those). */
+function withoutPrefix(message: string, file: string, block: number): string {
+  let m = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+  if (m.startsWith(`block ${block}: `)) m = m.slice(`block ${block}: `.length);
+  return m.replace(/^checkpoint after event -?\d+: /, "");
 }
 
 export interface TraceIndex {
   readonly blocks: readonly BlockRef[];
   readonly snapshots: readonly { readonly seq: number; readonly offset: number }[];
   readonly damage: Damage | null;
+  readonly countsByKind: Readonly<Record<string, number>> | null;
+}
+
+/** The index a checked footer holds (TraceReader.footer): nothing else is read. */
+function footerIndex(f: NonNullable<ReturnType<TraceReader["footer"]>>): TraceIndex {
+  const blocks = f.blocks.map(([offset, first, count], index) => ({ offset, first, count, index }));
+  const snapshots = f.checkpoints.filter((c) => c[2] !== 0).map(([offset, seq]) => ({ seq, offset }));
+  return { blocks, snapshots, damage: null, countsByKind: f.countsByKind };
 }
 
 /**
@@ -117,16 +230,19 @@ export interface TraceIndex {
  * schema and place, and the footer against what the file holds: TraceReader.items): a tool
  * seeking in a trace knows from the start whether it is whole, and where it stops being, instead
  * of finding out at the block it happens to read, and says so in the words `replay` and `info`
- * use. The pass decodes every block once (about a second per million events); the footer alone
- * cannot be trusted for this, since a hand-edited file can carry a consistent footer over blocks
- * that are not what it says.
+ * use. The pass decodes every block once (about a second per million events). It is what a
+ * command that reads everything uses, and what every command falls back to when the file has no
+ * usable footer (cut, or its trailer or footer damaged).
  */
 export function traceIndex(reader: TraceReader): TraceIndex {
   const blocks: BlockRef[] = [];
   const snapshots: { seq: number; offset: number }[] = [];
+  const counts: Record<string, number> = {};
   for (const item of reader.items()) {
-    if (item.type === "block") blocks.push({ offset: item.offset, first: item.first, count: item.events.length, index: item.index });
-    else if (item.type === "checkpoint" && item.snapshot !== undefined) snapshots.push({ seq: item.seq, offset: item.offset });
+    if (item.type === "block") {
+      blocks.push({ offset: item.offset, first: item.first, count: item.events.length, index: item.index });
+      for (const ev of item.events) counts[ev.kind] = (counts[ev.kind] ?? 0) + 1;
+    } else if (item.type === "checkpoint" && storesState(item)) snapshots.push({ seq: item.seq, offset: item.offset });
   }
-  return { blocks, snapshots, damage: reader.damage };
+  return { blocks, snapshots, damage: reader.damage, countsByKind: counts };
 }

@@ -2,18 +2,20 @@ import { crc32 } from "node:zlib";
 import type { StateHashDefinition } from "../core/hash.ts";
 
 /**
- * The hvsim trace file ("HVT"), format version 2 (version 1 is still read).
+ * The hvsim trace file ("HVT"), format version 3 (versions 1 and 2 are still read).
  *
  *   file    := MAGIC header genesis (block checkpoint)* footer trailer
  *   MAGIC   := "HVSIMTRC" (8 bytes)
- *   record  := type:u8  length:u32le  crc32:u32le  body[length]      (body = one msgpack value)
- *   trailer := "HVSIMEND" footerOffset:u64le crc32:u32le             (format 2: 20 bytes, the CRC-32
+ *   record  := type:u8  length:u32le  crc32:u32le  body[length]
+ *   body    := msgpack value                          (the header; every body of formats 1 and 2)
+ *            | 0xC1 deflate-raw(msgpack value)        (every other body of format 3: compression.ts)
+ *   trailer := "HVSIMEND" footerOffset:u64le crc32:u32le             (formats 2, 3: 20 bytes, the CRC-32
  *              of its first 16; format 1: the first 16 bytes only)
  *
  * The first record is the header; then the genesis checkpoint; then blocks of events with their
- * outcomes, each followed by its checkpoint (event index, state hash, and every so often a full
- * snapshot); then the footer, an index of block and checkpoint offsets for seeking, and the
- * trailer, which points at the footer and ends the file. Every record carries the CRC-32 of its
+ * outcomes, each followed by its checkpoint (event index, state hash, and every so often a stored
+ * state: a full snapshot, or in format 3 mostly a delta from the state stored before it, delta.ts);
+ * then the footer, an index of block and checkpoint offsets for seeking, and the trailer, which points at the footer and ends the file. Every record carries the CRC-32 of its
  * body and the trailer its own, so a flipped byte is caught where it is, and framing lets a reader
  * stop at the first damaged record having yielded every whole record before it. A file that stops
  * before its footer and trailer is an unfinished recording (incomplete), not a damaged one.
@@ -22,9 +24,9 @@ export const MAGIC = Buffer.from("HVSIMTRC", "latin1");
 export const TRAILER_MAGIC = Buffer.from("HVSIMEND", "latin1");
 export const FRAME_BYTES = 9;
 /** The format this build writes. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The formats this build reads. */
-export const FORMATS_READ: readonly number[] = [1, 2];
+export const FORMATS_READ: readonly number[] = [1, 2, 3];
 /** A record body larger than this is damage, not data: it bounds what a reader will allocate. */
 export const RECORD_BYTES_MAX = 256 * 1024 * 1024;
 
@@ -53,6 +55,11 @@ export interface TraceHeader {
   readonly blockEvents: number;
   /** A full snapshot is stored at every Nth checkpoint. */
   readonly snapshotEveryBlocks: number;
+  /**
+   * Format 3: every Nth stored snapshot is a whole state, the others deltas from the one before,
+   * so rebuilding any stored state reads at most N snapshot records. Absent before format 3 (all whole).
+   */
+  readonly snapshotFullEvery?: number;
   readonly generator: string;
   /** Which state hash the checkpoints carry (src/core/hash.ts); absent: 1, from before the choice. */
   readonly stateHash?: StateHashDefinition;
@@ -74,7 +81,19 @@ export interface CheckpointBody {
   readonly seq: number;
   readonly t: number;
   readonly hash: string;
+  /** The whole state after event `seq`. */
   readonly snapshot?: unknown;
+  /** Format 3: the state after `seq` as a change from the one stored at an earlier checkpoint. */
+  readonly delta?: SnapshotDelta;
+}
+
+export interface SnapshotDelta {
+  /** Bytes back from this checkpoint's offset to the checkpoint whose stored state this changes. */
+  readonly back: number;
+  /** The event index that checkpoint is after. */
+  readonly baseSeq: number;
+  /** The change (delta.ts). */
+  readonly change: unknown;
 }
 
 export interface FooterBody {
@@ -82,7 +101,7 @@ export interface FooterBody {
   readonly lastT: number;
   /** [byte offset, first event index, event count] per block. */
   readonly blocks: readonly (readonly [number, number, number])[];
-  /** [byte offset, event index, has snapshot (0|1)] per checkpoint. */
+  /** [byte offset, event index, the state it stores: 0 none, 1 a whole snapshot, 2 a delta (format 3)] per checkpoint. */
   readonly checkpoints: readonly (readonly [number, number, number])[];
   readonly countsByKind: Readonly<Record<string, number>>;
   readonly finalHash: string;

@@ -1,4 +1,5 @@
-import { decodeBody } from "./codec.ts";
+import { BodyError, decodeRecordBody } from "./compression.ts";
+import { DeltaError, applyDelta } from "./delta.ts";
 import {
   FRAME_BYTES,
   MAGIC,
@@ -14,7 +15,7 @@ import {
   type FooterBody,
   type TraceHeader,
 } from "./format.ts";
-import { blockProblem, checkpointProblem, footerProblem, headerProblem, snapshotProblem } from "./schema.ts";
+import { PLAIN_DEPTH_MAX, blockProblem, checkpointProblem, footerProblem, headerProblem, plainProblem, snapshotProblem } from "./schema.ts";
 import { Structure } from "./structure.ts";
 import type { ByteSource } from "./source.ts";
 import { die, type FailureCode } from "../core/errors.ts";
@@ -70,6 +71,7 @@ export class TraceReader {
   readonly formatVersion: number;
   readonly trailerBytes: number;
   private footerCache: (FooterBody & { offset: number }) | null | undefined;
+  private footerWhy = "";
 
   private constructor(
     readonly source: ByteSource,
@@ -147,6 +149,11 @@ export class TraceReader {
     return this.footerCache;
   }
 
+  /** Why `footer()` is null, in words (for the line saying the whole file was scanned instead); null when it is not. */
+  footerUnusable(): string | null {
+    return this.footer() === null ? this.footerWhy : null;
+  }
+
   /**
    * The block record a footer entry points at, checked against the entry; a mismatch or damage
    * there is a trace error naming the offset (for seeking, which reads blocks through the index).
@@ -166,19 +173,66 @@ export class TraceReader {
   /**
    * The full state stored at the checkpoint at `offset` (after event `seq`), checked to hash to the
    * checkpoint's own hash: a snapshot is a seek target, so it must be the state it claims to be.
+   * A state stored as a delta (format 3) is rebuilt through its chain: each delta names the
+   * checkpoint it changes (bytes back, and its event index), back to a whole snapshot at most
+   * `snapshotFullEvery` records away; every record on the way is read and checked like any other.
    */
   snapshotAt(offset: number, seq: number): unknown {
-    const r = readRecord(this.source, offset);
-    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${seq}: ${r.damage.message}`, { offset });
+    const chain: { at: number; change: unknown }[] = [];
+    const limit = this.header.snapshotFullEvery ?? 1;
+    let at = offset;
+    let want = seq;
+    let base: unknown;
+    let hash = "";
+    for (;;) {
+      const c = this.storedStateAt(at, want, offset, seq);
+      if (at === offset) hash = c.hash;
+      if (c.snapshot !== undefined) {
+        base = c.snapshot;
+        break;
+      }
+      const d = c.delta!;
+      if (chain.length + 1 >= limit) this.badSnapshot(at, offset, seq, `is a delta more than ${limit} snapshots from a whole one (the header's snapshotFullEvery)`);
+      if (d.back > at - this.bodyStart) this.badSnapshot(at, offset, seq, `its delta points ${d.back} bytes back, before the first checkpoint`);
+      chain.push({ at, change: d.change });
+      at -= d.back;
+      want = d.baseSeq;
+    }
+    let state = base;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      // Plain and bounded in depth before it is walked (a change nests about twice as deep as the state it changes).
+      const deep = plainProblem(chain[i]!.change, 2 * PLAIN_DEPTH_MAX + 2);
+      if (deep !== null) this.badSnapshot(chain[i]!.at, offset, seq, deep.endsWith(" deep") ? "its delta nests deeper than any state it could change" : `delta.change${deep}`);
+      try {
+        state = applyDelta(state, chain[i]!.change);
+      } catch (e) {
+        if (!(e instanceof DeltaError)) throw e;
+        this.badSnapshot(chain[i]!.at, offset, seq, `its delta does not fit the state it changes: ${e.message}`);
+      }
+    }
+    const problem = snapshotProblem(state);
+    if (problem !== null) this.badSnapshot(offset, offset, seq, chain.length === 0 ? problem : `the state its delta chain builds: ${problem}`);
+    if (stateHash(state, stateHashOf(this.header)) !== hash) {
+      this.badSnapshot(offset, offset, seq, `its ${chain.length === 0 ? "snapshot" : `state (rebuilt through ${chain.length} delta${chain.length === 1 ? "" : "s"})`} does not hash to its state hash ${hash.slice(0, 16)}`);
+    }
+    return state;
+  }
+
+  /** The checkpoint at `at`, after event `want`, holding a snapshot or a delta (one link of a chain that ends at `offset`). */
+  private storedStateAt(at: number, want: number, offset: number, seq: number): CheckpointBody {
+    const r = readRecord(this.source, at);
+    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${want}${at === offset ? "" : ` (the state the one after event ${seq} is built from)`}: ${r.damage.message}`, { offset: at });
     const c = r.record.body as CheckpointBody;
     const problem =
       r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint`
-      : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the index says ${seq}` : c.snapshot === undefined ? "holds no snapshot, the index says it does" : snapshotProblem(c.snapshot));
-    if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: ${problem}`, { offset });
-    if (stateHash(c.snapshot, stateHashOf(this.header)) !== c.hash) {
-      die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: its snapshot does not hash to its state hash ${c.hash.slice(0, 16)}`, { offset });
-    }
-    return c.snapshot;
+      : checkpointProblem(c) ?? (c.seq !== want ? `is after event ${c.seq}, ${at === offset ? "the index" : "the delta built on it"} says ${want}` : c.snapshot === undefined && c.delta === undefined ? `holds no snapshot, ${at === offset ? "the index" : "a delta built on it"} says it does` : null);
+    if (problem !== null) this.badSnapshot(at, offset, seq, problem);
+    return c;
+  }
+
+  private badSnapshot(at: number, offset: number, seq: number, problem: string): never {
+    const whose = at === offset ? "" : ` (the state stored after event ${seq} is built on it)`;
+    die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${at}${whose}: ${problem}`, { offset: at });
   }
 
   close(): void {
@@ -230,14 +284,20 @@ export class TraceReader {
 
   private readFooter(): (FooterBody & { offset: number }) | null {
     const n = this.trailerBytes;
-    if (!this.endsInTrailer()) return null;
+    const unusable = (why: string): null => ((this.footerWhy = why), null);
+    if (!this.endsInTrailer()) return unusable(this.formatVersion >= 2 ? "the file does not end in a trailer with a valid checksum" : "the file does not end in a trailer");
     const end = this.source.size - n;
     const at = Number(Buffer.from(this.source.read(end, n)).readBigUInt64LE(8));
-    if (at < this.bodyStart || at >= end) return null;
+    if (at < this.bodyStart || at >= end) return unusable(`the trailer points at offset ${at}, outside the file's records`);
     const r = readRecord(this.source, at);
-    if (!r.ok || r.record.type !== RecordType.footer || r.record.end !== end || footerProblem(r.record.body) !== null) return null;
+    if (!r.ok) return unusable(`the footer the trailer points at: ${r.damage.message}`);
+    if (r.record.type !== RecordType.footer) return unusable(`the trailer points at a ${recordTypeName(r.record.type)} record at offset ${at}, not a footer`);
+    if (r.record.end !== end) return unusable(`the footer at offset ${at} does not end where the trailer starts`);
+    const problem = footerProblem(r.record.body);
+    if (problem !== null) return unusable(`the footer at offset ${at}: ${problem}`);
     const footer = r.record.body as FooterBody;
-    return Structure.indexProblem(footer, this.header, this.bodyStart, at) === null ? { ...footer, offset: at } : null;
+    const inconsistent = Structure.indexProblem(footer, this.header, this.bodyStart, at);
+    return inconsistent === null ? { ...footer, offset: at } : unusable(`the footer at offset ${at} is not a consistent index: ${inconsistent}`);
   }
 }
 
@@ -281,9 +341,10 @@ function readRecord(source: ByteSource, offset: number): ReadResult {
   }
   let value: unknown;
   try {
-    value = decodeBody(body);
-  } catch {
-    return damaged("TRACE_MALFORMED", offset, `undecodable ${recordTypeName(type)} record at offset ${offset}`);
+    value = decodeRecordBody(body);
+  } catch (e) {
+    const why = e instanceof BodyError && e.message !== "" ? `: ${e.message}` : "";
+    return damaged("TRACE_MALFORMED", offset, `undecodable ${recordTypeName(type)} record at offset ${offset}${why}`);
   }
   return { ok: true, record: { type, offset, end: offset + FRAME_BYTES + length, body: value } };
 }

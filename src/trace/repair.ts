@@ -1,5 +1,6 @@
-import { encodeBody } from "./codec.ts";
-import { FORMAT_VERSION, MAGIC, RecordType, frame, trailer, type FooterBody, type TraceHeader } from "./format.ts";
+import { encodeRecordBody } from "./compression.ts";
+import { storedKind } from "./structure.ts";
+import { MAGIC, RecordType, frame, trailer, type FooterBody, type TraceHeader } from "./format.ts";
 import type { Damage, TraceReader } from "./reader.ts";
 import type { ByteSink } from "./source.ts";
 import { die } from "../core/errors.ts";
@@ -12,27 +13,32 @@ export interface RepairResult {
   readonly ended: Damage | null;
   /** A last block was whole but its checkpoint was not: dropped, since nothing verifies its state. */
   readonly droppedBlock: { readonly first: number; readonly count: number } | null;
+  /** The format written: the input's (its records are copied as they are), at least 2 (a trailer checksum). */
+  readonly formatVersion: number;
   /** Bytes of the input after the last record carried over, and where they start. */
   readonly droppedBytes: number;
   readonly droppedFrom: number;
 }
 
 /**
- * Writes a complete trace (current format, footer and trailer rebuilt) from the whole records of a
+ * Writes a complete trace (the input's format, at least 2; footer and trailer rebuilt) from the whole records of a
  * damaged or unfinished one: the header, the genesis checkpoint, then every block whose checkpoint
  * is whole too, copied byte for byte (a block body decodes alone, so it needs no re-encoding). No
  * model is run: what is carried over is exactly what was recorded, and replay verifies it as ever.
  * Streams, so memory stays bounded by one block.
  */
 export function repairTrace(reader: TraceReader, sink: ByteSink, note: string): RepairResult {
-  const header: TraceHeader = { ...reader.header, formatVersion: FORMAT_VERSION, generator: `${reader.header.generator}; ${note}` };
+  // Records are copied byte for byte, so they keep the format they were written in (format 1 differs
+  // from 2 only in the trailer, which is rebuilt). Deltas point back by distance, which copying keeps.
+  const formatVersion = Math.max(2, reader.formatVersion);
+  const header: TraceHeader = { ...reader.header, formatVersion, generator: `${reader.header.generator}; ${note}` };
   let offset = 0;
   const emit = (b: Uint8Array): void => {
     sink.write(b);
     offset += b.length;
   };
   emit(MAGIC);
-  emit(frame(RecordType.header, encodeBody(header)));
+  emit(frame(RecordType.header, encodeRecordBody(RecordType.header, header, formatVersion)));
   const blocks: [number, number, number][] = [];
   const checkpoints: [number, number, number][] = [];
   const counts: Record<string, number> = Object.create(null) as Record<string, number>;
@@ -53,7 +59,7 @@ export function repairTrace(reader: TraceReader, sink: ByteSink, note: string): 
         events += pending.count;
         pending = null;
       }
-      checkpoints.push([offset, item.seq, item.snapshot === undefined ? 0 : 1]);
+      checkpoints.push([offset, item.seq, storedKind(item)]);
       emit(raw(item.offset, item.end));
       lastT = item.t;
       finalHash = item.hash;
@@ -65,14 +71,15 @@ export function repairTrace(reader: TraceReader, sink: ByteSink, note: string): 
   for (const k of Object.keys(counts).sort()) sorted[k] = counts[k]!;
   const footer: FooterBody = { events, lastT, blocks, checkpoints, countsByKind: sorted, finalHash };
   const at = offset;
-  emit(frame(RecordType.footer, encodeBody(footer)));
-  emit(trailer(at));
+  emit(frame(RecordType.footer, encodeRecordBody(RecordType.footer, footer, formatVersion)));
+  emit(trailer(at, formatVersion));
   sink.close();
   const whole = reader.damage === null;
   return {
     blocks: blocks.length,
     events,
     ended: reader.damage,
+    formatVersion,
     droppedBlock: pending === null ? null : { first: pending.first, count: pending.count },
     // A whole input keeps everything but its old footer and trailer, which were rebuilt.
     droppedBytes: whole ? 0 : reader.source.size - keptEnd,

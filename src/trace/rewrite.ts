@@ -4,7 +4,8 @@ import { stateHash, stateHasher } from "../core/hash.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { hvModel, type MachineConfig } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
-import { TraceWriter, type HeaderFields, type WriterOptions } from "./writer.ts";
+import { TraceWriter, hashDefinitionFor, type HeaderFields, type WriterOptions } from "./writer.ts";
+import { FORMAT_VERSION } from "./format.ts";
 import type { ByteSink } from "./source.ts";
 
 export interface RewriteInput {
@@ -26,9 +27,10 @@ export function writeTraceFromEvents(
   options: WriterOptions = {},
 ): { events: number; finalHash: string } {
   const genesis = hvModel.genesis(header.config as MachineConfig);
-  const writer = new TraceWriter(sink, header, { hash: stateHash(genesis), t: genesis.t, snapshot: genesis }, options);
+  const definition = hashDefinitionFor(options.formatVersion ?? FORMAT_VERSION);
+  const writer = new TraceWriter(sink, header, { hash: stateHash(genesis, definition), t: genesis.t, snapshot: genesis }, options);
   const state = mutableCopy(genesis);
-  const hash = stateHasher();
+  const hash = stateHasher(definition);
   let seq = 0;
   for (const input of events) {
     const ev = { ...input.ev, seq } as HypEvent;

@@ -115,12 +115,18 @@ export function headerProblem(h: unknown): string | null {
   if (c !== null) return `config.${c}`;
   if (!isCount(h.blockEvents, BLOCK_EVENTS_MAX)) return expected("blockEvents", `an integer from 1 to ${BLOCK_EVENTS_MAX}`, h.blockEvents);
   if (!isCount(h.snapshotEveryBlocks, BLOCK_EVENTS_MAX)) return expected("snapshotEveryBlocks", `an integer from 1 to ${BLOCK_EVENTS_MAX}`, h.snapshotEveryBlocks);
+  if (h.formatVersion as number >= 3 ? !isCount(h.snapshotFullEvery, SNAPSHOT_CHAIN_MAX) : h.snapshotFullEvery !== undefined) {
+    return expected("snapshotFullEvery", h.formatVersion as number >= 3 ? `an integer from 1 to ${SNAPSHOT_CHAIN_MAX}` : "nothing before format 3", h.snapshotFullEvery);
+  }
   if (!isText(h.generator)) return expected("generator", "a string", h.generator);
   if (h.stateHash !== undefined && !STATE_HASH_DEFINITIONS_READ.includes(h.stateHash as StateHashDefinition)) {
     return expected("stateHash", `a state hash definition this build knows (${STATE_HASH_DEFINITIONS_READ.join(", ")})`, h.stateHash);
   }
   return null;
 }
+
+/** Longest chain of stored snapshots a header may ask a seek to read (a whole one and its deltas). */
+export const SNAPSHOT_CHAIN_MAX = 1024;
 
 const isText = (v: unknown): v is string => typeof v === "string" && v.length <= TEXT_MAX;
 const isCount = (v: unknown, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= max;
@@ -173,6 +179,14 @@ export function checkpointProblem(c: unknown): string | null {
   if (!isSafeNat(c.t)) return expected("t", "a time in ns", c.t);
   if (typeof c.hash !== "string" || !HASH.test(c.hash)) return expected("hash", "a SHA-256 state hash (64 hex digits)", c.hash);
   if (c.snapshot !== undefined && !isMapping(c.snapshot)) return expected("snapshot", "a machine state (a mapping)", c.snapshot);
+  if (c.delta !== undefined) {
+    const d = c.delta;
+    if (c.snapshot !== undefined) return "holds both a snapshot and a delta";
+    if (!isMapping(d)) return expected("delta", "a mapping with back, baseSeq and change", d);
+    if (!isSafeNat(d.back) || d.back === 0) return expected("delta.back", "a distance in bytes back to an earlier checkpoint", d.back);
+    if (!Number.isSafeInteger(d.baseSeq) || (d.baseSeq as number) < -1 || (d.baseSeq as number) >= (c.seq as number)) return expected("delta.baseSeq", `an event index before ${c.seq as number}`, d.baseSeq);
+    if (!Object.hasOwn(d, "change")) return expected("delta.change", "a change", undefined);
+  }
   return null;
 }
 
@@ -189,7 +203,7 @@ export function footerProblem(f: unknown): string | null {
   if (!isSafeNat(f.lastT)) return expected("lastT", "a time in ns", f.lastT);
   const blocks = triples(f.blocks, "blocks", (e) => isSafeNat(e[0]) && isSafeNat(e[1]) && isCount(e[2], BLOCK_EVENTS_MAX));
   if (blocks !== null) return blocks;
-  const cps = triples(f.checkpoints, "checkpoints", (e) => isSafeNat(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= -1 && (e[2] === 0 || e[2] === 1));
+  const cps = triples(f.checkpoints, "checkpoints", (e) => isSafeNat(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= -1 && (e[2] === 0 || e[2] === 1 || e[2] === 2));
   if (cps !== null) return cps;
   if (!isMapping(f.countsByKind)) return expected("countsByKind", "a mapping of kind to count", f.countsByKind);
   for (const k in f.countsByKind) {

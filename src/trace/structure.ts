@@ -11,7 +11,7 @@
  * found at the footer. `indexProblem` checks a footer alone (for seeking without a scan), so its
  * lists are dense, ordered and bounded by the file before anything is read through them.
  */
-import type { FooterBody, TraceHeader } from "./format.ts";
+import type { CheckpointBody, FooterBody, SnapshotDelta, TraceHeader } from "./format.ts";
 import type { Damage, TraceItem } from "./reader.ts";
 
 type Triple = readonly [number, number, number];
@@ -26,6 +26,8 @@ export class Structure {
   private t = 0;
   private lastHash = "";
   private lastSeq = -1;
+  /** The last checkpoint that stored a state, and how many deltas from a whole one it is. */
+  private stored: { offset: number; seq: number; chain: number } | null = null;
 
   constructor(private readonly header: TraceHeader) {}
 
@@ -40,9 +42,12 @@ export class Structure {
             return `is after event ${item.seq} at ${item.t} ns, but the block before it ends with event ${this.lastSeq} at ${this.t} ns`;
           }
         } else return `a second checkpoint after event ${item.seq} (one follows each block)`;
+        const link = item.delta === undefined ? null : this.deltaProblem(item.offset, item.delta);
+        if (link !== null) return link;
         this.t = item.t;
         this.lastHash = item.hash;
-        this.checkpoints.push([item.offset, item.seq, item.snapshot === undefined ? 0 : 1]);
+        this.checkpoints.push([item.offset, item.seq, storedKind(item)]);
+        if (storesState(item)) this.stored = { offset: item.offset, seq: item.seq, chain: item.delta === undefined ? 0 : this.stored!.chain + 1 };
         this.expect = "block";
         return null;
       }
@@ -67,6 +72,18 @@ export class Structure {
         if (this.expect === "checkpoint") return `the footer follows block ${this.blocks.length - 1} without its checkpoint`;
         return this.footerMismatch(item.footer);
     }
+  }
+
+  /** A delta must change the state stored last, within the chain length the header allows. */
+  private deltaProblem(offset: number, d: SnapshotDelta): string | null {
+    const s = this.stored;
+    if (s === null || offset - d.back !== s.offset || d.baseSeq !== s.seq) {
+      const last = s === null ? "none is stored before it" : `the last one stored is after event ${s.seq} at offset ${s.offset}`;
+      return `its delta changes the state at offset ${offset - d.back} after event ${d.baseSeq}, but ${last}`;
+    }
+    const limit = this.header.snapshotFullEvery ?? 1;
+    if (s.chain + 2 > limit) return `its delta is ${s.chain + 1} deltas from a whole snapshot, more than the header's snapshotFullEvery ${limit} allows`;
+    return null;
   }
 
   /** Damage found here: everything accepted so far is whole. */
@@ -126,6 +143,15 @@ export class Structure {
     return null;
   }
 }
+
+/** A checkpoint that stores a state, whole or as a delta: a seek can start from it (TraceReader.snapshotAt). */
+export const storesState = (c: CheckpointBody): boolean => c.snapshot !== undefined || c.delta !== undefined;
+
+/**
+ * What the footer lists for a checkpoint: 0 no state, 1 a whole snapshot, 2 a delta (format 3), so
+ * `info` can say how many of each from the footer alone.
+ */
+export const storedKind = (c: CheckpointBody): 0 | 1 | 2 => (c.delta !== undefined ? 2 : c.snapshot !== undefined ? 1 : 0);
 
 function firstDifference(a: readonly Triple[], b: readonly Triple[]): number {
   const n = Math.max(a.length, b.length);

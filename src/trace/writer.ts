@@ -1,6 +1,8 @@
-import { encodeBody } from "./codec.ts";
+import { encodeRecordBody } from "./compression.ts";
+import { encodeDelta } from "./delta.ts";
 import { shallowCopy } from "../core/copy.ts";
-import { STATE_HASH_DEFINITION } from "../core/hash.ts";
+import { STATE_HASH_DEFINITION, type StateHashDefinition } from "../core/hash.ts";
+import { mutableCopy } from "../core/reducer.ts";
 import {
   FORMAT_VERSION,
   MAGIC,
@@ -20,9 +22,30 @@ export interface WriterOptions {
   readonly blockEvents?: number;
   /** Every Nth checkpoint carries a full snapshot of the state (seek targets for time travel). */
   readonly snapshotEveryBlocks?: number;
+  /** Every Nth stored snapshot is a whole state; the ones between are deltas from the one before. */
+  readonly snapshotFullEvery?: number;
+  /**
+   * The format to write: this build's (3), or 2, byte for byte what format 2 writers wrote
+   * (uncompressed, every snapshot whole), for benchmarks against it and for tools that need it.
+   */
+  readonly formatVersion?: 2 | 3;
 }
 
-export type HeaderFields = Omit<TraceHeader, "magic" | "formatVersion" | "blockEvents" | "snapshotEveryBlocks" | "stateHash">;
+/**
+ * The state hash definition a trace of this format carries: this build's for format 3, and 1 (the
+ * only one format 2 writers knew) for format 2, so a format 2 file written for comparison is byte for
+ * byte what they wrote. The recorder hashes with it.
+ */
+export const hashDefinitionFor = (formatVersion: number): StateHashDefinition => (formatVersion < 3 ? 1 : STATE_HASH_DEFINITION);
+
+export type HeaderFields = Omit<TraceHeader, "magic" | "formatVersion" | "blockEvents" | "snapshotEveryBlocks" | "snapshotFullEvery" | "stateHash">;
+
+/**
+ * Stored snapshots per whole one (format 3). A seek rebuilds a state from at most this many snapshot
+ * records; with a snapshot every 16 blocks of 1024 events, a whole state every 16 snapshots costs
+ * long-run about 0.6 bytes/event and a seek reads a chain of at most 16 (docs/architecture.md).
+ */
+export const SNAPSHOT_FULL_EVERY = 16;
 
 /**
  * Streaming trace writer. The caller (the recorder) appends events with their outcomes; when a
@@ -42,6 +65,10 @@ export class TraceWriter {
   private events = 0;
   private lastT = 0;
   private closed = false;
+  private readonly snapshotFullEvery: number;
+  private readonly formatVersion: number;
+  /** The last stored state (a private copy: the caller's state moves on), what the next delta is from. */
+  private stored: { offset: number; seq: number; state: unknown; chain: number } | null = null;
 
   constructor(
     private readonly sink: ByteSink,
@@ -51,17 +78,23 @@ export class TraceWriter {
   ) {
     this.blockEvents = options.blockEvents ?? 1024;
     this.snapshotEveryBlocks = options.snapshotEveryBlocks ?? 16;
-    if (!(this.blockEvents >= 1 && this.snapshotEveryBlocks >= 1)) throw new RangeError("writer options must be >= 1");
+    this.formatVersion = options.formatVersion ?? FORMAT_VERSION;
+    // Format 2 stores every snapshot whole (a chain of one).
+    this.snapshotFullEvery = this.formatVersion < 3 ? 1 : (options.snapshotFullEvery ?? SNAPSHOT_FULL_EVERY);
+    if (!(this.blockEvents >= 1 && this.snapshotEveryBlocks >= 1 && this.snapshotFullEvery >= 1)) throw new RangeError("writer options must be >= 1");
     this.emit(MAGIC);
     const full: TraceHeader = {
       magic: "HVSIMTRC",
-      formatVersion: FORMAT_VERSION,
+      formatVersion: this.formatVersion,
       blockEvents: this.blockEvents,
       snapshotEveryBlocks: this.snapshotEveryBlocks,
+      ...(this.formatVersion < 3 ? {} : { snapshotFullEvery: this.snapshotFullEvery }),
       ...header,
-      // The hashes this writer is given are this build's (a copied header may name an older one).
-      stateHash: STATE_HASH_DEFINITION,
+      // The hashes this writer is given are hashDefinitionFor(its format) (a copied header may name another).
+      stateHash: hashDefinitionFor(this.formatVersion),
     };
+    // Format 2 names no definition (absent is 1), so it stays byte for byte what format 2 writers wrote.
+    if (this.formatVersion < 3) delete (full as { stateHash?: unknown }).stateHash;
     this.emitRecord(RecordType.header, full);
     this.lastT = genesis.t;
     this.writeCheckpoint({ seq: -1, t: genesis.t, hash: genesis.hash, snapshot: genesis.snapshot });
@@ -83,7 +116,7 @@ export class TraceWriter {
     return (this.blocks.length + 1) % this.snapshotEveryBlocks === 0;
   }
 
-  /** Writes the pending block and a checkpoint with the state hash after its last event (a snapshot is encoded now, not kept). */
+  /** Writes the pending block and a checkpoint with the state hash after its last event (a snapshot is encoded now; the writer keeps a copy to store the next one as a delta). */
   checkpoint(hash: string, snapshot?: unknown): void {
     if (this.pending.length === 0) return;
     const last = this.pending[this.pending.length - 1]!;
@@ -104,7 +137,7 @@ export class TraceWriter {
     };
     const at = this.offset;
     this.emitRecord(RecordType.footer, footer);
-    this.emit(trailer(at));
+    this.emit(trailer(at, this.formatVersion));
     this.closed = true;
     this.sink.close();
   }
@@ -132,13 +165,32 @@ export class TraceWriter {
     this.pendingOutcomes = [];
   }
 
+  /**
+   * A checkpoint with a snapshot stores it whole every `snapshotFullEvery` stored snapshots (genesis
+   * first), and otherwise as the change from the one stored before, found `back` bytes earlier.
+   */
   private writeCheckpoint(body: CheckpointBody): void {
-    this.checkpoints.push([this.offset, body.seq, body.snapshot === undefined ? 0 : 1]);
-    this.emitRecord(RecordType.checkpoint, body);
+    const offset = this.offset;
+    if (body.snapshot === undefined) {
+      this.checkpoints.push([offset, body.seq, 0]);
+      this.emitRecord(RecordType.checkpoint, body);
+      return;
+    }
+    const prev = this.stored;
+    const chain = prev === null || prev.chain + 1 >= this.snapshotFullEvery ? 0 : prev.chain + 1;
+    this.checkpoints.push([offset, body.seq, prev === null || chain === 0 ? 1 : 2]);
+    if (prev === null || chain === 0) this.emitRecord(RecordType.checkpoint, body);
+    else {
+      const { snapshot, ...rest } = body;
+      this.emitRecord(RecordType.checkpoint, { ...rest, delta: { back: offset - prev.offset, baseSeq: prev.seq, change: encodeDelta(prev.state, snapshot) } });
+    }
+    if (this.snapshotFullEvery === 1) return;
+    // A private copy: the recorder hands over its live state, which the next events change in place.
+    this.stored = { offset, seq: body.seq, state: mutableCopy(body.snapshot), chain };
   }
 
   private emitRecord(type: number, body: unknown): void {
-    this.emit(frame(type, encodeBody(body)));
+    this.emit(frame(type, encodeRecordBody(type, body, this.formatVersion)));
   }
 
   private emit(bytes: Uint8Array): void {

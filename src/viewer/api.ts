@@ -1,5 +1,5 @@
 import { isHvsimError } from "../core/errors.ts";
-import { toJsonValue } from "../export/json.ts";
+import { toJsonValue } from "../core/json.ts";
 import { EVENT_KINDS } from "../model/events.ts";
 import { Query } from "./query.ts";
 import type { ViewerSession } from "./session.ts";

@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { HvsimError } from "../core/errors.ts";
+import { LOOPBACK, listenLoopback } from "../net/loopback.ts";
 import { answer } from "./api.ts";
 import type { Assets, AssetName } from "./assets.ts";
 import type { ViewerSession } from "./session.ts";
 
 /** The only address the viewer listens on: a trace can hold a protected VM's secrets. */
-export const LOOPBACK = "127.0.0.1";
+export { LOOPBACK };
 /** Background scan work per turn of the event loop: short, so requests wait at most this long. */
 const SCAN_SLICE_MS = 20;
 
@@ -83,8 +82,7 @@ export async function startViewer(
       if (!res.headersSent) sendJson(res, 500, { error: "internal error in hvsim" }, false);
     }
   });
-  await listen(server, options.port);
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server, options.port);
   allowedHosts = new Set([`${LOOPBACK}:${port}`, `localhost:${port}`]);
   let closed = false;
   const pump = (): void => {
@@ -110,13 +108,3 @@ export async function startViewer(
   };
 }
 
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EADDRINUSE") reject(new HvsimError("ARGUMENT_INVALID", `port ${port} on ${LOOPBACK} is in use (--port 0 picks a free one)`));
-      else if (e.code === "EACCES") reject(new HvsimError("ARGUMENT_INVALID", `port ${port} on ${LOOPBACK} needs privileges (use a port above 1023, or --port 0)`));
-      else reject(e);
-    });
-    server.listen(port, LOOPBACK, () => resolve());
-  });
-}

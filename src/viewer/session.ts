@@ -3,7 +3,7 @@ import { die } from "../core/errors.ts";
 import type { EventBase } from "../core/event.ts";
 import type { Invariant } from "../core/invariants.ts";
 import { describeEvent, formatNs } from "../export/describe.ts";
-import { toJsonValue } from "../export/json.ts";
+import { toJsonValue } from "../core/json.ts";
 import { EVENT_KINDS } from "../model/events.ts";
 import type { Machine } from "../model/machine.ts";
 import { allInvariants } from "../sim/check.ts";

@@ -15,7 +15,8 @@ import { resolveScenario } from "../../src/sim/resolve.ts";
 import { memorySink, memorySource } from "../../src/trace/source.ts";
 import { TraceReader } from "../../src/trace/reader.ts";
 import { verifyTrace } from "../../src/trace/verify.ts";
-import { toJson } from "../../src/export/json.ts";
+import { toJson } from "../../src/core/json.ts";
+import { RecordType } from "../../src/trace/format.ts";
 import { buildCli } from "../build-cli.ts";
 
 interface Args {
@@ -97,11 +98,28 @@ const rec = best(1, () => {
 });
 const open = () => TraceReader.open(memorySource(bytes));
 
-const decode = best(3, () => {
+const decodeOnly = (b: Buffer) => () => {
   let n = 0;
-  for (const item of open().items()) if (item.type === "block") n += item.events.length;
+  for (const item of TraceReader.open(memorySource(b)).items()) if (item.type === "block") n += item.events.length;
   return n;
+};
+// The same run in trace format 2 (uncompressed, whole snapshots), decoded interleaved with this
+// build's format so both see the same load: the decode-only ratio of the two formats.
+let bytesV2: Buffer = Buffer.alloc(0);
+const recV2 = best(1, () => {
+  const sink = memorySink();
+  const r = record(scenario, sink, { seed: args.seed, maxEvents: args.events, formatVersion: 2 });
+  bytesV2 = sink.bytes();
+  return r.events;
 });
+let decode = { seconds: Number.POSITIVE_INFINITY, count: 0 };
+let decodeV2 = { seconds: Number.POSITIVE_INFINITY, count: 0 };
+for (let i = 0; i < 3; i++) {
+  const a = best(1, decodeOnly(bytes));
+  const b = best(1, decodeOnly(bytesV2));
+  if (a.seconds < decode.seconds) decode = a;
+  if (b.seconds < decodeV2.seconds) decodeV2 = b;
+}
 const fast = best(3, () => verifyTrace(open(), { path: "fast" }).verified);
 const pure = best(1, () => verifyTrace(open(), { path: "pure", until: args.pureEvents - 1 }).verified);
 
@@ -110,16 +128,26 @@ for (const { ev, outcome } of open().events()) jsonBytes += Buffer.byteLength(to
 
 // The long-running scenario at full length (scenarios/long-run.yaml): record throughput at scale,
 // into a sink that only counts bytes, so memory stays flat however long the run.
+// The writer hands the sink whole records, so a record's type is its first byte.
 let longRunBytes = 0;
+const longRunByType = new Map<number, number>();
 const longRun = best(1, () => {
   if (args.longEvents <= 0) return 0;
   let size = 0;
-  const r = record(resolveScenario("long-run"), { write: (b) => void (size += b.length), close: () => {} }, { seed: args.seed, maxEvents: args.longEvents });
+  const sink = {
+    write: (b: Uint8Array) => {
+      size += b.length;
+      longRunByType.set(b[0]!, (longRunByType.get(b[0]!) ?? 0) + b.length);
+    },
+    close: () => {},
+  };
+  const r = record(resolveScenario("long-run"), sink, { seed: args.seed, maxEvents: args.longEvents });
   longRunBytes = size;
   return r.events;
 });
 
 const events = rec.count;
+const perEvent = (n: number, of: number): number => (of === 0 ? 0 : Number((n / of).toFixed(2)));
 const figures = {
   scenario: scenario.name,
   events,
@@ -128,10 +156,18 @@ const figures = {
   replayFastEventsPerSec: Math.round(fast.count / fast.seconds),
   replayPureEventsPerSec: Math.round(pure.count / pure.seconds),
   traceBytesPerEvent: Number((bytes.length / events).toFixed(2)),
+  traceFormat2BytesPerEvent: Number((bytesV2.length / events).toFixed(2)),
   jsonLinesBytesPerEvent: Number((jsonBytes / events).toFixed(2)),
+  jsonLinesOverTrace: Number((jsonBytes / bytes.length).toFixed(2)),
+  decodeOnlyFormat2EventsPerSec: Math.round(decodeV2.count / decodeV2.seconds),
+  decodeTimeOverFormat2: Number((decode.seconds / decodeV2.seconds).toFixed(2)),
+  recordTimeOverFormat2: Number((rec.seconds / recV2.seconds).toFixed(2)),
   longRunEvents: longRun.count,
   recordLongRunEventsPerSec: longRun.count === 0 ? 0 : Math.round(longRun.count / longRun.seconds),
   longRunSeconds: Number(longRun.seconds.toFixed(1)),
+  longRunBytesPerEvent: perEvent(longRunBytes, longRun.count),
+  longRunBlockBytesPerEvent: perEvent(longRunByType.get(RecordType.block) ?? 0, longRun.count),
+  longRunCheckpointBytesPerEvent: perEvent(longRunByType.get(RecordType.checkpoint) ?? 0, longRun.count),
   fastOverPure: 0,
   fastTimeOverDecodeTime: 0,
   nodeStartMs: Math.round(nodeStartMs),
@@ -149,8 +185,9 @@ if (args.json) {
   log(`decode only       ${k(figures.decodeOnlyEventsPerSec)}`);
   log(`replay, fast path ${k(figures.replayFastEventsPerSec)}`);
   log(`replay, pure path ${k(figures.replayPureEventsPerSec)} (first ${pure.count} events)`);
-  log(`trace             ${figures.traceBytesPerEvent} bytes/event; JSON lines ${figures.jsonLinesBytesPerEvent} bytes/event`);
-  if (longRun.count > 0) log(`record long-run    ${k(figures.recordLongRunEventsPerSec)} (${longRun.count} events in ${figures.longRunSeconds}s, ${(longRunBytes / longRun.count).toFixed(1)} bytes/event)`);
+  log(`decode, format 2  ${k(figures.decodeOnlyFormat2EventsPerSec)}: this build's format takes ${figures.decodeTimeOverFormat2}x its time (want <= 1); recording ${figures.recordTimeOverFormat2}x`);
+  log(`trace             ${figures.traceBytesPerEvent} bytes/event (format 2: ${figures.traceFormat2BytesPerEvent}); JSON lines ${figures.jsonLinesBytesPerEvent} bytes/event, ${figures.jsonLinesOverTrace}x the trace (want >= 8)`);
+  if (longRun.count > 0) log(`record long-run    ${k(figures.recordLongRunEventsPerSec)} (${longRun.count} events in ${figures.longRunSeconds}s, ${figures.longRunBytesPerEvent} bytes/event: blocks ${figures.longRunBlockBytesPerEvent}, checkpoints ${figures.longRunCheckpointBytesPerEvent}; want <= 12)`);
   log(`start-up          hvsim --help ${figures.helpStartMs} ms, node -e 0 ${figures.nodeStartMs} ms: ${figures.helpOverNodeStart}x (want <= 3)`);
   log(`ratios            fast/pure = ${figures.fastOverPure}x (want >= 10); fast time / decode time = ${figures.fastTimeOverDecodeTime} (want <= 2)`);
 }

@@ -20,26 +20,9 @@ import { stateHash as wholeStateHash, stateHasher } from "../../src/core/hash.ts
 import { stateHashOf } from "../../src/trace/format.ts";
 import { plainEqual } from "../../src/core/equal.ts";
 import type { ReplayItem } from "../../src/core/replay.ts";
+import { benchArgs } from "./args.ts";
 
-const opts = { scenario: "long-run", events: 200_000, seed: 1, trace: "", reps: 3 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const [k, v] = [argv[i], argv[i + 1]];
-  if (v === undefined) usage(`'${k}' needs a value`);
-  if (k === "--scenario") opts.scenario = v;
-  else if (k === "--events") opts.events = Number(v);
-  else if (k === "--seed") opts.seed = Number(v);
-  else if (k === "--trace") opts.trace = v;
-  else if (k === "--reps") opts.reps = Number(v);
-  else usage(`unknown argument '${k}'`);
-}
-for (const [name, n] of [["--reps", opts.reps], ["--events", opts.events], ["--seed", opts.seed]] as const) {
-  if (!Number.isSafeInteger(n) || n < (name === "--seed" ? 0 : 1)) usage(`${name} wants a whole number, got '${n}'`);
-}
-function usage(why: string): never {
-  console.error(`bench:kinds: ${why} (use --scenario S, --events N, --seed N, --trace FILE, --reps N)`);
-  process.exit(2);
-}
+const { opts, usage } = benchArgs("bench:kinds", { scenario: "long-run", events: 200_000, seed: 1, trace: "", reps: 3 }, ["seed"]);
 
 let bytes: Uint8Array;
 if (opts.trace !== "") bytes = readFileSync(opts.trace);

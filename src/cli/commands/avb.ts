@@ -6,7 +6,7 @@ import { EXIT } from "../exit.ts";
 import { die } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
 import { parseAvbPublicKey, verifyAvbImage, type AvbVerifyOutcome } from "../../model/pvmfw/index.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 
 function readInput(what: string, path: string): Uint8Array {
   try {

@@ -10,7 +10,7 @@ import { verifiedStateAt } from "../../timetravel/state-at.ts";
 import { verifyBcc, type BccEntry } from "../../model/pvmfw/dice.ts";
 import { bccFromCbor, handoverBcc } from "../../model/pvmfw/boot.ts";
 import type { Machine } from "../../model/machine.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 
 const MODE = ["not-configured", "normal", "debug", "maintenance"];
 

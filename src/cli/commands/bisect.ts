@@ -6,7 +6,7 @@ import type { Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeEvent } from "../../export/describe.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { hvModel, type Machine } from "../../model/machine.ts";
 import type { OpenedTrace } from "../../timetravel/open.ts";
 import { conditionFromOptions, type Condition } from "../../timetravel/condition.ts";

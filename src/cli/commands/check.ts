@@ -9,7 +9,7 @@ import { paint } from "../colour.ts";
 import { allInvariants, checkScenario, checkTrace, type CheckResult } from "../../sim/check.ts";
 import { memorySink } from "../../trace/source.ts";
 import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { readableText } from "../../timetravel/readable.ts";
 import { hvModel, type MachineConfig } from "../../model/machine.ts";
 import { compilePredicate } from "../../timetravel/predicate.ts";

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { die } from "../../core/errors.ts";
 import { FlatRam, REG_PC, cpuView, disassemble, exceptionName, parseImage, readReg, resetCpu, run, type CpuState, type ProgramImage, type RunResult, type StopReason } from "../../cpu/index.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { CpuTarget } from "../../gdb/cpu/target.ts";
 import { serveStdio, serveTcp } from "../gdb-serve.ts";
 import { EXIT } from "../exit.ts";
@@ -94,10 +94,10 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
       "\nRAM spans 0..4 GiB (pages allocated on use: guest images at 0x8000_0000 run too); SP_EL1 starts at its top, every other register at 0.\n" +
         "Memory is Device-nGnRnE while the MMU is off, so unaligned loads fault (compile with -mstrict-align).\n" +
         "\nExit codes: 0 stopped at brk #0; 1 stopped anywhere else (limit, exception, WFI); 2 bad input.\n" +
-        "\nExamples:\n" +
-        "  aarch64-linux-gnu-gcc -O2 -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align -static -o t.elf t.c\n" +
-        "  hvsim cpu run t.elf\n" +
-        "  hvsim cpu run kernel.bin --max-insns 1000000 --json",
+        "\nExamples (guests/bin holds this repository's guests; build your own with\n" +
+        "aarch64-linux-gnu-gcc -O2 -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align -static -o t.elf t.c):\n" +
+        "  hvsim cpu run guests/bin/minimal.elf --max-insns 100000\n" +
+        "  hvsim cpu run guests/bin/minimal.elf --entry console_init --max-insns 50 --json",
     )
     .action((file: string, opts: { maxInsns: string; entry?: string; json?: boolean }) => {
       const budget = parseIntOption("--max-insns", opts.maxInsns, 1);
@@ -132,7 +132,7 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
     .argument("<image>", "an AArch64 ELF (its executable segments) or a raw binary (from 0x80000)")
     .option("--from <addr|symbol>", "start at this address")
     .option("--count <n>", "at most this many instructions")
-    .addHelpText("after", "\nExamples:\n  hvsim cpu disas t.elf\n  hvsim cpu disas t.elf --from main --count 20")
+    .addHelpText("after", "\nExamples:\n  hvsim cpu disas guests/bin/minimal.elf --count 40\n  hvsim cpu disas guests/bin/minimal.elf --from guest_exception --count 20")
     .action((file: string, opts: { from?: string; count?: string }) => {
       const image = loadImage(file);
       const from = opts.from === undefined ? null : resolveAddress(image, "--from", opts.from);
@@ -170,8 +170,8 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
         "reverse-continue and watchpoints going backward work. Breakpoints and watchpoints are evaluated\n" +
         "by the CPU (memory is never patched); registers and memory are read-only. See docs/gdb.md.\n" +
         "\nExamples:\n" +
-        "  gdb-multiarch t.elf -ex 'target remote | hvsim cpu gdb t.elf --stdio'\n" +
-        "  hvsim cpu gdb t.elf --port 1234     # then in gdb-multiarch: target remote 127.0.0.1:1234",
+        "  gdb-multiarch guests/bin/minimal.elf -ex 'target remote | hvsim cpu gdb guests/bin/minimal.elf --stdio'\n" +
+        "  hvsim cpu gdb guests/bin/minimal.elf --port 1234     # then in gdb-multiarch: target remote 127.0.0.1:1234",
     )
     .action(async (file: string, opts: { port: string; stdio?: boolean; entry?: string }) => {
       const port = parseIntOption("--port", opts.port, 0);

@@ -125,7 +125,7 @@ export async function runDebug(io: Io, file: string, opts: DebugCliOptions): Pro
     }
     // A script whose commands failed did not do what it says: its exit says so (a person at a terminal saw each error).
     return exitAfterDamage(trace, errors > 0 && !interactive ? EXIT.input : EXIT.ok);
-  });
+  }, { reads: "asked" });
 }
 
 export function registerDebug(program: Command, io: Io, setCode: (c: number) => void): void {

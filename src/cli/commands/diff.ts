@@ -8,7 +8,7 @@ import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { describeFinding } from "../report.ts";
 import { describeEvent } from "../../export/describe.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { hvModel } from "../../model/machine.ts";
 import { verifyTrace } from "../../trace/verify.ts";
 import type { MachineModel } from "../../timetravel/open.ts";
@@ -25,22 +25,32 @@ const LISTED_MAX = 5;
  * (what the damage cut) cannot be told: 2.
  */
 export function runDiff(io: Io, fileA: string, fileB: string, o: { window?: number; json?: boolean } = {}): number {
-  return withTrace(io, fileA, (ta) =>
-    withTrace(io, fileB, (tb) => {
-      const a = { header: ta.header, seeker: ta.seeker() };
-      const b = { header: tb.header, seeker: tb.seeker() };
-      const d = diffTraces(a, b, o.window);
-      const p = paint(io);
-      if (o.json) io.out(toJson(d));
-      else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line === "different runs:" ? p.bad(line) : line.startsWith("same run") ? p.good(line) : p.change(line));
-      if (d.same) return ta.damage !== null || tb.damage !== null ? EXIT.input : EXIT.ok;
-      const onlyLength = d.header.length === 0 && d.firstOutcome === null && d.firstEvent === Math.min(d.eventsA, d.eventsB);
-      if (onlyLength && (ta.damage !== null || tb.damage !== null)) {
-        io.err(`hvsim: the traces differ only in length, and the shorter one is damaged: cannot tell whether they are the same run`);
-        return EXIT.input;
-      }
-      return EXIT.finding;
-    }),
+  const asked = { reads: "asked" } as const;
+  return withTrace(
+    io,
+    fileA,
+    (ta) =>
+      withTrace(
+        io,
+        fileB,
+        (tb) => {
+          const a = { header: ta.header, seeker: ta.seeker() };
+          const b = { header: tb.header, seeker: tb.seeker() };
+          const d = diffTraces(a, b, o.window);
+          const p = paint(io);
+          if (o.json) io.out(toJson(d));
+          else for (const line of diffLines(fileA, fileB, d, a.seeker, b.seeker)) io.out(line === "different runs:" ? p.bad(line) : line.startsWith("same run") ? p.good(line) : p.change(line));
+          if (d.same) return ta.damage !== null || tb.damage !== null ? EXIT.input : EXIT.ok;
+          const onlyLength = d.header.length === 0 && d.firstOutcome === null && d.firstEvent === Math.min(d.eventsA, d.eventsB);
+          if (onlyLength && (ta.damage !== null || tb.damage !== null)) {
+            io.err(`hvsim: the traces differ only in length, and the shorter one is damaged: cannot tell whether they are the same run`);
+            return EXIT.input;
+          }
+          return EXIT.finding;
+        },
+        asked,
+      ),
+    asked,
   );
 }
 

@@ -28,7 +28,7 @@ import { defectNamed, describeWorld, swarmRef, swarmScenario } from "../../sim/s
 import { SHRINK_BUDGET, writeShrunkTrace } from "../../sim/swarm/shrink.ts";
 import { COVERAGE_PARTS } from "../../sim/swarm/coverage.ts";
 import { fileSink } from "../../trace/source.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { describeEvent } from "../../export/describe.ts";
 import { writeFileAtomic } from "../../trace/source.ts";
 

@@ -48,7 +48,7 @@ export function registerGdb(program: Command, io: Io, setCode: (c: number) => vo
         const log = (line: string): void => io.err(`hvsim gdb: ${line}`);
         const served = opts.stdio ? await serveStdio(target, log) : await serveTcp(target, port, file, (p) => `gdb-multiarch guests/bin/IMAGE.elf -ex 'target remote 127.0.0.1:${p}'`, io, log);
         return exitAfterDamage(trace, served);
-      });
+      }, { reads: "asked" });
       setCode(code);
     });
 }

@@ -11,6 +11,7 @@ import { paint } from "../colour.ts";
 import { windowEvents, type EventWindow } from "../../export/exporters.ts";
 import { EVENT_KINDS } from "../../model/events.ts";
 import type { OpenedTrace } from "../../timetravel/open.ts";
+import { FoundDamage } from "../../timetravel/store.ts";
 import { kindOption } from "../words.ts";
 
 export interface WindowOptions {
@@ -34,16 +35,32 @@ export function windowFromOptions(trace: OpenedTrace, o: WindowOptions): EventWi
 
 export async function runLog(io: Io, file: string, o: WindowOptions & { json?: boolean }): Promise<number> {
   if (o.kind !== undefined) kindOption("--kind", o.kind);
-  return withTrace(io, file, async (trace) => {
-    const w = windowFromOptions(trace, o);
-    const p = paint(io);
-    const lines = (function* () {
-      for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? readableJson({ ...ev, outcome }) : p.event(describeEvent(ev, outcome));
-    })();
-    const r = await pump(io.stream(), lines);
-    // The reader left (`| head`): that is the end of the output, not a failure.
-    return r.readerLeft ? EXIT.ok : exitAfterDamage(trace, EXIT.ok);
-  });
+  return withTrace(
+    io,
+    file,
+    async (trace) => {
+      const w = windowFromOptions(trace, o);
+      const p = paint(io);
+      let found: FoundDamage | null = null;
+      const lines = (function* () {
+        try {
+          for (const { ev, outcome } of windowEvents(trace.store, w)) yield o.json ? readableJson({ ...ev, outcome }) : p.event(describeEvent(ev, outcome));
+        } catch (e) {
+          // A block read through the index is damaged: the events before it are printed, then the damage.
+          if (!(e instanceof FoundDamage)) throw e;
+          found = e;
+        }
+      })();
+      const r = await pump(io.stream(), lines);
+      if (found !== null) {
+        io.err(`hvsim: ${(found as FoundDamage).message}`);
+        return EXIT.input;
+      }
+      // The reader left (`| head`): that is the end of the output, not a failure.
+      return r.readerLeft ? EXIT.ok : exitAfterDamage(trace, EXIT.ok);
+    },
+    { reads: "asked" },
+  );
 }
 
 export function registerLog(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -51,12 +68,12 @@ export function registerLog(program: Command, io: Io, setCode: (c: number) => vo
     .command("log")
     .description("events with their outcomes, one line each, with Gunyah's names")
     .argument("<file>", "trace file")
-    .option("--from <n>", "first event index")
-    .option("--to <n>", "last event index (`end`: the last event)")
+    .option("--from <n>", "first event index (`end-19`: the last 20 events)")
+    .option("--to <n>", "last event index (`end`: the last event, `end-K`: K before it)")
     .option("--kind <kind>", `only this kind (${EVENT_KINDS.join(", ")})`)
     .option("--vm <vmid>", "only events of this VM")
     .option("--json", "one JSON object per line: {seq, t, kind, ..., outcome}")
-    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
+    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --from end-19`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
     .action(async (file: string, opts: WindowOptions & { json?: boolean }) => {
       setCode(await runLog(io, file, opts));
     });

@@ -5,12 +5,11 @@ import type { Io } from "../io.ts";
 import { EXIT } from "../exit.ts";
 import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { repairTrace, type RepairResult } from "../../trace/repair.ts";
-import { FORMAT_VERSION } from "../../trace/format.ts";
 
 /** What repair carried over and what it dropped, in a line or two. */
 export function repairLines(file: string, out: string, r: RepairResult): string[] {
   const kept = `kept ${r.blocks} whole block${r.blocks === 1 ? "" : "s"} (${r.events} events) with their checkpoints`;
-  const lines = [`wrote ${out}: a complete trace (format ${FORMAT_VERSION}, footer and trailer rebuilt); ${kept}`];
+  const lines = [`wrote ${out}: a complete trace (format ${r.formatVersion}, footer and trailer rebuilt); ${kept}`];
   if (r.ended === null) lines.push(`dropped nothing: ${file} was whole`);
   else {
     const why = r.ended.code === "TRACE_INCOMPLETE" ? `the recording had not finished (${r.ended.message.replace(/^the recording did not finish: /, "")})` : `damage at byte offset ${r.ended.offset}: ${r.ended.message}`;

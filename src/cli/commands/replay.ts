@@ -4,7 +4,7 @@ import { verifyTrace, type VerifyResult } from "../../trace/verify.ts";
 import { progressLine, type Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { describeFinding } from "../report.ts";
 import { hvModel } from "../../model/machine.ts";
 

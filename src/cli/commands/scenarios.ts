@@ -3,7 +3,7 @@ import type { Io } from "../io.ts";
 import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { builtinScenarios, DEFAULT_SCENARIO } from "../../sim/builtin/index.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 
 export function registerScenarios(program: Command, io: Io, setCode: (c: number) => void): void {
   program

@@ -4,7 +4,7 @@ import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { exitAfterDamage, indexOption, withTrace } from "../target.ts";
 import { verifiedStateAt } from "../../timetravel/state-at.ts";
-import { toJson } from "../../export/json.ts";
+import { toJson } from "../../core/json.ts";
 import { requirePath, resolvePath } from "../../timetravel/paths.ts";
 import { readableJson } from "../../timetravel/readable.ts";
 
@@ -13,7 +13,7 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
     .command("state")
     .description("the machine state after event N, as JSON")
     .argument("<file>", "trace file")
-    .requiredOption("--at <n>", "event index (-1 for the genesis state, `end` for the last event)")
+    .requiredOption("--at <n>", "event index (-1 for the genesis state, `end` for the last event, `end-K` for K before it)")
     .option("--path <a.b.c>", 'print only the value at this state path (a.b[3].c, hypercallCounts.msgqueue_send, a["odd key"])')
     .option("--raw", "the state exactly as stored: no <field>Hex beside addresses, hypercall counts by number")
     .addHelpText(
@@ -30,6 +30,6 @@ export function registerState(program: Command, io: Io, setCode: (c: number) => 
         io.out(opts.raw ? toJson(value, 2) : readableJson(value, 2, opts.path === undefined ? [] : resolvePath(opts.path).segments));
         // The state after an event before the damage is what it is, damage or not.
         setCode(exitAfterDamage(trace, EXIT.ok, true));
-      });
+      }, { reads: "asked" });
     });
 }

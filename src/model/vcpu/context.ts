@@ -1,4 +1,4 @@
-import { REG_PC, REG_SP_EL0, REG_SP_EL1, readReg, skipInstruction, withX, type CpuState } from "../../cpu/index.ts";
+import { REG_PC, REG_SP_EL0, REG_SP_EL1, readReg, skipInstruction, withReg, withX, type CpuState } from "../../cpu/index.ts";
 import type { ThreadObject } from "./state.ts";
 
 /**
@@ -7,28 +7,22 @@ import type { ThreadObject } from "./state.ts";
  * it from outside: set the entry point, write a register for the RM, step past an emulated access.
  */
 
-function withWord(s: CpuState, index: number, value: bigint): CpuState {
-  const regs = s.regs.slice();
-  new DataView(regs.buffer).setBigUint64(index * 8, BigInt.asUintN(64, value), true);
-  return { ...s, regs };
-}
-
 /** Power-on at `pc` with X0 = `x0` (vcpu_poweron, PSCI CPU_ON, the RM's VM_START). */
 export function setEntry(t: ThreadObject, pc: bigint, x0: bigint | null): void {
-  const at = withWord(t.cpu, REG_PC, pc);
+  const at = withReg(t.cpu, REG_PC, pc);
   t.cpu = x0 === null ? at : withX(at, 0, [x0]);
 }
 
 /** pvmfw's jump to the payload: PC = entry, X0 = the DTB, X1..X29 cleared (the handover ABI). */
 export function jumpTo(t: ThreadObject, pc: bigint, x0: bigint): void {
-  t.cpu = withX(withWord(t.cpu, REG_PC, pc), 0, [x0, ...Array.from({ length: 29 }, () => 0n)]);
+  t.cpu = withX(withReg(t.cpu, REG_PC, pc), 0, [x0, ...Array.from({ length: 29 }, () => 0n)]);
 }
 
 /** vcpu_register_write: X0-X30, the PC, or SP_EL0/SP_EL1. */
 export function writeRegister(t: ThreadObject, set: "x" | "pc" | "sp", index: number, value: bigint): void {
   if (set === "x") t.cpu = withX(t.cpu, index, [value]);
-  else if (set === "pc") t.cpu = withWord(t.cpu, REG_PC, value);
-  else t.cpu = withWord(t.cpu, index === 0 ? REG_SP_EL0 : REG_SP_EL1, value);
+  else if (set === "pc") t.cpu = withReg(t.cpu, REG_PC, value);
+  else t.cpu = withReg(t.cpu, index === 0 ? REG_SP_EL0 : REG_SP_EL1, value);
 }
 
 /** The access the hypervisor emulated is done: the PC moves past it. */

@@ -52,13 +52,15 @@ interface Session {
 /** The guest's actor: one session per boot, each waiting for the host to (re)start the VM. */
 export function guestActor(rt: VmRuntime, streams: Streams, latency: ActorSpec["latency"], where: Where): ActorSpec {
   let lastBoot = 0;
+  let target = { vm: rt.host.vmid, vcpu: 0 };
   return {
     name: `guest:${rt.spec.name}`,
     latency,
     session: () => session(where, rt, streams, () => lastBoot, (b) => (lastBoot = b)),
     guard: (s: Machine) => rt.generation === lastBoot && vmRunning(s, rt.host.vmid),
     // The scheduler enters the boot vCPU (crosvm's VCPU_RUN) before each step the guest executes.
-    proxied: { target: () => ({ vm: rt.host.vmid, vcpu: 0 }) },
+    // One object per VM id, not one per call: the scheduler asks before every event.
+    proxied: { target: () => (target.vm === rt.host.vmid ? target : (target = { vm: rt.host.vmid, vcpu: 0 })) },
   };
 }
 

@@ -38,7 +38,9 @@ const SPURIOUS = 1023;
 
 /** One 32-bit GIC register access, emulated at EL2: the fault's outcome carries the register and the value read. */
 function* gic(g: GicCtx, ipa: number, write: boolean, value = 0): Generator<Step, Outcome, Outcome> {
-  return yield { kind: "stage2_fault", vm: g.vmid, vcpu: g.vcpu, ipa, access: write ? "write" : "read", sizeBytes: 4, ...(write ? { value: BigInt(value >>> 0) } : { reg: 0 }) };
+  return yield write
+    ? { kind: "stage2_fault", vm: g.vmid, vcpu: g.vcpu, ipa, access: "write", sizeBytes: 4, value: BigInt(value >>> 0) }
+    : { kind: "stage2_fault", vm: g.vmid, vcpu: g.vcpu, ipa, access: "read", sizeBytes: 4, reg: 0 };
 }
 
 /**

@@ -69,11 +69,14 @@ export function hostStopStep(vm: HostVm, rpcSeq: number): Step {
  * the VM is down, though the RM's EXITED comes with the host's next VCPU_RUN (src/model/vmm/ioctl.ts).
  */
 export const vmHalted = (s: Machine, vmid: number): boolean => {
-  const ids = s.rm.hv?.vms[vmid]?.vcpus ?? [];
-  return ids.length > 0 && ids.every((id) => {
-    const t = s.objects.byId[id];
-    return t !== undefined && t.type === "thread" && t.power === "OFF";
-  });
+  // A loop, not `.every`: the scheduler asks this of every guest before every event.
+  const ids = s.rm.hv?.vms[vmid]?.vcpus;
+  if (ids === undefined || ids.length === 0) return false;
+  for (let i = 0; i < ids.length; i++) {
+    const t = s.objects.byId[ids[i]!];
+    if (t === undefined || t.type !== "thread" || t.power !== "OFF") return false;
+  }
+  return true;
 };
 
 /** The VM is RUNNING for the RM and has not gone down by itself (vmHalted). */

@@ -49,6 +49,17 @@ export function le(v: number, n: number): number[] {
   for (let i = 0, x = v; i < n; i++, x = Math.floor(x / 256)) out[i] = x % 256;
   return out;
 }
+/** Writes the `n` little-endian bytes of a non-negative integer (up to 2^53) into `out` at `at`. */
+export function putLe(out: Uint8Array, at: number, v: number, n: number): void {
+  for (let i = 0, x = v; i < n; i++, x = Math.floor(x / 256)) out[at + i] = x % 256;
+}
+/** Two little-endian bytes (a virtqueue index). */
+export function le16(v: number): Uint8Array {
+  const out = new Uint8Array(2);
+  out[0] = v & 0xff;
+  out[1] = (v >>> 8) & 0xff;
+  return out;
+}
 export function bytes(...parts: number[][]): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.length;

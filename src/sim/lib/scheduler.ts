@@ -159,7 +159,10 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
   function choose(s: Machine): Actor | "tick" | null {
     settle(s);
     let free = -1; // read from the state only when some actor wants to enter a vCPU
-    let best: Actor[] = [];
+    // The earliest actor, and every actor tied with it in actor order once there is a tie (no array
+    // is built per event otherwise).
+    let first: Actor | null = null;
+    let ties: Actor[] | null = null;
     let contenders: Actor[] | null = null;
     for (const a of actors) {
       // A session whose VM went away is ended; the next one normally starts by waiting.
@@ -174,10 +177,12 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
         (contenders ??= []).push(a);
         if (free === 0) continue;
       }
-      if (best.length === 0 || a.at < best[0]!.at) best = [a];
-      else if (a.at === best[0]!.at) best.push(a);
+      if (first === null || a.at < first.at) {
+        first = a;
+        ties = null;
+      } else if (a.at === first.at) (ties ??= [first]).push(a);
     }
-    let pick = best.length === 0 ? null : best.length === 1 ? best[0]! : sched.pick(best);
+    let pick = ties !== null ? sched.pick(ties) : first;
     if (contenders === null) return pick;
     if (pick !== null && free > 0 && contenders.includes(pick)) {
       // vCPU threads that have been waiting for an HLOS CPU: more of them than CPUs, a seeded choice.
@@ -212,6 +217,8 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
   }
 
   return {
+    // Every proposal is `stamped`: a copy of the step made for this event.
+    freshProposals: true,
     next(s: Machine): Proposal | null {
       const a = choose(s);
       if (a === "tick") {

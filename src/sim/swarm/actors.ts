@@ -44,6 +44,7 @@ function hostRanges(run: SwarmRun): { base: number; size: number }[] {
     out.push({ base: vm.host.image, size: vm.memory }, { base: vm.host.shared, size: vm.shared });
     if (vm.host.firmware !== 0) out.push({ base: vm.host.firmware, size: 0x40_0000 });
     if (vm.host.parcelSlots > 0) out.push({ base: vm.host.parcels, size: vm.host.parcelSlots * vm.host.parcelBytes });
+    if (vm.demand !== null) out.push({ base: vm.demand.host, size: vm.demand.pages * 0x1000 });
   }
   return out;
 }
@@ -77,7 +78,7 @@ function* hostileOp(run: SwarmRun, p: Prng, op: HostileOp): Program {
     case "ioctls":
       for (let i = 0; i < op.count; i++) {
         const view = yield* peek((s) => hostView(s, ranges));
-        const step = randomIoctl(p, run.hostileFds, view);
+        const step = randomIoctl(p, run.hostileFds, view, run.world.features.includes("demand-paging"));
         const o = yield step;
         run.stats.ioctls += 1;
         const ret = o.ret;

@@ -15,6 +15,7 @@ export const SWARM_FEATURES = {
   smmu: "SMMU streams bound to VMs; devices DMA into, around and after their VM's memory",
   lending: "the host lends and shares more memory to running guests (MEM_LEND/MEM_SHARE), guests accept and release, the host reclaims",
   "guest-share": "guests share pages of their own memory with the host (MEM_SHARE, MEM_NOTIFY), the host accepts and releases",
+  "demand-paging": "protected VMs with guest_memfd RAM paged on demand: first stores fault (vcpu_run PAGE_FAULT), the host driver provides each page with one RM MEM_LEND",
   restart: "VMs boot more than once (torn down and created again)",
   "multi-vcpu": "VMs with 2 to 4 vCPUs",
   "host-probe": "the host reads memory it gave away, while the VM runs and after",

@@ -11,6 +11,7 @@ import { MEM_NOTIFY_FLAG, MEM_RIGHTS, VMID, rmMessageId } from "../../model/abi/
 import { hvErrorName } from "../../model/abi/errors.ts";
 import { HYPERCALLS } from "../../model/abi/hypercalls.ts";
 import { encodeMemCreate, encodeMemHandle, encodeMemNotify } from "../../model/rm/payloads.ts";
+import { reaches } from "../../model/rm/content.ts";
 import { vmmVmByVmid } from "../../model/vmm/state.ts";
 import { vmRunning } from "../lib/host.ts";
 import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, type GuestCtx } from "../lib/guest.ts";
@@ -182,9 +183,12 @@ function* one(run: SwarmRun, vm: SwarmVm, b: Boot, st: GuestStreams, op: GuestOp
         run.stats.accesses += 1;
         const answered = step.kind === "stage2_fault" ? typeof o.resolution === "string" : typeof o.pa === "number";
         if (!answered) unanswered(run, `${step.kind} outcome ${JSON.stringify(o, big)}`);
-        if (o.resolution === "vmmio") yield* crosvmCompletes(g);
+        // A demand-paged page not provided yet (page_fault): crosvm's VCPU_RUN has the driver provide it.
+        if (o.resolution === "vmmio" || o.resolution === "page_fault") yield* crosvmCompletes(g);
       }
       return;
+    case "demand":
+      return yield* demandStores(vm, g, op.count, st.data);
     case "wfi":
       return void (yield { kind: "vcpu_wfi", vm: g.vmid, vcpu: 0 });
     case "down":
@@ -222,10 +226,32 @@ function unanswered(run: SwarmRun, what: string): void {
   run.stats.firstUnanswered ??= `event ${run.seq}: ${what}`;
 }
 
-/** Where the guest's own memory is: its RAM (the hot pages), its shared region, parcels it accepted. */
+/** Where the guest's own memory is: its RAM (the hot pages), its shared region, its guest_memfd binding, parcels it accepted. */
 function ipasOf(vm: SwarmVm): number[] {
   const hot = vm.plan.image.gpa + Math.floor(vm.plan.image.size / 2);
-  return [hot, vm.plan.shared.gpa, ...vm.accepted.map((a) => a.ipa)];
+  return [hot, vm.plan.shared.gpa, ...(vm.world.demand === null ? [] : [vm.world.demand.gpa]), ...vm.accepted.map((a) => a.ipa)];
+}
+
+/**
+ * Stores into pages of the guest_memfd binding: a page the stage-2 does not map yet is a
+ * translation fault Gunyah reports as vcpu_run PAGE_FAULT; crosvm's vCPU thread (VCPU_RUN) has the
+ * driver provide it and resume with RETRY, and the store re-executes (pvm-demand-paging's guest).
+ * A page already there takes the store at once.
+ */
+function* demandStores(vm: SwarmVm, g: GuestCtx, count: number, data: Prng): Program {
+  const d = vm.world.demand;
+  if (d === null) return;
+  for (let i = 0; i < count; i++) {
+    const ipa = d.gpa + PAGE * data.rangeInclusive(0, d.pages - 1) + 8 * data.rangeInclusive(0, 480);
+    const text = new TextEncoder().encode(`${vm.world.name} page ${ipa.toString(16)}`);
+    const mapped = yield* peek((s) => reaches(s, g.vmid, ipa, text.length, 2));
+    if (!mapped) {
+      const f = yield { kind: "stage2_fault", vm: g.vmid, vcpu: g.vcpu, ipa, access: "write", sizeBytes: 8, value: BigInt(ipa) };
+      if (f.resolution !== "page_fault") continue;
+      yield { kind: "vmm_ioctl", op: "VCPU_RUN", vm: g.vmid, vcpu: g.vcpu };
+    }
+    yield { kind: "vm_mem_write", vm: g.vmid, ipa, data: text };
+  }
 }
 
 /** A store into one of the guest's hot RAM pages or a parcel it holds: the page now holds its data. */

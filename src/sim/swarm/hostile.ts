@@ -36,10 +36,12 @@ export interface HostView {
   readonly handles: readonly number[];
   readonly ranges: readonly { readonly base: number; readonly size: number }[];
   readonly irqs: readonly number[];
+  /** guest_memfd fds the host made (CREATE_GUEST_MEM). */
+  readonly guestMems: readonly number[];
 }
 
 export function hostView(s: Machine, ranges: readonly { base: number; size: number }[]): HostView {
-  return { vmids: [VMID.HLOS, VMID.RM, ...s.rm.vms.ids], handles: [...s.rm.parcels.ids, ...s.rm.irqs.ids], ranges, irqs: [32, 33, 34, 40, 63] };
+  return { vmids: [VMID.HLOS, VMID.RM, ...s.rm.vms.ids], handles: [...s.rm.parcels.ids, ...s.rm.irqs.ids], ranges, irqs: [32, 33, 34, 40, 63], guestMems: Object.keys(s.vmm.guestMems ?? {}).map(Number) };
 }
 
 const vmidOf = (p: Prng, v: HostView): number => (p.chance(ratio(3, 4)) ? p.pick(v.vmids) : p.pick([0, 1, 2, 63, 64, 0x80, 0xbf, 0xfe, 0xffff, p.rangeInclusive(0, 0xffff)]));
@@ -127,11 +129,15 @@ function shapedPayload(p: Prng, name: string, v: HostView): Uint8Array {
   }
 }
 
-/** A random ioctl on one of the hostile VMM's own VM fds (or CREATE_VM). */
-export function randomIoctl(p: Prng, fds: readonly number[], v: HostView): Step {
+/**
+ * A random ioctl on one of the hostile VMM's own VM fds (or CREATE_VM); with `guestMem` (the world
+ * has demand-paging) the guest_memfd ioctls too.
+ */
+export function randomIoctl(p: Prng, fds: readonly number[], v: HostView, guestMem = false): Step {
   if (fds.length === 0 || p.chance(ratio(1, 16))) return { kind: "vmm_ioctl", op: "CREATE_VM" };
   const fd = p.pick(fds);
   const gpa = () => p.pick([GUEST.ramGpa, GUEST.ramGpa + 0x100_0000, GUEST.firmwareGpa, 0, addressOf(p, v)]);
+  if (guestMem && p.chance(QUARTER)) return randomGuestMemIoctl(p, fd, v, gpa);
   switch (p.rangeInclusive(0, 9)) {
     case 0:
     case 1:
@@ -154,6 +160,21 @@ export function randomIoctl(p: Prng, fds: readonly number[], v: HostView): Step 
       return { kind: "vmm_ioctl", op: "VCPU_RUN", fd, vcpu: p.pick([0, 0, 1, 3, 8, 1000]) };
     default:
       return { kind: "vmm_ioctl", op: "RELEASE", fd };
+  }
+}
+
+/** GUNYAH_CREATE_GUEST_MEM, GUNYAH_VM_MAP_MEM, GUNYAH_VM_SET_BOOT_CONTEXT with random arguments (src/model/vmm/gmem.ts). */
+function randomGuestMemIoctl(p: Prng, fd: number, v: HostView, gpa: () => number): Step {
+  switch (p.rangeInclusive(0, 2)) {
+    case 0:
+      return { kind: "vmm_ioctl", op: "CREATE_GUEST_MEM", size: p.pick([PAGE, 16 * PAGE, 0, PAGE + 1, sizeOf(p)]), hostAddr: addressOf(p, v) };
+    case 1: {
+      const guestMemFd = v.guestMems.length > 0 && p.chance(ratio(3, 4)) ? p.pick(v.guestMems) : p.pick([0, fd, 1000, p.u32()]);
+      const flags = p.pick([0x31, 0x32, 0x11, 0x33, 0x131, 0, p.rangeInclusive(0, 0x1ff)]);
+      return { kind: "vmm_ioctl", op: "VM_MAP_MEM", fd, guestMemFd, guestAddr: gpa(), offset: p.pick([0, PAGE, 1, sizeOf(p)]), size: p.pick([PAGE, 16 * PAGE, 0, sizeOf(p)]), flags };
+    }
+    default:
+      return { kind: "vmm_ioctl", op: "VM_SET_BOOT_CONTEXT", fd, reg: p.pick([0x201, 0x100, 0x000, 0x01f, 0x020, 0x101, 0x203, 0xffff, p.u32()]), value: BigInt(p.u32()) << 32n | BigInt(p.u32()) };
   }
 }
 

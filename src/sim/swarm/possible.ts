@@ -52,7 +52,7 @@ export function stepPossible(s: Machine, step: Step): boolean {
       return host !== null && s.pvm.platform !== null && reaches(s, VMID.HLOS, host, step.image.length, 2);
     }
     case "vmm_ioctl":
-      if (step.op === "CREATE_VM") return true;
+      if (step.op === "CREATE_VM" || step.op === "CREATE_GUEST_MEM") return true;
       if (step.op === "VCPU_RUN" && step.fd === undefined) return vmmVm(s, step.vm ?? -1) !== undefined;
       return s.vmm.vms.byId[(step as { fd: number }).fd] !== undefined;
     case "vmm_add_device":

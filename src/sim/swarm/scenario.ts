@@ -68,7 +68,7 @@ export function swarmScenario(seed: number, defect: ModelDefect | null = null, h
 
 /** One sentence about the world: its VMs, the features it switched on. */
 export function describeWorld(w: World): string {
-  const vms = w.vms.map((v) => `${v.name} (${v.kind}, ${v.vcpus} vCPU, ${v.memory / 1024} KiB, ${v.devices.length} devices${v.streams.length > 0 ? `, stream ${v.streams.join("/")}` : ""}, ${v.boots.length} boot${v.boots.length === 1 ? "" : "s"})`);
+  const vms = w.vms.map((v) => `${v.name} (${v.kind}, ${v.vcpus} vCPU, ${v.memory / 1024} KiB, ${v.devices.length} devices${v.streams.length > 0 ? `, stream ${v.streams.join("/")}` : ""}${v.demand !== null ? `, ${v.demand.pages} pages on demand` : ""}, ${v.boots.length} boot${v.boots.length === 1 ? "" : "s"})`);
   return `Swarm world ${w.seed}: ${w.platform.cpus} CPUs, ${w.platform.ramBytes / 0x10_0000} MiB; ${vms.join(", ")}; features ${w.features.join(", ")}.`;
 }
 

@@ -17,7 +17,7 @@ import { CoverageRecorder, scenarioCoverage } from "./coverage.ts";
 import { endOfRunLiveness } from "./liveness.ts";
 import { newRun } from "./runtime.ts";
 import { parseSwarmRef } from "./scenario.ts";
-import { drawWorld, RAM_BASE } from "./world.ts";
+import { drawWorld, RAM_BASE, sharedGpa } from "./world.ts";
 
 const booted = (): Machine => mutableCopy(hvModel.genesis({ platform: DEFAULT_PLATFORM }));
 const apply = (s: Machine, ev: Omit<HypEvent, "seq" | "t">) => hvModel.apply(s, { ...ev, seq: s.seq + 1, t: s.t + 1000 } as HypEvent);
@@ -45,6 +45,7 @@ describe("swarm worlds", () => {
         { base: vm.host.shared, size: vm.shared },
         ...(vm.host.firmware === 0 ? [] : [{ base: vm.host.firmware, size: 0x40_0000 }]),
         ...(vm.host.parcelSlots === 0 ? [] : [{ base: vm.host.parcels, size: vm.host.parcelSlots * vm.host.parcelBytes }]),
+        ...(vm.demand === null ? [] : [{ base: vm.demand.host, size: vm.demand.pages * 0x1000 }]),
       ]);
       ranges.push(w.hostileArena, ...(w.pvmfwHost === null ? [] : [{ base: w.pvmfwHost, size: 0x10_0000 }]));
       ranges.sort((a, b) => a.base - b.base);
@@ -52,6 +53,26 @@ describe("swarm worlds", () => {
       expect(ranges[0]!.base).toBeGreaterThanOrEqual(RAM_BASE + 0x200_0000);
       expect(ranges.at(-1)!.base + ranges.at(-1)!.size).toBeLessThanOrEqual(RAM_BASE + w.platform.ramBytes);
     }
+  });
+
+  it("give protected VMs of demand-paging worlds guest_memfd RAM above their regions, and every boot stores into it", () => {
+    let bound = 0;
+    for (let seed = 1; seed <= 64; seed++) {
+      const w = drawWorld(seed);
+      for (const vm of w.vms) {
+        expect([seed, vm.name, vm.demand !== null]).toEqual([seed, vm.name, vm.kind === "protected" && w.features.includes("demand-paging")]);
+        if (vm.demand === null) {
+          expect(vm.boots.flat().some((op) => op.op === "demand")).toBe(false);
+          continue;
+        }
+        bound += 1;
+        // Above the shared region (the RM's regions and the binding never overlap: VM_MAP_MEM would refuse).
+        expect(vm.demand.gpa % 0x100_0000).toBe(0);
+        expect(vm.demand.gpa).toBeGreaterThanOrEqual(sharedGpa(vm) + vm.shared);
+        for (const boot of vm.boots) expect(boot.filter((op) => op.op === "demand").length).toBeGreaterThan(0);
+      }
+    }
+    expect(bound).toBeGreaterThan(5);
   });
 
   it("are named swarm:SEED[:DEFECT]; anything else after swarm: is one clear error", () => {

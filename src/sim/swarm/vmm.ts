@@ -142,6 +142,20 @@ function* create(vm: SwarmVm): Program {
     vmAttrs: [...w.attrs],
   });
   yield { kind: "vmm_ioctl", op: "SET_DTB_CONFIG", fd, guestPhysAddr: dtbGpa, size: 0x1000, dtb };
+  if (w.demand !== null) yield* bindGuestMem(fd, w.demand, image);
+}
+
+/**
+ * demand-paging: the later crosvm's guest_memfd RAM (src/model/vmm/gmem.ts; reference
+ * gunyah-rm-and-host §7.3): GUNYAH_CREATE_GUEST_MEM over the world's host folios, GUNYAH_VM_MAP_MEM
+ * of all of it at the binding, and maybe the boot vCPU's SP_EL1 (reg_set 2, index 1) at the top of
+ * the image region; START then sends VM_SET_DEMAND_PAGING, VM_SET_ADDRESS_LAYOUT and VM_SET_CONTEXT.
+ */
+function* bindGuestMem(fd: number, d: NonNullable<SwarmVm["world"]["demand"]>, image: { gpa: number; size: number }): Program {
+  const gm = yield { kind: "vmm_ioctl", op: "CREATE_GUEST_MEM", size: d.pages * PAGE, hostAddr: d.host };
+  if (typeof gm.ret !== "number" || gm.ret <= 0) return;
+  yield { kind: "vmm_ioctl", op: "VM_MAP_MEM", fd, guestMemFd: gm.ret, guestAddr: d.gpa, offset: 0, size: d.pages * PAGE, flags: d.flags };
+  if (d.bootContext) yield { kind: "vmm_ioctl", op: "VM_SET_BOOT_CONTEXT", fd, reg: 0x201, value: BigInt(image.gpa + image.size) };
 }
 
 function* start(vm: SwarmVm, fd: number): Program {
@@ -266,6 +280,7 @@ function* probe(vm: SwarmVm, p: Prng): Program {
   const spots = [hot, hot + PAGE * p.rangeInclusive(0, 15), w.host.image, w.host.shared, w.host.image + w.memory - PAGE];
   if (w.kind === "protected") spots.push(w.host.firmware + 0x20_0000, w.host.firmware + PAGE * p.rangeInclusive(0, 0x3ff));
   for (const g of vm.given) spots.push(g.host);
+  if (w.demand !== null) spots.push(w.demand.host + PAGE * p.rangeInclusive(0, w.demand.pages - 1));
   for (let i = p.rangeInclusive(1, 4); i > 0; i--) yield { kind: "host_read", ipa: p.pick(spots) + 8 * p.rangeInclusive(0, 511), sizeBytes: 8 };
 }
 

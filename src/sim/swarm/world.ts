@@ -11,7 +11,7 @@ import { ratio, streams, type Prng } from "../prng.ts";
 import { drawFeatures, type SwarmFeature } from "./features.ts";
 
 /** Bump when the generator below changes what a seed draws (it is part of the scenario hash). */
-export const WORLD_REVISION = 1;
+export const WORLD_REVISION = 2;
 
 const KiB = 0x400;
 const MiB = 0x10_0000;
@@ -39,6 +39,8 @@ export type GuestOp =
   | { readonly op: "smccc"; readonly count: number }
   | { readonly op: "accesses"; readonly count: number }
   | { readonly op: "wfi" }
+  /** Stores into pages of the guest_memfd binding (demand-paging): a first store faults and the host provides the page. */
+  | { readonly op: "demand"; readonly count: number }
   | { readonly op: "down"; readonly how: DownHow };
 
 /** One step of a VM's VMM (crosvm and the gunyah driver under it). */
@@ -77,6 +79,14 @@ export interface WorldDevice {
   readonly capacitySectors: number;
 }
 
+export interface WorldDemand {
+  readonly gpa: number;
+  readonly host: number;
+  readonly pages: number;
+  readonly flags: number;
+  readonly bootContext: boolean;
+}
+
 export interface WorldVm {
   readonly name: string;
   readonly kind: "secondary" | "protected";
@@ -91,6 +101,11 @@ export interface WorldVm {
   /** Protected VMs: the payload the VMM loads at each create, in order (the last repeats), and the instance. */
   readonly payloads: readonly PayloadName[];
   readonly instance: string;
+  /**
+   * demand-paging (protected VMs): a guest_memfd of `pages` pages at `host`, bound at `gpa` with
+   * VM_MAP_MEM `flags`, and maybe an SP_EL1 boot context; null: no guest_memfd.
+   */
+  readonly demand: WorldDemand | null;
   /** Host memory behind the VM: image, shared, firmware window (protected), parcel slots. */
   readonly host: { readonly image: number; readonly shared: number; readonly firmware: number; readonly parcels: number; readonly parcelSlots: number; readonly parcelBytes: number };
   /** The guest's steps for boot 1, 2, ... (the last repeats). */
@@ -209,8 +224,12 @@ function drawVm(
   const boots: GuestOp[][] = [];
   for (let b = 0; b < bootCount; b++) boots.push(drawBoot(stream(`world:vm${index}:boot${b}`), on, vm));
   const vmm = drawVmm(stream(`world:vm${index}:vmm`), on, vm, bootCount);
+  // From streams of its own, after everything else, so a world without demand paging draws as before.
+  const demand = kind === "protected" && on("demand-paging") ? drawDemand(stream(`world:vm${index}:demand`), vm, place) : null;
+  if (demand !== null) for (const [b, ops] of boots.entries()) addDemandOps(stream(`world:vm${index}:demand:boot${b}`), ops);
   return {
     ...vm,
+    demand,
     boots,
     vmm,
     rmDelayNs: on("rm-delay") ? p.pick([200 * US, 2 * MS, 20 * MS]) : 0,
@@ -256,6 +275,24 @@ function drawBoot(p: Prng, on: (f: SwarmFeature) => boolean, vm: Pick<WorldVm, "
   const at = on("crash") || on("hang") ? p.rangeInclusive(0, ops.length) : ops.length;
   ops.splice(at, ops.length - at, down);
   return ops;
+}
+
+/** GUNYAH_VM_MAP_MEM flags (reference gunyah-rm-and-host §7.3): FORCE_LEND | ALLOW_READ | ALLOW_WRITE, and | ALLOW_EXEC. */
+const DEMAND_FLAGS = [0x31, 0x31, 0x71] as const;
+
+/**
+ * A guest_memfd for a protected VM (the later Linux driver, src/model/vmm/gmem.ts): host folios
+ * of its own, bound at the next 16 MiB boundary after the shared region, as pvm-demand-paging
+ * binds its one after the swiotlb pool.
+ */
+function drawDemand(p: Prng, vm: Pick<WorldVm, "memory" | "shared">, place: (bytes: number) => number): WorldDemand {
+  const pages = p.pick([16, 32, 64]);
+  return { gpa: sharedGpa(vm) + alignUp(vm.shared, 16 * MiB), host: place(pages * PAGE), pages, flags: p.pick(DEMAND_FLAGS), bootContext: p.chance(HALF) };
+}
+
+/** One to three bursts of first stores into the binding, somewhere before the boot goes down. */
+function addDemandOps(p: Prng, ops: GuestOp[]): void {
+  for (let i = p.rangeInclusive(1, 3); i > 0; i--) ops.splice(p.rangeInclusive(0, Math.max(0, ops.length - 1)), 0, { op: "demand", count: p.rangeInclusive(1, 12) });
 }
 
 /** The VMM's program: boots (create, start, work, wait for the exit, release), with illegal orders when asked. */
