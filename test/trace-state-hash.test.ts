@@ -46,7 +46,7 @@ describe("the state hash definition a trace names", () => {
   it("decides how a stored snapshot is checked before a seek starts from it", () => {
     expect(seekerForTrace(readerOf(bytes), { interval: 16 }).stateAt(650).seq).toBe(650);
     const wrong = seekerForTrace(readerOf(withDefinition(bytes, 1)), { interval: 16 });
-    expect(() => wrong.stateAt(650)).toThrowError(/its snapshot does not hash to its state hash/);
+    expect(() => wrong.stateAt(650)).toThrowError(/its state \(rebuilt through 5 deltas\) does not hash to its state hash/);
   });
 
   it("is 1 in a trace made before the choice (no field): it verifies on both paths and seeks from its snapshots", () => {
