@@ -6,6 +6,8 @@
  *   npm run bench -- --events 500000 --scenario smoke
  *   npm run bench -- --json               # one JSON object
  *   npm run bench -- --long-events 0      # skip the long-run recording (1.2M events by default)
+ *   npm run bench -- --index-big 0        # skip reading through the footer index (bench:index):
+ *                                         # 100k against 10M events; the first run records 10M
  */
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
@@ -18,33 +20,12 @@ import { verifyTrace } from "../../src/trace/verify.ts";
 import { toJson } from "../../src/core/json.ts";
 import { RecordType } from "../../src/trace/format.ts";
 import { buildCli } from "../build-cli.ts";
+import { benchArgs } from "./args.ts";
 
-interface Args {
-  events: number;
-  pureEvents: number;
-  scenario: string;
-  json: boolean;
-  seed: number;
-  longEvents: number;
-}
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { events: 200_000, pureEvents: 20_000, scenario: "long-run", json: false, seed: 1, longEvents: 1_200_000 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    if (k === "--json") a.json = true;
-    else if (k === "--events" && v) (a.events = Number(v)), i++;
-    else if (k === "--pure-events" && v) (a.pureEvents = Number(v)), i++;
-    else if (k === "--scenario" && v) (a.scenario = v), i++;
-    else if (k === "--seed" && v) (a.seed = Number(v)), i++;
-    else if (k === "--long-events" && v) (a.longEvents = Number(v)), i++;
-    else {
-      console.error(`bench: unknown argument '${k}' (use --events N, --pure-events N, --scenario S, --seed N, --long-events N, --json)`);
-      process.exit(2);
-    }
-  }
-  return a;
+/** What tools/bench/index-reads.ts prints with --json (the part used here). */
+interface IndexFigures {
+  readonly events: { readonly small: number; readonly big: number };
+  readonly seconds: Record<"info" | "logLast20" | "stateNearEnd", { readonly small: number; readonly big: number; readonly ratio: number }>;
 }
 
 /** Runs fn `reps` times and keeps the fastest: the least disturbed by the machine's other load. */
@@ -71,7 +52,11 @@ function startMs(reps: number, argv: string[]): number {
   return ms;
 }
 
-const args = parseArgs(process.argv.slice(2));
+const { opts: args } = benchArgs(
+  "bench",
+  { events: 200_000, pureEvents: 20_000, scenario: "long-run", seed: 1, longEvents: 1_200_000, indexSmall: 100_000, indexBig: 10_000_000, json: false },
+  ["seed", "longEvents", "indexBig"],
+);
 // Start-up first, while the machine is as quiet as this run gets: `hvsim --help` against `node -e 0`,
 // interleaved so both see the same load. bin/hvsim.mjs runs dist/cli when the build is current.
 // The CLI is rebuilt first: a bundle older than the sources would send bin/hvsim.mjs to tsx.
@@ -147,6 +132,18 @@ const longRun = best(1, () => {
 });
 
 const events = rec.count;
+// Work proportional to what is asked (tools/bench/index-reads.ts, which records its traces once
+// per build and caches them): info, log of the last 20 events and state --at near the end of the
+// big trace, each over the same command on the small one.
+const index = ((): IndexFigures | null => {
+  if (args.indexBig === 0) return null;
+  const tool = fileURLToPath(new URL("./index-reads.ts", import.meta.url));
+  const runTs = fileURLToPath(new URL("../../bin/run-ts.mjs", import.meta.url));
+  const r = spawnSync(process.execPath, [runTs, tool, "--json", "--small", String(args.indexSmall), "--big", String(args.indexBig)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`bench: index-reads exited ${r.status}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as IndexFigures;
+})();
+
 const perEvent = (n: number, of: number): number => (of === 0 ? 0 : Number((n / of).toFixed(2)));
 const figures = {
   scenario: scenario.name,
@@ -173,6 +170,10 @@ const figures = {
   nodeStartMs: Math.round(nodeStartMs),
   helpStartMs: Math.round(helpStartMs),
   helpOverNodeStart: Number((helpStartMs / nodeStartMs).toFixed(2)),
+  indexEvents: index?.events ?? null,
+  indexInfoBigOverSmall: index?.seconds.info.ratio ?? null,
+  indexLogLast20BigOverSmall: index?.seconds.logLast20.ratio ?? null,
+  indexStateNearEndBigOverSmall: index?.seconds.stateNearEnd.ratio ?? null,
 };
 figures.fastOverPure = Number((figures.replayFastEventsPerSec / figures.replayPureEventsPerSec).toFixed(1));
 figures.fastTimeOverDecodeTime = Number((figures.decodeOnlyEventsPerSec / figures.replayFastEventsPerSec).toFixed(2));
@@ -189,5 +190,9 @@ if (args.json) {
   log(`trace             ${figures.traceBytesPerEvent} bytes/event (format 2: ${figures.traceFormat2BytesPerEvent}); JSON lines ${figures.jsonLinesBytesPerEvent} bytes/event, ${figures.jsonLinesOverTrace}x the trace (want >= 8)`);
   if (longRun.count > 0) log(`record long-run    ${k(figures.recordLongRunEventsPerSec)} (${longRun.count} events in ${figures.longRunSeconds}s, ${figures.longRunBytesPerEvent} bytes/event: blocks ${figures.longRunBlockBytesPerEvent}, checkpoints ${figures.longRunCheckpointBytesPerEvent}; want <= 12)`);
   log(`start-up          hvsim --help ${figures.helpStartMs} ms, node -e 0 ${figures.nodeStartMs} ms: ${figures.helpOverNodeStart}x (want <= 3)`);
+  if (index !== null) {
+    const t = index.seconds;
+    log(`footer index      ${index.events.big} events over ${index.events.small}: info ${t.info.ratio}x, log of the last 20 ${t.logLast20.ratio}x, state --at near the end ${t.stateNearEnd.ratio}x (want <= 2 each)`);
+  }
   log(`ratios            fast/pure = ${figures.fastOverPure}x (want >= 10); fast time / decode time = ${figures.fastTimeOverDecodeTime} (want <= 2)`);
 }

@@ -21,33 +21,12 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { buildCli } from "../build-cli.ts";
+import { benchArgs } from "./args.ts";
 import { TraceReader } from "../../src/trace/reader.ts";
 import { fileSource } from "../../src/trace/source.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(ROOT, "bin/hvsim.mjs");
-
-interface Args {
-  small: number;
-  big: number;
-  runs: number;
-  json: boolean;
-  cache: string;
-}
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { small: 100_000, big: 10_000_000, runs: 3, json: false, cache: join(tmpdir(), "hvsim-bench-index") };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, v] = [argv[i], argv[i + 1]];
-    if (k === "--json") a.json = true;
-    else if (k === "--small" && v) (a.small = Number(v)), i++;
-    else if (k === "--big" && v) (a.big = Number(v)), i++;
-    else if (k === "--runs" && v) (a.runs = Number(v)), i++;
-    else if (k === "--cache" && v) (a.cache = v), i++;
-    else throw new Error(`index-reads: unknown argument ${k} (--small N, --big N, --runs N, --cache DIR, --json)`);
-  }
-  return a;
-}
 
 /** A digest of the sources that decide a recorded trace's bytes. */
 function buildKey(): string {
@@ -91,7 +70,8 @@ const best = (runs: number, f: () => number): number => {
   return b;
 };
 
-const args = parseArgs(process.argv.slice(2));
+const { opts: args } = benchArgs("bench:index", { small: 100_000, big: 10_000_000, runs: 3, cache: join(tmpdir(), "hvsim-bench-index"), json: false });
+type Args = typeof args;
 await buildCli();
 const key = buildKey();
 const files = { small: trace(args, key, args.small), big: trace(args, key, args.big) };
