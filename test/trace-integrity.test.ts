@@ -150,6 +150,8 @@ function corpus(): [string, Buffer][] {
     ["a footer with a huge block count", edit((rs) => void (footer(rs).blocks[3]![2] = 1e9), "keep")],
     ["a footer claiming 10^12 events", edit((rs) => void (footer(rs).events = 1e12), "keep")],
     ["a footer with its blocks reordered", edit((rs) => void footer(rs).blocks.reverse(), "keep")],
+    // Format 3's footer says what each checkpoint stores (0 nothing, 1 whole, 2 a delta): info trusts it.
+    ["a footer listing a delta as a whole state", edit((rs) => void (footer(rs).checkpoints.find((c) => c[2] === 2)![2] = 1), "keep")],
     ["a footer nested 100k deep", edit((rs) => void (rs[indexOfType(rs, RecordType.footer, 0)]!.raw = nestedList(100_000)), "keep")],
     ["one block deleted, footer as it was", edit((rs) => void rs.splice(indexOfType(rs, RecordType.block, 1), 2), "keep")],
     ["one block deleted, footer rebuilt", edit((rs) => void rs.splice(indexOfType(rs, RecordType.block, 1), 2))],
