@@ -84,22 +84,53 @@ const WHAT: Record<FieldType, string> = {
   ranges: "a list of {addr, size} page ranges",
 };
 
-/** The table as lists to walk per event (this runs on every event read). */
+interface CompiledField {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly optional: boolean;
+  /** Its type's check says nothing of what the value holds inside (page ranges are objects). */
+  readonly opaque: boolean;
+}
+
+/** The table by kind, then by field name, with how many fields are required (this runs on every event read). */
 const COMPILED = new Map(
-  Object.entries(EVENT_FIELDS).map(([kind, fields]) => [
-    kind,
-    Object.entries(fields).map(([name, spec]) => ({ name, type: spec.replace("?", "") as FieldType, optional: spec.endsWith("?") })),
-  ]),
+  Object.entries(EVENT_FIELDS).map(([kind, fields]) => {
+    const byName = new Map<string, CompiledField>();
+    for (const [name, spec] of Object.entries(fields)) {
+      const type = spec.replace("?", "") as FieldType;
+      byName.set(name, { name, type, optional: spec.endsWith("?"), opaque: type === "ranges" });
+    }
+    return [kind, { byName, required: [...byName.values()].filter((f) => !f.optional).length }];
+  }),
 );
 
-/** Null when the event's fields have the types its kind's handler reads; else `field: expected ...`. */
-export function eventFieldsProblem(ev: Readonly<Record<string, unknown>>): string | null {
-  const fields = COMPILED.get(ev.kind as string);
-  if (fields === undefined) return null;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
-    const v = ev[f.name];
-    if (v === undefined ? !f.optional : !fits(f.type, v)) return `${f.name}: expected ${WHAT[f.type]} (a ${ev.kind as string} event's ${f.name})`;
+const noProblem = (): null => null;
+
+/**
+ * Null when the event's fields have the types its kind's handler reads; else `field: expected ...`.
+ * One pass over the fields the event has: a field of the kind's table is checked against its type,
+ * and any other field (and a page range's insides) goes to `other`, which the trace reader passes
+ * its plain-data check as (`field` then the problem it returns: `args[2]: ...`, `x.y: ...`), so a
+ * decoded event is walked once.
+ */
+export function eventFieldsProblem(ev: Readonly<Record<string, unknown>>, other: (v: unknown) => string | null = noProblem): string | null {
+  const table = COMPILED.get(ev.kind as string);
+  let required = 0;
+  for (const k in ev) {
+    const v = ev[k];
+    const f = table?.byName.get(k);
+    if (f !== undefined && v !== undefined) {
+      if (!fits(f.type, v)) return expectedField(ev, f);
+      if (!f.optional) required += 1;
+      if (!f.opaque) continue;
+    }
+    const p = other(v);
+    if (p !== null) return `${k}${p}`;
+  }
+  if (table !== undefined && required !== table.required) {
+    for (const f of table.byName.values()) if (!f.optional && ev[f.name] === undefined) return expectedField(ev, f);
   }
   return null;
 }
+
+const expectedField = (ev: Readonly<Record<string, unknown>>, f: CompiledField): string => `${f.name}: expected ${WHAT[f.type]} (a ${ev.kind as string} event's ${f.name})`;

@@ -147,20 +147,23 @@ export function blockProblem(b: unknown, eventsMax: number, counts?: Map<string,
   let t = b.t0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as Record<string, unknown>;
-    const p = mappingProblem(e);
-    if (p !== null) return `events[${i}]${p}`;
+    if (typeof e !== "object" || e === null || Object.getPrototypeOf(e) !== Object.prototype) return `events[${i}]: expected a mapping, got ${shown(e)}`;
     if (!isEventKind(e.kind)) return expected(`events[${i}].kind`, "an event kind", e.kind);
     if (counts !== undefined) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
     if (!isSafeNat(e.t)) return expected(`events[${i}].t`, "a time delta in ns", e.t);
     t += e.t;
     if (!Number.isSafeInteger(t)) return `events[${i}].t: virtual time passes 2^53 ns`;
-    const f = eventFieldsProblem(e);
+    // The kind's fields are checked by type and the rest as plain data, in one pass.
+    const f = eventFieldsProblem(e, plainMember);
     if (f !== null) return `events[${i}].${f}`;
     const q = mappingProblem(outcomes[i]);
     if (q !== null) return `outcomes[${i}]${q}`;
   }
   return null;
 }
+
+/** A member of a top-level mapping, plain all the way down. */
+const plainMember = (v: unknown): string | null => valueProblem(v, PLAIN_DEPTH_MAX);
 
 /** A plain mapping (not a list, bytes or null), plain all the way down. */
 function mappingProblem(v: unknown): string | null {
