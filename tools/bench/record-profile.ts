@@ -3,12 +3,16 @@
  *   node bin/run-ts.mjs tools/bundle.ts tools/bench/record-profile.ts   # -> dist/tools/record-profile.mjs
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/tools/record-profile.mjs [EVENTS] [SCENARIO]
  * The last line names the SHA-256 of the trace, so two builds can be checked for the same bytes
- * (tools/bench/record-compare.ts does).
+ * (tools/bench/record-compare.ts does). With a third argument `decode`, the trace is then decoded
+ * (every record read and checked, as `hvsim info --verify` and replay do) 15 times and the best
+ * CPU time printed: what the build's reader costs on what the build's writer wrote.
  */
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { record } from "../../src/sim/record.ts";
 import { resolveScenario } from "../../src/sim/resolve.ts";
+import { TraceReader } from "../../src/trace/reader.ts";
+import { memorySource } from "../../src/trace/source.ts";
 
 const events = Number(process.argv[2] ?? 300_000);
 const scenario = resolveScenario(process.argv[3] ?? "long-run");
@@ -27,3 +31,17 @@ console.log(`${r.events} events in ${s.toFixed(2)} s wall (${k(s)}), ${cpuS.toFi
 const digest = createHash("sha256");
 for (const c of chunks) digest.update(c);
 console.log(`trace sha256 ${digest.digest("hex")}`);
+
+if (process.argv[4] === "decode") {
+  const bytes = Buffer.concat(chunks);
+  let best = Number.POSITIVE_INFINITY;
+  let decoded = 0;
+  for (let rep = 0; rep < 15; rep++) {
+    const c0 = process.cpuUsage();
+    decoded = 0;
+    for (const item of TraceReader.open(memorySource(bytes)).items()) if (item.type === "block") decoded += item.events.length;
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, (c.user + c.system) / 1e6);
+  }
+  console.log(`decoded ${decoded} events, best ${best.toFixed(3)} s CPU`);
+}
