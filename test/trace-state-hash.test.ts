@@ -10,6 +10,8 @@ import { hvModel } from "../src/model/machine.ts";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
 import { readerOf, recordBytes } from "./helpers.ts";
 import { assemble, splitTrace } from "./trace-edit.ts";
+import { infoLines } from "../src/cli/commands/info.ts";
+import { scanTrace } from "../src/trace/scan.ts";
 
 /** The trace with its header's `stateHash` set to `to` (or removed), every checksum right. */
 function withDefinition(bytes: Buffer, to: number | undefined): Buffer {
@@ -41,6 +43,12 @@ describe("the state hash definition a trace names", () => {
       expect(r.finding).toMatchObject({ type: "hash_mismatch", seq: -1 });
       expect(checkTrace(readerOf(withDefinition(bytes, to)), hvModel.invariants).problem).toBe("hash_mismatch at event -1");
     }
+  });
+
+  it("is named by info: 2 for new traces, 1 for a header without the field", () => {
+    const hashLine = (b: Buffer) => infoLines("t.hvt", scanTrace(readerOf(b))).filter((l) => l.startsWith("hash "));
+    expect(hashLine(bytes)).toEqual(["hash       state hash definition 2: a tree of SHA-256 digests"]);
+    expect(hashLine(withDefinition(bytes, undefined))).toEqual(["hash       state hash definition 1: SHA-256 of the whole state"]);
   });
 
   it("decides how a stored snapshot is checked before a seek starts from it", () => {

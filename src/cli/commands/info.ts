@@ -8,13 +8,19 @@ import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import { toJson } from "../../core/json.ts";
 import { damageHint } from "../../trace/damage.ts";
-import { FORMAT_VERSION } from "../../trace/format.ts";
+import { FORMAT_VERSION, stateHashOf } from "../../trace/format.ts";
 
 /** What sets each format apart, for `info` (docs/architecture.md "Trace file"). */
 const FORMAT_NOTES: Readonly<Record<number, string>> = {
   1: ": msgpack records",
   2: ": msgpack records, checksummed trailer",
   3: ": deflate-compressed records, snapshots as deltas",
+};
+
+/** What each state hash definition is (docs/architecture.md "State hash"): verifiers use the one a trace names. */
+const HASH_NOTES: Readonly<Record<number, string>> = {
+  1: "SHA-256 of the whole state",
+  2: "a tree of SHA-256 digests",
 };
 
 export function infoLines(file: string, s: TraceSummary): string[] {
@@ -30,6 +36,7 @@ export function infoLines(file: string, s: TraceSummary): string[] {
   lines.push(
     `time       ${s.firstT === null ? "-" : `${formatNs(s.firstT)} .. ${formatNs(s.lastT ?? 0)}`}`,
     `checkpoint ${s.checkpoints} (${s.snapshots} with a stored state${s.deltaSnapshots === 0 ? "" : `: ${s.snapshots - s.deltaSnapshots} whole, ${s.deltaSnapshots} delta${s.deltaSnapshots === 1 ? "" : "s"}`})`,
+    `hash       state hash definition ${stateHashOf(h)}: ${HASH_NOTES[stateHashOf(h)]}`,
   );
   if (s.damage === null && s.checked === "footer index") {
     lines.push(
