@@ -10,14 +10,14 @@ const dir = tempDir();
 const a = join(dir, "a.hvt");
 
 describe("hvsim record / replay / info / log / state", () => {
-  // The core's tests use the model-light smoke scenario (several blocks, fast); the default
-  // scenario has its own tests.
+  // The core's tests use the model-light smoke scenario (several blocks of 512 events, fast); the
+  // default scenario has its own tests.
   it("records byte-identical traces for the same seed, a different one for another seed", async () => {
     const b = join(dir, "b.hvt");
     const c = join(dir, "c.hvt");
-    expect((await cli("record", "smoke", "--seed", "7", "-o", a)).code).toBe(0);
-    expect((await cli("record", "smoke", "--seed", "7", "-o", b)).code).toBe(0);
-    expect((await cli("record", "smoke", "--seed", "8", "-o", c)).code).toBe(0);
+    expect((await cli("record", "smoke", "--seed", "7", "--block-events", "512", "-o", a)).code).toBe(0);
+    expect((await cli("record", "smoke", "--seed", "7", "--block-events", "512", "-o", b)).code).toBe(0);
+    expect((await cli("record", "smoke", "--seed", "8", "--block-events", "512", "-o", c)).code).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
   });

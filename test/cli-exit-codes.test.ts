@@ -38,7 +38,7 @@ beforeAll(() => {
   // A trace whose stored outcome for event 300 this build does not compute.
   const reader = readerOf(smoke);
   const events = [...reader.events()];
-  writeTraceFromEvents(fileSink(f("divergent.hvt")), { ...reader.header, generator: "test" }, events.map(({ ev, outcome }) => ({ ev, outcome: ev.seq === 300 ? { ...outcome, edited: 1 } : outcome })), { blockEvents: 256 });
+  writeTraceFromEvents(fileSink(f("divergent.hvt")), { ...reader.header, generator: "test" }, events.map(({ ev, outcome }) => ({ ev, outcome: ev.seq === 300 ? { ...outcome, edited: 1 } : outcome })), { blockEvents: 256, snapshotEveryBlocks: 16 });
   // A DICE chain with a flipped bit in the last certificate's signature.
   const pvm = openTrace(readerOf(readFileSync(f("pvm.hvt"))));
   const chain = handoverBcc(verifiedStateAt(pvm).pvm.vms.byId[0x80]!.handover!).slice();

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { resolveScenario } from "../src/sim/resolve.ts";
 import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
 import { scanTrace } from "../src/trace/scan.ts";
+import { BLOCK_EVENTS } from "../src/trace/writer.ts";
 
 const bin = fileURLToPath(new URL("../bin/hvsim.mjs", import.meta.url));
 const dir = tempDir();
@@ -23,7 +24,7 @@ describe("a recording killed mid-write", () => {
     const partial = `${out}.partial`;
     const child = spawn(process.execPath, [bin, "record", "long-run", "--seed", "1", "--max-events", "2000000", "-o", out], { stdio: "ignore" });
     const closed = new Promise<void>((r) => child.on("close", () => r()));
-    // Kill it once a few blocks are on disk (long-run writes ~70 KB per 1024-event block).
+    // Kill it once a few blocks are on disk (long-run writes ~60 KB per 4096-event block).
     for (let i = 0; i < 600 && !(existsSync(partial) && statSync(partial).size > 150_000); i++) await sleep(50);
     child.kill("SIGKILL");
     await closed;
@@ -33,10 +34,10 @@ describe("a recording killed mid-write", () => {
     const s = scanTrace(readerOf(bytes));
     expect(s.damage?.code).toBe("TRACE_INCOMPLETE");
     expect(s.blocks).toBeGreaterThanOrEqual(2);
-    expect(s.events).toBe(s.blocks * 1024);
+    expect(s.events).toBe(s.blocks * BLOCK_EVENTS);
     // Determinism: what was written is exactly the start of the same recording made in memory.
     const whole = s.damage!.offset;
-    const again = recordBytes(resolveScenario("long-run"), { seed: 1, maxEvents: s.events + 1024 });
+    const again = recordBytes(resolveScenario("long-run"), { seed: 1, maxEvents: s.events + BLOCK_EVENTS });
     expect(Buffer.compare(bytes.subarray(0, whole), again.subarray(0, whole))).toBe(0);
 
     const info = await cli("info", partial);
@@ -50,7 +51,7 @@ describe("a recording killed mid-write", () => {
     const fixed = join(dir, "repaired.hvt");
     const rep = await cli("repair", partial, "-o", fixed);
     expect(rep.code).toBe(0);
-    const kept = s.events - (rep.stdout.some((l) => l.startsWith("dropped block of events")) ? 1024 : 0);
+    const kept = s.events - (rep.stdout.some((l) => l.startsWith("dropped block of events")) ? BLOCK_EVENTS : 0);
     expect(rep.stdout[0]).toMatch(new RegExp(`^wrote .*repaired\\.hvt: a complete trace \\(format 3, footer and trailer rebuilt\\); kept \\d+ whole blocks \\(${kept} events\\)`));
     expect(rep.stdout[1]).toMatch(/^dropped the last \d+ bytes of .* \(from byte offset \d+\): the recording had not finished/);
     const replayed = await cli("replay", fixed);

@@ -77,7 +77,10 @@ describe("compressed record bodies (format 3)", () => {
   it("writes format 2 on request, byte for byte as the format 2 writer did (its pinned SHA-256), and reads it", () => {
     const v2 = recordBytes(smokeScenario, { seed: 7, maxEvents: 2000, formatVersion: 2 });
     expect(createHash("sha256").update(v2).digest("hex")).toBe("aba5672c31d7f03c3141cd5c39d230a3f01ff56db8ede1dddbe6d20263459aa6");
-    const v3 = recordBytes(smokeScenario, { seed: 7, maxEvents: 2000 });
+    // Format 2 keeps its writers' layout (1024-event blocks, a snapshot every 16); format 3's
+    // default is 4096 and every 4th, so the same layout is asked for to compare the two.
+    expect([readerOf(v2).header.blockEvents, readerOf(recordBytes(smokeScenario, { seed: 7, maxEvents: 10 })).header.blockEvents]).toEqual([1024, 4096]);
+    const v3 = recordBytes(smokeScenario, { seed: 7, maxEvents: 2000, blockEvents: 1024, snapshotEveryBlocks: 16 });
     const a = scanTrace(readerOf(v2));
     const b = scanTrace(readerOf(v3));
     expect([a.damage, b.damage, a.header.formatVersion, b.header.formatVersion]).toEqual([null, null, 2, 3]);
