@@ -18,7 +18,7 @@ export function forgetDigest(v: Uint8Array): void {
 }
 
 /** SHA-256 of the array's bytes (remembered until `forgetDigest`: the same Buffer until then). */
-export function bytesDigest(v: Uint8Array): Buffer {
+function bytesDigest(v: Uint8Array): Buffer {
   let d = digestMemo.get(v);
   if (d === undefined) {
     d = createHash("sha256").update(v).digest();
@@ -221,7 +221,7 @@ export function feedBytes(f: HashFeed, v: Uint8Array): void {
   feedBytesDigest(f, v.length, bytesDigest(v));
 }
 
-export function feedBytesDigest(f: HashFeed, length: number, digest: Buffer): void {
+function feedBytesDigest(f: HashFeed, length: number, digest: Buffer): void {
   f.byte(C_BYTES);
   f.ascii(String(length));
   f.byte(C_COLON);

@@ -1,5 +1,5 @@
 import { HashFeed, feedValue, forgetDigest, sortedKeys } from "./hash-feed.ts";
-import { IncrementalTreeHash, treeHash } from "./hash-tree.ts";
+import { treeHash } from "./hash-tree.ts";
 
 export { forgetDigest };
 
@@ -56,8 +56,8 @@ function encodeObject(o: Record<string, unknown>): string {
  * Which state hash a trace's checkpoints carry (its header's `stateHash`, absent in traces made
  * before there was a choice: those are definition 1).
  *  1. SHA-256 of the canonical encoding of the whole state (byte arrays by their own SHA-256).
- *  2. A tree of SHA-256 digests (hash-tree.ts): the same encoding, with rooms, tables and their
- *     entries standing by their own digests, so a checkpoint rehashes only what changed.
+ *  2. A tree of SHA-256 digests (hash-tree.ts): the same encoding, with rooms and their tables
+ *     standing by their own digests, so a frozen state rehashes only what changed.
  * New traces carry definition 2; every verifier hashes with the definition its trace names.
  */
 export type StateHashDefinition = 1 | 2;
@@ -74,15 +74,16 @@ export function stateHash(value: unknown, definition: StateHashDefinition = STAT
 }
 
 /**
- * A hash function for one state that is written in place between calls (the fast path's private
- * copy, the recorder's state): with definition 2 each call rehashes only the parts that changed
- * since the last. Same results as `stateHash`.
+ * The hash function for a state written in place between calls (the fast path's private copy, the
+ * recorder's state). Both definitions hash it from scratch (hash-tree.ts says why definition 2
+ * does); byte arrays keep their memoised digests until written (bytes.ts). Same results as
+ * `stateHash`.
  */
 export function stateHasher(definition: StateHashDefinition = STATE_HASH_DEFINITION): (state: unknown) => string {
-  if (definition === 1) return wholeStateHash;
-  const h = new IncrementalTreeHash();
-  return (state) => h.hash(state);
+  return definition === 1 ? wholeStateHash : treeStateHash;
 }
+
+const treeStateHash = (state: unknown): string => treeHash(state);
 
 /**
  * Definition 1: SHA-256 of the canonical encoding, with a byte array entering as
