@@ -2,7 +2,7 @@ import * as crypto from "node:crypto";
 import { C_ARRAY_CLOSE, C_ARRAY_OPEN, C_OBJECT_CLOSE, C_OBJECT_OPEN, HashFeed, feedString, feedValue, sortedKeys } from "./hash-feed.ts";
 
 /**
- * State hash definition 2: a tree of SHA-256 digests, so a checkpoint rehashes only what changed.
+ * State hash definition 2: a tree of SHA-256 digests, so a frozen state rehashes only what changed.
  *
  * Every object and array at depth <= TREE_DEPTH (the state itself is depth 0, a room depth 1, a
  * room's table depth 2: `objects.byId`, `rm.vms`) is a node with its own digest: the SHA-256 of its

@@ -111,11 +111,11 @@ interface Runner<S> {
   peek(): S;
   /** An immutable snapshot of the current state. */
   snapshot(): S;
-  /** The current state's hash: only what changed since the last call is hashed again. */
+  /** The current state's hash, with the definition the trace names. */
   hash(): string;
 }
 
-/** The fast path: the private copy is written in place, so its hash remembers a shadow of it (hash-tree.ts). */
+/** The fast path: the private copy is written in place and hashed from scratch at each checkpoint (hash-tree.ts says why). */
 function fastRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S, definition: StateHashDefinition): Runner<S> {
   const working = mutableCopy(genesis);
   const hasher = stateHasher(definition);

@@ -53,7 +53,7 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     options,
   );
   const state: Machine = mutableCopy(genesisState);
-  // The state is written in place: its hasher rehashes only what changed since the last checkpoint.
+  // The state is written in place: stateHasher hashes it from scratch (byte arrays by their memoised digests).
   const hash = stateHasher(definition);
   const driver = scenario.makeDriver(streams(options.seed));
   const maxEvents = options.maxEvents ?? scenario.maxEvents;
