@@ -5,6 +5,7 @@ import { cli, hasStackTrace, readerOf, tempDir } from "./helpers.ts";
 import { writeTraceFromEvents } from "../src/trace/rewrite.ts";
 import { fileSink } from "../src/trace/source.ts";
 import { FRAME_BYTES } from "../src/trace/format.ts";
+import { BLOCK_EVENTS } from "../src/trace/writer.ts";
 
 const dir = tempDir();
 const a = join(dir, "a.hvt");
@@ -20,6 +21,14 @@ describe("hvsim record / replay / info / log / state", () => {
     expect((await cli("record", "smoke", "--seed", "8", "--block-events", "512", "-o", c)).code).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
+  });
+
+  it("record --help names the default block size, and a recording without --block-events uses it", async () => {
+    const help = await cli("record", "--help");
+    expect(help.stdout.join(" ").replace(/\s+/g, " ")).toContain(`events per trace block (default ${BLOCK_EVENTS}); a checkpoint with the state hash follows each`);
+    const out = join(dir, "default-blocks.hvt");
+    expect((await cli("record", "smoke", "--max-events", "10", "-o", out)).code).toBe(0);
+    expect(readerOf(readFileSync(out)).header.blockEvents).toBe(BLOCK_EVENTS);
   });
 
   it("prints the seed and options before running", async () => {

@@ -9,6 +9,7 @@ import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
 import { formatNs } from "../../export/describe.ts";
 import type { Scenario } from "../../sim/scenario.ts";
+import { BLOCK_EVENTS } from "../../trace/writer.ts";
 
 export interface RecordCliOptions {
   readonly scenario?: string;
@@ -56,7 +57,7 @@ export function registerRecord(program: Command, io: Io, setCode: (c: number) =>
     .option("-o, --out <file>", "trace file to write (default: <scenario>-s<seed>.hvt)")
     .option("--max-events <n>", "stop after this many events")
     .option("--until <time>", "stop at this virtual time (e.g. 250ms, 2s, 1500us, 1000000ns)")
-    .option("--block-events <n>", "events per trace block (a checkpoint follows each)")
+    .option("--block-events <n>", `events per trace block (default ${BLOCK_EVENTS}); a checkpoint with the state hash follows each, and a recording that crashes loses at most its unfinished block`)
     .addHelpText("after", helpAfter("record", ["hvsim record --seed 7 -o out/a.hvt", "hvsim record smoke --seed 8 --max-events 500 -o out/b.hvt", "hvsim record scenarios/mem-churn.yaml --seed 3 --until 5ms -o out/churn.hvt"]))
     .action((scenario: string | undefined, opts: Record<string, string | undefined>) => {
       const seed = parseIntOption("--seed", opts.seed ?? "1", 0);
