@@ -66,24 +66,13 @@ export const STATE_HASH_DEFINITIONS_READ: readonly StateHashDefinition[] = [1, 2
 
 /**
  * The state hash, as 64 hex digits: the current definition unless told. Frozen states (the pure
- * path, snapshots) hash incrementally through a memo of their unchanged subtrees; for a state
- * written in place between hashes use `stateHasher`.
+ * path, snapshots) hash incrementally through a memo of their unchanged subtrees; a state written
+ * in place (the fast path, the recorder) is hashed from scratch, byte arrays by their memoised
+ * digests (hash-tree.ts says why).
  */
 export function stateHash(value: unknown, definition: StateHashDefinition = STATE_HASH_DEFINITION): string {
   return definition === 1 ? wholeStateHash(value) : treeHash(value);
 }
-
-/**
- * The hash function for a state written in place between calls (the fast path's private copy, the
- * recorder's state). Both definitions hash it from scratch (hash-tree.ts says why definition 2
- * does); byte arrays keep their memoised digests until written (bytes.ts). Same results as
- * `stateHash`.
- */
-export function stateHasher(definition: StateHashDefinition = STATE_HASH_DEFINITION): (state: unknown) => string {
-  return definition === 1 ? wholeStateHash : treeStateHash;
-}
-
-const treeStateHash = (state: unknown): string => treeHash(state);
 
 /**
  * Definition 1: SHA-256 of the canonical encoding, with a byte array entering as

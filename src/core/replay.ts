@@ -2,7 +2,7 @@ import { produce, freeze, type Draft } from "immer";
 import { isHvsimError } from "./errors.ts";
 import { plainEqual } from "./equal.ts";
 import type { EventBase, Outcome } from "./event.ts";
-import { stateHash, stateHasher, STATE_HASH_DEFINITION, type StateHashDefinition } from "./hash.ts";
+import { stateHash, STATE_HASH_DEFINITION, type StateHashDefinition } from "./hash.ts";
 import { checkInvariants, type InvariantFailure } from "./invariants.ts";
 import type { CoreState, Model } from "./reducer.ts";
 import { mutableCopy } from "./reducer.ts";
@@ -54,7 +54,7 @@ export function replay<S extends CoreState, E extends EventBase>(
   options: ReplayOptions<S> = {},
 ): ReplayResult<S> {
   const definition = options.stateHash ?? STATE_HASH_DEFINITION;
-  const runner = options.path === "pure" ? pureRunner(model, genesisState, definition) : fastRunner(model, genesisState, definition);
+  const runner = options.path === "pure" ? pureRunner(model, genesisState) : fastRunner(model, genesisState);
   const every = options.invariants === "every";
   const atCheckpoints = options.invariants === "checkpoints";
   const until = options.until ?? Number.POSITIVE_INFINITY;
@@ -92,7 +92,7 @@ export function replay<S extends CoreState, E extends EventBase>(
       }
     } else if (item.type === "checkpoint") {
       if (item.seq !== lastSeq) continue; // a checkpoint for a part we stopped before, or genesis
-      const recomputed = runner.hash();
+      const recomputed = stateHash(runner.peek(), definition);
       if (recomputed !== item.hash) return done({ type: "hash_mismatch", seq: item.seq, stored: item.hash, recomputed });
       checkpointsVerified += 1;
       if (atCheckpoints) {
@@ -111,16 +111,12 @@ interface Runner<S> {
   peek(): S;
   /** An immutable snapshot of the current state. */
   snapshot(): S;
-  /** The current state's hash, with the definition the trace names. */
-  hash(): string;
 }
 
-/** The fast path: the private copy is written in place and hashed from scratch at each checkpoint (hash-tree.ts says why). */
-function fastRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S, definition: StateHashDefinition): Runner<S> {
+/** The fast path: the private copy is written in place (its hash is taken from scratch: hash-tree.ts says why). */
+function fastRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S): Runner<S> {
   const working = mutableCopy(genesis);
-  const hasher = stateHasher(definition);
   return {
-    hash: () => hasher(working),
     step: (ev) => model.apply(working, ev as E),
     peek: () => working,
     snapshot: () => freeze(mutableCopy(working), true),
@@ -128,10 +124,9 @@ function fastRunner<S extends CoreState, E extends EventBase>(model: Model<S, E,
 }
 
 /** The pure path: states are frozen and share unchanged subtrees, whose digests are remembered by identity. */
-function pureRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S, definition: StateHashDefinition): Runner<S> {
+function pureRunner<S extends CoreState, E extends EventBase>(model: Model<S, E, unknown>, genesis: S): Runner<S> {
   let state = genesis;
   return {
-    hash: () => stateHash(state, definition),
     step(ev) {
       let outcome: Outcome | undefined;
       state = produce(state, (d: Draft<S>) => {

@@ -1,6 +1,6 @@
 import { mutableCopy } from "../core/reducer.ts";
 import { shallowCopy } from "../core/copy.ts";
-import { stateHash, stateHasher } from "../core/hash.ts";
+import { stateHash } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
 import { die } from "../core/errors.ts";
 import { hvModel, type Machine } from "../model/machine.ts";
@@ -53,8 +53,6 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     options,
   );
   const state: Machine = mutableCopy(genesisState);
-  // The state is written in place: stateHasher hashes it from scratch (byte arrays by their memoised digests).
-  const hash = stateHasher(definition);
   const driver = scenario.makeDriver(streams(options.seed));
   const maxEvents = options.maxEvents ?? scenario.maxEvents;
   const untilNs = options.untilNs ?? scenario.untilNs ?? Number.POSITIVE_INFINITY;
@@ -83,7 +81,7 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     driver.observe?.(ev, outcome, state);
     if (writer.append(ev, outcome)) {
       // The writer encodes the snapshot at once and keeps nothing of it: the live state serves.
-      writer.checkpoint(hash(state), writer.wantsSnapshot() ? state : undefined);
+      writer.checkpoint(stateHash(state, definition), writer.wantsSnapshot() ? state : undefined);
     }
     if (options.checkInvariants) {
       const failure = checkInvariants(state, options.invariants ?? hvModel.invariants);
@@ -95,7 +93,7 @@ export function record(scenario: Scenario, sink: ByteSink, options: RecordOption
     }
     if (options.onProgress && (seq + 1) % progressEvery === 0) options.onProgress(seq + 1, maxEvents);
   }
-  const finalHash = hash(state);
+  const finalHash = stateHash(state, definition);
   writer.finish(finalHash);
   return { events: writer.eventCount, lastT: state.t, finalHash, stoppedBy, violation };
 }

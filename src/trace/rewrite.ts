@@ -1,6 +1,6 @@
 import { freeze } from "immer";
 import { mutableCopy } from "../core/reducer.ts";
-import { stateHash, stateHasher } from "../core/hash.ts";
+import { stateHash } from "../core/hash.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { hvModel, type MachineConfig } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
@@ -30,17 +30,16 @@ export function writeTraceFromEvents(
   const definition = hashDefinitionFor(options.formatVersion ?? FORMAT_VERSION);
   const writer = new TraceWriter(sink, header, { hash: stateHash(genesis, definition), t: genesis.t, snapshot: genesis }, options);
   const state = mutableCopy(genesis);
-  const hash = stateHasher(definition);
   let seq = 0;
   for (const input of events) {
     const ev = { ...input.ev, seq } as HypEvent;
     const recomputed = hvModel.apply(state, ev);
     if (writer.append(ev, input.outcome ?? recomputed)) {
-      writer.checkpoint(hash(state), writer.wantsSnapshot() ? freeze(mutableCopy(state), true) : undefined);
+      writer.checkpoint(stateHash(state, definition), writer.wantsSnapshot() ? freeze(mutableCopy(state), true) : undefined);
     }
     seq += 1;
   }
-  const finalHash = hash(state);
+  const finalHash = stateHash(state, definition);
   writer.finish(finalHash);
   return { events: seq, finalHash };
 }
