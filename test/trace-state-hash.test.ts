@@ -86,6 +86,9 @@ describe("the state hash definition a trace names", () => {
     writeTraceFromEvents(sink, old.header, events.slice(0, 300), { blockEvents: 64 });
     const rewritten = readerOf(sink.bytes());
     expect(rewritten.header.stateHash).toBe(2);
+    // The layout too is the writer's, not the copied header's (which says 64-event blocks every 2nd stored).
+    expect([old.header.blockEvents, old.header.snapshotEveryBlocks]).toEqual([64, 2]);
+    expect([rewritten.header.blockEvents, rewritten.header.snapshotEveryBlocks, rewritten.header.snapshotFullEvery]).toEqual([64, 4, 16]);
     expect(verifyTrace(rewritten).finding).toBeNull();
   });
 });

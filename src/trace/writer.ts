@@ -60,6 +60,10 @@ export const SNAPSHOT_EVERY_BLOCKS = 4;
  */
 export const SNAPSHOT_FULL_EVERY = 16;
 
+/** Each format's default layout: format 2 the one its writers used, every snapshot whole. */
+const FORMAT_3_LAYOUT = { blockEvents: BLOCK_EVENTS, snapshotEveryBlocks: SNAPSHOT_EVERY_BLOCKS, snapshotFullEvery: SNAPSHOT_FULL_EVERY } as const;
+const FORMAT_2_LAYOUT = { blockEvents: 1024, snapshotEveryBlocks: 16, snapshotFullEvery: 1 } as const;
+
 /**
  * Streaming trace writer. The caller (the recorder) appends events with their outcomes; when a
  * block is full (`append` returns true) it calls `checkpoint` with the state hash after the
@@ -90,26 +94,26 @@ export class TraceWriter {
     options: WriterOptions = {},
   ) {
     this.formatVersion = options.formatVersion ?? FORMAT_VERSION;
-    // Format 2 keeps the layout its writers used (1024-event blocks, a snapshot every 16), byte for byte.
     const v2 = this.formatVersion < 3;
-    this.blockEvents = options.blockEvents ?? (v2 ? 1024 : BLOCK_EVENTS);
-    this.snapshotEveryBlocks = options.snapshotEveryBlocks ?? (v2 ? 16 : SNAPSHOT_EVERY_BLOCKS);
-    // Format 2 stores every snapshot whole (a chain of one).
-    this.snapshotFullEvery = this.formatVersion < 3 ? 1 : (options.snapshotFullEvery ?? SNAPSHOT_FULL_EVERY);
+    const layout = v2 ? FORMAT_2_LAYOUT : FORMAT_3_LAYOUT;
+    this.blockEvents = options.blockEvents ?? layout.blockEvents;
+    this.snapshotEveryBlocks = options.snapshotEveryBlocks ?? layout.snapshotEveryBlocks;
+    // Format 2 stores every snapshot whole: its layout's chain of one is not an option there.
+    this.snapshotFullEvery = (v2 ? undefined : options.snapshotFullEvery) ?? layout.snapshotFullEvery;
     if (!(this.blockEvents >= 1 && this.snapshotEveryBlocks >= 1 && this.snapshotFullEvery >= 1)) throw new RangeError("writer options must be >= 1");
     this.emit(MAGIC);
+    // What says how this file is laid out and hashed is this writer's, whatever a header copied from
+    // another trace carries. Format 2 writes neither field it did not know, so it stays byte for byte.
+    const { magic: _m, formatVersion: _f, blockEvents: _b, snapshotEveryBlocks: _s, snapshotFullEvery: _c, stateHash: _h, ...fields } = header as HeaderFields & Partial<TraceHeader>;
     const full: TraceHeader = {
       magic: "HVSIMTRC",
       formatVersion: this.formatVersion,
       blockEvents: this.blockEvents,
       snapshotEveryBlocks: this.snapshotEveryBlocks,
-      ...(this.formatVersion < 3 ? {} : { snapshotFullEvery: this.snapshotFullEvery }),
-      ...header,
-      // The hashes this writer is given are hashDefinitionFor(its format) (a copied header may name another).
-      stateHash: hashDefinitionFor(this.formatVersion),
+      ...(v2 ? {} : { snapshotFullEvery: this.snapshotFullEvery }),
+      ...fields,
+      ...(v2 ? {} : { stateHash: hashDefinitionFor(this.formatVersion) }),
     };
-    // Format 2 names no definition (absent is 1), so it stays byte for byte what format 2 writers wrote.
-    if (this.formatVersion < 3) delete (full as { stateHash?: unknown }).stateHash;
     this.emitRecord(RecordType.header, full);
     this.lastT = genesis.t;
     this.writeCheckpoint({ seq: -1, t: genesis.t, hash: genesis.hash, snapshot: genesis.snapshot });
