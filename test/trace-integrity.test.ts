@@ -254,6 +254,21 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
     expect(() => deepSeeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its delta nests deeper than any state it could change$/);
   });
 
+  it("a delta naming bytes its window's events did not carry is refused where a seek would start from it", () => {
+    // Checkpoint 2's window is events 0..31 (after genesis, up to its own): a name outside it, or of a field that holds no bytes, is damage.
+    const cases: [unknown, string][] = [
+      [[1, { extra: [4, 40, "data"] }, [], null], "snapshot.extra: refers to the data of event 40: not an event of the delta's window (0..31)"],
+      [[1, { extra: [4, 5, "kind"] }, [], null], "snapshot.extra: refers to the kind of event 5: a hypercall event, with no bytes there"],
+      [[1, { extra: [4, "five", "data"] }, [], null], "snapshot.extra: a malformed reference to an event's bytes"],
+    ];
+    for (const [change, message] of cases) {
+      const rs = splitTrace(bytes);
+      (rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta: { change: unknown } }).delta.change = change;
+      const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+      expect(() => seeker.stateAt(40)).toThrowError(`its delta does not fit the state it changes: ${message}`);
+    }
+  });
+
   it("a stored outcome this build would not produce is a divergence (exit 3), listed as stored, never a crash", async () => {
     const rs = splitTrace(bytes);
     (rs[indexOfType(rs, RecordType.block, 1)]!.body as { outcomes: unknown[] }).outcomes[2] = { x: "zz" };

@@ -163,6 +163,10 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
     cache.set(ref.index, hit);
     return { ref, hit };
   };
+  const eventAt = (i: number): EventBase => {
+    const { ref, hit } = blockFor(i);
+    return hit.events[i - ref.first]!;
+  };
   return {
     count,
     damage,
@@ -171,10 +175,7 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       return found;
     },
     countsByKind,
-    event: (i) => {
-      const { ref, hit } = blockFor(i);
-      return hit.events[i - ref.first]!;
-    },
+    event: eventAt,
     outcome: (i) => {
       const { ref, hit } = blockFor(i);
       return hit.outcomes[i - ref.first]!;
@@ -196,7 +197,8 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       if (best === undefined) return null;
       const after = blocks.findIndex((b) => b.first + b.count - 1 === best!.seq);
       try {
-        return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq) };
+        // A delta may name bytes its window's events carried: those are read through this store.
+        return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq, eventAt) };
       } catch (e) {
         return fail(e, after + 1, best.seq + 1);
       }

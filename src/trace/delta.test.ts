@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { BYTES, DeltaError, applyDelta, encodeDelta } from "./delta.ts";
+import { BYTES, DeltaError, REF, REF_BYTES_MIN, SET, applyDelta, encodeDelta, type ResolveRef } from "./delta.ts";
+import { WindowBytes } from "./window-bytes.ts";
+import type { EventBase } from "../core/event.ts";
 import { decodeBody, encodeBody } from "./codec.ts";
 import { plainEqual } from "../core/equal.ts";
 
@@ -110,5 +112,58 @@ describe("snapshot deltas", () => {
     expect(Object.keys(sneaky)).toEqual(["__proto__"]);
     expect((sneaky as { polluted?: number }).polluted).toBe(undefined);
     for (const [change, message] of cases) expect(() => applyDelta(base, change)).toThrow(DeltaError), expect(() => applyDelta(base, change)).toThrow(message);
+  });
+
+  describe("naming bytes an event of the window carried (REF)", () => {
+    const big = fc.uint8Array({ minLength: REF_BYTES_MIN, maxLength: 160 });
+    const windowOf = (carried: readonly Uint8Array[]) => {
+      const events = carried.map((data, i) => ({ seq: 100 + i, t: 0, kind: "vm_mem_write", vm: 1, ipa: 0, data }) as unknown as EventBase);
+      const window = new WindowBytes();
+      for (const ev of events) window.note(ev);
+      const resolve: ResolveRef = (seq, field) => {
+        const ev = events[seq - 100] as unknown as Record<string, unknown> | undefined;
+        return ev !== undefined && ev[field] instanceof Uint8Array ? (ev[field] as Uint8Array) : "not in the window";
+      };
+      return { window, resolve };
+    };
+
+    it("applying a delta through the window's events gives next, whatever was named (property)", () => {
+      fc.assert(
+        fc.property(plain, fc.array(fc.nat(), { maxLength: 60 }), fc.array(big, { minLength: 1, maxLength: 4 }), fc.nat(), (base, picks, carried, which) => {
+          // The state holds a copy of what an event carried, never the event's own array.
+          const next = edited(base, picks, new Uint8Array(carried[which % carried.length]!));
+          const { window, resolve } = windowOf(carried);
+          const change = encodeDelta(base, next, window);
+          const back = applyDelta(base, change, "snapshot", resolve);
+          expect(plainEqual(back, next)).toBe(true);
+          const packed = applyDelta(base, (decodeBody(encodeBody({ d: change })) as { d: unknown }).d, "snapshot", resolve);
+          expect(plainEqual(packed, next)).toBe(true);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("a sector rewritten whole and a run of a page are named, short ones stored, and the state gets copies", () => {
+      const data = new Uint8Array(512).map((_, i) => (i * 13 + 5) & 255);
+      const run = new Uint8Array(100).map((_, i) => (i * 31 + 1) & 255);
+      const { window, resolve } = windowOf([data, run]);
+      const page = new Uint8Array(4096);
+      const nextPage = new Uint8Array(page);
+      nextPage.set(run, 200);
+      nextPage.set([9, 9, 9], 1000);
+      const base = { sectors: { 0: new Uint8Array(512) }, pages: { 1: page } };
+      const next = { sectors: { 0: new Uint8Array(data), 1: new Uint8Array(data) }, pages: { 1: nextPage } };
+      const change = encodeDelta(base, next, window);
+      expect(change).toEqual([1, {
+        sectors: [1, { 0: [REF, 100, "data"], 1: [REF, 100, "data"] }, [], null],
+        pages: [1, { 1: [BYTES, [[200, 101, "data"], [1000, new Uint8Array([9, 9, 9])]]] }, [], null],
+      }, [], null]);
+      // Without the window the same change stores the bytes.
+      expect((encodeDelta(base, next) as [number, { sectors: [number, Record<string, unknown>] }])[1].sectors[1][1]).toEqual([SET, data]);
+      const back = applyDelta(base, change, "snapshot", resolve) as typeof next;
+      expect(plainEqual(back, next)).toBe(true);
+      expect(back.sectors[0]).not.toBe(data);
+      expect(() => applyDelta(base, change)).toThrow("snapshot.sectors.0: refers to the data of event 100: no events to refer to");
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { BodyError, decodeRecordBody } from "./compression.ts";
-import { DeltaError, applyDelta } from "./delta.ts";
+import { DeltaError, applyDelta, type ResolveRef } from "./delta.ts";
 import {
   FRAME_BYTES,
   MAGIC,
@@ -176,9 +176,11 @@ export class TraceReader {
    * A state stored as a delta (format 3) is rebuilt through its chain: each delta names the
    * checkpoint it changes (bytes back, and its event index), back to a whole snapshot at most
    * `snapshotFullEvery` records away; every record on the way is read and checked like any other.
+   * A delta may name bytes an event of its own window carried (delta.ts, REF): `eventAt` gives
+   * those events (read through the index, from the blocks the chain covers).
    */
-  snapshotAt(offset: number, seq: number): unknown {
-    const chain: { at: number; change: unknown }[] = [];
+  snapshotAt(offset: number, seq: number, eventAt?: (seq: number) => EventBase): unknown {
+    const chain: { at: number; change: unknown; from: number; to: number }[] = [];
     const limit = this.header.snapshotFullEvery ?? 1;
     let at = offset;
     let want = seq;
@@ -194,7 +196,7 @@ export class TraceReader {
       const d = c.delta!;
       if (chain.length + 1 >= limit) this.badSnapshot(at, offset, seq, `is a delta more than ${limit} snapshots from a whole one (the header's snapshotFullEvery)`);
       if (d.back > at - this.bodyStart) this.badSnapshot(at, offset, seq, `its delta points ${d.back} bytes back, before the first checkpoint`);
-      chain.push({ at, change: d.change });
+      chain.push({ at, change: d.change, from: d.baseSeq, to: want });
       at -= d.back;
       want = d.baseSeq;
     }
@@ -204,7 +206,7 @@ export class TraceReader {
       const deep = plainProblem(chain[i]!.change, 2 * PLAIN_DEPTH_MAX + 2);
       if (deep !== null) this.badSnapshot(chain[i]!.at, offset, seq, deep.endsWith(" deep") ? "its delta nests deeper than any state it could change" : `delta.change${deep}`);
       try {
-        state = applyDelta(state, chain[i]!.change);
+        state = applyDelta(state, chain[i]!.change, "snapshot", windowBytes(chain[i]!.from, chain[i]!.to, eventAt));
       } catch (e) {
         if (!(e instanceof DeltaError)) throw e;
         this.badSnapshot(chain[i]!.at, offset, seq, `its delta does not fit the state it changes: ${e.message}`);
@@ -299,6 +301,17 @@ export class TraceReader {
     const inconsistent = Structure.indexProblem(footer, this.header, this.bodyStart, at);
     return inconsistent === null ? { ...footer, offset: at } : unusable(`the footer at offset ${at} is not a consistent index: ${inconsistent}`);
   }
+}
+
+/** What a delta changing the state after `from` into the one after `to` may name: the byte fields of events `from+1..to`. */
+function windowBytes(from: number, to: number, eventAt: ((seq: number) => EventBase) | undefined): ResolveRef {
+  return (seq, field) => {
+    if (!(seq > from && seq <= to)) return `not an event of the delta's window (${from + 1}..${to})`;
+    if (eventAt === undefined) return "the events were not given";
+    const ev = eventAt(seq) as unknown as Record<string, unknown>;
+    const v = Object.hasOwn(ev, field) ? ev[field] : undefined;
+    return v instanceof Uint8Array ? v : `a ${ev.kind as string} event, with no bytes there`;
+  };
 }
 
 /** Names which part of a trailer is wrong. */

@@ -1,5 +1,6 @@
 import { encodeRecordBody } from "./compression.ts";
 import { encodeDelta } from "./delta.ts";
+import { WindowBytes } from "./window-bytes.ts";
 import { shallowCopy } from "../core/copy.ts";
 import { STATE_HASH_DEFINITION, type StateHashDefinition } from "../core/hash.ts";
 import { mutableCopy } from "../core/reducer.ts";
@@ -86,6 +87,8 @@ export class TraceWriter {
   private readonly formatVersion: number;
   /** The last stored state (a private copy: the caller's state moves on), what the next delta is from. */
   private stored: { offset: number; seq: number; state: unknown; chain: number } | null = null;
+  /** The bytes the events since the last stored state carried, for the next delta to name (null when no snapshot is a delta). */
+  private readonly window: WindowBytes | null;
 
   constructor(
     private readonly sink: ByteSink,
@@ -101,6 +104,7 @@ export class TraceWriter {
     // Format 2 stores every snapshot whole: its layout's chain of one is not an option there.
     this.snapshotFullEvery = (v2 ? undefined : options.snapshotFullEvery) ?? layout.snapshotFullEvery;
     if (!(this.blockEvents >= 1 && this.snapshotEveryBlocks >= 1 && this.snapshotFullEvery >= 1)) throw new RangeError("writer options must be >= 1");
+    this.window = this.snapshotFullEvery > 1 ? new WindowBytes() : null;
     this.emit(MAGIC);
     // What says how this file is laid out and hashed is this writer's, whatever a header copied from
     // another trace carries. Format 2 writes neither field it did not know, so it stays byte for byte.
@@ -126,6 +130,7 @@ export class TraceWriter {
     this.pending.push(ev);
     this.pendingOutcomes.push(outcome);
     this.countsByKind[ev.kind] = (this.countsByKind[ev.kind] ?? 0) + 1;
+    this.window?.note(ev);
     this.events += 1;
     return this.pending.length >= this.blockEvents;
   }
@@ -201,9 +206,10 @@ export class TraceWriter {
     if (prev === null || chain === 0) this.emitRecord(RecordType.checkpoint, body);
     else {
       const { snapshot, ...rest } = body;
-      this.emitRecord(RecordType.checkpoint, { ...rest, delta: { back: offset - prev.offset, baseSeq: prev.seq, change: encodeDelta(prev.state, snapshot) } });
+      this.emitRecord(RecordType.checkpoint, { ...rest, delta: { back: offset - prev.offset, baseSeq: prev.seq, change: encodeDelta(prev.state, snapshot, this.window ?? undefined) } });
     }
-    if (this.snapshotFullEvery === 1) return;
+    if (this.window === null) return;
+    this.window.clear();
     // A private copy: the recorder hands over its live state, which the next events change in place.
     this.stored = { offset, seq: body.seq, state: mutableCopy(body.snapshot), chain };
   }

@@ -1,0 +1,31 @@
+import { REF_BYTES_MIN, type ByteRefs } from "./delta.ts";
+import type { EventBase } from "../core/event.ts";
+
+/**
+ * The byte arrays the events since the last stored state carried, by content: what the next
+ * snapshot delta may name instead of storing (delta.ts, REF). Keyed by the bytes themselves (as a
+ * latin1 string), so a name always stands for exactly the bytes it replaces.
+ */
+export class WindowBytes implements ByteRefs {
+  private readonly byContent = new Map<string, readonly [number, string]>();
+
+  /** Notes the byte fields of an event appended to the window. */
+  note(ev: EventBase): void {
+    const fields = ev as unknown as Record<string, unknown>;
+    for (const k in fields) {
+      const v = fields[k];
+      if (v instanceof Uint8Array && v.length >= REF_BYTES_MIN) this.byContent.set(contentKey(v), [ev.seq, k]);
+    }
+  }
+
+  find(bytes: Uint8Array): readonly [number, string] | undefined {
+    return bytes.length >= REF_BYTES_MIN ? this.byContent.get(contentKey(bytes)) : undefined;
+  }
+
+  /** A state was stored: the next delta's window starts after it. */
+  clear(): void {
+    this.byContent.clear();
+  }
+}
+
+const contentKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1");
