@@ -21,20 +21,22 @@ export function splitTrace(bytes: Uint8Array): EditableRecord[] {
   const b = Buffer.from(bytes);
   const records: EditableRecord[] = [];
   let at = MAGIC.length;
+  let format = 0; // the header is read before the format is known
   while (at + FRAME_BYTES <= b.length && !b.subarray(at, at + 8).equals(Buffer.from("HVSIMEND"))) {
     const type = b.readUInt8(at);
     const length = b.readUInt32LE(at + 1);
     const body = b.subarray(at + FRAME_BYTES, at + FRAME_BYTES + length);
-    records.push({ type, body: decodeRecordBody(body) });
+    records.push({ type, body: decodeRecordBody(body, type, format) });
+    if (type === RecordType.header) format = (records.at(-1)!.body as { formatVersion: number }).formatVersion;
     at += FRAME_BYTES + length;
   }
   return records;
 }
 
-/** Bodies are stored as the file's format stores them (compressed from format 3), as the header says. */
+/** Bodies are stored as the file's format stores them (compressed from format 3, blocks with a byte column from 4), as the header says. */
 const formatOf = (records: readonly EditableRecord[]): number => {
   const h = records.find((r) => r.type === RecordType.header)?.body as { formatVersion?: unknown } | undefined;
-  return typeof h?.formatVersion === "number" ? h.formatVersion : 3;
+  return typeof h?.formatVersion === "number" ? h.formatVersion : 4;
 };
 
 export function assemble(records: readonly EditableRecord[], o: { footer: "keep" | "rebuild" }): Buffer {

@@ -81,7 +81,7 @@ describe("trace format", () => {
     const bytes = recordBytes(smokeScenario, { seed: 3, maxEvents: 10 });
     expect(bytes.subarray(0, 8).equals(MAGIC)).toBe(true);
     const h = readerOf(bytes).header;
-    expect(h).toMatchObject({ magic: "HVSIMTRC", formatVersion: 3, snapshotFullEvery: 16, seed: 3, scenario: { name: "smoke", hash: smokeScenario.hash } });
+    expect(h).toMatchObject({ magic: "HVSIMTRC", formatVersion: 4, snapshotFullEvery: 16, seed: 3, scenario: { name: "smoke", hash: smokeScenario.hash } });
   });
 
   it("refuses a file that is not a trace with TRACE_NOT_A_TRACE", () => {

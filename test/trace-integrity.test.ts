@@ -90,7 +90,7 @@ describe("the end of the file is checked", () => {
     const f = "test/fixtures/format1/smoke-s7.hvt";
     const info = await cli("info", f);
     expect(info.code).toBe(0);
-    expect(info.stdout[0]).toMatch(/format 1: msgpack records, older than this build's 3: read, never written\)$/);
+    expect(info.stdout[0]).toMatch(/format 1: msgpack records, older than this build's 4: read, never written\)$/);
     expect(info.stdout).toContainEqual(expect.stringMatching(/^events {5}600 in 5 blocks/));
     // Its trailer is checked by structure: a flipped offset byte is still found.
     const d = Buffer.from(readFileSync(f));
@@ -258,7 +258,7 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
     // Checkpoint 2's window is events 0..31 (after genesis, up to its own): a name outside it, or of a field that holds no bytes, is damage.
     const cases: [unknown, string][] = [
       [[1, { extra: [4, 40, "data"] }, [], null], "snapshot.extra: refers to the data of event 40: not an event of the delta's window (0..31)"],
-      [[1, { extra: [4, 5, "kind"] }, [], null], "snapshot.extra: refers to the kind of event 5: a hypercall event, with no bytes there"],
+      [[1, { extra: [4, 5, "kind"] }, [], null], "snapshot.extra: refers to the kind of event 5: that event holds no long byte array there"],
       [[1, { extra: [4, "five", "data"] }, [], null], "snapshot.extra: a malformed reference to an event's bytes"],
     ];
     for (const [change, message] of cases) {

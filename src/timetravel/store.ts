@@ -167,6 +167,23 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
     const { ref, hit } = blockFor(i);
     return hit.events[i - ref.first]!;
   };
+  // The long byte fields of the last few blocks a stored state's names were resolved in (a chain's window is 4 blocks).
+  const columns = new Map<number, Map<string, Uint8Array>>();
+  const bytesAt = (i: number, field: string): Uint8Array | undefined => {
+    if (!(Number.isInteger(i) && i >= 0 && i < count)) return undefined;
+    const ref = blocks[refIndex(i)]!;
+    let column = columns.get(ref.index);
+    if (column === undefined) {
+      try {
+        column = reader.blockBytesAt(ref.offset, ref.index, ref.first, ref.count);
+      } catch (e) {
+        return fail(e, ref.index, ref.first);
+      }
+      if (columns.size >= BLOCK_CACHE_MAX) columns.delete(columns.keys().next().value!);
+      columns.set(ref.index, column);
+    }
+    return column.get(`${i} ${field}`);
+  };
   return {
     count,
     damage,
@@ -198,8 +215,9 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       const after = blocks.findIndex((b) => b.first + b.count - 1 === best!.seq);
       try {
         // A delta may name bytes its window's events carried: those are read through this store.
-        return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq, eventAt) };
+        return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq, bytesAt) };
       } catch (e) {
+        if (e instanceof FoundDamage) throw e;
         return fail(e, after + 1, best.seq + 1);
       }
     },

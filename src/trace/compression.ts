@@ -1,6 +1,7 @@
 import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { joinByteColumn, splitByteColumn } from "./byte-column.ts";
 import { decodeBody, encodeBody } from "./codec.ts";
-import { RECORD_BYTES_MAX, RecordType } from "./format.ts";
+import { RECORD_BYTES_MAX, RecordType, type BlockBody } from "./format.ts";
 
 /**
  * Record bodies in trace format 3: the msgpack body (codec.ts) compressed with raw deflate
@@ -35,8 +36,21 @@ export const INFLATED_BYTES_MAX = RECORD_BYTES_MAX;
 /** First format whose bodies (all but the header's) are compressed. */
 export const COMPRESSED_FROM_FORMAT = 3;
 
+/**
+ * First format whose block bodies keep their events' long byte fields in a column after the
+ * compressed events, stored as they are (byte-column.ts):
+ *   0xC1 deflatedLength:u32le deflate-raw(msgpack block with placeholders) msgpack(column)
+ * Measured on long-run (600k events): the column is 3.59 bytes/event packed and 3.55 deflated
+ * (guest data is random), so deflating it bought nothing; laid apart, the events deflate better
+ * (10.62 -> 10.41 bytes/event of blocks), recording deflates a third less, and the bytes a stored
+ * state names (delta.ts, REF) are read without inflating or decoding a single event: 0.26 ms a
+ * block against 1.1 ms to decode it.
+ */
+export const BYTE_COLUMN_FROM_FORMAT = 4;
+
 /** The stored bytes of a record body of `type` in a file of `formatVersion`. */
 export function encodeRecordBody(type: number, value: unknown, formatVersion: number): Uint8Array {
+  if (type === RecordType.block && formatVersion >= BYTE_COLUMN_FROM_FORMAT) return encodeColumnBlock(value as BlockBody);
   const packed = encodeBody(value);
   if (type === RecordType.header || formatVersion < COMPRESSED_FROM_FORMAT) return packed;
   const deflated = deflateRawSync(packed, DEFLATE_OPTIONS);
@@ -46,23 +60,63 @@ export function encodeRecordBody(type: number, value: unknown, formatVersion: nu
   return out;
 }
 
+function encodeColumnBlock(body: BlockBody): Uint8Array {
+  const { events, column } = splitByteColumn(body.events);
+  const deflated = deflateRawSync(encodeBody({ first: body.first, t0: body.t0, events, outcomes: body.outcomes }), DEFLATE_OPTIONS);
+  const stored = encodeBody(column);
+  const out = Buffer.allocUnsafe(5 + deflated.length + stored.length);
+  out[0] = COMPRESSED_TAG;
+  out.writeUInt32LE(deflated.length, 1);
+  deflated.copy(out, 5);
+  out.set(stored, 5 + deflated.length);
+  return out;
+}
+
 /** Why a stored body could not be decoded (the reader names the record and its offset). */
 export class BodyError extends Error {}
 
-/** The value a stored body holds, compressed or not. Throws BodyError when it cannot be decoded. */
-export function decodeRecordBody(stored: Uint8Array): unknown {
-  let packed = stored;
-  if (stored.length > 0 && stored[0] === COMPRESSED_TAG) {
-    try {
-      packed = inflateRawSync(stored.subarray(1), { maxOutputLength: INFLATED_BYTES_MAX });
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      throw new BodyError(code === "ERR_BUFFER_TOO_LARGE" ? `its compressed body inflates past ${INFLATED_BYTES_MAX} bytes` : "its compressed body does not inflate");
-    }
+/**
+ * The value a stored body of `type` holds in a file of `formatVersion` (a header's, read before the
+ * format is known, is plain msgpack in every format), compressed or not. Throws BodyError when it
+ * cannot be decoded.
+ */
+export function decodeRecordBody(stored: Uint8Array, type: number, formatVersion: number): unknown {
+  if (type === RecordType.block && formatVersion >= BYTE_COLUMN_FROM_FORMAT) {
+    const { deflated, column } = columnParts(stored);
+    const block = unpack(inflate(deflated), "its events inflate to bytes that are not msgpack") as Record<string, unknown>;
+    const problem = joinByteColumn(block, unpack(column, "its byte column is not msgpack"));
+    if (problem !== null) throw new BodyError(problem);
+    return block;
   }
+  if (stored.length === 0 || stored[0] !== COMPRESSED_TAG) return unpack(stored, "");
+  return unpack(inflate(stored.subarray(1)), "its body inflates to bytes that are not msgpack");
+}
+
+/** The byte column alone of a format 4 block body: what a stored state's names are read from, no event decoded. */
+export function decodeByteColumn(stored: Uint8Array): unknown {
+  return unpack(columnParts(stored).column, "its byte column is not msgpack");
+}
+
+function columnParts(stored: Uint8Array): { deflated: Uint8Array; column: Uint8Array } {
+  if (stored.length < 5 || stored[0] !== COMPRESSED_TAG) throw new BodyError("a block body without its compressed events and byte column");
+  const n = Buffer.from(stored.buffer, stored.byteOffset, stored.length).readUInt32LE(1);
+  if (5 + n > stored.length) throw new BodyError(`its compressed events claim ${n} bytes, past the end of the body`);
+  return { deflated: stored.subarray(5, 5 + n), column: stored.subarray(5 + n) };
+}
+
+function inflate(deflated: Uint8Array): Uint8Array {
+  try {
+    return inflateRawSync(deflated, { maxOutputLength: INFLATED_BYTES_MAX });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new BodyError(code === "ERR_BUFFER_TOO_LARGE" ? `its compressed body inflates past ${INFLATED_BYTES_MAX} bytes` : "its compressed body does not inflate");
+  }
+}
+
+function unpack(packed: Uint8Array, why: string): unknown {
   try {
     return decodeBody(packed);
   } catch {
-    throw new BodyError(packed === stored ? "" : "its body inflates to bytes that are not msgpack");
+    throw new BodyError(why);
   }
 }

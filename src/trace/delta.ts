@@ -1,5 +1,5 @@
 /**
- * Snapshot deltas (trace format 3): a stored snapshot is the change from the snapshot stored before
+ * Snapshot deltas (trace formats 3 and 4): a stored snapshot is the change from the snapshot stored before
  * it, so what a trace stores per snapshot is what the state wrote since, not the whole state again.
  *
  * A change is plain data (it is packed like any record body), one of:
@@ -12,7 +12,7 @@
  *   [REF, seq, field]                    a byte array equal to the `field` of event `seq`
  * and `null` for no change at all. A byte run may also be [offset, seq, field].
  *
- * REF is content addressing across records: what a stored state wrote since the one before was, for
+ * REF (format 4) is content addressing across records: what a stored state wrote since the one before was, for
  * the most part, carried by an event in between (a guest's `vm_mem_write` of 512 random bytes that
  * crosvm then copies into a disk sector), so the delta names that event instead of repeating the
  * bytes. Only events of the delta's own window (after the state it changes, up to its own) may be

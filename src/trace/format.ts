@@ -2,14 +2,16 @@ import { crc32 } from "node:zlib";
 import type { StateHashDefinition } from "../core/hash.ts";
 
 /**
- * The hvsim trace file ("HVT"), format version 3 (versions 1 and 2 are still read).
+ * The hvsim trace file ("HVT"), format version 4 (versions 1 to 3 are still read).
  *
  *   file    := MAGIC header genesis (block checkpoint)* footer trailer
  *   MAGIC   := "HVSIMTRC" (8 bytes)
  *   record  := type:u8  length:u32le  crc32:u32le  body[length]
  *   body    := msgpack value                          (the header; every body of formats 1 and 2)
- *            | 0xC1 deflate-raw(msgpack value)        (every other body of format 3: compression.ts)
- *   trailer := "HVSIMEND" footerOffset:u64le crc32:u32le             (formats 2, 3: 20 bytes, the CRC-32
+ *            | 0xC1 deflate-raw(msgpack value)        (every other body from format 3: compression.ts)
+ *            | 0xC1 n:u32le deflate-raw(msgpack block)[n] msgpack(byte column)
+ *                                                      (a block body from format 4: byte-column.ts)
+ *   trailer := "HVSIMEND" footerOffset:u64le crc32:u32le             (formats 2 to 4: 20 bytes, the CRC-32
  *              of its first 16; format 1: the first 16 bytes only)
  *
  * The first record is the header; then the genesis checkpoint; then blocks of events with their
@@ -24,9 +26,9 @@ export const MAGIC = Buffer.from("HVSIMTRC", "latin1");
 export const TRAILER_MAGIC = Buffer.from("HVSIMEND", "latin1");
 export const FRAME_BYTES = 9;
 /** The format this build writes. */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** The formats this build reads. */
-export const FORMATS_READ: readonly number[] = [1, 2, 3];
+export const FORMATS_READ: readonly number[] = [1, 2, 3, 4];
 /** A record body larger than this is damage, not data: it bounds what a reader will allocate. */
 export const RECORD_BYTES_MAX = 256 * 1024 * 1024;
 

@@ -1,4 +1,4 @@
-import { BodyError, decodeRecordBody } from "./compression.ts";
+import { BYTE_COLUMN_FROM_FORMAT, BodyError, decodeByteColumn, decodeRecordBody } from "./compression.ts";
 import { DeltaError, applyDelta, type ResolveRef } from "./delta.ts";
 import {
   FRAME_BYTES,
@@ -88,7 +88,7 @@ export class TraceReader {
     if (magic.length < MAGIC.length || !Buffer.from(magic).equals(MAGIC)) {
       die("TRACE_NOT_A_TRACE", `${source.name}: not an hvsim trace (no HVSIMTRC magic at offset 0)`, { offset: 0 });
     }
-    const r = readRecord(source, MAGIC.length);
+    const r = readRecord(source, MAGIC.length, 0);
     if (!r.ok) die(r.damage.code, `${source.name}: cannot read the trace header: ${r.damage.message}`, { offset: MAGIC.length });
     if (r.record.type !== RecordType.header) {
       die("TRACE_MALFORMED", `${source.name}: the first record at offset ${MAGIC.length} is not a trace header`, { offset: MAGIC.length });
@@ -109,7 +109,7 @@ export class TraceReader {
         this.damage = s.incomplete(offset, "");
         return;
       }
-      const r = readRecord(this.source, offset);
+      const r = readRecord(this.source, offset, this.formatVersion);
       if (!r.ok) {
         this.damage = this.classify(r, s);
         return;
@@ -159,7 +159,7 @@ export class TraceReader {
    * there is a trace error naming the offset (for seeking, which reads blocks through the index).
    */
   blockAt(offset: number, index: number, first: number, count: number): Extract<TraceItem, { type: "block" }> {
-    const r = readRecord(this.source, offset);
+    const r = readRecord(this.source, offset, this.formatVersion);
     if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: block ${index}: ${r.damage.message}`, { offset, block: index });
     const item = r.record.type === RecordType.block ? toItem(r.record, index, this.header.blockEvents) : `a ${recordTypeName(r.record.type)} record, not a block`;
     const problem =
@@ -171,15 +171,46 @@ export class TraceReader {
   }
 
   /**
+   * The long byte fields of the events of the block a footer entry points at, by `${seq} ${field}`:
+   * what a stored state's names (delta.ts, REF) resolve to. From format 4 only the block's byte
+   * column is read (no event decoded; the rebuilt state is checked against its hash all the same);
+   * before it, the block is read whole.
+   */
+  blockBytesAt(offset: number, index: number, first: number, count: number): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    if (this.formatVersion < BYTE_COLUMN_FROM_FORMAT) {
+      for (const ev of this.blockAt(offset, index, first, count).events) {
+        const fields = ev as unknown as Record<string, unknown>;
+        for (const k in fields) if (fields[k] instanceof Uint8Array) out.set(`${ev.seq} ${k}`, fields[k] as Uint8Array);
+      }
+      return out;
+    }
+    const r = decodeFrame(readFrame(this.source, offset), (body, type) => (type === RecordType.block ? decodeByteColumn(body) : null));
+    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: block ${index}: ${r.damage.message}`, { offset, block: index });
+    const column = r.record.body;
+    if (r.record.type !== RecordType.block || !Array.isArray(column) || column.length % 3 !== 0) {
+      die("TRACE_MALFORMED", `${this.source.name}: the block record at offset ${offset}: ${r.record.type !== RecordType.block ? `a ${recordTypeName(r.record.type)} record, not a block` : "its byte column is not a list of (event, field, bytes) entries"}`, { offset, block: index });
+    }
+    for (let j = 0; j < column.length; j += 3) {
+      const [i, field, bytes] = [column[j], column[j + 1], column[j + 2]];
+      if (!(Number.isSafeInteger(i) && (i as number) >= 0 && (i as number) < count && typeof field === "string" && bytes instanceof Uint8Array)) {
+        die("TRACE_MALFORMED", `${this.source.name}: the block record at offset ${offset}: byte column entry ${j / 3} is not (an event of the block, a field, bytes)`, { offset, block: index });
+      }
+      out.set(`${first + (i as number)} ${field}`, bytes);
+    }
+    return out;
+  }
+
+  /**
    * The full state stored at the checkpoint at `offset` (after event `seq`), checked to hash to the
    * checkpoint's own hash: a snapshot is a seek target, so it must be the state it claims to be.
    * A state stored as a delta (format 3) is rebuilt through its chain: each delta names the
    * checkpoint it changes (bytes back, and its event index), back to a whole snapshot at most
    * `snapshotFullEvery` records away; every record on the way is read and checked like any other.
-   * A delta may name bytes an event of its own window carried (delta.ts, REF): `eventAt` gives
-   * those events (read through the index, from the blocks the chain covers).
+   * A delta may name bytes an event of its own window carried (delta.ts, REF): `bytesAt` gives
+   * them (read through the index from the blocks the chain covers, blockBytesAt).
    */
-  snapshotAt(offset: number, seq: number, eventAt?: (seq: number) => EventBase): unknown {
+  snapshotAt(offset: number, seq: number, bytesAt?: (seq: number, field: string) => Uint8Array | undefined): unknown {
     const chain: { at: number; change: unknown; from: number; to: number }[] = [];
     const limit = this.header.snapshotFullEvery ?? 1;
     let at = offset;
@@ -206,7 +237,7 @@ export class TraceReader {
       const deep = plainProblem(chain[i]!.change, 2 * PLAIN_DEPTH_MAX + 2);
       if (deep !== null) this.badSnapshot(chain[i]!.at, offset, seq, deep.endsWith(" deep") ? "its delta nests deeper than any state it could change" : `delta.change${deep}`);
       try {
-        state = applyDelta(state, chain[i]!.change, "snapshot", windowBytes(chain[i]!.from, chain[i]!.to, eventAt));
+        state = applyDelta(state, chain[i]!.change, "snapshot", windowBytes(chain[i]!.from, chain[i]!.to, bytesAt));
       } catch (e) {
         if (!(e instanceof DeltaError)) throw e;
         this.badSnapshot(chain[i]!.at, offset, seq, `its delta does not fit the state it changes: ${e.message}`);
@@ -222,7 +253,7 @@ export class TraceReader {
 
   /** The checkpoint at `at`, after event `want`, holding a snapshot or a delta (one link of a chain that ends at `offset`). */
   private storedStateAt(at: number, want: number, offset: number, seq: number): CheckpointBody {
-    const r = readRecord(this.source, at);
+    const r = readRecord(this.source, at, this.formatVersion);
     if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${want}${at === offset ? "" : ` (the state the one after event ${seq} is built from)`}: ${r.damage.message}`, { offset: at });
     const c = r.record.body as CheckpointBody;
     const problem =
@@ -291,7 +322,7 @@ export class TraceReader {
     const end = this.source.size - n;
     const at = Number(Buffer.from(this.source.read(end, n)).readBigUInt64LE(8));
     if (at < this.bodyStart || at >= end) return unusable(`the trailer points at offset ${at}, outside the file's records`);
-    const r = readRecord(this.source, at);
+    const r = readRecord(this.source, at, this.formatVersion);
     if (!r.ok) return unusable(`the footer the trailer points at: ${r.damage.message}`);
     if (r.record.type !== RecordType.footer) return unusable(`the trailer points at a ${recordTypeName(r.record.type)} record at offset ${at}, not a footer`);
     if (r.record.end !== end) return unusable(`the footer at offset ${at} does not end where the trailer starts`);
@@ -304,13 +335,11 @@ export class TraceReader {
 }
 
 /** What a delta changing the state after `from` into the one after `to` may name: the byte fields of events `from+1..to`. */
-function windowBytes(from: number, to: number, eventAt: ((seq: number) => EventBase) | undefined): ResolveRef {
+function windowBytes(from: number, to: number, bytesAt: ((seq: number, field: string) => Uint8Array | undefined) | undefined): ResolveRef {
   return (seq, field) => {
     if (!(seq > from && seq <= to)) return `not an event of the delta's window (${from + 1}..${to})`;
-    if (eventAt === undefined) return "the events were not given";
-    const ev = eventAt(seq) as unknown as Record<string, unknown>;
-    const v = Object.hasOwn(ev, field) ? ev[field] : undefined;
-    return v instanceof Uint8Array ? v : `a ${ev.kind as string} event, with no bytes there`;
+    if (bytesAt === undefined) return "the events were not given";
+    return bytesAt(seq, field) ?? "that event holds no long byte array there";
   };
 }
 
@@ -327,7 +356,15 @@ type ReadDamage = Omit<Damage, "block" | "eventsBefore">;
 /** `claims`: for a body cut short, what its frame claimed (a wrong length when the file is not cut). */
 type ReadResult = { ok: true; record: RawRecord } | { ok: false; damage: ReadDamage; claims?: string };
 
-function readRecord(source: ByteSource, offset: number): ReadResult {
+/** The record at `offset`, framing and checksum checked, its body decoded as a file of `formatVersion` stores it (0: the header, read before the format is known). */
+function readRecord(source: ByteSource, offset: number, formatVersion: number): ReadResult {
+  return decodeFrame(readFrame(source, offset), (body, type) => decodeRecordBody(body, type, formatVersion));
+}
+
+type FrameResult = { ok: true; type: number; offset: number; end: number; body: Uint8Array } | Extract<ReadResult, { ok: false }>;
+
+/** A record's framing and stored body, checked against its checksum; the body not yet decoded. */
+function readFrame(source: ByteSource, offset: number): FrameResult {
   const head = Buffer.from(source.read(offset, FRAME_BYTES));
   if (head.length < FRAME_BYTES) {
     return damaged("TRACE_TRUNCATED", offset, `the record at offset ${offset} is cut short (${head.length} of its ${FRAME_BYTES} framing bytes)`);
@@ -352,17 +389,23 @@ function readRecord(source: ByteSource, offset: number): ReadResult {
   if (checksum(body) !== crc) {
     return damaged("TRACE_CHECKSUM", offset, `checksum mismatch in the ${recordTypeName(type)} record at offset ${offset}`);
   }
-  let value: unknown;
-  try {
-    value = decodeRecordBody(body);
-  } catch (e) {
-    const why = e instanceof BodyError && e.message !== "" ? `: ${e.message}` : "";
-    return damaged("TRACE_MALFORMED", offset, `undecodable ${recordTypeName(type)} record at offset ${offset}${why}`);
-  }
-  return { ok: true, record: { type, offset, end: offset + FRAME_BYTES + length, body: value } };
+  return { ok: true, type, offset, end: offset + FRAME_BYTES + length, body };
 }
 
-function damaged(code: Damage["code"], offset: number, message: string): ReadResult {
+/** A checked frame's body decoded by `decode` (a BodyError is the record's damage). */
+function decodeFrame(f: FrameResult, decode: (body: Uint8Array, type: number) => unknown): ReadResult {
+  if (!f.ok) return f;
+  let value: unknown;
+  try {
+    value = decode(f.body, f.type);
+  } catch (e) {
+    const why = e instanceof BodyError && e.message !== "" ? `: ${e.message}` : "";
+    return damaged("TRACE_MALFORMED", f.offset, `undecodable ${recordTypeName(f.type)} record at offset ${f.offset}${why}`);
+  }
+  return { ok: true, record: { type: f.type, offset: f.offset, end: f.end, body: value } };
+}
+
+function damaged(code: Damage["code"], offset: number, message: string): Extract<ReadResult, { ok: false }> {
   return { ok: false, damage: { code, offset, message } };
 }
 

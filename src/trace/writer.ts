@@ -26,14 +26,15 @@ export interface WriterOptions {
   /** Every Nth stored snapshot is a whole state; the ones between are deltas from the one before. */
   readonly snapshotFullEvery?: number;
   /**
-   * The format to write: this build's (3), or 2, byte for byte what format 2 writers wrote
-   * (uncompressed, every snapshot whole), for benchmarks against it and for tools that need it.
+   * The format to write: this build's (4); or 3 or 2, byte for byte what their writers wrote (3:
+   * no byte column and no names in deltas; 2: uncompressed, every snapshot whole), for benchmarks
+   * against them and for tools that need them.
    */
-  readonly formatVersion?: 2 | 3;
+  readonly formatVersion?: 2 | 3 | 4;
 }
 
 /**
- * The state hash definition a trace of this format carries: this build's for format 3, and 1 (the
+ * The state hash definition a trace of this format carries: this build's from format 3, and 1 (the
  * only one format 2 writers knew) for format 2, so a format 2 file written for comparison is byte for
  * byte what they wrote. The recorder hashes with it.
  */
@@ -60,6 +61,9 @@ export const SNAPSHOT_EVERY_BLOCKS = 4;
  * about 0.6 bytes/event and a seek reads a chain of at most 16 (docs/architecture.md).
  */
 export const SNAPSHOT_FULL_EVERY = 16;
+
+/** First format whose deltas name the bytes an event of their window carried (delta.ts, REF). */
+const NAMES_FROM_FORMAT = 4;
 
 /** Each format's default layout: format 2 the one its writers used, every snapshot whole. */
 const FORMAT_3_LAYOUT = { blockEvents: BLOCK_EVENTS, snapshotEveryBlocks: SNAPSHOT_EVERY_BLOCKS, snapshotFullEvery: SNAPSHOT_FULL_EVERY } as const;
@@ -104,7 +108,7 @@ export class TraceWriter {
     // Format 2 stores every snapshot whole: its layout's chain of one is not an option there.
     this.snapshotFullEvery = (v2 ? undefined : options.snapshotFullEvery) ?? layout.snapshotFullEvery;
     if (!(this.blockEvents >= 1 && this.snapshotEveryBlocks >= 1 && this.snapshotFullEvery >= 1)) throw new RangeError("writer options must be >= 1");
-    this.window = this.snapshotFullEvery > 1 ? new WindowBytes() : null;
+    this.window = this.snapshotFullEvery > 1 && this.formatVersion >= NAMES_FROM_FORMAT ? new WindowBytes() : null;
     this.emit(MAGIC);
     // What says how this file is laid out and hashed is this writer's, whatever a header copied from
     // another trace carries. Format 2 writes neither field it did not know, so it stays byte for byte.
@@ -208,8 +212,8 @@ export class TraceWriter {
       const { snapshot, ...rest } = body;
       this.emitRecord(RecordType.checkpoint, { ...rest, delta: { back: offset - prev.offset, baseSeq: prev.seq, change: encodeDelta(prev.state, snapshot, this.window ?? undefined) } });
     }
-    if (this.window === null) return;
-    this.window.clear();
+    if (this.snapshotFullEvery === 1) return;
+    this.window?.clear();
     // A private copy: the recorder hands over its live state, which the next events change in place.
     this.stored = { offset, seq: body.seq, state: mutableCopy(body.snapshot), chain };
   }

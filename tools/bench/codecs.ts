@@ -16,7 +16,7 @@ import { decodeRecordBody } from "../../src/trace/compression.ts";
 import { FRAME_BYTES, MAGIC, RecordType } from "../../src/trace/format.ts";
 
 const events = Number(process.argv[2] ?? 200_000);
-const recordAs = (formatVersion: 2 | 3): Buffer => {
+const recordAs = (formatVersion: 2 | 3 | 4): Buffer => {
   const sink = memorySink();
   record(resolveScenario("long-run"), sink, { seed: 1, maxEvents: events, formatVersion });
   return sink.bytes();
@@ -43,7 +43,7 @@ const v2 = recordAs(2);
 const v3 = recordAs(3);
 const v2Bodies = bodiesOf(v2);
 // The format 3 content as msgpack (deltas in place of whole snapshots), to compress each way.
-const packed: Body[] = bodiesOf(v3).map((b) => ({ type: b.type, body: Buffer.from(encodeBody(decodeRecordBody(b.body))) }));
+const packed: Body[] = bodiesOf(v3).map((b) => ({ type: b.type, body: Buffer.from(encodeBody(decodeRecordBody(b.body, b.type, 3))) }));
 
 interface Codec {
   name: string;

@@ -15,6 +15,7 @@ const FORMAT_NOTES: Readonly<Record<number, string>> = {
   1: ": msgpack records",
   2: ": msgpack records, checksummed trailer",
   3: ": deflate-compressed records, snapshots as deltas",
+  4: ": deflate-compressed events with a byte column, snapshots as deltas naming event bytes",
 };
 
 /** What each state hash definition is (docs/architecture.md "State hash"): verifiers use the one a trace names. */
