@@ -3,12 +3,15 @@
  * bytes after the end, and a corpus of traces edited by hand with every checksum right, each run
  * through every command that reads a trace.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
 import { RecordType, recordTypeName } from "../src/trace/format.ts";
 import { seekerForTrace } from "../src/timetravel/open.ts";
+import { openTraceFile } from "../src/cli/target.ts";
+import { TraceReader } from "../src/trace/reader.ts";
+import { memoryIo } from "../src/cli/io.ts";
 import { cli, hasStackTrace, readerOf, recordBytes, tempDir } from "./helpers.ts";
 import { assemble, indexOfType, nestedList, rawBody, splitTrace, type EditableRecord } from "./trace-edit.ts";
 
@@ -84,6 +87,37 @@ describe("the end of the file is checked", () => {
       expect(info.stdout).toContainEqual(expect.stringMatching(new RegExp(`^integrity  DAMAGED at byte offset ${bytes.length} `)));
       expect((await cli("check", f)).code).toBe(2);
     }
+  });
+
+  it("replay and check decode a trace once: the count from its footer, damage in a block said when the stream meets it", async () => {
+    const io = memoryIo();
+    const whole = openTraceFile(io, original, { reads: "streamed" });
+    expect([whole.store.index, whole.count, whole.damage, io.stderr]).toEqual(["footer", 60, null, []]);
+    whole.close();
+    // One pass over the records: the replay's own (an opening scan would be a second).
+    const passes = vi.spyOn(TraceReader.prototype, "items");
+    for (const cmd of ["replay", "check"]) expect((await cli(cmd, original)).code, cmd).toBe(0);
+    expect(passes).toHaveBeenCalledTimes(2);
+    passes.mockRestore();
+    // A flipped byte inside block 2 (its checksum no longer matches), the footer and trailer intact.
+    const at = readerOf(bytes).footer()!.blocks[2]![0];
+    const d = Buffer.from(bytes);
+    d[at + 20]! ^= 0x5a;
+    const f = write("block2-flip.hvt", d);
+    for (const cmd of ["replay", "check"]) {
+      const r = await cli(cmd, f);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toEqual([`hvsim: ${f}: damaged at byte offset ${at} (block 2): checksum mismatch in the block record at offset ${at}; using the 32 whole events before it`]);
+      if (cmd === "replay") expect(r.stdout.at(-1)).toMatch(/^replayed 32 events on the fast path/);
+    }
+    // Without a usable footer the scan is the index, and nothing more is said than the damage.
+    const cut = write("no-trailer.hvt", bytes.subarray(0, bytes.length - 3));
+    const io2 = memoryIo();
+    const scanned = openTraceFile(io2, cut, { reads: "streamed", incomplete: "offer" });
+    expect([scanned.store.index, scanned.count, scanned.damage?.code]).toEqual(["scan", 60, "TRACE_INCOMPLETE"]);
+    expect(io2.stderr).toHaveLength(1);
+    expect(io2.stderr[0]).not.toContain("no usable footer index");
+    scanned.close();
   });
 
   it("a format 1 trace (no trailer checksum) still reads, replays, and says its format", async () => {

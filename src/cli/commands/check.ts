@@ -77,7 +77,7 @@ function checkTraceFile(io: Io, target: string, opts: CheckOpts): number {
       if (r.violation !== null && !opts.json) printNextSteps(io, violationNextSteps("hvsim", target, r.violation.invariant, r.violation.index));
       return damage !== null && code === EXIT.ok && !accepted ? EXIT.input : code;
     },
-    { incomplete },
+    { incomplete, reads: "streamed" },
   );
 }
 

@@ -51,7 +51,7 @@ export function runReplay(io: Io, file: string, path: "fast" | "pure", invariant
       return { code: EXIT.input, result };
     }
     return { code: exitAfterDamage(trace, EXIT.ok, false, incomplete), result };
-  }, { incomplete });
+  }, { incomplete, reads: "streamed" });
 }
 
 export function registerReplay(program: Command, io: Io, setCode: (c: number) => void): void {
