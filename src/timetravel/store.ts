@@ -66,6 +66,17 @@ interface BlockRef {
 /** Decoded blocks kept at once (least recently used dropped): stepping back and forth near a block boundary never re-decodes. */
 const BLOCK_CACHE_MAX = 4;
 
+/** `cache`'s value for `key` (made by `make` when missing), kept among the BLOCK_CACHE_MAX most recently used. */
+function recent<V>(cache: Map<number, V>, key: number, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (cache.size >= BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  } else cache.delete(key);
+  cache.set(key, v);
+  return v;
+}
+
 /**
  * The one message for an event index outside a trace, naming the damage when that is why the
  * trace ends early: every tool that takes an index (`state --at`, `log --from`, `goto`) says this.
@@ -155,13 +166,7 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
   const blockFor = (i: number) => {
     if (!(Number.isInteger(i) && i >= 0 && i < count)) outOfRange(i, count, damage);
     const ref = blocks[refIndex(i)]!;
-    let hit = cache.get(ref.index);
-    if (hit === undefined) {
-      hit = read(ref);
-      if (cache.size >= BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value!);
-    } else cache.delete(ref.index);
-    cache.set(ref.index, hit);
-    return { ref, hit };
+    return { ref, hit: recent(cache, ref.index, () => read(ref)) };
   };
   const eventAt = (i: number): EventBase => {
     const { ref, hit } = blockFor(i);
@@ -172,16 +177,13 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
   const bytesAt = (i: number, field: string): Uint8Array | undefined => {
     if (!(Number.isInteger(i) && i >= 0 && i < count)) return undefined;
     const ref = blocks[refIndex(i)]!;
-    let column = columns.get(ref.index);
-    if (column === undefined) {
+    const column = recent(columns, ref.index, () => {
       try {
-        column = reader.blockBytesAt(ref.offset, ref.index, ref.first, ref.count);
+        return reader.blockBytesAt(ref.offset, ref.index, ref.first, ref.count);
       } catch (e) {
         return fail(e, ref.index, ref.first);
       }
-      if (columns.size >= BLOCK_CACHE_MAX) columns.delete(columns.keys().next().value!);
-      columns.set(ref.index, column);
-    }
+    });
     return column.get(`${i} ${field}`);
   };
   return {

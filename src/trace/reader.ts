@@ -172,19 +172,13 @@ export class TraceReader {
 
   /**
    * The long byte fields of the events of the block a footer entry points at, by `${seq} ${field}`:
-   * what a stored state's names (delta.ts, REF) resolve to. From format 4 only the block's byte
-   * column is read (no event decoded; the rebuilt state is checked against its hash all the same);
-   * before it, the block is read whole.
+   * what a stored state's names (delta.ts, REF) resolve to. Only the block's byte column is read
+   * (no event decoded; the rebuilt state is checked against its hash all the same). Names came
+   * with the column in format 4: before it there are none to resolve.
    */
   blockBytesAt(offset: number, index: number, first: number, count: number): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
-    if (this.formatVersion < BYTE_COLUMN_FROM_FORMAT) {
-      for (const ev of this.blockAt(offset, index, first, count).events) {
-        const fields = ev as unknown as Record<string, unknown>;
-        for (const k in fields) if (fields[k] instanceof Uint8Array) out.set(`${ev.seq} ${k}`, fields[k] as Uint8Array);
-      }
-      return out;
-    }
+    if (this.formatVersion < BYTE_COLUMN_FROM_FORMAT) return out;
     const r = decodeFrame(readFrame(this.source, offset), (body, type) => (type === RecordType.block ? decodeByteColumn(body) : null));
     if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: block ${index}: ${r.damage.message}`, { offset, block: index });
     const column = r.record.body;
