@@ -69,6 +69,19 @@ describe("trace format", () => {
     );
   });
 
+  it("decodes events with the same keys in the same order before and after times leave the small-integer range", () => {
+    // Blocks past 2^31 ns are rebuilt as copies (reader.ts toBlock): what a reader sees must not change.
+    const fields = { vm: 3, vcpu: 1, ipa: 0x8000_0000n };
+    const near = (start: number) => [0, 1, 2, 3].map((i) => ({ kind: "alpha", dt: i === 0 ? start : 7, fields, outcome: { x: i } }));
+    for (const start of [1_000, 3_000_000_000, 2 ** 31 - 10]) {
+      const { bytes, written } = writeEvents(near(start), 2);
+      const read = [...readerOf(bytes).events()].map((r) => r.ev);
+      expect(read).toEqual(written);
+      expect(read.map((e) => Object.keys(e))).toEqual(read.map(() => ["vm", "vcpu", "ipa", "kind", "t", "seq"]));
+      expect(read.map((e) => e.t)).toEqual([start, start + 7, start + 14, start + 21]);
+    }
+  });
+
   it("is byte-identical for the same scenario and seed, and differs for another seed", () => {
     const a = recordBytes(smokeScenario, { seed: 7 });
     const b = recordBytes(smokeScenario, { seed: 7 });
