@@ -38,5 +38,14 @@ describe("the built CLI (dist/cli/hvsim.mjs)", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^reproduced: yes /m);
+
+    // Replay in segments runs them on threads from the bundle (the sources run them in turn):
+    // the same lines as one pass, and no note that a segment could not run.
+    const long = join(dir, "lr.hvt");
+    expect(built("record", "long-run", "--max-events", "40000", "--block-events", "1024", "-o", long).status).toBe(0);
+    const [threads, one] = [built("replay", long, "--jobs", "3"), built("replay", long, "--jobs", "1")];
+    expect([threads.status, threads.stderr]).toEqual([0, ""]);
+    expect(threads.stdout).toBe(one.stdout);
+    expect(threads.stdout).toMatch(/^replayed 40000 events on the fast path: 40000 outcomes and 41 checkpoint hashes verified/m);
   }, 60_000);
 });

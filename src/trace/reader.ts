@@ -245,6 +245,20 @@ export class TraceReader {
     return state;
   }
 
+  /**
+   * The checkpoint record a footer entry points at (after event `seq`), checked (its schema, and
+   * that it is after that event): a replay that starts inside a trace reads the hashes to verify
+   * from these.
+   */
+  checkpointAt(offset: number, seq: number): CheckpointBody {
+    const r = readRecord(this.source, offset, this.formatVersion);
+    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${seq}: ${r.damage.message}`, { offset });
+    const c = r.record.body as CheckpointBody;
+    const problem = r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint` : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the index says ${seq}` : null);
+    if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: ${problem}`, { offset });
+    return c;
+  }
+
   /** The checkpoint at `at`, after event `want`, holding a snapshot or a delta (one link of a chain that ends at `offset`). */
   private storedStateAt(at: number, want: number, offset: number, seq: number): CheckpointBody {
     const r = readRecord(this.source, at, this.formatVersion);

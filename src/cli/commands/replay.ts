@@ -1,5 +1,9 @@
 import type { Command } from "commander";
-import { exitAfterDamage, incompleteOption, reportDamage, withTrace } from "../target.ts";
+import { exitAfterDamage, incompleteOption, reportDamage, withTrace, type IncompletePolicy } from "../target.ts";
+import { JOBS_MAX, defaultJobs, segmentBounds, verifyInSegments } from "../segments.ts";
+import { die } from "../../core/errors.ts";
+import { parseIntOption } from "../files.ts";
+import type { OpenedTrace } from "../../timetravel/open.ts";
 import { verifyTrace, type VerifyResult } from "../../trace/verify.ts";
 import { progressLine, type Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
@@ -21,17 +25,42 @@ function replayProgress(io: Io, total: number): (seq: number) => void {
   };
 }
 
+type ReplayResult = Omit<VerifyResult, "state">;
+
 /** Replays a trace and says how many events verified, or names the first divergent event. */
-export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean, allowIncomplete = false): { code: number; result: VerifyResult } {
+export function runReplay(io: Io, file: string, path: "fast" | "pure", invariants: boolean, allowIncomplete = false): { code: number; result: ReplayResult } {
   const incomplete = incompleteOption(allowIncomplete);
-  return withTrace(io, file, (trace) => {
-    const onCheckpoint = io.isTTY ? replayProgress(io, trace.count) : undefined;
-    const result = verifyTrace(trace.reader, {
-      path,
-      invariants: invariants ? "every" : "off",
-      ...(trace.damage === null ? {} : { until: trace.count - 1 }),
-      ...(onCheckpoint === undefined ? {} : { onCheckpoint }),
-    });
+  return withTrace(io, file, (trace) => reportReplay(io, file, trace, onePass(io, trace, path, invariants), path, incomplete), { incomplete, reads: "streamed" });
+}
+
+/**
+ * The same, in `jobs` segments replayed at once from the trace's stored states (segments.ts) when
+ * the trace is long enough and whole; in one pass otherwise.
+ */
+export async function runReplayJobs(io: Io, file: string, path: "fast" | "pure", invariants: boolean, allowIncomplete: boolean, jobs: number, asked: boolean): Promise<{ code: number; result: ReplayResult }> {
+  const incomplete = incompleteOption(allowIncomplete);
+  return withTrace(io, file, async (trace) => {
+    // Asked for (--jobs), segments are used however short the trace; by default only where they pay.
+    const bounds = segmentBounds(trace, jobs, asked ? 0 : undefined);
+    const onProgress = io.isTTY ? replayProgress(io, trace.count) : undefined;
+    const r = bounds.length > 2 ? await verifyInSegments(trace, file, bounds, path, invariants, onProgress === undefined ? undefined : (n) => onProgress(n - 1)) : null;
+    // Damage met on the way: one pass finds it and says what it is. A segment that could not run is said here.
+    if (r !== null && "fallback" in r && r.fallback === "segment") io.err(`hvsim: note: ${r.why}; replaying in one pass`);
+    return reportReplay(io, file, trace, r === null || "fallback" in r ? onePass(io, trace, path, invariants) : r, path, incomplete);
+  }, { incomplete, reads: "streamed" });
+}
+
+function onePass(io: Io, trace: OpenedTrace, path: "fast" | "pure", invariants: boolean): ReplayResult {
+  const onCheckpoint = io.isTTY ? replayProgress(io, trace.count) : undefined;
+  return verifyTrace(trace.reader, {
+    path,
+    invariants: invariants ? "every" : "off",
+    ...(trace.damage === null ? {} : { until: trace.count - 1 }),
+    ...(onCheckpoint === undefined ? {} : { onCheckpoint }),
+  });
+}
+
+function reportReplay(io: Io, file: string, trace: OpenedTrace, result: ReplayResult, path: "fast" | "pure", incomplete: IncompletePolicy): { code: number; result: ReplayResult } {
     if (io.isTTY) io.progress("");
     if (result.modelVersionRecorded !== null) {
       io.out(`note: recorded by ${result.modelVersionRecorded}, replaying with ${hvModel.version}; differences show as divergences`);
@@ -51,7 +80,6 @@ export function runReplay(io: Io, file: string, path: "fast" | "pure", invariant
       return { code: EXIT.input, result };
     }
     return { code: exitAfterDamage(trace, EXIT.ok, false, incomplete), result };
-  }, { incomplete, reads: "streamed" });
 }
 
 export function registerReplay(program: Command, io: Io, setCode: (c: number) => void): void {
@@ -63,12 +91,16 @@ export function registerReplay(program: Command, io: Io, setCode: (c: number) =>
     .option("--check", "also run every invariant after every event")
     .option("--json", "print the result as JSON")
     .option("--allow-incomplete", "accept an unfinished recording (no footer): verify the whole blocks it holds and exit 0")
-    .addHelpText("after", helpAfter("replay", [`hvsim replay ${EXAMPLE_TRACE}`, `hvsim replay ${EXAMPLE_TRACE} --pure --check`], [
+    .option("--jobs <n>", `replay in this many segments at once, each from a state the trace stores (default ${defaultJobs()}: on 4 cores or more one per core up to 4, for traces of 200,000 events or more; else 1, one pass)`)
+    .addHelpText("after", helpAfter("replay", [`hvsim replay ${EXAMPLE_TRACE}`, `hvsim replay ${EXAMPLE_TRACE} --pure --check`, `hvsim replay ${EXAMPLE_TRACE} --jobs 1`], [
         "An incomplete trace (a recording that did not finish) is verified as far as it goes; it exits 2 unless --allow-incomplete.",
+        "Segments verify what one pass would and report the same first finding: each ends at the checkpoint the next starts from, whose hash it checks.",
       ]))
-    .action((file: string, opts: { pure?: boolean; check?: boolean; json?: boolean; allowIncomplete?: boolean }) => {
+    .action(async (file: string, opts: { pure?: boolean; check?: boolean; json?: boolean; allowIncomplete?: boolean; jobs?: string }) => {
       const quiet = opts.json ? { ...io, out: () => {} } : io;
-      const { code, result } = runReplay(quiet, file, opts.pure ? "pure" : "fast", opts.check === true, opts.allowIncomplete === true);
+      const jobs = opts.jobs === undefined ? defaultJobs() : parseIntOption("--jobs", opts.jobs, 1);
+      if (jobs > JOBS_MAX) die("ARGUMENT_INVALID", `--jobs: at most ${JOBS_MAX} segments at once, got ${jobs}`);
+      const { code, result } = await runReplayJobs(quiet, file, opts.pure ? "pure" : "fast", opts.check === true, opts.allowIncomplete === true, jobs, opts.jobs !== undefined);
       if (opts.json) {
         io.out(
           toJson({
