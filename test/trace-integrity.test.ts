@@ -120,6 +120,20 @@ describe("the end of the file is checked", () => {
     scanned.close();
   });
 
+  it("info --verify and info on a trace without a usable footer read the file once, and say what one scan found", async () => {
+    const cut = write("no-trailer-info.hvt", bytes.subarray(0, bytes.length - 3));
+    const passes = vi.spyOn(TraceReader.prototype, "items");
+    const verified = await cli("info", original, "--verify");
+    const scanned = await cli("info", cut);
+    expect(passes).toHaveBeenCalledTimes(2);
+    passes.mockRestore();
+    expect(verified.code).toBe(0);
+    for (const r of [verified, scanned]) expect(r.stdout).toContain("events     60 in 4 blocks of up to 16");
+    expect(verified.stdout).toContain("integrity  ok: every record's checksum and place verified; the footer index agrees with the file and the trailer ends it");
+    expect(scanned.code).toBe(2);
+    expect(scanned.stdout).toContainEqual(expect.stringMatching(/^integrity  INCOMPLETE: the recording did not finish: 4 whole blocks \(60 events\) and the footer; the trailer at offset \d+ is cut short \(17 of 20 bytes\)$/));
+  });
+
   it("a format 1 trace (no trailer checksum) still reads, replays, and says its format", async () => {
     const f = "test/fixtures/format1/smoke-s7.hvt";
     const info = await cli("info", f);

@@ -4,6 +4,7 @@ import type { Damage, TraceReader } from "../trace/reader.ts";
 import { storesState } from "../trace/structure.ts";
 import { damageAt } from "../trace/damage.ts";
 import { FRAME_BYTES, checksum } from "../trace/format.ts";
+import { scanTrace, type TraceSummary } from "../trace/scan.ts";
 
 /**
  * Random access to a trace's events for time travel. Events come from memory (tests, minimised
@@ -30,6 +31,8 @@ export interface EventStore {
   readonly found: Damage | null;
   /** Events by kind in the whole events, when the index knows them without reading blocks. */
   readonly countsByKind: Readonly<Record<string, number>> | null;
+  /** What the checked scan that indexed the file found (`index: "scan"`; what `info --verify` shows), else null. */
+  readonly scanned: TraceSummary | null;
   /**
    * The stored record of the block that holds event `i`, framing and body, with its checksum
    * verified (not decoded: for comparing two traces block by block without decoding identical
@@ -52,6 +55,7 @@ export function memoryStore(events: readonly EventBase[], outcomes: readonly Out
     index: "memory",
     found: null,
     countsByKind: null,
+    scanned: null,
     rawBlock: () => null,
   };
 }
@@ -118,7 +122,7 @@ export interface StoreOptions {
  */
 export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStore {
   const footer = o.reads === "asked" ? reader.footer() : null;
-  const { blocks, snapshots, damage, countsByKind } = footer === null ? traceIndex(reader) : footerIndex(footer);
+  const { blocks, snapshots, damage, countsByKind, scanned } = footer === null ? traceIndex(reader) : footerIndex(footer);
   // Where each block's record ends: at the checkpoint after it (the footer's list; a scan does not keep it).
   const ends = footer === null ? null : footer.checkpoints.slice(1).map((c) => c[0]);
   const index = footer === null ? "scan" : "footer";
@@ -194,6 +198,7 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       return found;
     },
     countsByKind,
+    scanned,
     event: eventAt,
     outcome: (i) => {
       const { ref, hit } = blockFor(i);
@@ -238,13 +243,14 @@ export interface TraceIndex {
   readonly snapshots: readonly { readonly seq: number; readonly offset: number }[];
   readonly damage: Damage | null;
   readonly countsByKind: Readonly<Record<string, number>> | null;
+  readonly scanned: TraceSummary | null;
 }
 
 /** The index a checked footer holds (TraceReader.footer): nothing else is read. */
 function footerIndex(f: NonNullable<ReturnType<TraceReader["footer"]>>): TraceIndex {
   const blocks = f.blocks.map(([offset, first, count], index) => ({ offset, first, count, index }));
   const snapshots = f.checkpoints.filter((c) => c[2] !== 0).map(([offset, seq]) => ({ seq, offset }));
-  return { blocks, snapshots, damage: null, countsByKind: f.countsByKind };
+  return { blocks, snapshots, damage: null, countsByKind: f.countsByKind, scanned: null };
 }
 
 /**
@@ -259,12 +265,9 @@ function footerIndex(f: NonNullable<ReturnType<TraceReader["footer"]>>): TraceIn
 export function traceIndex(reader: TraceReader): TraceIndex {
   const blocks: BlockRef[] = [];
   const snapshots: { seq: number; offset: number }[] = [];
-  const counts: Record<string, number> = {};
-  for (const item of reader.items()) {
-    if (item.type === "block") {
-      blocks.push({ offset: item.offset, first: item.first, count: item.events.length, index: item.index });
-      for (const ev of item.events) counts[ev.kind] = (counts[ev.kind] ?? 0) + 1;
-    } else if (item.type === "checkpoint" && storesState(item)) snapshots.push({ seq: item.seq, offset: item.offset });
-  }
-  return { blocks, snapshots, damage: reader.damage, countsByKind: counts };
+  const scanned = scanTrace(reader, (item) => {
+    if (item.type === "block") blocks.push({ offset: item.offset, first: item.first, count: item.events.length, index: item.index });
+    else if (item.type === "checkpoint" && storesState(item)) snapshots.push({ seq: item.seq, offset: item.offset });
+  });
+  return { blocks, snapshots, damage: reader.damage, countsByKind: scanned.countsByKind, scanned };
 }

@@ -1,4 +1,4 @@
-import type { Damage, TraceReader } from "./reader.ts";
+import type { Damage, TraceItem, TraceReader } from "./reader.ts";
 import type { TraceHeader } from "./format.ts";
 
 export interface TraceSummary {
@@ -21,9 +21,10 @@ export interface TraceSummary {
 
 /**
  * Reads every record once (checking every checksum) without applying anything: what `info` shows.
- * Streaming: memory stays bounded by one block.
+ * Streaming: memory stays bounded by one block. `onItem` sees every item on the way, so a pass that
+ * indexes the file (the event store's) gives this summary too, without a second pass.
  */
-export function scanTrace(reader: TraceReader): TraceSummary {
+export function scanTrace(reader: TraceReader, onItem?: (item: TraceItem) => void): TraceSummary {
   const counts: Record<string, number> = {};
   let events = 0;
   let blocks = 0;
@@ -34,6 +35,7 @@ export function scanTrace(reader: TraceReader): TraceSummary {
   let lastT: number | null = null;
   let hasFooter = false;
   for (const item of reader.items()) {
+    onItem?.(item);
     if (item.type === "block") {
       blocks += 1;
       for (const ev of item.events) {

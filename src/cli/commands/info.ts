@@ -60,7 +60,8 @@ export function infoLines(file: string, s: TraceSummary): string[] {
 /** The summary through the footer index when the trace was opened through it, else from one checked scan. */
 function summaryOf(trace: OpenedTrace): TraceSummary {
   if (trace.store.index === "footer") return footerSummary(trace.reader, trace.count === 0 ? null : trace.store.event(0).t);
-  const scanned = scanTrace(trace.reader);
+  // The scan that opened the trace (reads: "whole", or no usable footer) already read every record.
+  const scanned = trace.store.scanned ?? scanTrace(trace.reader);
   // The open found damage a plain scan cannot see (a gap in event indices): report that one.
   return { ...scanned, damage: trace.damage ?? scanned.damage };
 }
