@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { smokeScenario } from "../src/sim/builtin/smoke.ts";
 import { FRAME_BYTES } from "../src/trace/format.ts";
@@ -58,6 +58,17 @@ describe("a command that reads through the footer index meets the damage only wh
       const r = await cli("log", file, "--from", from!, "--to", to!);
       expect([from, r.code, r.stderr, r.stdout.length]).toEqual([from, 0, [], to === "end" ? 3000 - 1024 : 512]);
     }
+  });
+
+  it("export of a window reads only the window's blocks: past the damage exit 0; across it, what came before and the one line", async () => {
+    const after = await cli("export", file, "--format", "text", "--from", "1024", "--to", "end");
+    expect([after.code, after.stderr, after.stdout.length, after.stdout[0]?.slice(0, 6)]).toEqual([0, [], 3000 - 1024, "#1024 "]);
+    const across = await cli("export", file, "--format", "text", "--from", "0", "--to", "end");
+    expect([across.code, across.stdout.length, across.stdout.at(-1)?.slice(0, 5), across.stderr]).toEqual([2, 512, "#511 ", [found]]);
+    // Into a file: an export that could not finish writes nothing.
+    const out = join(dir, "window.json");
+    const r = await cli("export", file, "--format", "perfetto", "--from", "100", "--to", "700", "-o", out);
+    expect([r.code, r.stderr, existsSync(out)]).toEqual([2, [found], false]);
   });
 
   it("info describes it from the footer index and says the blocks are checked only when read: exit 0", async () => {

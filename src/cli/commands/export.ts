@@ -7,6 +7,7 @@ import { EXIT } from "../exit.ts";
 import { fileLines, pump } from "../lines.ts";
 import { exitAfterDamage, withTrace } from "../target.ts";
 import { windowFromOptions, type WindowOptions } from "./log.ts";
+import { FoundDamage } from "../../timetravel/store.ts";
 import { EXPORT_FORMATS, jsonLines, perfettoLines, textLines, type ExportFormat } from "../../export/exporters.ts";
 
 /** A progress redraw every 16k events on a terminal, when the export goes to a file. */
@@ -19,6 +20,10 @@ function exportProgress(io: Io, from: number, total: number): ((i: number) => vo
 
 export async function runExport(io: Io, file: string, format: ExportFormat, o: WindowOptions & { out?: string }): Promise<number> {
   if (o.out !== undefined) refuseInputAsOutput("-o", o.out, [file]);
+  // A window (--from/--to) is read through the footer index, its blocks only: exporting the last
+  // thousand events of a long trace does not decode the rest. A whole export reads everything, so
+  // it scans first and says the damage before the first line, as replay does.
+  const windowed = o.from !== undefined || o.to !== undefined;
   return withTrace(io, file, async (trace) => {
     const w = windowFromOptions(trace, o);
     const onEvent = o.out === undefined ? undefined : exportProgress(io, w.from, w.to - w.from + 1);
@@ -31,6 +36,12 @@ export async function runExport(io: Io, file: string, format: ExportFormat, o: W
     let r: Awaited<ReturnType<typeof pump>>;
     try {
       r = await pump(target, lines);
+    } catch (e) {
+      // A block of the window read through the index is damaged: what stdout got stays, a file is not written.
+      if (!(e instanceof FoundDamage)) throw e;
+      if (outFile === null) await target.end();
+      io.err(`hvsim: ${e.message}`);
+      return EXIT.input;
     } finally {
       // An export that fails leaves whatever was at the output path as it was.
       outFile?.abandon();
@@ -43,7 +54,7 @@ export async function runExport(io: Io, file: string, format: ExportFormat, o: W
       if (format === "perfetto") io.out("open it at https://ui.perfetto.dev (Open trace file) or chrome://tracing");
     }
     return exitAfterDamage(trace, EXIT.ok);
-  });
+  }, { reads: windowed ? "asked" : "whole" });
 }
 
 export function registerExport(program: Command, io: Io, setCode: (c: number) => void): void {
