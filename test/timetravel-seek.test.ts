@@ -48,6 +48,19 @@ describe("seek engine", () => {
     expect(seeker.stats.eventsReplayed - before).toBeLessThanOrEqual(6 * 100);
   });
 
+  it("a state the trace stores is the answer itself; a one-shot seeker keeps no checkpoints", () => {
+    const once = seekerForTrace(readerOf(bytes), { interval: 100, keepCheckpoints: false });
+    expect(stateHash(once.stateAt(2047))).toBe(stateHash(freshReplay(2047)));
+    expect(once.stats).toEqual({ seeks: 0, eventsReplayed: 0 });
+    expect(stateHash(once.stateAt(2999))).toBe(stateHash(freshReplay(2999)));
+    expect(once.stats).toEqual({ seeks: 1, eventsReplayed: 2999 - 2047 });
+    expect(once.cachedIndices()).toEqual([2047]);
+    // The debugger's seeker keeps one every interval on the way, for the steps back that follow.
+    const kept = open(100);
+    kept.stateAt(2999);
+    expect(kept.cachedIndices()).toEqual([2047, 2099, 2199, 2299, 2399, 2499, 2599, 2699, 2799, 2899, 2999]);
+  });
+
   it("reverse search for a watched path stops at the event a linear scan finds", () => {
     const seeker = open(64);
     const path = parsePath("hypercallCounts.0x33");

@@ -19,6 +19,12 @@ export interface SeekerOptions {
   readonly maxCheckpoints?: number;
   /** Compare recomputed outcomes with stored ones and keep the first divergence (debugger, diff). */
   readonly verifyOutcomes?: boolean;
+  /**
+   * False for a one-shot query (`hvsim state`): a walk keeps no in-memory checkpoints. Each is a
+   * deep copy of the state (about a millisecond on long-run, and the garbage collector's work
+   * after), and a walk from a stored state makes up to 64 of them that nothing will use.
+   */
+  readonly keepCheckpoints?: boolean;
 }
 
 export interface SeekStats {
@@ -56,6 +62,7 @@ export class Seeker<S extends CoreState> {
   private interval: number;
   private readonly maxCheckpoints: number;
   private readonly verify: boolean;
+  private readonly keep: boolean;
   private readonly checkpoints = new Map<number, S>();
 
   constructor(
@@ -67,6 +74,7 @@ export class Seeker<S extends CoreState> {
     this.interval = options.interval ?? 256;
     this.maxCheckpoints = options.maxCheckpoints ?? 256;
     this.verify = options.verifyOutcomes ?? false;
+    this.keep = options.keepCheckpoints ?? true;
     if (!(this.interval >= 1 && this.maxCheckpoints >= 2)) throw new RangeError("seeker: interval >= 1 and maxCheckpoints >= 2");
   }
 
@@ -94,6 +102,10 @@ export class Seeker<S extends CoreState> {
     if (n === -1) return this.genesis;
     const cached = this.checkpoints.get(n);
     if (cached !== undefined) return cached;
+    // A state the trace stores after event n is the answer itself: a walk would start before n and
+    // replay up to a whole stored-state interval to reach it (`state --at 16383`: 16,384 events).
+    const base = this.baseFor(n);
+    if (base.seq === n) return base.state;
     let result: S | undefined;
     this.walk(n, n, () => false, (s) => {
       result = freeze(mutableCopy(s), true);
@@ -116,7 +128,7 @@ export class Seeker<S extends CoreState> {
     let hit = -1;
     for (let i = base.seq + 1; i <= to; i++) {
       const ev = this.applyAt(working, i);
-      if ((i + 1) % this.interval === 0 && !this.checkpoints.has(i)) this.remember(i, freeze(mutableCopy(working), true));
+      if (this.keep && (i + 1) % this.interval === 0 && !this.checkpoints.has(i)) this.remember(i, freeze(mutableCopy(working), true));
       if (i >= from && visit(i, working, ev)) {
         hit = i;
         break;

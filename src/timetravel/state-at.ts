@@ -9,7 +9,7 @@ import type { OpenedTrace } from "./open.ts";
  * every recomputed outcome on the way: a state the model no longer produces is reported, not shown.
  */
 export function verifiedStateAt(trace: OpenedTrace, n?: number): Machine {
-  const seeker = trace.seeker({ verifyOutcomes: true });
+  const seeker = trace.seeker({ verifyOutcomes: true, keepCheckpoints: false });
   const state = seeker.stateAt(trace.checkIndex(n ?? seeker.count - 1));
   const d = seeker.divergence;
   if (d !== null) {
