@@ -191,6 +191,14 @@ export function copyRegs(from: Uint8Array): Uint8Array {
   regs.set(from);
   return regs;
 }
+/**
+ * `s` with new registers and icount, built as a literal in CpuState's key order: a spread of
+ * states of several shapes (decoded, copied, built by the core) takes V8's generic clone path,
+ * which was a fifth of VCPU_RUN's cost in replay (every emulated access is stepped past).
+ */
+function withRegs(s: CpuState, regs: Uint8Array, retired: number): CpuState {
+  return { regs, nzcv: s.nzcv, daif: s.daif, el: s.el, spsel: s.spsel, il: s.il, sys: s.sys, monitorAddr: s.monitorAddr, monitorSize: s.monitorSize, retired };
+}
 const viewOf = (regs: Uint8Array): DataView => new DataView(regs.buffer, regs.byteOffset, regs.byteLength);
 
 /** Register `n` (0..30 for x0..x30, or a `REG_*` index) of a state, as an unsigned 64-bit value. */
@@ -202,7 +210,7 @@ export function readReg(s: CpuState, n: number): bigint {
 export function withReg(s: CpuState, n: number, value: bigint): CpuState {
   const regs = copyRegs(s.regs);
   viewOf(regs).setBigUint64(n * 8, BigInt.asUintN(64, value), true);
-  return { ...s, regs };
+  return withRegs(s, regs, s.retired);
 }
 
 /** The stack pointer the current PSTATE selects. */
@@ -245,7 +253,7 @@ export function withX(s: CpuState, first: number, values: readonly bigint[]): Cp
   const regs = copyRegs(s.regs);
   const v = viewOf(regs);
   for (let i = 0; i < values.length && first + i < 31; i++) v.setBigUint64((first + i) * 8, BigInt.asUintN(64, values[i]!), true);
-  return { ...s, regs };
+  return withRegs(s, regs, s.retired);
 }
 
 /** A copy of `s` with the PC moved past the current instruction (an access the hypervisor emulated). */
@@ -257,7 +265,7 @@ export function skipInstruction(s: CpuState): CpuState {
     regs[i] = b & 0xff;
     carry = b >>> 8;
   }
-  return { ...s, regs, retired: s.retired + 1 };
+  return withRegs(s, regs, s.retired + 1);
 }
 
 /**
