@@ -73,7 +73,7 @@ describe("trace format", () => {
     // Blocks past 2^31 ns are rebuilt as copies (reader.ts toBlock): what a reader sees must not change.
     const fields = { vm: 3, vcpu: 1, ipa: 0x8000_0000n };
     const near = (start: number) => [0, 1, 2, 3].map((i) => ({ kind: "alpha", dt: i === 0 ? start : 7, fields, outcome: { x: i } }));
-    for (const start of [1_000, 3_000_000_000, 2 ** 31 - 10]) {
+    for (const start of [1_000, 3_000_000_000, 2 ** 31 - 10, 2 ** 30 - 10]) {
       const { bytes, written } = writeEvents(near(start), 2);
       const read = [...readerOf(bytes).events()].map((r) => r.ev);
       expect(read).toEqual(written);

@@ -432,36 +432,31 @@ function toItem(r: RawRecord, blockIndex: number, blockEvents: number, counts?: 
   }
 }
 
-/** The largest integer V8 keeps unboxed on every 64-bit build (31-bit small integers). */
-const SMALL_INT_MAX = 2 ** 30 - 1;
+/** The largest integer V8 keeps unboxed in Node 20 (32-bit small integers: no pointer compression). */
+const SMALL_INT_MAX = 2 ** 31 - 1;
 
 /**
  * Restores each event's `seq` and absolute `t` (the body is checked: blockProblem).
  *
- * In place while every time in the block is a small integer. Past 2^31 ns (2.1 s of virtual time;
- * 2^30 on V8 builds with pointer compression) V8 holds a time as a double, and storing one into a decoded event, whose `t` field held a
- * small delta, moves that object to a new map one at a time (`node --trace-migration` shows one
- * migration per event): 0.3 µs per event, a third of decoding. A copy built with the double in
- * it from the start, keys in the same order, costs a third of that (decoding long-run's 1.2M
- * events: 1.10 s in place, 0.79 s copying); while the times are small the copy would cost more than it saves.
+ * In place while the time is a small integer. Past 2^31 ns (2.1 s of virtual time) V8 holds a time
+ * as a double, and storing one into a decoded event, whose `t` field held a small delta, moves that
+ * object to a new map one at a time (`node --trace-migration` shows one migration per event):
+ * 0.3 µs per event, a third of decoding. A copy built with the double in it from the start, keys in
+ * the same order, costs a third of that (decoding long-run's 1.2M events: 1.18 s in place, 0.93 s);
+ * while the times are small the copy would cost more than it saves. (On a V8 build with pointer
+ * compression small integers end at 2^30: times between stay correct, only slower.)
  */
 function toBlock(b: Record<string, unknown>, r: RawRecord, index: number): TraceItem {
   const first = b.first as number;
   const events = b.events as Record<string, unknown>[];
-  let end = b.t0 as number;
-  for (let i = 0; i < events.length; i++) end += events[i]!.t as number;
   let t = b.t0 as number;
-  if (end <= SMALL_INT_MAX) {
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      t += e.t as number;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    t += e.t as number;
+    if (t <= SMALL_INT_MAX) {
       e.t = t;
       e.seq = first + i;
-    }
-  } else {
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      t += e.t as number;
+    } else {
       const copy: Record<string, unknown> = {};
       for (const k in e) copy[k] = k === "t" ? t : e[k];
       copy.seq = first + i;
