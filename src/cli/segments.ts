@@ -8,7 +8,7 @@ import { stateHashOf } from "../trace/format.ts";
 import { TraceReader } from "../trace/reader.ts";
 import { fileSource } from "../trace/source.ts";
 import { openTrace, type OpenedTrace } from "../timetravel/open.ts";
-import type { VerifyResult } from "../trace/verify.ts";
+import { recordedModelVersion, type VerifyResult } from "../trace/verify.ts";
 
 /**
  * Verified replay in segments that run at once (`hvsim replay --jobs N`). A trace stores the state
@@ -43,7 +43,7 @@ export const JOBS_MAX = 16;
  * The default number of segments: one per core up to 4 on a machine with 4 cores or more; one pass
  * on fewer. Replay already keeps more than one core busy (V8 collects garbage on helper threads:
  * 7.2 s of CPU in 5.8 s of wall on long-run 1.2M), so on a 2-core machine two segments measured
- * 5.4 s against 5.8 for twice the memory (260 MB against 140).
+ * 4.4..4.9 s against 4.35..5.2 s for one pass, with twice the memory (255 MB against 119).
  */
 export const defaultJobs = (): number => {
   const cores = availableParallelism();
@@ -167,8 +167,7 @@ export async function verifyInSegments(trace: OpenedTrace, file: string, bounds:
     stateHash: definition,
     ...(onProgress === undefined ? {} : { onCheckpoint: (seq: number) => onProgress(seq + 1 + others()) }),
   });
-  const modelVersionRecorded = reader.header.modelVersion === hvModel.version ? null : reader.header.modelVersion;
-  const base = { damage: null, modelVersionRecorded };
+  const base = { damage: null, modelVersionRecorded: recordedModelVersion(reader) };
   if (first.finding !== null) return { ...base, verified: first.verified, checkpointsVerified: first.checkpointsVerified, finding: first.finding, finalHash: stateHash(first.state, definition) };
   // Every record after the first segment is read and checked here too, as one pass would.
   for (let n = 0; !stream.next().done; n++) if (onProgress !== undefined && n % 4096 === 0) onProgress(first.verified + others());

@@ -107,7 +107,7 @@ export class Seeker<S extends CoreState> {
     const base = this.baseFor(n);
     if (base.seq === n) return base.state;
     let result: S | undefined;
-    this.walk(n, n, () => false, (s) => {
+    this.walkFrom(base, n, n, () => false, (s) => {
       result = freeze(mutableCopy(s), true);
     });
     return result!;
@@ -122,7 +122,11 @@ export class Seeker<S extends CoreState> {
   walk(from: number, to: number, visit: (i: number, state: S, ev: EventBase) => boolean, atEnd?: (state: S) => void): number {
     this.checkIndex(from - 1);
     this.checkIndex(to);
-    const base = this.baseFor(from - 1);
+    return this.walkFrom(this.baseFor(from - 1), from, to, visit, atEnd);
+  }
+
+  /** `walk` from a known state at or before `from - 1`. */
+  private walkFrom(base: { seq: number; state: S }, from: number, to: number, visit: (i: number, state: S, ev: EventBase) => boolean, atEnd?: (state: S) => void): number {
     const working = mutableCopy(base.state);
     this.stats.seeks += 1;
     let hit = -1;

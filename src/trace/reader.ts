@@ -213,7 +213,7 @@ export class TraceReader {
     let base: unknown;
     let hash = "";
     for (;;) {
-      const c = this.storedStateAt(at, want, offset, seq);
+      const c = this.checkpointRecord(at, want, offset, seq);
       if (at === offset) hash = c.hash;
       if (c.snapshot !== undefined) {
         base = c.snapshot;
@@ -252,22 +252,20 @@ export class TraceReader {
    * from these.
    */
   checkpointAt(offset: number, seq: number): CheckpointBody {
-    const r = readRecord(this.source, offset, this.formatVersion);
-    if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${seq}: ${r.damage.message}`, { offset });
-    const c = r.record.body as CheckpointBody;
-    const problem = r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint` : checkpointProblem(c) ?? (c.seq !== seq ? `is after event ${c.seq}, the index says ${seq}` : null);
-    if (problem !== null) die("TRACE_MALFORMED", `${this.source.name}: the checkpoint record at offset ${offset}: ${problem}`, { offset });
-    return c;
+    return this.checkpointRecord(offset, seq, offset, seq, false);
   }
 
-  /** The checkpoint at `at`, after event `want`, holding a snapshot or a delta (one link of a chain that ends at `offset`). */
-  private storedStateAt(at: number, want: number, offset: number, seq: number): CheckpointBody {
+  /**
+   * The checkpoint at `at`, after event `want`, checked; with `stored`, it must hold a snapshot or
+   * a delta (one link of a chain that ends at `offset`, the state stored after event `seq`).
+   */
+  private checkpointRecord(at: number, want: number, offset: number, seq: number, stored = true): CheckpointBody {
     const r = readRecord(this.source, at, this.formatVersion);
     if (!r.ok) die(r.damage.code === "TRACE_TRUNCATED" ? "TRACE_MALFORMED" : r.damage.code, `${this.source.name}: checkpoint after event ${want}${at === offset ? "" : ` (the state the one after event ${seq} is built from)`}: ${r.damage.message}`, { offset: at });
     const c = r.record.body as CheckpointBody;
     const problem =
       r.record.type !== RecordType.checkpoint ? `a ${recordTypeName(r.record.type)} record, not a checkpoint`
-      : checkpointProblem(c) ?? (c.seq !== want ? `is after event ${c.seq}, ${at === offset ? "the index" : "the delta built on it"} says ${want}` : c.snapshot === undefined && c.delta === undefined ? `holds no snapshot, ${at === offset ? "the index" : "a delta built on it"} says it does` : null);
+      : checkpointProblem(c) ?? (c.seq !== want ? `is after event ${c.seq}, ${at === offset ? "the index" : "the delta built on it"} says ${want}` : stored && c.snapshot === undefined && c.delta === undefined ? `holds no snapshot, ${at === offset ? "the index" : "a delta built on it"} says it does` : null);
     if (problem !== null) this.badSnapshot(at, offset, seq, problem);
     return c;
   }

@@ -31,6 +31,11 @@ export function verifyTrace(reader: TraceReader, options: ReplayOptions<Machine>
     damage: r.finding === null ? reader.damage : null,
     state: r.state,
     finalHash: stateHash(r.state, definition),
-    modelVersionRecorded: reader.header.modelVersion === model.version ? null : reader.header.modelVersion,
+    modelVersionRecorded: recordedModelVersion(reader, model),
   };
+}
+
+/** The model version that recorded the trace when it is not `model`'s (reported, not refused), else null. */
+export function recordedModelVersion(reader: TraceReader, model: typeof hvModel = hvModel): string | null {
+  return reader.header.modelVersion === model.version ? null : reader.header.modelVersion;
 }
