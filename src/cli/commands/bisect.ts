@@ -23,7 +23,6 @@ export interface BisectCliOptions {
   readonly scan?: boolean;
 }
 
-
 /**
  * Events between the seeker's in-memory checkpoints during a bisect: 4 per stored-state interval
  * (16,384 events). Each is a deep copy of the state, and bisect's probes are far apart until the
@@ -31,6 +30,7 @@ export interface BisectCliOptions {
  * that never holds; 3.4 against 4.9 s for one found near the end).
  */
 const BISECT_INTERVAL = 4096;
+
 /** git bisect run: 0 good, 1 bad, 125 skip (cannot test), >127 abort. */
 export const GIT_BISECT = { good: 0, bad: 1, skip: 125, abort: 128 } as const;
 
