@@ -103,8 +103,9 @@ function copyOf(o: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+const packer = new Packr(packOptions);
 export function encodeBody(value: unknown): Uint8Array {
-  return new Packr(packOptions).pack(wrapBigInts(value));
+  return packer.pack(wrapBigInts(value));
 }
 
 export function decodeBody(bytes: Uint8Array): unknown {
