@@ -103,6 +103,10 @@ function copyOf(o: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * One packer for every body: with no shared structures, msgpackr forgets its record ids after each
+ * `pack`, so each body still defines every record it uses (same bytes as a fresh Packr per body).
+ */
 const packer = new Packr(packOptions);
 export function encodeBody(value: unknown): Uint8Array {
   return packer.pack(wrapBigInts(value));
