@@ -1,4 +1,5 @@
 import { Packr, Unpackr, addExtension } from "msgpackr";
+import { packRecords } from "./record-packer.ts";
 
 /**
  * The one msgpack configuration hvsim uses. Options are pinned so that bytes stay stable:
@@ -109,6 +110,11 @@ function copyOf(o: Record<string, unknown>): Record<string, unknown> {
  */
 const packer = new Packr(packOptions);
 export function encodeBody(value: unknown): Uint8Array {
+  return packRecords(value) ?? packWithMsgpackr(value);
+}
+
+/** msgpackr's bytes for `value`: what `packRecords` must equal, and what it falls back to. */
+export function packWithMsgpackr(value: unknown): Uint8Array {
   return packer.pack(wrapBigInts(value));
 }
 
