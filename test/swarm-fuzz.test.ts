@@ -96,6 +96,9 @@ describe("hvsim fuzz --swarm and hvsim fuzz merge", () => {
       expect(c.code).toBe(1);
       expect(JSON.parse(c.stdout[0]!).violation.invariant).toBe("isolation.rollback_respected");
     }
+    // The whole kept trace is the failing run's (recorded again from its seed: a passing run writes none).
+    const whole = await cli("check", join(dir, "swarm-2-rollback-check-skipped-s2.hvt"), "--json");
+    expect(JSON.parse(whole.stdout[0]!)).toMatchObject({ events: 114, violation: { index: 113 } });
     const again = await cli("check", "swarm:2:rollback-check-skipped", "--seed", "2", "--json");
     expect(JSON.parse(again.stdout[0]!).violation).toMatchObject({ invariant: "isolation.rollback_respected", index: 113 });
   });

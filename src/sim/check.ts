@@ -3,7 +3,7 @@ import { replay } from "../core/replay.ts";
 import { hvModel, type Machine, type MachineConfig } from "../model/machine.ts";
 import type { Damage, TraceReader } from "../trace/reader.ts";
 import { stateHashOf } from "../trace/format.ts";
-import type { ByteSink } from "../trace/source.ts";
+import { memorySink, type ByteSink } from "../trace/source.ts";
 import { compilePredicate } from "../timetravel/predicate.ts";
 import { record } from "./record.ts";
 import type { Scenario } from "./scenario.ts";
@@ -77,11 +77,11 @@ export function checkTrace(
   return { ok: problem === null && damage === null, events: r.verified, invariants: invariants.length, violation: null, problem, damage, ...(problemClass === undefined ? {} : { problemClass }) };
 }
 
-/** Records a scenario from a seed with every invariant checked after every event. */
+/** Records a scenario from a seed with every invariant checked after every event (no sink: writes no trace). */
 export function checkScenario(
   scenario: Scenario,
   seed: number,
-  sink: ByteSink,
+  sink: ByteSink | null,
   invariants: readonly Invariant<Machine>[],
   limits: { maxEvents?: number; untilNs?: number; onProgress?: (events: number, maxEvents: number) => void } = {},
 ): CheckResult {
@@ -98,4 +98,14 @@ export function checkScenario(
     problem: null,
     damage: null,
   };
+}
+
+/**
+ * A failing seed's trace: its run again, now written (a passing run writes nothing). The same seed
+ * gives the same run, so this is the trace of the run that failed.
+ */
+export function recordAgain(scenario: Scenario, seed: number, invariants: readonly Invariant<Machine>[], limits: { maxEvents?: number } = {}): Buffer {
+  const sink = memorySink();
+  checkScenario(scenario, seed, sink, invariants, limits);
+  return sink.bytes();
 }

@@ -1,8 +1,7 @@
 import { die } from "../core/errors.ts";
 import type { Invariant } from "../core/invariants.ts";
 import type { Machine } from "../model/machine.ts";
-import { memorySink } from "../trace/source.ts";
-import { checkScenario, type CheckViolation } from "./check.ts";
+import { checkScenario, recordAgain, type CheckViolation } from "./check.ts";
 import type { Scenario } from "./scenario.ts";
 import type { ModelDefect } from "../model/faults.ts";
 import { emptyCoverage, mergeCoverage, type Coverage } from "./swarm/coverage.ts";
@@ -65,9 +64,8 @@ export function* fuzzSeeds(
   limits: { maxEvents?: number } = {},
 ): Generator<FuzzSeedResult> {
   for (const seed of seeds) {
-    const sink = memorySink();
-    const r = checkScenario(scenario, seed, sink, invariants, limits);
-    yield { seed, events: r.events, violation: r.violation, trace: r.violation === null ? null : sink.bytes() };
+    const r = checkScenario(scenario, seed, null, invariants, limits);
+    yield { seed, events: r.events, violation: r.violation, trace: r.violation === null ? null : recordAgain(scenario, seed, invariants, limits) };
   }
 }
 

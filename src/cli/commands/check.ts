@@ -7,7 +7,6 @@ import { collect, incompleteOption, isTraceFile, reportDamage, scenarioArg, shel
 import { printNextSteps, violationNextSteps } from "../report.ts";
 import { paint } from "../colour.ts";
 import { allInvariants, checkScenario, checkTrace, type CheckResult } from "../../sim/check.ts";
-import { memorySink } from "../../trace/source.ts";
 import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { toJson } from "../../core/json.ts";
 import { readableText } from "../../timetravel/readable.ts";
@@ -92,7 +91,7 @@ function checkScenarioRun(io: Io, target: string, opts: CheckOpts): number {
   const out = opts.out;
   if (out !== undefined) refuseInputAsOutput("-o", out, [scenario.source]);
   // A kept trace is written whole or not at all (output.ts), as `record` writes one.
-  const r = out === undefined ? checkScenario(scenario, seed, memorySink(), invariants, limits) : writeTraceFile(out, (sink) => checkScenario(scenario, seed, sink, invariants, limits), { keepPartial: true });
+  const r = out === undefined ? checkScenario(scenario, seed, null, invariants, limits) : writeTraceFile(out, (sink) => checkScenario(scenario, seed, sink, invariants, limits), { keepPartial: true });
   if (io.isTTY) io.progress("");
   const code = report(io, r, opts.json === true);
   if (r.violation !== null && !opts.json) {

@@ -12,8 +12,7 @@ import type { Invariant } from "../../core/invariants.ts";
 import type { ModelDefect } from "../../model/faults.ts";
 import type { HypEvent } from "../../model/events.ts";
 import type { Machine } from "../../model/machine.ts";
-import { memorySink } from "../../trace/source.ts";
-import { checkScenario, type CheckViolation } from "../check.ts";
+import { checkScenario, recordAgain, type CheckViolation } from "../check.ts";
 import { CoverageRecorder, type Coverage } from "./coverage.ts";
 import { endOfRunLiveness } from "./liveness.ts";
 import type { HostileStats, LivenessFailure, SwarmRun } from "./runtime.ts";
@@ -73,13 +72,13 @@ export function runSwarmSeed(seed: number, o: SwarmSeedOptions): SwarmSeedResult
     last = s;
   };
   const scenario = swarmScenario(seed, o.defect ?? null, { onRun: (r) => (run = r), observe });
-  const sink = memorySink();
   let violation: CheckViolation | null = null;
   let crash: SwarmCrash | null = null;
   let liveness: LivenessFailure[] = [];
   let count = 0;
+  const limits = o.maxEvents === undefined ? {} : { maxEvents: o.maxEvents };
   try {
-    const r = checkScenario(scenario, seed, sink, o.invariants, o.maxEvents === undefined ? {} : { maxEvents: o.maxEvents });
+    const r = checkScenario(scenario, seed, null, o.invariants, limits);
     violation = r.violation;
     count = r.events;
   } catch (e) {
@@ -106,6 +105,7 @@ export function runSwarmSeed(seed: number, o: SwarmSeedOptions): SwarmSeedResult
     stats: finished?.stats ?? { hypercalls: 0, smccc: 0, accesses: 0, rmCalls: 0, ioctls: 0, hostReads: 0, unanswered: 0, firstUnanswered: null },
     coverage: state === null ? coverage.coverage : coverage.finish(state),
     failedEvents: failed ? events : null,
-    trace: failed && crash === null ? sink.bytes() : null,
+    // The world again without this run's hooks: the same seed, the same events, now written.
+    trace: failed && crash === null ? recordAgain(swarmScenario(seed, o.defect ?? null), seed, o.invariants, limits) : null,
   };
 }
