@@ -2,6 +2,10 @@ import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { joinByteColumn, splitByteColumn } from "./byte-column.ts";
 import { decodeBody, encodeBody } from "./codec.ts";
 import { RECORD_BYTES_MAX, RecordType, type BlockBody } from "./format.ts";
+import { REF_BYTES_MIN } from "./delta.ts";
+import { packBlock } from "./record-packer.ts";
+import { shallowCopy } from "../core/copy.ts";
+import type { EventBase, Outcome } from "../core/event.ts";
 
 /**
  * Record bodies in trace format 3: the msgpack body (codec.ts) compressed with raw deflate
@@ -62,7 +66,12 @@ export function encodeRecordBody(type: number, value: unknown, formatVersion: nu
 
 function encodeColumnBlock(body: BlockBody): Uint8Array {
   const { events, column } = splitByteColumn(body.events);
-  const deflated = deflateRawSync(encodeBody({ first: body.first, t0: body.t0, events, outcomes: body.outcomes }), DEFLATE_OPTIONS);
+  return columnBody(encodeBody({ first: body.first, t0: body.t0, events, outcomes: body.outcomes }), column);
+}
+
+/** A format 4 block body: its packed events deflated, then its byte column as it is. */
+function columnBody(packedEvents: Uint8Array, column: readonly unknown[]): Uint8Array {
+  const deflated = deflateRawSync(packedEvents, DEFLATE_OPTIONS);
   const stored = encodeBody(column);
   const out = Buffer.allocUnsafe(5 + deflated.length + stored.length);
   out[0] = COMPRESSED_TAG;
@@ -70,6 +79,32 @@ function encodeColumnBlock(body: BlockBody): Uint8Array {
   deflated.copy(out, 5);
   out.set(stored, 5 + deflated.length);
   return out;
+}
+
+/**
+ * The stored body of a block of events as they were recorded (`seq` set, `t` absolute) in a file
+ * of `formatVersion`, and, from format 4, its byte column, whose entries the writer's window notes.
+ * The recorder's path: the events are packed in their stored form without copying them into it
+ * (record-packer.ts `packBlock`), which is a tenth of packing a block; anything the packer leaves
+ * to msgpackr takes the copies (`storedEvents`).
+ */
+export function encodeRecordedBlock(first: number, t0: number, events: readonly EventBase[], outcomes: readonly Outcome[], formatVersion: number): { stored: Uint8Array; column: readonly unknown[] | null } {
+  if (formatVersion >= BYTE_COLUMN_FROM_FORMAT) {
+    const fast = packBlock(first, t0, events, outcomes, REF_BYTES_MIN);
+    if (fast !== null) return { stored: columnBody(fast.packed, fast.column), column: fast.column };
+  }
+  return { stored: encodeRecordBody(RecordType.block, { first, t0, events: storedEvents(events, t0), outcomes }, formatVersion), column: null };
+}
+
+/** Events as a block stores them: no `seq` (dense from `first`), `t` last as the delta from the event before. */
+export function storedEvents(events: readonly EventBase[], t0: number): Record<string, unknown>[] {
+  let prevT = t0;
+  return events.map((ev) => {
+    const stored = shallowCopy(ev, "seq", "t");
+    stored.t = ev.t - prevT;
+    prevT = ev.t;
+    return stored;
+  });
 }
 
 /** Why a stored body could not be decoded (the reader names the record and its offset). */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { packRecords } from "./record-packer.ts";
+import { packBlock, packRecords } from "./record-packer.ts";
 import { encodeBody, packWithMsgpackr } from "./codec.ts";
+import { storedEvents } from "./compression.ts";
+import { splitByteColumn } from "./byte-column.ts";
 
 const hex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b).toString("hex"));
 function sameAsMsgpackr(v: unknown): void {
@@ -46,6 +48,35 @@ describe("record packer", () => {
 
   it("writes msgpackr's bytes past 64 key lists in one body, where record ids are taken over", () => {
     fc.assert(fc.property(manyShapes, (v) => sameAsMsgpackr(v)), { numRuns: 150 });
+  });
+
+  it("packs a block's events in their stored form without copying them into it: the bytes and column of the copies", () => {
+    // Events as recorded: fields, then t and seq; some carry long byte fields, in any position.
+    const event = fc.record(
+      {
+        kind: fc.constantFrom("vm_mem_write", "stage2_fault", "virq_ack"),
+        vm: fc.integer({ min: 128, max: 131 }),
+        data: fc.uint8Array({ maxLength: 100 }),
+        value: bigint,
+        payload: fc.uint8Array({ minLength: 60, maxLength: 70 }),
+      },
+      { requiredKeys: ["kind"] },
+    );
+    const block = fc.tuple(fc.integer({ min: 0, max: 1e6 }), fc.array(fc.tuple(event, fc.integer({ min: 0, max: 5000 }), plain), { minLength: 1, maxLength: 80 }));
+    fc.assert(
+      fc.property(block, ([t0, items]) => {
+        let t = t0;
+        const events = items.map(([e, dt], i) => ({ ...e, t: (t += dt), seq: 1000 + i }));
+        const outcomes = items.map(([, , o]) => ({ o }));
+        const copies = splitByteColumn(storedEvents(events, t0));
+        const fast = packBlock(1000, t0, events, outcomes, 64)!;
+        expect(hex(fast.packed)).toBe(hex(packWithMsgpackr({ first: 1000, t0, events: copies.events, outcomes })));
+        expect(fast.column).toEqual(copies.column);
+      }),
+      { numRuns: 150 },
+    );
+    // What it does not write, it leaves to the copies' path.
+    expect(packBlock(0, 0, [{ kind: "x", t: 1, seq: 0 }], [{ odd: new Map() }], 64)).toBeNull();
   });
 
   it("makes every body self-contained: the same value gives the same bytes whatever was packed before", () => {

@@ -290,30 +290,109 @@ function writeArray(a: readonly unknown[]): void {
 
 function writeRecord(o: Record<string, unknown>): void {
   let list = root;
-  for (const k in o) {
-    let next = list.next.get(k);
-    if (next === undefined) {
-      next = { next: new Map(), keys: null, id: 0, body: -1 };
-      keyLists++;
-      list.next.set(k, next);
-    }
-    list = next;
-  }
-  room(3);
-  if (list.body === body) buf[pos++] = list.id;
-  else {
-    const id = RECORD_ID_FIRST + (definitions++ % RECORD_IDS);
-    // The key list defined 64 definitions ago in this body loses its id (one from an earlier body
-    // may since hold another id in this one).
-    const previous = holders[id - RECORD_ID_FIRST];
-    if (previous !== null && previous !== undefined && previous.body === body && previous.id === id) previous.body = -1;
-    holders[id - RECORD_ID_FIRST] = list;
-    list.id = id;
-    list.body = body;
-    buf[pos++] = 0xd4;
-    buf[pos++] = EXT_RECORD_DEFINITION;
-    buf[pos++] = list.id;
-    writeArray((list.keys ??= Object.keys(o)));
-  }
+  for (const k in o) list = step(list, k);
+  recordHeader(list, o, null);
   for (const k in o) write(o[k]);
+}
+
+/** The trie node after `list` for key `k`. */
+function step(list: KeyList, k: string): KeyList {
+  let next = list.next.get(k);
+  if (next === undefined) {
+    next = { next: new Map(), keys: null, id: 0, body: -1 };
+    list.next.set(k, next);
+    keyLists++;
+  }
+  return next;
+}
+
+/** The record id of the key list ending at `list`, or its definition (keys from `keys`, else `o`'s own). */
+function recordHeader(list: KeyList, o: object, keys: (() => readonly string[]) | null): void {
+  room(3);
+  if (list.body === body) {
+    buf[pos++] = list.id;
+    return;
+  }
+  const id = RECORD_ID_FIRST + (definitions++ % RECORD_IDS);
+  // The key list defined 64 definitions ago in this body loses its id (one from an earlier body
+  // may since hold another id in this one).
+  const previous = holders[id - RECORD_ID_FIRST];
+  if (previous !== null && previous !== undefined && previous.body === body && previous.id === id) previous.body = -1;
+  holders[id - RECORD_ID_FIRST] = list;
+  list.id = id;
+  list.body = body;
+  buf[pos++] = 0xd4;
+  buf[pos++] = EXT_RECORD_DEFINITION;
+  buf[pos++] = id;
+  writeArray((list.keys ??= keys === null ? Object.keys(o) : keys()));
+}
+
+/** What `packBlock` wrote: the body, and the byte column its events' long byte fields went to. */
+export interface PackedBlock {
+  readonly packed: Uint8Array;
+  /** (event index in the block, field, bytes) for each field moved out, in event and key order. */
+  readonly column: unknown[];
+}
+
+const BLOCK_KEYS = ["first", "t0", "events", "outcomes"] as const;
+
+/**
+ * A block body `{ first, t0, events, outcomes }` with its events in their stored form, without
+ * building that form: each event is written without `seq` and with `t` last, as the delta from the
+ * event before (from `t0` for the first), and each of its byte fields of at least `columnMin`
+ * bytes is written as its place in the returned column (byte-column.ts). The same bytes as packing
+ * the stored copies; null where `packRecords` would be.
+ */
+export function packBlock(first: number, t0: number, events: readonly object[], outcomes: readonly unknown[], columnMin: number): PackedBlock | null {
+  body++;
+  definitions = 0;
+  pos = 0;
+  const column: unknown[] = [];
+  try {
+    let list = root;
+    for (const k of BLOCK_KEYS) list = step(list, k);
+    recordHeader(list, BLOCK_KEYS, () => BLOCK_KEYS);
+    writeNumber(first);
+    writeNumber(t0);
+    const n = events.length;
+    room(5);
+    if (n < 0x10) buf[pos++] = 0x90 | n;
+    else if (n < 0x10000) {
+      buf[pos++] = 0xdc;
+      view.setUint16(pos, n);
+      pos += 2;
+    } else {
+      buf[pos++] = 0xdd;
+      view.setUint32(pos, n);
+      pos += 4;
+    }
+    let prevT = t0;
+    for (let i = 0; i < n; i++) {
+      const ev = events[i] as Record<string, unknown>;
+      const t = ev.t as number;
+      writeStoredEvent(ev, t - prevT, i, column, columnMin);
+      prevT = t;
+    }
+    write(outcomes);
+  } catch (e) {
+    if (e === UNSUPPORTED) return null;
+    throw e;
+  }
+  return { packed: buf.slice(0, pos), column };
+}
+
+function writeStoredEvent(ev: Record<string, unknown>, dt: number, index: number, column: unknown[], columnMin: number): void {
+  let list = root;
+  for (const k in ev) if (k !== "seq" && k !== "t") list = step(list, k);
+  list = step(list, "t");
+  recordHeader(list, ev, () => [...Object.keys(ev).filter((k) => k !== "seq" && k !== "t"), "t"]);
+  for (const k in ev) {
+    if (k === "seq" || k === "t") continue;
+    const v = ev[k];
+    if (v instanceof Uint8Array && v.length >= columnMin) {
+      writeNumber(column.length / 3);
+      column.push(index, k, v);
+    } else write(v);
+  }
+  writeNumber(dt);
 }

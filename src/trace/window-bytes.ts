@@ -18,6 +18,11 @@ export class WindowBytes implements ByteRefs {
     }
   }
 
+  /** Notes a written block's byte column (entries of event index, field, bytes): the same fields `note` takes. */
+  noteColumn(first: number, column: readonly unknown[]): void {
+    for (let j = 0; j < column.length; j += 3) this.byContent.set(contentKey(column[j + 2] as Uint8Array), [first + (column[j] as number), column[j + 1] as string]);
+  }
+
   find(bytes: Uint8Array): readonly [number, string] | undefined {
     return bytes.length >= REF_BYTES_MIN ? this.byContent.get(contentKey(bytes)) : undefined;
   }

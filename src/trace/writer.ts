@@ -1,7 +1,6 @@
-import { encodeRecordBody } from "./compression.ts";
+import { encodeRecordBody, encodeRecordedBlock } from "./compression.ts";
 import { encodeDelta } from "./delta.ts";
 import { WindowBytes } from "./window-bytes.ts";
-import { shallowCopy } from "../core/copy.ts";
 import { STATE_HASH_DEFINITION, type StateHashDefinition } from "../core/hash.ts";
 import { mutableCopy } from "../core/reducer.ts";
 import {
@@ -10,7 +9,6 @@ import {
   RecordType,
   frame,
   trailer,
-  type BlockBody,
   type CheckpointBody,
   type FooterBody,
   type TraceHeader,
@@ -134,7 +132,6 @@ export class TraceWriter {
     this.pending.push(ev);
     this.pendingOutcomes.push(outcome);
     this.countsByKind[ev.kind] = (this.countsByKind[ev.kind] ?? 0) + 1;
-    this.window?.note(ev);
     this.events += 1;
     return this.pending.length >= this.blockEvents;
   }
@@ -176,19 +173,15 @@ export class TraceWriter {
 
   private writeBlock(): void {
     const first = this.pending[0]!.seq;
-    let prevT = this.lastT;
-    const t0 = prevT;
-    const events = this.pending.map((ev) => {
-      // seq is implied by position; t is stored as the delta from the previous event (small ints).
-      const stored = shallowCopy(ev, "seq", "t");
-      stored.t = ev.t - prevT;
-      prevT = ev.t;
-      return stored;
-    });
-    const body: BlockBody = { first, t0, events, outcomes: this.pendingOutcomes };
+    // seq is implied by position; t is stored as the delta from the previous event (small ints).
+    const { stored, column } = encodeRecordedBlock(first, this.lastT, this.pending, this.pendingOutcomes, this.formatVersion);
+    if (this.window !== null) {
+      if (column !== null) this.window.noteColumn(first, column);
+      else for (const ev of this.pending) this.window.note(ev);
+    }
     this.blocks.push([this.offset, first, this.pending.length]);
-    this.emitRecord(RecordType.block, body);
-    this.lastT = prevT;
+    this.emit(frame(RecordType.block, stored));
+    this.lastT = this.pending[this.pending.length - 1]!.t;
     this.pending = [];
     this.pendingOutcomes = [];
   }
