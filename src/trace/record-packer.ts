@@ -211,20 +211,25 @@ const headerBytes = (length: number): number => (length < 0x20 ? 1 : length < 0x
 function writeBytes(b: Uint8Array): void {
   const n = b.length;
   room(5 + n);
+  sizedHeader(n, 0xc4);
+  buf.set(b, pos);
+  pos += n;
+}
+
+/** The 8-, 16- or 32-bit length form of bin (tag8 0xc4) or ext (0xc7): tag8, tag8 + 1, tag8 + 2. */
+function sizedHeader(n: number, tag8: number): void {
   if (n < 0x100) {
-    buf[pos++] = 0xc4;
+    buf[pos++] = tag8;
     buf[pos++] = n;
   } else if (n < 0x10000) {
-    buf[pos++] = 0xc5;
+    buf[pos++] = tag8 + 1;
     view.setUint16(pos, n);
     pos += 2;
   } else {
-    buf[pos++] = 0xc6;
+    buf[pos++] = tag8 + 2;
     view.setUint32(pos, n);
     pos += 4;
   }
-  buf.set(b, pos);
-  pos += n;
 }
 
 /** codec.ts's bigint extensions: the magnitude big-endian in as few bytes as it needs (at least one). */
@@ -243,18 +248,7 @@ function writeBigInt(v: bigint): void {
   else if (n === 4) buf[pos++] = 0xd6;
   else if (n === 8) buf[pos++] = 0xd7;
   else if (n === 16) buf[pos++] = 0xd8;
-  else if (n < 0x100) {
-    buf[pos++] = 0xc7;
-    buf[pos++] = n;
-  } else if (n < 0x10000) {
-    buf[pos++] = 0xc8;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    buf[pos++] = 0xc9;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
+  else sizedHeader(n, 0xc7);
   buf[pos++] = negative ? EXT_BIGINT_NEGATIVE : EXT_BIGINT_POSITIVE;
   if (small >= 0) {
     let x = small;
@@ -273,7 +267,11 @@ function writeBigInt(v: bigint): void {
 }
 
 function writeArray(a: readonly unknown[]): void {
-  const n = a.length;
+  arrayHeader(a.length);
+  for (let i = 0; i < a.length; i++) write(a[i]);
+}
+
+function arrayHeader(n: number): void {
   room(5);
   if (n < 0x10) buf[pos++] = 0x90 | n;
   else if (n < 0x10000) {
@@ -285,7 +283,6 @@ function writeArray(a: readonly unknown[]): void {
     view.setUint32(pos, n);
     pos += 4;
   }
-  for (let i = 0; i < n; i++) write(a[i]);
 }
 
 function writeRecord(o: Record<string, unknown>): void {
@@ -355,17 +352,7 @@ export function packBlock(first: number, t0: number, events: readonly object[], 
     writeNumber(first);
     writeNumber(t0);
     const n = events.length;
-    room(5);
-    if (n < 0x10) buf[pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      buf[pos++] = 0xdc;
-      view.setUint16(pos, n);
-      pos += 2;
-    } else {
-      buf[pos++] = 0xdd;
-      view.setUint32(pos, n);
-      pos += 4;
-    }
+    arrayHeader(n);
     let prevT = t0;
     for (let i = 0; i < n; i++) {
       const ev = events[i] as Record<string, unknown>;
