@@ -13,24 +13,26 @@ import type { Parcel } from "./state.ts";
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function checkParcel(s: Machine, p: Parcel): Violation | null {
-  const path = `rm.parcels.byId.${p.handle}`;
+  // Built only for a violation: this runs for every parcel after every event of a fuzz run.
+  const path = (field: string): string => `rm.parcels.byId.${p.handle}.${field}`;
   const anyAccepted = p.borrowers.some((b) => b.accepted);
-  if ((p.state === "SHARED") !== anyAccepted) return { path: `${path}.state`, detail: `parcel ${p.handle} is ${p.state} but ${anyAccepted ? "has" : "has no"} accepted borrowers`, objects: { handle: p.handle } };
+  if ((p.state === "SHARED") !== anyAccepted) return { path: path("state"), detail: `parcel ${p.handle} is ${p.state} but ${anyAccepted ? "has" : "has no"} accepted borrowers`, objects: { handle: p.handle } };
   for (const r of p.regions) {
     if (!ownsRange(s, r.pa, r.size, { type: "EXTENT", id: p.memextent })) {
-      return { path: `${path}.regions`, detail: `PA ${hex(r.pa)}+${hex(r.size)} of parcel ${p.handle} is not owned by its memextent ${p.memextent}`, objects: { handle: p.handle, pa: r.pa } };
+      return { path: path("regions"), detail: `PA ${hex(r.pa)}+${hex(r.size)} of parcel ${p.handle} is not owned by its memextent ${p.memextent}`, objects: { handle: p.handle, pa: r.pa } };
     }
     const own = translate(s, p.owner, r.ownerIpa);
     if (p.transType !== "SHARE" && own?.pa === r.pa) {
-      return { path: `${path}.regions`, detail: `owner VM ${p.owner} still reaches lent PA ${hex(r.pa)}`, objects: { handle: p.handle, vm: p.owner, pa: r.pa } };
+      return { path: path("regions"), detail: `owner VM ${p.owner} still reaches lent PA ${hex(r.pa)}`, objects: { handle: p.handle, vm: p.owner, pa: r.pa } };
     }
   }
   for (const b of p.borrowers) {
     if (!b.mapped) continue;
-    if (b.ipas.length !== p.regions.length) return { path: `${path}.borrowers`, detail: `borrower ${b.vmid} has ${b.ipas.length} IPAs for ${p.regions.length} regions`, objects: { handle: p.handle, vm: b.vmid } };
-    for (const [i, r] of p.regions.entries()) {
+    if (b.ipas.length !== p.regions.length) return { path: path("borrowers"), detail: `borrower ${b.vmid} has ${b.ipas.length} IPAs for ${p.regions.length} regions`, objects: { handle: p.handle, vm: b.vmid } };
+    for (let i = 0; i < p.regions.length; i++) {
+      const r = p.regions[i]!;
       const tr = translate(s, b.vmid, b.ipas[i]!);
-      if (tr?.pa !== r.pa || tr.memextent !== p.memextent) return { path: `${path}.borrowers`, detail: `accepted borrower ${b.vmid} does not reach PA ${hex(r.pa)} at IPA ${hex(b.ipas[i]!)}`, objects: { handle: p.handle, vm: b.vmid } };
+      if (tr?.pa !== r.pa || tr.memextent !== p.memextent) return { path: path("borrowers"), detail: `accepted borrower ${b.vmid} does not reach PA ${hex(r.pa)} at IPA ${hex(b.ipas[i]!)}`, objects: { handle: p.handle, vm: b.vmid } };
     }
   }
   return null;
