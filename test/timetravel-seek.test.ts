@@ -10,6 +10,9 @@ import { MISSING, parsePath, lookup, formatPath } from "../src/timetravel/paths.
 import { diffStates } from "../src/timetravel/diff.ts";
 import { canonicalString } from "../src/core/hash.ts";
 import { readerOf, recordBytes } from "./helpers.ts";
+import { resolveScenario } from "../src/sim/resolve.ts";
+import { plainEqual } from "../src/core/equal.ts";
+import { shareBytes, writableBytes } from "../src/core/bytes.ts";
 
 const bytes = recordBytes(smokeScenario, { seed: 3, maxEvents: 3000, blockEvents: 256, snapshotEveryBlocks: 4 });
 const open = (interval = 100) => seekerForTrace(readerOf(bytes), { interval });
@@ -96,5 +99,39 @@ describe("seek engine", () => {
       ["c.x", 1n, 2n],
       ["d", expect.anything(), "new"],
     ]);
+  });
+});
+
+describe("checkpoints share byte arrays with the walks that made them", () => {
+  // Guest data in pages and disk sectors (long-run), and guest code storing through the CPU's TLB
+  // (pvm-boot: real AArch64 code): both write byte arrays a checkpoint may share.
+  for (const [name, maxEvents] of [["long-run", 5000], ["pvm-boot", 20000]] as const) {
+    it(`no later walk writes into a kept checkpoint (${name})`, () => {
+      const trace = recordBytes(resolveScenario(name), { seed: 1, maxEvents, blockEvents: 256, snapshotEveryBlocks: 4 });
+      const seeker = seekerForTrace(readerOf(trace), { interval: 32 });
+      const last = seeker.count - 1;
+      seeker.walk(0, last, () => false);
+      const all = seeker.cachedIndices();
+      const kept = all.filter((_, j) => j % Math.ceil(all.length / 12) === 0);
+      // Seeks back and forth start working copies from the checkpoints and write on through them.
+      for (const n of [last, 3, Math.floor(last / 2), last - 1, 120, 1]) seeker.stateAt(n);
+      seeker.walk(0, last, () => false);
+      for (const i of kept) {
+        const again = readerOf(trace);
+        const r = replay(hvModel, hvModel.genesis(again.header.config as never), again.items(), { until: i });
+        expect(plainEqual(seeker.stateAt(i), r.state), `checkpoint after event ${i}`).toBe(true);
+      }
+      expect(kept.length).toBeGreaterThanOrEqual(6);
+    });
+  }
+
+  it("a shared byte array is copied before it is written, on the fast path too", () => {
+    const page = shareBytes(new Uint8Array([1, 2, 3]));
+    const container: Record<number, Uint8Array> = { 7: page };
+    const w = writableBytes(container, 7, 3);
+    w[0] = 9;
+    expect([...page]).toEqual([1, 2, 3]);
+    expect(container[7]).toBe(w);
+    expect(writableBytes(container, 7, 3)).toBe(w); // the copy is the state's own: in place from now on
   });
 });

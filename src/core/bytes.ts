@@ -12,6 +12,16 @@ export function onRewriteInPlace(listener: (bytes: Uint8Array) => void): void {
 }
 
 /**
+ * Byte arrays that more than one state holds (reducer.ts `copySharingBytes`: the seeker's frozen
+ * checkpoints and the working copies made from them). They are never written in place.
+ */
+const shared = new WeakSet<Uint8Array>();
+export function shareBytes(bytes: Uint8Array): Uint8Array {
+  shared.add(bytes);
+  return bytes;
+}
+
+/**
  * The byte array at `container[key]`, ready to be written by the current event; a zeroed array of
  * `size` bytes is stored there first if there is none.
  *
@@ -19,7 +29,8 @@ export function onRewriteInPlace(listener: (bytes: Uint8Array) => void): void {
  * shared with earlier states: it is copied and the copy stored (copy-on-write).
  * On the fast path the container belongs to a private mutable copy (`mutableCopy` clones every
  * array, and snapshots are cloned from it), so nothing else can see the array: it is written in place,
- * which saves a page-sized allocation and copy per write, and its remembered digest is forgotten.
+ * which saves a page-sized allocation and copy per write, and its remembered digest is forgotten;
+ * unless the array is shared (`shareBytes`), when it is copied as on the pure path.
  * Callers must copy data into the array, never store an event's own array in the state: an array
  * reachable from an event or from two keys would be written through both.
  */
@@ -30,7 +41,7 @@ export function writableBytes(container: Record<number, Uint8Array>, key: number
     container[key] = fresh;
     return fresh;
   }
-  if (isDraft(container)) {
+  if (isDraft(container) || shared.has(old)) {
     const copy = old.slice();
     container[key] = copy;
     return copy;

@@ -2,7 +2,7 @@ import { enablePatches, freeze, produceWithPatches, type Draft } from "immer";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { die } from "../core/errors.ts";
 import { plainEqual } from "../core/equal.ts";
-import { mutableCopy, type CoreState, type Model } from "../core/reducer.ts";
+import { copySharingBytes, type CoreState, type Model } from "../core/reducer.ts";
 import { changesFromPatches, type DiffResult } from "./diff.ts";
 import { outOfRange, type EventStore } from "./store.ts";
 
@@ -21,8 +21,9 @@ export interface SeekerOptions {
   readonly verifyOutcomes?: boolean;
   /**
    * False for a one-shot query (`hvsim state`): a walk keeps no in-memory checkpoints. Each is a
-   * deep copy of the state (about a millisecond on long-run, and the garbage collector's work
-   * after), and a walk from a stored state makes up to 64 of them that nothing will use.
+   * copy of the state's objects (about a millisecond on long-run, and the garbage collector's work
+   * after; its byte arrays are shared, `copySharingBytes`), and a walk from a stored state makes up
+   * to 64 of them that nothing will use.
    */
   readonly keepCheckpoints?: boolean;
 }
@@ -108,7 +109,7 @@ export class Seeker<S extends CoreState> {
     if (base.seq === n) return base.state;
     let result: S | undefined;
     this.walkFrom(base, n, n, () => false, (s) => {
-      result = freeze(mutableCopy(s), true);
+      result = freeze(copySharingBytes(s), true);
     });
     return result!;
   }
@@ -127,12 +128,12 @@ export class Seeker<S extends CoreState> {
 
   /** `walk` from a known state at or before `from - 1`. */
   private walkFrom(base: { seq: number; state: S }, from: number, to: number, visit: (i: number, state: S, ev: EventBase) => boolean, atEnd?: (state: S) => void): number {
-    const working = mutableCopy(base.state);
+    const working = copySharingBytes(base.state);
     this.stats.seeks += 1;
     let hit = -1;
     for (let i = base.seq + 1; i <= to; i++) {
       const ev = this.applyAt(working, i);
-      if (this.keep && (i + 1) % this.interval === 0 && !this.checkpoints.has(i)) this.remember(i, freeze(mutableCopy(working), true));
+      if (this.keep && (i + 1) % this.interval === 0 && !this.checkpoints.has(i)) this.remember(i, freeze(copySharingBytes(working), true));
       if (i >= from && visit(i, working, ev)) {
         hit = i;
         break;
@@ -148,7 +149,7 @@ export class Seeker<S extends CoreState> {
    */
   *forward(from: number, to: number): Generator<{ readonly i: number; readonly state: S; readonly ev: EventBase }> {
     this.checkIndex(to);
-    const working = mutableCopy(this.stateAt(from - 1));
+    const working = copySharingBytes(this.stateAt(from - 1));
     this.stats.seeks += 1;
     for (let i = from; i <= to; i++) yield { i, state: working, ev: this.applyAt(working, i) };
   }
