@@ -733,7 +733,12 @@ export class Core implements Flags {
       this.undefinedInsn(pc);
       return false;
     }
-    switch (desc.name) {
+    return this.writeSpecial(desc.name, lo, hi, v, retired, pc);
+  }
+
+  /** An MSR to a register whose write does more than store the value (PSTATE views, masks, timers, the GIC interface). */
+  private writeSpecial(name: string, lo: number, hi: number, v: bigint, retired: number, pc: number): boolean {
+    switch (name) {
       case "nzcv":
         this.N = (lo >>> 31) & 1;
         this.Z = (lo >>> 30) & 1;
