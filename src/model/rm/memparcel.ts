@@ -221,25 +221,10 @@ function freeIpa(ctx: RmCtx, vmid: number, memType: number, base: number, size: 
  * deletes the parcel.
  */
 export function doAccept(ctx: RmCtx, vmid: number, m: AcceptReq): AcceptResult {
-  const parcel = ctx.s.rm.parcels.byId[m.handle];
-  if (parcel === undefined) return { err: "HANDLE_INVALID" };
-  if (m.memType !== parcel.memType || TRANS_NAME[m.transType] !== parcel.transType) return { err: "ARGUMENT_INVALID" };
+  const checked = acceptable(ctx, vmid, m);
+  if ("err" in checked) return checked;
+  const { parcel, b, contiguous } = checked;
   const f = m.flags;
-  if ((f & MEM_ACCEPT_FLAG.VALIDATE_SANITIZED) !== 0 && !parcel.sanitized) return { err: "VALIDATE_FAILED" };
-  if ((f & MEM_ACCEPT_FLAG.VALIDATE_LABEL) !== 0 && m.label !== parcel.label) return { err: "VALIDATE_FAILED" };
-  if ((f & MEM_ACCEPT_FLAG.VALIDATE_ACL_ATTR) !== 0 && !sameLists(parcel, m)) return { err: "VALIDATE_FAILED" };
-  if ((f & MEM_ACCEPT_FLAG.MAP_OTHER) !== 0) return { err: "DENIED" };
-  if (m.mapVmid !== 0) return { err: "ARGUMENT_INVALID" };
-  const b = parcel.borrowers.find((x) => x.vmid === vmid);
-  // Not in the ACL: VMID_INVALID; the owner (in a share's ACL) or an already mapped borrower: DENIED (:1327-1337).
-  if (b === undefined) return { err: parcel.acl.some((e) => e.vmid === vmid) ? "DENIED" : "VMID_INVALID" };
-  if (b.mapped) return { err: "DENIED" };
-  const contiguous = (f & MEM_ACCEPT_FLAG.MAP_CONTIGUOUS) !== 0;
-  if (contiguous && (parcel.memType !== MEM_TYPE.NORMAL || (b.alloc.length > 0 && !b.contiguous))) return { err: "ARGUMENT_INVALID" };
-  if ((f & MEM_ACCEPT_FLAG.SANITIZE) !== 0) {
-    if (parcel.memType === MEM_TYPE.IO || (b.rights & MEM_RIGHTS.W) === 0) return { err: "ARGUMENT_INVALID" };
-    parcel.sanitizeOnReclaim = true;
-  }
   const useContig = b.alloc.length > 0 ? b.contiguous : contiguous;
   const mappings = useContig ? 1 : parcel.regions.length;
   let n = Math.min(mappings - b.alloc.length, MEM_LIST_ENTRIES_MAX);
@@ -294,6 +279,30 @@ export function doAccept(ctx: RmCtx, vmid: number, m: AcceptReq): AcceptResult {
     ctx.s.rm.vms.byId[vmid]?.accepted.push(parcel.handle);
   }
   return { err: "OK", ...(chosen === undefined ? {} : { chosen, incomplete }) };
+}
+
+/** The request's checks, in the RM's order (see doAccept), and SANITIZE marked on the parcel once they pass. */
+function acceptable(ctx: RmCtx, vmid: number, m: AcceptReq): { err: RmError } | { parcel: Parcel; b: ParcelBorrower; contiguous: boolean } {
+  const parcel = ctx.s.rm.parcels.byId[m.handle];
+  if (parcel === undefined) return { err: "HANDLE_INVALID" };
+  if (m.memType !== parcel.memType || TRANS_NAME[m.transType] !== parcel.transType) return { err: "ARGUMENT_INVALID" };
+  const f = m.flags;
+  if ((f & MEM_ACCEPT_FLAG.VALIDATE_SANITIZED) !== 0 && !parcel.sanitized) return { err: "VALIDATE_FAILED" };
+  if ((f & MEM_ACCEPT_FLAG.VALIDATE_LABEL) !== 0 && m.label !== parcel.label) return { err: "VALIDATE_FAILED" };
+  if ((f & MEM_ACCEPT_FLAG.VALIDATE_ACL_ATTR) !== 0 && !sameLists(parcel, m)) return { err: "VALIDATE_FAILED" };
+  if ((f & MEM_ACCEPT_FLAG.MAP_OTHER) !== 0) return { err: "DENIED" };
+  if (m.mapVmid !== 0) return { err: "ARGUMENT_INVALID" };
+  const b = parcel.borrowers.find((x) => x.vmid === vmid);
+  // Not in the ACL: VMID_INVALID; the owner (in a share's ACL) or an already mapped borrower: DENIED (:1327-1337).
+  if (b === undefined) return { err: parcel.acl.some((e) => e.vmid === vmid) ? "DENIED" : "VMID_INVALID" };
+  if (b.mapped) return { err: "DENIED" };
+  const contiguous = (f & MEM_ACCEPT_FLAG.MAP_CONTIGUOUS) !== 0;
+  if (contiguous && (parcel.memType !== MEM_TYPE.NORMAL || (b.alloc.length > 0 && !b.contiguous))) return { err: "ARGUMENT_INVALID" };
+  if ((f & MEM_ACCEPT_FLAG.SANITIZE) !== 0) {
+    if (parcel.memType === MEM_TYPE.IO || (b.rights & MEM_RIGHTS.W) === 0) return { err: "ARGUMENT_INVALID" };
+    parcel.sanitizeOnReclaim = true;
+  }
+  return { parcel, b, contiguous };
 }
 
 /**
