@@ -154,39 +154,11 @@ function* one(run: SwarmRun, vm: SwarmVm, b: Boot, st: GuestStreams, op: GuestOp
       return void (yield { kind: "smmu_txn", stream: op.stream, iova: base + op.page * PAGE + 64 * st.data.rangeInclusive(0, 63), access: op.access, sizeBytes: 64 });
     }
     case "hypercalls":
-      for (let i = 0; i < op.count; i++) {
-        const view = yield* peek((s) => guestView(s, g.vmid, ipasOf(vm)));
-        const step = randomHypercall(st.hostile, view, 0) as Extract<Step, { kind: "hypercall" }>;
-        const o = yield step;
-        run.stats.hypercalls += 1;
-        const x = o.x as readonly bigint[] | undefined;
-        // X0 is the error code of every call but hypervisor_identify, which returns hyp_api_info there.
-        const answered = x !== undefined && x.length > 0 && (step.call === HYPERCALLS.hypervisor_identify || hvErrorName(x[0]!) !== undefined);
-        if (!answered) unanswered(run, `hypercall 0x${step.call.toString(16)} outcome ${JSON.stringify(o, big)}`);
-      }
-      return;
+      return yield* hostileHypercalls(run, vm, g, st, op.count);
     case "smccc":
-      for (let i = 0; i < op.count; i++) {
-        const view = yield* peek((s) => guestView(s, g.vmid, ipasOf(vm)));
-        const call = randomSmccc(st.hostile, view, 0);
-        const o = yield call;
-        run.stats.smccc += 1;
-        // A PSCI call that succeeds by not returning (the VM or the vCPU goes down) has no X0 to answer with.
-        const gone = Array.isArray(o.x) && o.x.length === 0 && NO_RETURN.has(Number((call as { args: readonly bigint[] }).args[0]));
-        if (!gone && (!Array.isArray(o.x) || o.x.length === 0)) unanswered(run, `smccc outcome ${JSON.stringify(o, big)}`);
-      }
-      return;
+      return yield* hostileSmccc(run, vm, g, st, op.count);
     case "accesses":
-      for (let i = 0; i < op.count; i++) {
-        const step = yield* peek((s) => randomAccess(st.hostile, s, guestView(s, g.vmid, ipasOf(vm)), 0));
-        const o = yield step;
-        run.stats.accesses += 1;
-        const answered = step.kind === "stage2_fault" ? typeof o.resolution === "string" : typeof o.pa === "number";
-        if (!answered) unanswered(run, `${step.kind} outcome ${JSON.stringify(o, big)}`);
-        // A demand-paged page not provided yet (page_fault): crosvm's VCPU_RUN has the driver provide it.
-        if (o.resolution === "vmmio" || o.resolution === "page_fault") yield* crosvmCompletes(g);
-      }
-      return;
+      return yield* hostileAccesses(run, vm, g, st, op.count);
     case "demand":
       return yield* demandStores(vm, g, op.count, st.data);
     case "wfi":
@@ -200,6 +172,46 @@ function* one(run: SwarmRun, vm: SwarmVm, b: Boot, st: GuestStreams, op: GuestOp
       vm.down = { generation: b.number, how: op.how, seq: run.seq };
       b.ended = true;
       return;
+  }
+}
+
+/** Hypercalls with hostile arguments; each must get one of Gunyah's answers. */
+function* hostileHypercalls(run: SwarmRun, vm: SwarmVm, g: Boot["g"], st: GuestStreams, count: number): Program {
+  for (let i = 0; i < count; i++) {
+    const view = yield* peek((s) => guestView(s, g.vmid, ipasOf(vm)));
+    const step = randomHypercall(st.hostile, view, 0) as Extract<Step, { kind: "hypercall" }>;
+    const o = yield step;
+    run.stats.hypercalls += 1;
+    const x = o.x as readonly bigint[] | undefined;
+    // X0 is the error code of every call but hypervisor_identify, which returns hyp_api_info there.
+    const answered = x !== undefined && x.length > 0 && (step.call === HYPERCALLS.hypervisor_identify || hvErrorName(x[0]!) !== undefined);
+    if (!answered) unanswered(run, `hypercall 0x${step.call.toString(16)} outcome ${JSON.stringify(o, big)}`);
+  }
+}
+
+/** SMCCC calls with hostile arguments; each must be answered unless it legitimately does not return. */
+function* hostileSmccc(run: SwarmRun, vm: SwarmVm, g: Boot["g"], st: GuestStreams, count: number): Program {
+  for (let i = 0; i < count; i++) {
+    const view = yield* peek((s) => guestView(s, g.vmid, ipasOf(vm)));
+    const call = randomSmccc(st.hostile, view, 0);
+    const o = yield call;
+    run.stats.smccc += 1;
+    // A PSCI call that succeeds by not returning (the VM or the vCPU goes down) has no X0 to answer with.
+    const gone = Array.isArray(o.x) && o.x.length === 0 && NO_RETURN.has(Number((call as { args: readonly bigint[] }).args[0]));
+    if (!gone && (!Array.isArray(o.x) || o.x.length === 0)) unanswered(run, `smccc outcome ${JSON.stringify(o, big)}`);
+  }
+}
+
+/** Stage-2 accesses anywhere; each must be resolved (crosvm completes the VMMIO and demand-paged ones). */
+function* hostileAccesses(run: SwarmRun, vm: SwarmVm, g: Boot["g"], st: GuestStreams, count: number): Program {
+  for (let i = 0; i < count; i++) {
+    const step = yield* peek((s) => randomAccess(st.hostile, s, guestView(s, g.vmid, ipasOf(vm)), 0));
+    const o = yield step;
+    run.stats.accesses += 1;
+    const answered = step.kind === "stage2_fault" ? typeof o.resolution === "string" : typeof o.pa === "number";
+    if (!answered) unanswered(run, `${step.kind} outcome ${JSON.stringify(o, big)}`);
+    // A demand-paged page not provided yet (page_fault): crosvm's VCPU_RUN has the driver provide it.
+    if (o.resolution === "vmmio" || o.resolution === "page_fault") yield* crosvmCompletes(g);
   }
 }
 
