@@ -109,20 +109,7 @@ export function frozen<S>(s: S): S {
  * view lies in.
  */
 export function mutableCopy<S>(s: S): S {
-  return copyPlain(s) as S;
-}
-
-function copyPlain(v: unknown): unknown {
-  if (typeof v !== "object" || v === null) return v;
-  if (Array.isArray(v)) {
-    const out: unknown[] = []; // filled by push: a packed array, like the original
-    for (let i = 0; i < v.length; i++) out.push(copyPlain(v[i]));
-    return out;
-  }
-  if (v instanceof Uint8Array) return new Uint8Array(v);
-  const out: Record<string, unknown> = {};
-  for (const k in v) out[k] = copyPlain((v as Record<string, unknown>)[k]);
-  return out;
+  return copyPlain(s, false) as S;
 }
 
 /**
@@ -133,18 +120,18 @@ function copyPlain(v: unknown): unknown {
  * KB of byte arrays, and a walk writes only a few of its 547 arrays between two checkpoints.
  */
 export function copySharingBytes<S>(s: S): S {
-  return copyShared(s) as S;
+  return copyPlain(s, true) as S;
 }
 
-function copyShared(v: unknown): unknown {
+function copyPlain(v: unknown, share: boolean): unknown {
   if (typeof v !== "object" || v === null) return v;
   if (Array.isArray(v)) {
-    const out: unknown[] = [];
-    for (let i = 0; i < v.length; i++) out.push(copyShared(v[i]));
+    const out: unknown[] = []; // filled by push: a packed array, like the original
+    for (let i = 0; i < v.length; i++) out.push(copyPlain(v[i], share));
     return out;
   }
-  if (v instanceof Uint8Array) return shareBytes(v);
+  if (v instanceof Uint8Array) return share ? shareBytes(v) : new Uint8Array(v);
   const out: Record<string, unknown> = {};
-  for (const k in v) out[k] = copyShared((v as Record<string, unknown>)[k]);
+  for (const k in v) out[k] = copyPlain((v as Record<string, unknown>)[k], share);
   return out;
 }
