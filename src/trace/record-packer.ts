@@ -59,6 +59,14 @@ const UNSUPPORTED = Symbol("unsupported");
 
 /** The msgpack of `value`, or null when it holds something only msgpackr writes. */
 export function packRecords(value: unknown): Uint8Array | null {
+  return inBody(() => {
+    write(value);
+    return buf.slice(0, pos);
+  });
+}
+
+/** Runs `writeBody` as a new body (no definition carries over); null if it met a value only msgpackr writes. */
+function inBody<T>(writeBody: () => T): T | null {
   body++;
   definitions = 0;
   pos = 0;
@@ -68,12 +76,11 @@ export function packRecords(value: unknown): Uint8Array | null {
     keyLists = 0;
   }
   try {
-    write(value);
+    return writeBody();
   } catch (e) {
     if (e === UNSUPPORTED) return null;
     throw e;
   }
-  return buf.slice(0, pos);
 }
 
 function room(n: number): void {
@@ -288,7 +295,7 @@ function arrayHeader(n: number): void {
 function writeRecord(o: Record<string, unknown>): void {
   let list = root;
   for (const k in o) list = step(list, k);
-  recordHeader(list, o, null);
+  recordHeader(list, o, false);
   for (const k in o) write(o[k]);
 }
 
@@ -303,8 +310,11 @@ function step(list: KeyList, k: string): KeyList {
   return next;
 }
 
-/** The record id of the key list ending at `list`, or its definition (keys from `keys`, else `o`'s own). */
-function recordHeader(list: KeyList, o: object, keys: (() => readonly string[]) | null): void {
+/**
+ * The record id of the key list ending at `list`, or its definition: `o`'s own keys, or with
+ * `stored` those of a recorded event's stored form (`storedKeys`).
+ */
+function recordHeader(list: KeyList, o: object, stored: boolean): void {
   room(3);
   if (list.body === body) {
     buf[pos++] = list.id;
@@ -321,7 +331,14 @@ function recordHeader(list: KeyList, o: object, keys: (() => readonly string[]) 
   buf[pos++] = 0xd4;
   buf[pos++] = EXT_RECORD_DEFINITION;
   buf[pos++] = id;
-  writeArray((list.keys ??= keys === null ? Object.keys(o) : keys()));
+  writeArray((list.keys ??= stored ? storedKeys(o) : Object.keys(o)));
+}
+
+/** A recorded event's keys as a block stores it: without `seq`, and `t` last. */
+function storedKeys(ev: object): string[] {
+  const keys = Object.keys(ev).filter((k) => k !== "seq" && k !== "t");
+  keys.push("t");
+  return keys;
 }
 
 /** What `packBlock` wrote: the body, and the byte column its events' long byte fields went to. */
@@ -331,7 +348,8 @@ export interface PackedBlock {
   readonly column: unknown[];
 }
 
-const BLOCK_KEYS = ["first", "t0", "events", "outcomes"] as const;
+/** A block body's keys, in order (its record is defined from this object's keys). */
+const BLOCK_SHAPE = { first: 0, t0: 0, events: 0, outcomes: 0 };
 
 /**
  * A block body `{ first, t0, events, outcomes }` with its events in their stored form, without
@@ -341,14 +359,11 @@ const BLOCK_KEYS = ["first", "t0", "events", "outcomes"] as const;
  * the stored copies; null where `packRecords` would be.
  */
 export function packBlock(first: number, t0: number, events: readonly object[], outcomes: readonly unknown[], columnMin: number): PackedBlock | null {
-  body++;
-  definitions = 0;
-  pos = 0;
-  const column: unknown[] = [];
-  try {
+  return inBody(() => {
+    const column: unknown[] = [];
     let list = root;
-    for (const k of BLOCK_KEYS) list = step(list, k);
-    recordHeader(list, BLOCK_KEYS, () => BLOCK_KEYS);
+    for (const k in BLOCK_SHAPE) list = step(list, k);
+    recordHeader(list, BLOCK_SHAPE, false);
     writeNumber(first);
     writeNumber(t0);
     const n = events.length;
@@ -361,18 +376,15 @@ export function packBlock(first: number, t0: number, events: readonly object[], 
       prevT = t;
     }
     write(outcomes);
-  } catch (e) {
-    if (e === UNSUPPORTED) return null;
-    throw e;
-  }
-  return { packed: buf.slice(0, pos), column };
+    return { packed: buf.slice(0, pos), column };
+  });
 }
 
 function writeStoredEvent(ev: Record<string, unknown>, dt: number, index: number, column: unknown[], columnMin: number): void {
   let list = root;
   for (const k in ev) if (k !== "seq" && k !== "t") list = step(list, k);
   list = step(list, "t");
-  recordHeader(list, ev, () => [...Object.keys(ev).filter((k) => k !== "seq" && k !== "t"), "t"]);
+  recordHeader(list, ev, true);
   for (const k in ev) {
     if (k === "seq" || k === "t") continue;
     const v = ev[k];
