@@ -54,7 +54,7 @@ export const BYTE_COLUMN_FROM_FORMAT = 4;
 
 /** The stored bytes of a record body of `type` in a file of `formatVersion`. */
 export function encodeRecordBody(type: number, value: unknown, formatVersion: number): Uint8Array {
-  if (type === RecordType.block && formatVersion >= BYTE_COLUMN_FROM_FORMAT) return encodeColumnBlock(value as BlockBody);
+  if (type === RecordType.block && formatVersion >= BYTE_COLUMN_FROM_FORMAT) return encodeColumnBlock(value as BlockBody).stored;
   const packed = encodeBody(value);
   if (type === RecordType.header || formatVersion < COMPRESSED_FROM_FORMAT) return packed;
   const deflated = deflateRawSync(packed, DEFLATE_OPTIONS);
@@ -64,9 +64,10 @@ export function encodeRecordBody(type: number, value: unknown, formatVersion: nu
   return out;
 }
 
-function encodeColumnBlock(body: BlockBody): Uint8Array {
+/** A format 4 block body from its stored events, and the byte column its long byte fields went to. */
+function encodeColumnBlock(body: BlockBody): { stored: Uint8Array; column: readonly unknown[] } {
   const { events, column } = splitByteColumn(body.events);
-  return columnBody(encodeBody({ first: body.first, t0: body.t0, events, outcomes: body.outcomes }), column);
+  return { stored: columnBody(encodeBody({ first: body.first, t0: body.t0, events, outcomes: body.outcomes }), column), column };
 }
 
 /** A format 4 block body: its packed events deflated, then its byte column as it is. */
@@ -89,11 +90,10 @@ function columnBody(packedEvents: Uint8Array, column: readonly unknown[]): Uint8
  * the packer leaves to msgpackr takes the copies (`storedEvents`).
  */
 export function encodeRecordedBlock(first: number, t0: number, events: readonly EventBase[], outcomes: readonly Outcome[], formatVersion: number): { stored: Uint8Array; column: readonly unknown[] | null } {
-  if (formatVersion >= BYTE_COLUMN_FROM_FORMAT) {
-    const fast = packBlock(first, t0, events, outcomes, REF_BYTES_MIN);
-    if (fast !== null) return { stored: columnBody(fast.packed, fast.column), column: fast.column };
-  }
-  return { stored: encodeRecordBody(RecordType.block, { first, t0, events: storedEvents(events, t0), outcomes }, formatVersion), column: null };
+  if (formatVersion < BYTE_COLUMN_FROM_FORMAT) return { stored: encodeRecordBody(RecordType.block, { first, t0, events: storedEvents(events, t0), outcomes }, formatVersion), column: null };
+  const fast = packBlock(first, t0, events, outcomes, REF_BYTES_MIN);
+  if (fast !== null) return { stored: columnBody(fast.packed, fast.column), column: fast.column };
+  return encodeColumnBlock({ first, t0, events: storedEvents(events, t0), outcomes });
 }
 
 /** Events as a block stores them: no `seq` (dense from `first`), `t` last as the delta from the event before. */

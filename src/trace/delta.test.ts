@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { BYTES, DeltaError, REF, REF_BYTES_MIN, SET, applyDelta, encodeDelta, type ResolveRef } from "./delta.ts";
 import { WindowBytes } from "./window-bytes.ts";
+import { splitByteColumn } from "./byte-column.ts";
 import type { EventBase } from "../core/event.ts";
 import { decodeBody, encodeBody } from "./codec.ts";
 import { plainEqual } from "../core/equal.ts";
@@ -119,7 +120,8 @@ describe("snapshot deltas", () => {
     const windowOf = (carried: readonly Uint8Array[]) => {
       const events = carried.map((data, i) => ({ seq: 100 + i, t: 0, kind: "vm_mem_write", vm: 1, ipa: 0, data }) as unknown as EventBase);
       const window = new WindowBytes();
-      for (const ev of events) window.note(ev);
+      // As the writer fills it: from the byte column of the block the events were written in.
+      window.noteColumn(100, splitByteColumn(events as unknown as Record<string, unknown>[]).column);
       const resolve: ResolveRef = (seq, field) => {
         const ev = events[seq - 100] as unknown as Record<string, unknown> | undefined;
         return ev !== undefined && ev[field] instanceof Uint8Array ? (ev[field] as Uint8Array) : "not in the window";

@@ -1,5 +1,4 @@
 import { REF_BYTES_MIN, type ByteRefs } from "./delta.ts";
-import type { EventBase } from "../core/event.ts";
 
 /**
  * The byte arrays the events since the last stored state carried, by content: what the next
@@ -9,16 +8,7 @@ import type { EventBase } from "../core/event.ts";
 export class WindowBytes implements ByteRefs {
   private readonly byContent = new Map<string, readonly [number, string]>();
 
-  /** Notes the byte fields of an event appended to the window. */
-  note(ev: EventBase): void {
-    const fields = ev as unknown as Record<string, unknown>;
-    for (const k in fields) {
-      const v = fields[k];
-      if (v instanceof Uint8Array && v.length >= REF_BYTES_MIN) this.byContent.set(contentKey(v), [ev.seq, k]);
-    }
-  }
-
-  /** Notes a written block's byte column (entries of event index, field, bytes): the same fields `note` takes. */
+  /** Notes a written block's byte column (entries of event index, field, bytes): its events' long byte fields. */
   noteColumn(first: number, column: readonly unknown[]): void {
     for (let j = 0; j < column.length; j += 3) this.byContent.set(contentKey(column[j + 2] as Uint8Array), [first + (column[j] as number), column[j + 1] as string]);
   }

@@ -175,10 +175,7 @@ export class TraceWriter {
     const first = this.pending[0]!.seq;
     // seq is implied by position; t is stored as the delta from the previous event (small ints).
     const { stored, column } = encodeRecordedBlock(first, this.lastT, this.pending, this.pendingOutcomes, this.formatVersion);
-    if (this.window !== null) {
-      if (column !== null) this.window.noteColumn(first, column);
-      else for (const ev of this.pending) this.window.note(ev);
-    }
+    if (this.window !== null && column !== null) this.window.noteColumn(first, column);
     this.blocks.push([this.offset, first, this.pending.length]);
     this.emit(frame(RecordType.block, stored));
     this.lastT = this.pending[this.pending.length - 1]!.t;
