@@ -108,8 +108,9 @@ export class Seeker<S extends CoreState> {
     const base = this.baseFor(n);
     if (base.seq === n) return base.state;
     let result: S | undefined;
+    // The walk's working copy is this call's own and ends with it: frozen, it is the answer (no copy).
     this.walkFrom(base, n, n, () => false, (s) => {
-      result = freeze(copySharingBytes(s), true);
+      result = freeze(s, true);
     });
     return result!;
   }
