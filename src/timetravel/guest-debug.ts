@@ -4,7 +4,7 @@ import { cpuView, disassemble } from "../cpu/index.ts";
 import type { Machine } from "../model/machine.ts";
 import type { Command } from "./debugger-commands.ts";
 import type { DebugSession } from "./debugger.ts";
-import { defaultFocus, focusThread, instructionAtPc, nextInsn, prevInsn, readGuest, stateAtPosition, type Focus, type Position } from "./positions.ts";
+import { defaultFocus, focusThread, instructionAtPc, nextInsnStep, prevInsnStep, readGuest, stateAtPosition, type Focus, type Position } from "./positions.ts";
 import type { Seeker } from "./seeker.ts";
 
 /**
@@ -44,9 +44,9 @@ function moveBy(s: Session, args: readonly string[], dir: 1 | -1): string[] {
   let p: Position = { event: s.position, insns: s.insns };
   let done = 0;
   for (; done < n; done++) {
-    const q = dir === 1 ? nextInsn(seeker, p, f) : prevInsn(seeker, p, f);
+    const q = dir === 1 ? nextInsnStep(seeker, p, f) : prevInsnStep(seeker, p, f);
     if (q === null) break;
-    p = q;
+    p = q.pos;
   }
   if (done === 0) return [dir === 1 ? "no later instruction of this vCPU in the trace" : "at the first instruction of this vCPU in the trace"];
   const crossed = p.event !== s.position;

@@ -1,4 +1,4 @@
-import { reduce, type Model } from "../core/reducer.ts";
+import { mutableCopy, reduce, type Model } from "../core/reducer.ts";
 import type { EventBase } from "../core/event.ts";
 import { REG_PC, disassemble, readReg, type CpuState } from "../cpu/index.ts";
 import type { HypEvent } from "../model/events.ts";
@@ -48,38 +48,70 @@ export function stateAtPosition(seeker: Seeker<Machine>, p: Position): Machine {
   return reduce(seeker.model as unknown as Model<Machine, HypEvent, MachineConfig>, before, partial)[0];
 }
 
+/** Where one instruction of a vCPU leaves it, and the exec that runs it (its instruction `j`). */
+export interface InsnStep {
+  readonly pos: Position;
+  /** Null for an instruction the hypervisor or VMM completes after an exit (an MMIO load: PC + 4). */
+  readonly exec: { readonly event: number; readonly j: number } | null;
+}
+
+/** How many instructions the vCPU has retired in a state (its CPU's counter), -1 where it does not exist. */
+const retiredIn = (s: Machine, f: Focus): number => focusThread(s, f)?.cpu.retired ?? -1;
+
+/** Events a backward search replays at once, from the seeker's state before them. */
+const BACK_WINDOW = 256;
+
 /**
- * One instruction of `focus` forward: inside a vcpu_exec, the next instruction; its last one lands
- * on the event boundary after it (the exit handled); otherwise the first instruction of the next
- * vcpu_exec of that vCPU that retires any. Null at the end of the trace.
+ * One instruction of `focus` forward from `p` (whose state is `at`, when the caller holds it), up to event `last`: the next
+ * position where its CPU has retired one more. Inside its vcpu_exec that is the next instruction
+ * (its last lands on the boundary after the exec, the exit handled); an access left to the VMM
+ * retires at the event that completes it (the VCPU_RUN after the MMIO exit), which is why the
+ * counter decides and not the exec events alone. Null when no instruction retires by `last`.
  */
-export function nextInsn(seeker: Seeker<Machine>, p: Position, focus: Focus): Position | null {
+export function nextInsnStep(seeker: Seeker<Machine>, p: Position, focus: Focus, last = seeker.count - 1, at?: Machine): InsnStep | null {
   const inEvent = p.event + 1;
-  if (p.insns > 0) {
+  if (p.insns > 0 && isExecOf(seeker.event(inEvent), focus)) {
     const r = retiredBy(seeker, inEvent);
-    return p.insns + 1 >= r ? { event: inEvent, insns: 0 } : { event: p.event, insns: p.insns + 1 };
+    return { pos: p.insns + 1 >= r ? { event: inEvent, insns: 0 } : { event: p.event, insns: p.insns + 1 }, exec: { event: inEvent, j: p.insns } };
   }
-  for (let i = inEvent; i < seeker.count; i++) {
+  const r0 = retiredIn(at ?? stateAtPosition(seeker, p), focus);
+  const from = p.insns > 0 ? inEvent + 1 : inEvent;
+  if (from > last) return null;
+  const working = mutableCopy(seeker.stateAt(from - 1));
+  for (let i = from; i <= last; i++) {
     const ev = seeker.event(i);
-    if (!isExecOf(ev, focus)) continue;
-    const r = retiredBy(seeker, i);
-    if (r === 0) continue;
-    return r === 1 ? { event: i, insns: 0 } : { event: i - 1, insns: 1 };
+    const b = retiredIn(working, focus);
+    if (isExecOf(ev, focus) && b >= 0) {
+      const need = r0 + 1 - b;
+      const r = retiredBy(seeker, i);
+      if (need >= 1 && need <= r) return { pos: need < r ? { event: i - 1, insns: need } : { event: i, insns: 0 }, exec: { event: i, j: need - 1 } };
+    }
+    seeker.model.apply(working, ev);
+    const a = retiredIn(working, focus);
+    if ((a > r0 && r0 >= 0) || (r0 < 0 && a >= 0)) return { pos: { event: i, insns: 0 }, exec: null };
   }
   return null;
 }
 
-/** One instruction of `focus` back (the inverse of nextInsn); null at the start of its history. */
-export function prevInsn(seeker: Seeker<Machine>, p: Position, focus: Focus): Position | null {
-  if (p.insns > 1) return { event: p.event, insns: p.insns - 1 };
-  if (p.insns === 1) return { event: p.event, insns: 0 };
-  for (let i = p.event; i >= 0; i--) {
-    const ev = seeker.event(i);
-    if (!isExecOf(ev, focus)) continue;
-    const r = retiredBy(seeker, i);
-    if (r === 0) continue;
-    // Just before the last instruction the event retired.
-    return r === 1 ? { event: i - 1, insns: 0 } : { event: i - 1, insns: r - 1 };
+/** One instruction of `focus` back from `p`: the position before the instruction that brought it there (the inverse of nextInsnStep); null at the start of its history. */
+export function prevInsnStep(seeker: Seeker<Machine>, p: Position, focus: Focus): InsnStep | null {
+  if (p.insns > 0 && isExecOf(seeker.event(p.event + 1), focus)) return { pos: { event: p.event, insns: p.insns - 1 }, exec: { event: p.event + 1, j: p.insns - 1 } };
+  // The last event at or before p.event that moved the vCPU's retired count, one window at a time.
+  for (let hi = p.event; hi >= 0; ) {
+    const lo = Math.max(0, hi - BACK_WINDOW + 1);
+    const working = mutableCopy(seeker.stateAt(lo - 1));
+    let found: InsnStep | null = null;
+    for (let i = lo; i <= hi; i++) {
+      const ev = seeker.event(i);
+      const b = retiredIn(working, focus);
+      seeker.model.apply(working, ev);
+      if (!(retiredIn(working, focus) > b && b >= 0)) continue;
+      // An exec's last instruction (an access its exit handler emulated counts with it: no position lies between).
+      const r = isExecOf(ev, focus) ? retiredBy(seeker, i) : 0;
+      found = r > 0 ? { pos: { event: i - 1, insns: r - 1 }, exec: { event: i, j: r - 1 } } : { pos: { event: i - 1, insns: 0 }, exec: null };
+    }
+    if (found !== null) return found;
+    hi = lo - 1;
   }
   return null;
 }

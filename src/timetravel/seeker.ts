@@ -51,6 +51,9 @@ export interface EventChange<S> {
   readonly diff: DiffResult;
 }
 
+/** How many of `stateAt`'s last answers a seeker that keeps checkpoints holds on to. */
+const RECENT_ANSWERS = 4;
+
 /**
  * The seek engine: the state after any event index, forward or backward. It keeps a bounded cache
  * of immutable snapshots taken every `interval` events during replay, and also starts from the
@@ -65,6 +68,12 @@ export class Seeker<S extends CoreState> {
   private readonly verify: boolean;
   private readonly keep: boolean;
   private readonly checkpoints = new Map<number, S>();
+  /**
+   * The last few answers of `stateAt`, most recent last (frozen, so shared safely): stepping
+   * between instructions (`stepi`, gdb) asks for the state after the same event again and again,
+   * and each ask would otherwise replay from the checkpoint before it.
+   */
+  private readonly recent = new Map<number, S>();
 
   constructor(
     readonly model: AnyModel<S>,
@@ -101,7 +110,7 @@ export class Seeker<S extends CoreState> {
   stateAt(n: number): S {
     this.checkIndex(n);
     if (n === -1) return this.genesis;
-    const cached = this.checkpoints.get(n);
+    const cached = this.checkpoints.get(n) ?? this.recent.get(n);
     if (cached !== undefined) return cached;
     // A state the trace stores after event n is the answer itself: a walk would start before n and
     // replay up to a whole stored-state interval to reach it (`state --at 16383`: 16,384 events).
@@ -112,6 +121,10 @@ export class Seeker<S extends CoreState> {
     this.walkFrom(base, n, n, () => false, (s) => {
       result = freeze(s, true);
     });
+    if (this.keep) {
+      this.recent.set(n, result!);
+      if (this.recent.size > RECENT_ANSWERS) this.recent.delete(this.recent.keys().next().value!);
+    }
     return result!;
   }
 

@@ -2,7 +2,7 @@ import { mutableCopy } from "../../core/reducer.ts";
 import type { EventBase } from "../../core/event.ts";
 import { REG_PC, readReg, type CpuState } from "../../cpu/index.ts";
 import type { Machine } from "../../model/machine.ts";
-import { focusThread, readGuest, retiredBy, stateAtPosition, type Focus, type Position } from "../../timetravel/positions.ts";
+import { focusThread, nextInsnStep, prevInsnStep, readGuest, retiredBy, stateAtPosition, type Focus, type Position } from "../../timetravel/positions.ts";
 import type { Seeker } from "../../timetravel/seeker.ts";
 import type { GdbTarget, GdbThread, MemorySpan, MonitorReply, ResumeControl, ResumeRequest, Stop, StopReason, Watchpoint } from "../target.ts";
 import { PAGE } from "../watch.ts";
@@ -193,10 +193,6 @@ export class TraceTarget implements GdbTarget {
     return { thread, reason: { kind: "history-end" }, message: `hvsim: ${why}, after event #${end} (${this.seeker.event(end).kind})` };
   }
 
-  private retiredOf(s: Machine, v: Vcpu): number {
-    return focusThread(s, v)?.cpu.retired ?? -1;
-  }
-
   /**
    * One instruction of `thread`: the next position where it has retired one more. With
    * watchpoints set, an instruction that touches one is not taken: the stop is a watchpoint here
@@ -204,48 +200,14 @@ export class TraceTarget implements GdbTarget {
    */
   private async step(thread: number, watches: readonly Watchpoint[]): Promise<Stop> {
     const v = this.vcpu(thread)!;
-    const next = this.nextOf(v);
+    const next = nextInsnStep(this.seeker, this.pos, v, this.endPosition.event, this.state);
     if (next === null) return this.historyEnd(thread);
     if (watches.length > 0 && next.exec !== null) {
-      const hit = this.probe(next.exec.before, next.exec.event, v, new Set(), watches, next.exec.j, next.exec.j + 1).find((h) => h.kind === "watchpoint");
+      const hit = this.probe(this.seeker.stateAt(next.exec.event - 1), next.exec.event, v, new Set(), watches, next.exec.j, next.exec.j + 1).find((h) => h.kind === "watchpoint");
       if (hit !== undefined && hit.kind === "watchpoint") return { thread, reason: { kind: "watchpoint", watch: hit.watch, address: hit.address } };
     }
     this.moveTo(next.pos);
     return { thread, reason: { kind: "step" } };
-  }
-
-  /** Where `v`'s next instruction leaves it, and, when an exec runs it, that exec's instruction. */
-  private nextOf(v: Vcpu): { pos: Position; exec: { event: number; j: number; before: Machine } | null } | null {
-    const p = this.pos;
-    const r0 = this.retiredOf(this.state, v);
-    const inEvent = p.event + 1;
-    if (p.insns > 0) {
-      const ev = this.seeker.event(inEvent) as ExecEvent;
-      if (ev.vm === v.vm && ev.vcpu === v.vcpu) {
-        const r = retiredBy(this.seeker, inEvent);
-        const pos = p.insns + 1 >= r ? { event: inEvent, insns: 0 } : { event: p.event, insns: p.insns + 1 };
-        return { pos, exec: { event: inEvent, j: p.insns, before: this.seeker.stateAt(p.event) } };
-      }
-    }
-    const from = p.insns > 0 ? inEvent + 1 : inEvent;
-    if (from > this.endPosition.event) return null;
-    const working = mutableCopy(this.seeker.stateAt(from - 1));
-    for (let i = from; i <= this.endPosition.event; i++) {
-      const ev = this.seeker.event(i);
-      const b = this.retiredOf(working, v);
-      if (isExec(ev) && ev.vm === v.vm && ev.vcpu === v.vcpu && b >= 0) {
-        const need = r0 + 1 - b;
-        const r = retiredBy(this.seeker, i);
-        if (need >= 1 && need <= r) {
-          const before = this.seeker.stateAt(i - 1);
-          return { pos: need < r ? { event: i - 1, insns: need } : { event: i, insns: 0 }, exec: { event: i, j: need - 1, before } };
-        }
-      }
-      this.seeker.model.apply(working, ev);
-      if (this.retiredOf(working, v) > r0 && r0 >= 0) return { pos: { event: i, insns: 0 }, exec: null };
-      if (r0 < 0 && this.retiredOf(working, v) >= 0) return { pos: { event: i, insns: 0 }, exec: null };
-    }
-    return null;
   }
 
   /**
@@ -254,7 +216,7 @@ export class TraceTarget implements GdbTarget {
    */
   private async reverseStep(thread: number, watches: readonly Watchpoint[]): Promise<Stop> {
     const v = this.vcpu(thread)!;
-    const prev = this.prevOf(v);
+    const prev = prevInsnStep(this.seeker, this.pos, v);
     if (prev === null) return { thread, reason: { kind: "history-start" }, message: "hvsim: no earlier instruction of this vCPU in the trace" };
     if (watches.length > 0 && prev.exec !== null) {
       const hit = this.probe(this.seeker.stateAt(prev.exec.event - 1), prev.exec.event, v, new Set(), watches, prev.exec.j, prev.exec.j + 1).find((h) => h.kind === "watchpoint");
@@ -262,35 +224,6 @@ export class TraceTarget implements GdbTarget {
     }
     this.moveTo(prev.pos);
     return { thread, reason: { kind: "step" } };
-  }
-
-  private prevOf(v: Vcpu): { pos: Position; exec: { event: number; j: number } | null } | null {
-    const p = this.pos;
-    if (p.insns > 0) {
-      const ev = this.seeker.event(p.event + 1) as ExecEvent;
-      if (ev.vm === v.vm && ev.vcpu === v.vcpu) return { pos: { event: p.event, insns: p.insns - 1 }, exec: { event: p.event + 1, j: p.insns - 1 } };
-    }
-    // The last event at or before p.event that moved the vCPU's retired count, one window at a time.
-    for (let hi = p.event; hi >= 0; ) {
-      const lo = Math.max(0, hi - WINDOW + 1);
-      const working = mutableCopy(this.seeker.stateAt(lo - 1));
-      let found: { pos: Position; exec: { event: number; j: number } | null } | null = null;
-      for (let i = lo; i <= hi; i++) {
-        const ev = this.seeker.event(i);
-        const b = this.retiredOf(working, v);
-        this.seeker.model.apply(working, ev);
-        const a = this.retiredOf(working, v);
-        if (!(a > b && b >= 0)) continue;
-        if (isExec(ev) && ev.vm === v.vm && ev.vcpu === v.vcpu) {
-          // Its last instruction (an access the exit handler emulated counts with it: no position lies between).
-          const r = retiredBy(this.seeker, i);
-          found = r > 0 ? { pos: { event: i - 1, insns: r - 1 }, exec: { event: i, j: r - 1 } } : { pos: { event: i - 1, insns: 0 }, exec: null };
-        } else found = { pos: { event: i - 1, insns: 0 }, exec: null };
-      }
-      if (found !== null) return found;
-      hi = lo - 1;
-    }
-    return null;
   }
 
   private probe(before: Machine, event: number, v: Vcpu, breakpoints: ReadonlySet<number>, watches: readonly Watchpoint[], from?: number, upTo?: number): ProbeHit[] {
