@@ -62,6 +62,12 @@ describe("hvsim debug, scripted through stdin", () => {
     ]);
     expect(s.execute("print rm.vmz")).toEqual(["error: print: 'rm.vmz' does not exist: rm has no key 'vmz' (did you mean 'vms'?)"]);
     expect(s.execute("find foo.bar > 1")).toEqual(["error: predicate 'foo.bar > 1': column 1: 'foo' does not exist: the state has no key 'foo' (its keys: seq, t, config, hypercallCounts, rm, content, smmu, vmm, virtio, pvm, objects, memdb, ...)"]);
+    // A command missing what it works on, or naming a stop that is not there, fails (a script then exits 2).
+    expect(s.execute("why")).toEqual(["error: why: expected a state path (or add a watch first), e.g. why rm.vms"]);
+    expect(s.execute("watch")).toEqual(["error: watch: expected a state path, e.g. watch rm.vms (info breakpoints lists the stops)"]);
+    expect(s.execute("break")).toEqual(["error: break: expected an event kind, e.g. break hypercall (info breakpoints lists the stops)"]);
+    expect(s.execute("unwatch hypercallCounts")).toEqual(["error: unwatch: no watch on 'hypercallCounts' (info breakpoints lists the stops)"]);
+    expect(s.execute("unwatch")).toEqual(["removed 0 stops"]);
     expect(s.stops).toEqual([]);
     expect(s.position).toBe(100);
   });

@@ -32,6 +32,13 @@ describe("debug stepi and backi", () => {
     expect(s.execute("backi")).toEqual(["#12+520 vm0x80/vcpu0 pc 0x800010fc: movk w0, #0x7472, lsl #16"]);
   });
 
+  it("focus takes VM/VCPU of a vCPU that runs code here, and says which do", () => {
+    const s = session();
+    expect(s.execute("focus 999/0")).toEqual(["error: focus: vm0x3e7/vcpu0 runs no guest code in this trace (these do: 0x80/0)"]);
+    expect(s.execute("focus abc")).toEqual(["error: focus: expected VM/VCPU, e.g. focus 0x80/0, got 'abc'"]);
+    expect(s.execute("focus 0x80/0")).toEqual(["#-1 vm0x80/vcpu0: no such vCPU here"]);
+  });
+
   it("every stepi retires exactly one instruction, and backi retraces the same states", () => {
     const s = session();
     s.execute("goto 12");

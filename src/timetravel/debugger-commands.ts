@@ -103,7 +103,7 @@ function listStops(s: Session): string[] {
 }
 
 function watch(s: Session, _args: readonly string[], rest: string): string[] {
-  if (rest === "") return listStops(s);
+  if (rest === "") die("ARGUMENT_INVALID", "watch: expected a state path, e.g. watch rm.vms (info breakpoints lists the stops)");
   // Numbered once made: a misspelt path uses up no number.
   const w = { ...makeWatch(0, rest, s.state, s.options.functions), id: s.stopNumber() };
   s.stops.push(w);
@@ -111,7 +111,7 @@ function watch(s: Session, _args: readonly string[], rest: string): string[] {
 }
 
 function breakpoint(s: Session, _args: readonly string[], rest: string): string[] {
-  if (rest === "") return listStops(s);
+  if (rest === "") die("ARGUMENT_INVALID", "break: expected an event kind, e.g. break hypercall (info breakpoints lists the stops)");
   const b = { ...makeBreak(0, rest, s.state, s.options.kinds ?? [], s.options.functions), id: s.stopNumber() };
   s.stops.push(b);
   return [`break ${b.id}: ${rest}`];
@@ -126,7 +126,10 @@ function remove(s: Session, keep: (st: Stop) => boolean): string[] {
 }
 
 function unwatch(s: Session, _args: readonly string[], rest: string): string[] {
-  return remove(s, (st) => st.type !== "watch" || (rest !== "" && rest !== "all" && st.text !== rest && st.path.text !== rest));
+  const named = (st: Stop): boolean => st.type === "watch" && (st.text === rest || st.path.text === rest);
+  // Naming a watch that is not there is a mistake to report, as `delete N` does; no argument (or all) clears what there is.
+  if (rest !== "" && rest !== "all" && !s.stops.some(named)) die("ARGUMENT_INVALID", `unwatch: no watch on '${rest}' (info breakpoints lists the stops)`);
+  return remove(s, (st) => st.type !== "watch" || (rest !== "" && rest !== "all" && !named(st)));
 }
 
 function deleteStops(s: Session, args: readonly string[]): string[] {
@@ -208,7 +211,7 @@ function diff(s: Session, args: readonly string[]): string[] {
 function why(s: Session, _args: readonly string[], rest: string): string[] {
   const watched = s.stops.flatMap((st) => (st.type === "watch" ? [st.path] : []));
   const targets = rest !== "" ? [userPath(s, rest, "why")] : watched;
-  if (targets.length === 0) return ["why what? give a path, or add a watch"];
+  if (targets.length === 0) die("ARGUMENT_INVALID", "why: expected a state path (or add a watch first), e.g. why rm.vms");
   const segments = targets.map((t) => t.segments);
   const out: string[] = [];
   let from = s.position;

@@ -88,8 +88,20 @@ for (let rep = 0; rep < opts.reps; rep++) {
     if (fastest === undefined || total < fastest.total) fastest = { total, events, hashMs, checkpoints, wholeHashMs, equalMs, perKind };
   }
 }
+// Decoding alone, best of the same number of repetitions: with it, the floor of the fast path's
+// ratio to decoding (decode + hash + compare, as if the model cost nothing), which says how far
+// issue 15's "fast replay within 2x of decoding" is from the model's reach.
+let decodeMs = Number.POSITIVE_INFINITY;
+for (let rep = 0; rep < Math.max(2, opts.reps); rep++) {
+  const t0 = performance.now();
+  for (const _ of TraceReader.open(memorySource(bytes)).items());
+  decodeMs = Math.min(decodeMs, performance.now() - t0);
+}
 if (fastest !== undefined) {
   const { total, events, hashMs, checkpoints, wholeHashMs, equalMs, perKind } = fastest;
+  const modelMs = total - hashMs - equalMs;
+  console.log(`decoding alone ${decodeMs.toFixed(0)} ms (${((1000 * decodeMs) / events).toFixed(2)} us/event): fast replay would be ${((decodeMs + total) / decodeMs).toFixed(2)}x decoding;`);
+  console.log(`  with a model that cost nothing ${((decodeMs + hashMs + equalMs) / decodeMs).toFixed(2)}x; within 2x leaves the model ${((1000 * (decodeMs - hashMs - equalMs)) / events).toFixed(2)} us/event, against ${((1000 * modelMs) / events).toFixed(2)} now`);
   const us = (ms: number, n: number) => `${((1000 * ms) / n).toFixed(2)} us/event`;
   console.log(`${reader.header.scenario.name}: ${events} events in ${total.toFixed(0)} ms (${us(total, events)}, timer overhead included)`);
   console.log(`  checkpoint hash  ${hashMs.toFixed(0).padStart(6)} ms  ${checkpoints} checkpoints, ${(hashMs / Math.max(1, checkpoints)).toFixed(2)} ms each (${us(hashMs, events)})`);

@@ -37,7 +37,8 @@ function loadHistory(file: string | null): string[] {
 
 /** Reads a command file for `source` and `-x`: one command a line, `#` comments. */
 function readScript(path: string): string[] {
-  if (!existsSync(path) || !statSync(path).isFile()) die("ARGUMENT_INVALID", `source ${path}: no such file`);
+  if (!existsSync(path)) die("ARGUMENT_INVALID", `source ${path}: no such file`);
+  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `source ${path}: not a file (a directory?)`);
   return readFileSync(path, "utf8").split(/\r?\n/);
 }
 
