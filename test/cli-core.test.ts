@@ -144,3 +144,27 @@ describe("hvsim record / replay / info / log / state", () => {
     }
   });
 });
+
+describe("options that cannot apply are refused in one line, not ignored", () => {
+  it("check of a trace refuses --seed, --max-events and -o (they shape a scenario run)", async () => {
+    const trace = join(dir, "opts.hvt");
+    expect((await cli("record", "smoke", "--max-events", "50", "-o", trace)).code).toBe(0);
+    for (const [flag, value] of [["--seed", "5"], ["--max-events", "10"], ["-o", join(dir, "never.hvt")]] as const) {
+      const r = await cli("check", trace, flag, value);
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr).toEqual([`hvsim: ${flag} is for a scenario run; ${trace} is a trace (one run already: its seed and length are in hvsim info)`]);
+    }
+    expect((await cli("check", trace)).code).toBe(0);
+  });
+
+  it("log and export refuse a window that starts after it ends", async () => {
+    const trace = join(dir, "window.hvt");
+    expect((await cli("record", "smoke", "--max-events", "50", "-o", trace)).code).toBe(0);
+    expect((await cli("log", trace, "--from", "5", "--to", "2")).stderr).toEqual(["hvsim: --from 5 starts after --to 2 (#5 > #2): no events between"]);
+    expect((await cli("log", trace, "--to", "-1")).stderr).toEqual(["hvsim: the window starts after --to -1 (#0 > #-1): no events between"]);
+    const e = await cli("export", trace, "--format", "text", "--from", "9", "--to", "end-45");
+    expect([e.code, e.stderr]).toEqual([2, ["hvsim: --from 9 starts after --to end-45 (#9 > #4): no events between"]]);
+    const one = await cli("log", trace, "--from", "3", "--to", "3");
+    expect([one.code, one.stdout.length]).toEqual([0, 1]);
+  });
+});

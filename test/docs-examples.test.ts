@@ -136,8 +136,11 @@ describe("every --help example runs (no usage error, no missing file)", () => {
       const serves = SERVERS.includes(command);
       for (const l of text.slice(from + 1).filter((x) => /^ {2}(hvsim|printf) /.test(x) && !(serves && x.startsWith(`  hvsim ${command} `)))) {
         const r = await runLine(l.trim().replace(/\s+#\s.*$/, ""));
-        // 0 or a finding the example is there to show; never bad input, a divergence or a bug.
-        expect([0, 1], `${l.trim()}\n${r.out.slice(-3).join("\n")}`).toContain(r.code);
+        // Exactly the exit its `# exit N` says (0 without one), and something to see: an example
+        // that prints nothing on the trace it names teaches nothing.
+        const exit = Number(/\s#\s+exit (\d+)/.exec(l)?.[1] ?? 0);
+        expect(r.code, `${l.trim()}\n${r.out.slice(-3).join("\n")}`).toBe(exit);
+        expect(r.out.join("").trim(), `${l.trim()} prints nothing`).not.toBe("");
       }
     });
   }

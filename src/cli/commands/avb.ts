@@ -48,7 +48,7 @@ export function registerAvb(program: Command, io: Io, setCode: (c: number) => vo
       "after",
       helpAfter("avb verify", [
         "hvsim avb verify test/fixtures/avb/kernel_signed_ri5.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey",
-        "hvsim avb verify test/fixtures/avb/kernel_signed_ri3.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey --rollback 5",
+        "hvsim avb verify test/fixtures/avb/kernel_signed_ri3.img --key test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey --rollback 5  # exit 1: ROLLBACK_INDEX",
       ]),
     )
     .action((image: string, opts: { key: string; rollback: string; partition: string; json?: boolean }) => {

@@ -168,8 +168,8 @@ export function registerBisect(program: Command, io: Io, setCode: (c: number) =>
       helpAfter(
         "bisect",
         [
-          `hvsim bisect ${EXAMPLE_TRACE} --until 'hypercallCounts.vcpu_run >= 100'`,
-          `hvsim bisect ${EXAMPLE_TRACE} --until 'rm.vms.ids[0] == 128' --scan`,
+          `hvsim bisect ${EXAMPLE_TRACE} --until 'hypercallCounts.vcpu_run >= 100'  # exit 1: found`,
+          `hvsim bisect ${EXAMPLE_TRACE} --until 'rm.vms.ids[0] == 128' --scan  # exit 1: found`,
           `hvsim bisect ${EXAMPLE_TRACE} --invariant isolation.reclaimed_memory_sanitised`,
         ],
         [

@@ -9,6 +9,7 @@ import { paint } from "../colour.ts";
 import { allInvariants, checkScenario, checkTrace, type CheckResult } from "../../sim/check.ts";
 import { refuseInputAsOutput, writeTraceFile } from "../output.ts";
 import { toJson } from "../../core/json.ts";
+import { die } from "../../core/errors.ts";
 import { readableText } from "../../timetravel/readable.ts";
 import { hvModel, type MachineConfig } from "../../model/machine.ts";
 import { compilePredicate } from "../../timetravel/predicate.ts";
@@ -121,13 +122,18 @@ export function registerCheck(program: Command, io: Io, setCode: (c: number) => 
         "check",
         [
           `hvsim check ${EXAMPLE_TRACE}`,
-          "hvsim check bug-reclaim-without-sanitise",
-          "hvsim check smoke --seed 3 --max-events 2000 --assert 'hypercallCounts.hypervisor_identify < 40'",
+          "hvsim check bug-reclaim-without-sanitise  # exit 1: the violation it is built to show",
+          "hvsim check smoke --seed 3 --max-events 2000 --assert 'hypercallCounts.hypervisor_identify < 40'  # exit 1: the assertion breaks at #63",
         ],
         ["An unfinished recording (no footer) is checked as far as it goes; it exits 2 unless --allow-incomplete."],
       ),
     )
-    .action((target: string, opts: CheckOpts) => {
-      setCode(isTraceFile(target) ? checkTraceFile(io, target, opts) : checkScenarioRun(io, target, opts));
+    .action((target: string, opts: CheckOpts, cmd: Command) => {
+      if (!isTraceFile(target)) return setCode(checkScenarioRun(io, target, opts));
+      // They shape a scenario run; a trace is already one run, so taking them silently would mislead.
+      for (const [key, flag] of [["seed", "--seed"], ["maxEvents", "--max-events"], ["out", "-o"]] as const) {
+        if (cmd.getOptionValueSource(key) === "cli") die("ARGUMENT_INVALID", `${flag} is for a scenario run; ${target} is a trace (one run already: its seed and length are in hvsim info)`);
+      }
+      setCode(checkTraceFile(io, target, opts));
     });
 }

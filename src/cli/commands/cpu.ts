@@ -96,8 +96,8 @@ export function registerCpu(program: Command, io: Io, setCode: (c: number) => vo
         "\nExit codes: 0 stopped at brk #0; 1 stopped anywhere else (limit, exception, WFI); 2 bad input.\n" +
         "\nExamples (guests/bin holds this repository's guests; build your own with\n" +
         "aarch64-linux-gnu-gcc -O2 -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align -static -o t.elf t.c):\n" +
-        "  hvsim cpu run guests/bin/minimal.elf --max-insns 100000\n" +
-        "  hvsim cpu run guests/bin/minimal.elf --entry console_init --max-insns 50 --json",
+        "  hvsim cpu run guests/bin/minimal.elf --max-insns 100000  # exit 1: the instruction limit\n" +
+        "  hvsim cpu run guests/bin/minimal.elf --entry console_init --max-insns 50 --json  # exit 1: the limit again",
     )
     .action((file: string, opts: { maxInsns: string; entry?: string; json?: boolean }) => {
       const budget = parseIntOption("--max-insns", opts.maxInsns, 1);

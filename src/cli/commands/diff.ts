@@ -119,7 +119,7 @@ export function registerDiff(program: Command, io: Io, setCode: (c: number) => v
     .option("--replay", "replay A with this build's model and report the first event whose stored outcome no longer holds")
     .option("--window <n>", "events after the divergence to align (LCS over event signatures)", "400")
     .option("--json", "print the comparison as JSON")
-    .addHelpText("after", helpAfter("diff", [`hvsim record --seed 2 -o out/pvm-boot-s2.hvt && hvsim diff ${EXAMPLE_TRACE} out/pvm-boot-s2.hvt`, `hvsim diff ${EXAMPLE_TRACE} --replay`]))
+    .addHelpText("after", helpAfter("diff", [`hvsim record --seed 2 -o out/pvm-boot-s2.hvt && hvsim diff ${EXAMPLE_TRACE} out/pvm-boot-s2.hvt  # exit 1: another seed, another run`, `hvsim diff ${EXAMPLE_TRACE} --replay`]))
     .action((a: string, b: string | undefined, opts: { replay?: boolean; window: string; json?: boolean }) => {
       if (opts.replay) {
         if (b !== undefined) die("ARGUMENT_INVALID", "--replay takes one trace (it compares the trace with this build's model)");

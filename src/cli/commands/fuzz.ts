@@ -76,7 +76,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
         [
           "hvsim fuzz --scenario smoke --seeds 1..8 --shard 2/4 --max-events 1000",
           "hvsim fuzz --swarm --seeds 1..10",
-          "hvsim fuzz --swarm --defect host-s2-kept-after-lend --seeds 1..2000 --first-failure",
+          "hvsim fuzz --swarm --defect host-s2-kept-after-lend --seeds 1..2000 --first-failure  # exit 1: the first seed that finds it, shrunk",
         ],
         [
           "One line per seed (sortable by seed, so shards merge with sort -n; hvsim fuzz merge shard-*.json adds up their --json output).",

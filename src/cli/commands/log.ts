@@ -13,6 +13,7 @@ import { EVENT_KINDS } from "../../model/events.ts";
 import type { OpenedTrace } from "../../timetravel/open.ts";
 import { FoundDamage } from "../../timetravel/store.ts";
 import { kindOption } from "../words.ts";
+import { die } from "../../core/errors.ts";
 
 export interface WindowOptions {
   readonly from?: string;
@@ -25,6 +26,10 @@ export interface WindowOptions {
 export function windowFromOptions(trace: OpenedTrace, o: WindowOptions): EventWindow {
   const from = o.from === undefined ? 0 : Math.max(0, indexOption(trace, "--from", o.from));
   const to = o.to === undefined ? trace.count - 1 : indexOption(trace, "--to", o.to);
+  // An empty window asked for is a slip (the two swapped, or --to -1), not a quiet empty answer.
+  if (from > to && (o.from !== undefined || o.to !== undefined)) {
+    die("ARGUMENT_INVALID", `${o.from === undefined ? "the window" : `--from ${o.from}`} starts after ${o.to === undefined ? "the last event" : `--to ${o.to}`} (#${from} > #${to}): no events between`);
+  }
   return {
     from,
     to,
@@ -73,7 +78,7 @@ export function registerLog(program: Command, io: Io, setCode: (c: number) => vo
     .option("--kind <kind>", `only this kind (${EVENT_KINDS.join(", ")})`)
     .option("--vm <vmid>", "only events of this VM")
     .option("--json", "one JSON object per line: {seq, t, kind, ..., outcome}")
-    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --from end-19`, `hvsim log ${EXAMPLE_TRACE} --kind smccc_call --vm 128 | head`]))
+    .addHelpText("after", helpAfter("log", [`hvsim log ${EXAMPLE_TRACE} --to 40`, `hvsim log ${EXAMPLE_TRACE} --from end-19`, `hvsim log ${EXAMPLE_TRACE} --kind vcpu_exec --vm 128 | head`]))
     .action(async (file: string, opts: WindowOptions & { json?: boolean }) => {
       setCode(await runLog(io, file, opts));
     });

@@ -22,7 +22,7 @@ export function registerRun(program: Command, io: Io, setCode: (c: number) => vo
     .argument("[scenario]", "built-in scenario name or scenario file (default: the built-in default)")
     .option("--seed <n>", "seed", "1")
     .option("-o, --out <file>", "trace file (default: out/<scenario>-s<seed>.hvt)")
-    .addHelpText("after", helpAfter("run", ["hvsim run", "hvsim run vm-secondary --seed 3", "hvsim run bug-host-s2-kept-after-lend"]))
+    .addHelpText("after", helpAfter("run", ["hvsim run", "hvsim run vm-secondary --seed 3", "hvsim run bug-host-s2-kept-after-lend  # exit 1: the isolation violation it is built to show"]))
     .action((scenarioRef: string | undefined, opts: { seed: string; out?: string }) => {
       const seed = parseIntOption("--seed", opts.seed, 0);
       const scenario = scenarioArg(scenarioRef);
