@@ -34,4 +34,12 @@ describe("the hvsim process", () => {
     expect(code).toBe(0);
     expect(stderr).toBe("");
   });
+
+  it("on a terminal, a line printed after a progress redraw clears it first (they do not run together)", () => {
+    // script(1) gives the process a terminal; its output keeps the raw redraws.
+    const r = spawnSync("script", ["-qec", `${process.execPath} ${bin} fuzz --seeds 1..2 --scenario smoke --max-events 50`, "/dev/null"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("\r\x1b[2Kfuzz 1/2 seeds, 0 failing\r\x1b[2Kseed=1 ok");
+    expect(r.stdout).not.toMatch(/failingseed=/);
+  });
 });

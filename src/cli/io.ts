@@ -77,14 +77,33 @@ export function writableLines(w: NodeJS.WritableStream & { destroyed?: boolean; 
   };
 }
 
+/** A progress line is on the terminal: the next line of output clears it first, or the two run together. */
+let progressShown = false;
+const clearProgress = (): void => {
+  if (!progressShown) return;
+  process.stdout.write("\r\x1b[2K");
+  progressShown = false;
+};
+
 export const processIo: Io = {
-  out: (line) => void process.stdout.write(`${line}\n`),
-  err: (line) => void process.stderr.write(`${line}\n`),
+  out: (line) => {
+    clearProgress();
+    process.stdout.write(`${line}\n`);
+  },
+  err: (line) => {
+    clearProgress();
+    process.stderr.write(`${line}\n`);
+  },
   isTTY: process.stdout.isTTY === true,
   progress: (line) => {
-    if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
+    if (!process.stdout.isTTY) return;
+    process.stdout.write(`\r\x1b[2K${line}`);
+    progressShown = line !== "";
   },
-  stream: () => writableLines(process.stdout),
+  stream: () => {
+    clearProgress();
+    return writableLines(process.stdout);
+  },
   env: process.env,
 };
 
