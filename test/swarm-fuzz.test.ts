@@ -103,6 +103,19 @@ describe("hvsim fuzz --swarm and hvsim fuzz merge", () => {
     expect(JSON.parse(again.stdout[0]!).violation).toMatchObject({ invariant: "isolation.rollback_respected", index: 113 });
   });
 
+  it("a failure whose traces cannot be kept is still reported with its repro, and the run exits 2", async () => {
+    const notADir = join(dir, "plain-file");
+    writeFileSync(notADir, "");
+    const r = await cli("fuzz", "--swarm", "--defect", "rollback-check-skipped", "--seeds", "2", "--keep", notADir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toEqual([expect.stringMatching(new RegExp(`^hvsim: seed 2: could not keep its traces in ${notADir}: EEXIST: .* \\(its repro records them again\\)$`))]);
+    expect(r.stdout).toContainEqual(expect.stringMatching(/^seed=2 FAIL isolation\.rollback_respected at event 113 /));
+    expect(r.stdout).toContain("  reproduce  hvsim fuzz --swarm --seeds 2 --defect rollback-check-skipped");
+    const plain = await cli("fuzz", "--scenario", "smoke", "--seeds", "1", "--max-events", "50", "--assert", "seq < 10", "--keep", notADir);
+    expect([plain.code, plain.stderr.length]).toEqual([2, 1]);
+    expect(plain.stdout).toContainEqual(expect.stringMatching(/^seed=1 FAIL assert\(seq < 10\) at event 10: .*; trace \(not kept\); reproduce: hvsim check smoke --seed 1 /));
+  });
+
   it("merges shards into what one run prints, and names a missing, repeated or unfinished shard", async () => {
     const files = [1, 2].map((i) => join(dir, `shard-${i}.json`));
     for (const [i, f] of files.entries()) {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Io } from "../io.ts";
 import { helpAfter } from "../help.ts";
@@ -98,6 +98,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
       if (!opts.json) io.out(`fuzz scenario=${scenario.name} seeds=${opts.seeds}${opts.shard ? ` shard=${opts.shard}` : ""} (${seeds.length} runs, ${invariants.length} invariants)`);
       const failingSeeds: number[] = [];
       let done = 0;
+      let keepFailed = false;
       for (const r of fuzzSeeds(scenario, seeds, invariants, maxEvents === undefined ? {} : { maxEvents })) {
         done += 1;
         if (io.isTTY) io.progress(`fuzz ${done}/${seeds.length} seeds, ${failingSeeds.length} failing`);
@@ -106,22 +107,26 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
           continue;
         }
         failingSeeds.push(r.seed);
-        mkdirSync(opts.keep, { recursive: true });
-        const file = join(opts.keep, `${scenario.name}-s${r.seed}.hvt`);
-        writeFileAtomic(file, r.trace!);
+        const file = keeping(io, r.seed, opts.keep, () => {
+          mkdirSync(opts.keep, { recursive: true });
+          const f = join(opts.keep, `${scenario.name}-s${r.seed}.hvt`);
+          writeFileAtomic(f, r.trace!);
+          return f;
+        });
+        if (file === null) keepFailed = true;
         const repro = reproCommand(opts.scenario ?? scenario.name, r.seed, opts.assert, maxEvents);
         if (io.isTTY) io.progress("");
         io.out(
           opts.json
             ? toJson({ seed: r.seed, ok: false, events: r.events, violation: r.violation, trace: file, repro })
-            : `seed=${r.seed} FAIL ${r.violation.invariant} at event ${r.violation.index}: ${r.violation.detail}; trace ${file}; reproduce: ${repro}`,
+            : `seed=${r.seed} FAIL ${r.violation.invariant} at event ${r.violation.index}: ${r.violation.detail}; trace ${file ?? "(not kept)"}; reproduce: ${repro}`,
         );
         if (opts.firstFailure) break;
       }
       if (io.isTTY) io.progress("");
       const summary: FuzzSummary = { summary: true, scenario: scenario.name, defect: null, range: opts.seeds, shard: opts.shard ?? null, seeds: done, failing: failingSeeds.length, failingSeeds };
       io.out(opts.json ? toJson(summary) : `fuzz: ${done} seeds, ${failingSeeds.length} failing`);
-      setCode(failingSeeds.length === 0 ? EXIT.ok : EXIT.finding);
+      setCode(keepFailed ? EXIT.input : failingSeeds.length === 0 ? EXIT.ok : EXIT.finding);
     });
 
   fuzz
@@ -162,6 +167,7 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
   const failingSeeds: number[] = [];
   let done = 0;
   let crashed = false;
+  let keepFailed = false;
   for (const run of fuzzSwarmSeeds(seeds, { defect, invariants, shrinkBudget, ...(maxEvents === undefined ? {} : { maxEvents }) })) {
     done += 1;
     addRun(totals, run);
@@ -174,7 +180,9 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
     failingSeeds.push(r.seed);
     if (run.failure.type === "crash") crashed = true;
     if (io.isTTY) io.progress("");
-    const files = keepFiles(opts.keep, run, defect);
+    const kept = keeping(io, r.seed, opts.keep, () => keepFiles(opts.keep, run, defect));
+    if (kept === null) keepFailed = true;
+    const files = kept ?? {};
     const repro = swarmRepro(r.seed, defect);
     if (opts.json) io.out(toJson({ seed: r.seed, ok: false, events: r.events, features: r.features, hostile: hostileOf(run), failure: run.failure, ...files, ...(run.shrunk === null ? {} : { shrunk: { events: run.shrunk.events.length, of: run.shrunk.originalCount, kept: run.shrunk.kept, budgetExhausted: run.shrunk.budgetExhausted } }), repro }));
     else for (const line of failureReport(run, files, repro, defect)) io.out(line);
@@ -187,8 +195,26 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
     io.out(`fuzz --swarm: ${done} worlds, ${failingSeeds.length} failing${failingSeeds.length > 0 ? ` (first: seed ${failingSeeds[0]}${opts.firstFailure ? ", stopped there" : ""})` : ""}`);
     for (const line of totalsReport(totals)) io.out(line);
   }
-  return crashed ? EXIT.bug : failingSeeds.length === 0 ? EXIT.ok : EXIT.finding;
+  return crashed ? EXIT.bug : keepFailed ? EXIT.input : failingSeeds.length === 0 ? EXIT.ok : EXIT.finding;
 }
+
+/**
+ * Keeps a failing seed's traces with `write`. A trace that cannot be written (disk full, no
+ * permission) must not lose the finding: the error is one line, null is returned, and the caller
+ * still reports the failure and its repro (which records the trace again); the run exits 2.
+ */
+function keeping<T>(io: Io, seed: number, dir: string, write: () => T): T | null {
+  try {
+    return write();
+  } catch (e) {
+    if (!isNodeError(e)) throw e;
+    io.err(`hvsim: seed ${seed}: could not keep its traces in ${dir}: ${e.message} (its repro records them again)`);
+    return null;
+  }
+}
+
+/** An error from the file system (it has a code such as ENOSPC), not a bug. */
+const isNodeError = (e: unknown): e is NodeJS.ErrnoException => e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string";
 
 const hostileOf = (run: SwarmSeedRun) => {
   const { firstUnanswered: _, ...counts } = run.result.stats;
@@ -202,7 +228,8 @@ function keepFiles(dir: string, run: SwarmSeedRun, defect: string | null): { tra
   mkdirSync(dir, { recursive: true });
   const scenario = swarmScenario(r.seed, defect === null ? null : defectNamed(defect));
   const out: { trace?: string; shrunkTrace?: string } = {};
-  if (r.trace !== null) writeFileSync((out.trace = join(dir, `${scenario.name}-s${r.seed}.hvt`)), r.trace);
+  // Whole or not at all: a file under its final name is a finding someone will open.
+  if (r.trace !== null) writeFileAtomic((out.trace = join(dir, `${scenario.name}-s${r.seed}.hvt`)), r.trace);
   if (run.shrunk !== null && run.failure?.type === "violation") writeShrunkTrace(fileSink((out.shrunkTrace = join(dir, `${scenario.name}-s${r.seed}-shrunk.hvt`))), scenario, r.seed, run.shrunk, run.failure.invariant);
   return out;
 }
