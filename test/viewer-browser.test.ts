@@ -197,6 +197,35 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     await page.close();
   });
 
+  it("a far jump (End, Home) shows the rows around the new position, in order, and stops fetching", async () => {
+    const trace = join(tempDir(), "smoke-3000.hvt");
+    expect((await cli("record", "smoke", "--max-events", "3000", "-o", trace)).code).toBe(0);
+    const long = await startHvsimView(trace);
+    try {
+      const { page, problems } = await openViewer(browser, long.url, "#event=1500");
+      let requests = 0;
+      page.on("request", (r) => void (new URL(r.url()).pathname === "/api/events" && (requests += 1)));
+      const rowsNow = () => page.locator(".event-row").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-seq"))));
+      // End: the last event, its row current; Home: genesis, before every row (none current), the list from #0.
+      for (const [key, at, shown] of [["End", 2999, ".event-row.current"], ["Home", -1, ".event-row:first-child"]] as const) {
+        await page.keyboard.press(key);
+        await page.waitForFunction(([sel, n]) => document.querySelector(sel)?.getAttribute("data-seq") === String(n), [shown, Math.max(0, at)] as const);
+        await settle(page);
+        expect(await page.getAttribute("[data-testid=position]", "data-at"), key).toBe(String(at));
+        const rows = await rowsNow();
+        expect(rows, key).toEqual([...rows].sort((a, b) => a - b));
+        expect(rows, key).toContain(Math.max(0, at));
+        const before = requests;
+        await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+        expect(requests - before, `${key}: no more event pages once it settled`).toBe(0);
+      }
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await long.stop();
+    }
+  });
+
   it("a trace of real guest code gets the vCPU panel: the PC of the vcpu_exec, its registers, the instruction there marked", async () => {
     const trace = "traces/pvm-boot-s1.hvt";
     const first = JSON.parse((await cli("log", trace, "--kind", "vcpu_exec", "--json")).stdout[0]!) as { seq: number; outcome: { pc: number } };

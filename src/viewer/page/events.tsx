@@ -34,6 +34,9 @@ interface Loaded {
   readonly startReached: boolean;
   readonly endReached: boolean;
   readonly key: string;
+  /** Which fresh window these rows grew from: a page fetched at an edge of an older one is dropped. */
+  readonly gen: number;
+  readonly scanned: readonly [number, number];
 }
 
 function useVirtualizer(count: number, scroller: { current: HTMLElement | null }): Virtualizer<HTMLElement, HTMLElement> {
@@ -74,7 +77,8 @@ function currentRow(rows: Rows, at: number): number {
 }
 
 export function EventList({ at, kinds, vms, filter, onFilter, onSeek }: Props) {
-  const [loaded, setLoaded] = useState<Loaded>({ rows: [], startReached: true, endReached: true, key: "" });
+  const [loaded, setLoaded] = useState<Loaded>({ rows: [], startReached: true, endReached: true, key: "", gen: 0, scanned: [0, 0] });
+  const gen = useRef(0);
   const [error, setError] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const busy = useRef(false);
@@ -91,7 +95,8 @@ export function EventList({ at, kinds, vms, filter, onFilter, onSeek }: Props) {
     get<EventWindow>("events", { at, before: PAGE, after: PAGE, ...params }, ctl.signal).then(
       (w) => {
         setError(null);
-        setLoaded({ rows: w.rows, startReached: w.startReached, endReached: w.endReached, key: fkey });
+        gen.current += 1;
+        setLoaded({ rows: w.rows, startReached: w.startReached, endReached: w.endReached, key: fkey, gen: gen.current, scanned: w.scanned });
       },
       (e: unknown) => !isAbort(e) && setError((e as Error).message),
     );
@@ -100,7 +105,8 @@ export function EventList({ at, kinds, vms, filter, onFilter, onSeek }: Props) {
 
   const cur = currentRow(loaded.rows, at);
   useEffect(() => {
-    if (cur >= 0) v.scrollToIndex(cur, { align: "auto" });
+    // Before the first row (genesis, or a filter's first match later on): the top of the list.
+    if (loaded.rows.length > 0) v.scrollToIndex(Math.max(cur, 0), { align: "auto" });
   }, [cur, loaded]);
 
   const items = v.getVirtualItems();
@@ -115,21 +121,23 @@ export function EventList({ at, kinds, vms, filter, onFilter, onSeek }: Props) {
     if (!before && !after) return;
     busy.current = true;
     const anchor = before ? rows[0]!.seq : rows[rows.length - 1]!.seq;
+    const grewFrom = loaded.gen;
     get<EventWindow>("events", { at: anchor, before: before ? PAGE : 0, after: before ? 0 : PAGE, ...params })
       .then((w) => {
         const fresh = w.rows.filter((r) => r.seq !== anchor);
         setLoaded((l) => {
-          if (l.key !== fkey) return l;
+          // A far jump loaded another window while this page was on its way: it belongs to none.
+          if (l.key !== fkey || l.gen !== grewFrom) return l;
           if (before) {
             const kept = [...fresh, ...l.rows].slice(0, KEEP);
             const el = scroller.current;
             if (el !== null) el.scrollTop += fresh.length * ROW;
-            return { rows: kept, startReached: w.startReached, endReached: l.endReached && kept.length === fresh.length + l.rows.length, key: l.key };
+            return { ...l, rows: kept, startReached: w.startReached, endReached: l.endReached && kept.length === fresh.length + l.rows.length };
           }
           const all = [...l.rows, ...fresh];
           const kept = all.slice(Math.max(0, all.length - KEEP));
           if (kept.length < all.length && scroller.current !== null) scroller.current.scrollTop -= (all.length - kept.length) * ROW;
-          return { rows: kept, startReached: l.startReached && kept.length === all.length, endReached: w.endReached, key: l.key };
+          return { ...l, rows: kept, startReached: l.startReached && kept.length === all.length, endReached: w.endReached };
         });
       }, () => {})
       .finally(() => (busy.current = false));
@@ -183,7 +191,11 @@ export function EventList({ at, kinds, vms, filter, onFilter, onSeek }: Props) {
             );
           })}
         </div>
-        {loaded.rows.length === 0 && error === null && <p class="empty">no events match</p>}
+        {loaded.rows.length === 0 && error === null && (
+          <p class="empty" data-testid="events-empty">
+            {loaded.startReached && loaded.endReached ? "no events match" : `no events match in #${loaded.scanned[0]}..#${loaded.scanned[1]} (a filtered window searches that far around the position; move it to search elsewhere)`}
+          </p>
+        )}
       </div>
     </section>
   );
