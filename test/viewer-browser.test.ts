@@ -197,6 +197,28 @@ describe("hvsim view in headless Chromium, on a recorded bug trace", () => {
     await page.close();
   });
 
+  it("a link pasted into an open tab moves the position and the marks; + - f zoom the timeline; a window wider than the server draws still gets its tracks", async () => {
+    const { page, problems } = await openViewer(browser, view.url, "#event=10", { width: 8600, height: 900 });
+    await page.evaluate(() => (location.hash = "#event=50&a=10&b=20"));
+    await page.locator("[data-testid=diff-count]").waitFor();
+    await settle(page);
+    expect(new URL(page.url()).hash).toBe("#event=50&a=10&b=20");
+    const canvas = page.locator(".tl-canvas canvas");
+    expect(await canvas.getAttribute("data-view")).toBe("0-235");
+    await page.waitForFunction(() => JSON.parse(document.querySelector<HTMLCanvasElement>(".timeline canvas")?.dataset.tracks ?? "[]").length > 0);
+    await page.keyboard.press("+");
+    await page.waitForFunction(() => document.querySelector(".tl-canvas canvas")?.getAttribute("data-view") !== "0-235");
+    const [from, to] = (await canvas.getAttribute("data-view"))!.split("-").map(Number) as [number, number];
+    expect(to - from + 1).toBe(118);
+    await page.keyboard.press("-");
+    await page.waitForFunction(() => document.querySelector(".tl-canvas canvas")?.getAttribute("data-view") === "0-235");
+    await page.keyboard.press("+");
+    await page.keyboard.press("f");
+    await page.waitForFunction(() => document.querySelector(".tl-canvas canvas")?.getAttribute("data-view") === "0-235");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("a far jump (End, Home) shows the rows around the new position, in order, and stops fetching", async () => {
     const trace = join(tempDir(), "smoke-3000.hvt");
     expect((await cli("record", "smoke", "--max-events", "3000", "-o", trace)).code).toBe(0);

@@ -1,4 +1,5 @@
 import { isHvsimError } from "../core/errors.ts";
+import { TIMELINE_WIDTH_MAX } from "./limits.ts";
 import { toJsonValue } from "../core/json.ts";
 import { EVENT_KINDS } from "../model/events.ts";
 import { Query } from "./query.ts";
@@ -66,7 +67,7 @@ const ROUTES: Readonly<Record<string, Handler>> = {
   timeline(s, q) {
     const from = q.int("from", 0, Math.max(0, s.count - 1));
     const to = q.int("to", 0, Math.max(0, s.count - 1));
-    const width = q.int("width", 16, 8192);
+    const width = q.int("width", 16, TIMELINE_WIDTH_MAX);
     q.done();
     return s.timeline(from, to, width);
   },

@@ -68,3 +68,7 @@ export function writeHash(h: HashState): void {
   const next = `#${parts.join("&")}`;
   if (location.hash !== next) history.replaceState(null, "", next);
 }
+
+/** Typing in a field must not scrub or zoom. */
+export const typing = (t: EventTarget | null): boolean =>
+  t instanceof HTMLElement && (t.isContentEditable || (t instanceof HTMLInputElement && t.type !== "range") || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement);

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import "./style.css";
 import { get, type ChangeView, type ScanStatus, type Summary } from "./api.ts";
 import { EventList, type Filter } from "./events.tsx";
-import { readHash, useApi, useSettled, writeHash } from "./hooks.ts";
+import { readHash, typing, useApi, useSettled, writeHash } from "./hooks.ts";
 import { CpuPanel, DiffPanel, InvariantsPanel } from "./panels.tsx";
 import { SPEEDS, Scrubber } from "./scrubber.tsx";
 import { Timeline } from "./timeline.tsx";
@@ -26,10 +26,6 @@ function App() {
 }
 
 const clamp = (n: number, last: number): number => Math.max(-1, Math.min(last, n));
-
-/** Typing in a field must not scrub. */
-const typing = (t: EventTarget | null): boolean =>
-  t instanceof HTMLElement && (t.isContentEditable || (t instanceof HTMLInputElement && t.type !== "range") || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement);
 
 function useScanStatus(initial: ScanStatus): ScanStatus {
   const [status, setStatus] = useState(initial);
@@ -67,13 +63,15 @@ function Viewer({ summary: first }: { readonly summary: Summary }) {
 
   useEffect(() => writeHash({ event: at, ...marks }), [at, marks]);
   useEffect(() => {
+    // A link pasted into an open tab: its position and its marks (writeHash then keeps them).
     const onHash = (): void => {
       const h = readHash();
       if (h.event !== undefined) seek(h.event);
+      if (h.a !== undefined || h.b !== undefined) setMarks((m) => ({ ...m, ...(h.a === undefined ? {} : { a: clamp(h.a, last) }), ...(h.b === undefined ? {} : { b: clamp(h.b, last) }) }));
     };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
-  }, [seek]);
+  }, [seek, last]);
 
   // Play: advance at `speed` events per second, in ten steps a second.
   const carry = useRef(0);
@@ -206,6 +204,7 @@ function Help({ onClose }: { readonly onClose: () => void }) {
     ["Space", "play / pause"],
     ["a / b", "mark this position as A / B (the diff panel compares them)"],
     ["wheel, drag", "zoom and pan the timeline; click it to move there"],
+    ["+ / - / f", "zoom the timeline in / out / to the whole trace"],
     ["?", "this help"],
   ];
   return (

@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { TimelineView } from "./api.ts";
-import { useApi, useSettled } from "./hooks.ts";
+import { typing, useApi, useSettled } from "./hooks.ts";
+import { TIMELINE_WIDTH_MAX } from "../limits.ts";
 
 /**
  * The timeline: one row per physical CPU and per vCPU, grouped as the Perfetto export groups them
@@ -91,7 +92,7 @@ export function Timeline({ events, at, marks, violation, coverage, onSeek }: Pro
   const canvas = useRef<HTMLCanvasElement>(null);
   const settled = useSettled(view, 80);
   const plot = Math.max(16, width - GUTTER);
-  const data = useApi<TimelineView>(events > 0 ? "timeline" : null, { from: settled[0], to: settled[1], width: Math.round(plot) }, coverage).data;
+  const data = useApi<TimelineView>(events > 0 ? "timeline" : null, { from: settled[0], to: settled[1], width: Math.min(TIMELINE_WIDTH_MAX, Math.round(plot)) }, coverage).data;
   const rows = useMemo(() => layout(data), [data]);
   const height = (rows.length === 0 ? RULER : rows[rows.length - 1]!.y + rows[rows.length - 1]!.height) + 2;
 
@@ -194,6 +195,19 @@ export function Timeline({ events, at, marks, violation, coverage, onSeek }: Pro
     if (e.clientX - rect.left >= GUTTER) onSeek(indexAt(e.clientX - rect.left));
   };
   const zoomBy = (f: number): void => setView((v) => zoom(v, Math.min(Math.max(at, v[0]), v[1]) + 0.5, f, last));
+  // The keys the buttons' titles name.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (typing(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      const f = e.key === "+" || e.key === "=" ? 0.5 : e.key === "-" ? 2 : e.key === "f" ? 0 : null;
+      if (f === null) return;
+      e.preventDefault();
+      if (f === 0) setView([0, last]);
+      else zoomBy(f);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [at, last]);
 
   return (
     <section class="timeline" aria-label="timeline">
@@ -211,7 +225,7 @@ export function Timeline({ events, at, marks, violation, coverage, onSeek }: Pro
         <span class="tl-range">
           #{view[0]} … #{view[1]}
           {data !== null && data.resolution > 1 ? ` · run states sampled every ${data.resolution} events` : ""}
-          {coverage < last ? ` · reading the trace (${Math.floor(((coverage + 1) * 100) / events)}%)` : ""}
+          {coverage < last && events > 0 ? ` · reading the trace (${Math.floor(((coverage + 1) * 100) / events)}%)` : ""}
         </span>
         <span class="tl-legend">
           {MARK_KINDS.map((m) => (
