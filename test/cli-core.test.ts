@@ -164,6 +164,8 @@ describe("options that cannot apply are refused in one line, not ignored", () =>
     expect((await cli("log", trace, "--to", "-1")).stderr).toEqual(["hvsim: the window starts after --to -1 (#0 > #-1): no events between"]);
     const e = await cli("export", trace, "--format", "text", "--from", "9", "--to", "end-45");
     expect([e.code, e.stderr]).toEqual([2, ["hvsim: --from 9 starts after --to end-45 (#9 > #4): no events between"]]);
+    expect((await cli("state", trace, "--at", "1.5")).stderr).toEqual(["hvsim: --at: expected an event index (N, 0xN, end or end-N), got '1.5'"]);
+    expect((await cli("log", trace, "--from", "0x30", "--to", "end-1")).stdout.map((l) => l.split(" ")[0])).toEqual(["#48"]);
     const one = await cli("log", trace, "--from", "3", "--to", "3");
     expect([one.code, one.stdout.length]).toEqual([0, 1]);
   });

@@ -54,6 +54,13 @@ describe("hvsim debug, scripted through stdin", () => {
     expect(s.execute("goto 99999")).toEqual(["error: event index 99999 is out of range: this trace has events 0..399 (-1 is genesis)"]);
     expect(s.position).toBe(100);
     expect(s.execute("goto -2")).toEqual(["error: event index -2 is out of range: this trace has events 0..399 (-1 is genesis)"]);
+    // The forms every command takes: end-N, hex.
+    s.execute("goto end-5");
+    expect(s.position).toBe(394);
+    s.execute("goto 0x10");
+    expect(s.position).toBe(16);
+    expect(s.execute("goto 1.5")).toEqual(["error: expected an event index (N, 0xN, end or end-N), got '1.5'"]);
+    s.execute("goto 100");
     expect(s.execute("next timer_tik")).toEqual(["error: event kind: unknown event kind 'timer_tik' (did you mean 'timer_tick'?)"]);
     expect(s.execute("break hypercal")).toEqual(["error: event kind: unknown event kind 'hypercal' (did you mean 'hypercall'?)"]);
     expect(s.execute("watch hypercallCount.x")).toEqual(["error: watch: 'hypercallCount' does not exist: the state has no key 'hypercallCount' (did you mean 'hypercallCounts'?)"]);

@@ -7,13 +7,12 @@ import { openTrace, type OpenedTrace } from "../timetravel/open.ts";
 import { damageHint, damageLine, fallbackLine } from "../trace/damage.ts";
 import type { Damage } from "../trace/reader.ts";
 import { EXIT } from "./exit.ts";
-import { parseIntOption } from "./files.ts";
 import type { Io } from "./io.ts";
 import { builtinScenarios, builtinScenario } from "../sim/builtin/index.ts";
 import { resolveScenario } from "../sim/resolve.ts";
 import { looksLikeFile } from "../sim/file/files.ts";
 import type { Scenario } from "../sim/scenario.ts";
-import { didYouMean } from "../timetravel/words.ts";
+import { didYouMean, eventIndexOf } from "../timetravel/words.ts";
 
 /** True when `ref` names an existing file that starts with the trace magic. */
 export function isTraceFile(ref: string): boolean {
@@ -123,10 +122,9 @@ export const incompleteOption = (allow: boolean | undefined): IncompletePolicy =
  * for K before it (`log --from end-19`: the last 20), checked against the trace.
  */
 export function indexOption(trace: OpenedTrace, name: string, raw: string): number {
-  if (raw === "end") return trace.checkIndex(trace.count - 1);
-  const back = /^end-(\d{1,15})$/.exec(raw);
-  if (back !== null) return trace.checkIndex(trace.count - 1 - Number(back[1]));
-  return trace.checkIndex(parseIntOption(name, raw, -1));
+  const n = eventIndexOf(raw, trace.count);
+  if (Number.isNaN(n)) die("ARGUMENT_INVALID", `${name}: expected an event index (N, 0xN, end or end-N), got '${raw}'`);
+  return trace.checkIndex(n);
 }
 
 /**

@@ -6,6 +6,7 @@ import { plainEqual } from "../core/equal.ts";
 import { withoutEnvelope, type Change } from "./diff.ts";
 import { childKeys, keyedRecordAt, lookup, MISSING, resolvePath } from "./paths.ts";
 import { outOfRange } from "./store.ts";
+import { eventIndexOf } from "./words.ts";
 import type { FunctionRegistry } from "./predicate.ts";
 import type { Seeker } from "./seeker.ts";
 import { changeText, readableBrief } from "./readable.ts";
@@ -148,13 +149,11 @@ export class DebugSession<S extends CoreState> {
     return plainEqual(stored, recomputed) ? [] : [`  ! this build computes another outcome: ${readableBrief(recomputed)} (stored ${readableBrief(stored)})`];
   }
 
-  /** An event index as typed (`end`/`$`: the last event), checked against the trace. */
+  /** An event index as typed (as the commands take one: `end`, `end-N`, hex), checked against the trace. */
   parseIndex(raw: string | undefined): number {
     if (raw === undefined) die("ARGUMENT_INVALID", "expected an event index");
-    if (raw === "end" || raw === "$") return this.seeker.count - 1;
-    const s = raw.replace(/_/g, "");
-    const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
-    if (!Number.isSafeInteger(n)) die("ARGUMENT_INVALID", `expected an event index, got '${raw}'`);
+    const n = eventIndexOf(raw, this.seeker.count);
+    if (Number.isNaN(n)) die("ARGUMENT_INVALID", `expected an event index (N, 0xN, end or end-N), got '${raw}'`);
     if (!(n >= -1 && n < this.seeker.count)) outOfRange(n, this.seeker.count, this.seeker.store.damage);
     return n;
   }

@@ -38,3 +38,18 @@ export function checkKind(what: string, kind: string, kinds: readonly string[], 
   const hint = didYouMean(kind, kinds);
   return die("ARGUMENT_INVALID", `${what}: unknown event kind '${kind}'${hint === "" ? ` (kinds: ${kinds.join(", ")})` : hint}`);
 }
+
+/**
+ * An event index as a person writes it, in one form everywhere (the commands' --at/--from/--to,
+ * the debugger's goto): a number (underscores allowed, hex with 0x), -1 for genesis, `end` (or
+ * `$`) for the last event and `end-N` for N before it. NaN when it is none of these; the caller
+ * names the option and checks the range.
+ */
+export function eventIndexOf(raw: string, count: number): number {
+  if (raw === "end" || raw === "$") return count - 1;
+  const back = /^end-(\d{1,15})$/.exec(raw);
+  if (back !== null) return count - 1 - Number(back[1]);
+  const s = raw.replace(/_/g, "");
+  const n = /^-?\d+$/.test(s) ? Number(s) : /^0x[0-9a-f]+$/i.test(s) ? Number.parseInt(s, 16) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
