@@ -1,4 +1,4 @@
-import { isHvsimError } from "../core/errors.ts";
+import { die, isHvsimError } from "../core/errors.ts";
 import type { EventBase } from "../core/event.ts";
 import { mutableCopy, type CoreState } from "../core/reducer.ts";
 import type { Condition } from "./condition.ts";
@@ -51,6 +51,8 @@ export function minimize<S extends CoreState>(
   const all = events.map((_, i) => i);
   const first = run(all);
   if (first.verdict !== "fail") return null;
+  // Holding before any event, it holds for the empty trace too: nothing an event did to minimise.
+  if (first.at === -1) die("ARGUMENT_INVALID", `${bad.label} already in the genesis state, before any event: there is nothing to minimise`);
   const memo = new Map<string, boolean>();
   const fails = (kept: readonly number[]): boolean => {
     const key = kept.join(",");
@@ -103,7 +105,7 @@ function ddmin(
 ): { kept: readonly number[]; exhausted: boolean } {
   let c = start;
   let n = 2;
-  if (c.length > 0 && fails([])) return { kept: [], exhausted: false };
+  if (c.length > 0 && !outOfBudget() && fails([])) return { kept: [], exhausted: false };
   while (c.length >= 2) {
     if (outOfBudget()) return { kept: c, exhausted: true };
     const chunks = split(c, n);

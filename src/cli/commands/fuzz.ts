@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { counted } from "../words.ts";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Io } from "../io.ts";
@@ -247,7 +248,7 @@ function failureReport(run: SwarmSeedRun, files: { trace?: string; shrunkTrace?:
   if (files.trace !== undefined) lines.push(`  trace      ${files.trace} (${r.events} events)`);
   const sh = run.shrunk;
   if (sh !== null) {
-    lines.push(`  shrunk     ${sh.events.length} of ${sh.originalCount} events in ${sh.replays} replays${sh.budgetExhausted ? " (budget spent: smaller may exist)" : " (1-minimal)"}: ${files.shrunkTrace ?? ""}`);
+    lines.push(`  shrunk     ${sh.events.length} of ${sh.originalCount} events in ${counted(sh.replays, "replay")}${sh.budgetExhausted ? " (budget spent: smaller may exist)" : " (1-minimal)"}: ${files.shrunkTrace ?? ""}`);
     for (const line of describeEvents(swarmScenario(r.seed, defect === null ? null : defectNamed(defect)).config, sh.events)) lines.push(`    ${line}`);
   }
   lines.push(`  reproduce  ${repro}`);

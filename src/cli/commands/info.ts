@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { counted } from "../words.ts";
 import { withTrace } from "../target.ts";
 import type { OpenedTrace } from "../../timetravel/open.ts";
 import { footerSummary, scanTrace, type TraceSummary } from "../../trace/scan.ts";
@@ -31,7 +32,7 @@ export function infoLines(file: string, s: TraceSummary): string[] {
     `model      ${h.modelVersion}`,
     `scenario   ${h.scenario.name} (sha256 ${h.scenario.hash.slice(0, 16)})`,
     `seed       ${h.seed}`,
-    `events     ${s.events} in ${s.blocks} blocks of up to ${h.blockEvents}`,
+    `events     ${s.events} in ${counted(s.blocks, "block")} of up to ${h.blockEvents}`,
   ];
   for (const [k, n] of Object.entries(s.countsByKind)) lines.push(`  ${k.padEnd(20)} ${n}`);
   lines.push(

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { counted } from "../words.ts";
 import { parseIntOption } from "../files.ts";
 import { withTrace } from "../target.ts";
 import type { Io } from "../io.ts";
@@ -39,7 +40,7 @@ function minimizeTrace(io: Io, file: string, trace: OpenedTrace, o: MinimizeCliO
   const genesis = hvModel.genesis(header.config as MachineConfig);
   const cond = conditionFromOptions<Machine>(o, hvModel.invariants, undefined, genesis);
   const events = readEvents(trace);
-  io.out(`minimising ${file}: ${events.length} events, looking for: ${cond.label} (budget ${o.budget} replays)`);
+  io.out(`minimising ${file}: ${events.length} events, looking for: ${cond.label} (budget ${counted(o.budget, "replay")})`);
   const r = minimize(hvModel as unknown as AnyModel<Machine>, genesis, events, cond, {
     budget: o.budget,
     onProgress: io.isTTY ? (n, size) => (n % 10 === 0 ? io.progress(`minimising: ${n} replays, ${size} events in the candidate`) : undefined) : undefined,

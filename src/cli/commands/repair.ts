@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { counted } from "../words.ts";
 import { withTrace } from "../target.ts";
 import { helpAfter } from "../help.ts";
 import type { Io } from "../io.ts";
@@ -13,7 +14,7 @@ export function repairLines(file: string, out: string, r: RepairResult): string[
   if (r.ended === null) lines.push(`dropped nothing: ${file} was whole`);
   else {
     const why = r.ended.code === "TRACE_INCOMPLETE" ? `the recording had not finished (${r.ended.message.replace(/^the recording did not finish: /, "")})` : `damage at byte offset ${r.ended.offset}: ${r.ended.message}`;
-    lines.push(`dropped the last ${r.droppedBytes} bytes of ${file} (from byte offset ${r.droppedFrom}): ${why}`);
+    lines.push(r.droppedBytes === 0 ? `dropped no bytes of ${file} (it ends after its last whole block, at byte offset ${r.droppedFrom}): ${why}` : `dropped the last ${counted(r.droppedBytes, "byte")} of ${file} (from byte offset ${r.droppedFrom}): ${why}`);
   }
   if (r.droppedBlock !== null) lines.push(`dropped block of events ${r.droppedBlock.first}..${r.droppedBlock.first + r.droppedBlock.count - 1} too: its checkpoint is missing, so nothing verifies its state`);
   return lines;

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { counted } from "../words.ts";
 import { exitAfterDamage, incompleteOption, reportDamage, withTrace, type IncompletePolicy } from "../target.ts";
 import { JOBS_MAX, defaultJobs, segmentBounds, verifyInSegments } from "../segments.ts";
 import { die } from "../../core/errors.ts";
@@ -71,7 +72,7 @@ function reportReplay(io: Io, file: string, trace: OpenedTrace, result: ReplayRe
       return { code: result.finding.type === "violation" ? EXIT.finding : result.finding.type === "trace_error" ? EXIT.input : EXIT.divergence, result };
     }
     io.out(
-      `replayed ${result.verified} events on the ${path} path: ${result.verified} outcomes and ${result.checkpointsVerified} checkpoint hashes verified; final state ${result.finalHash.slice(0, 16)}`,
+      `replayed ${result.verified} events on the ${path} path: ${counted(result.verified, "outcome")} and ${counted(result.checkpointsVerified, "checkpoint hash", "checkpoint hashes")} verified; final state ${result.finalHash.slice(0, 16)}`,
     );
     // The damage (or the unfinished end) was announced when the trace was opened; a body the
     // opening pass read whole but that replay finds wrong is announced here, in the same form.

@@ -26,10 +26,15 @@ export function shrinkViolation(config: MachineConfig, events: readonly EventBas
   const genesis = hvModel.genesis(config);
   const first = failsAt(genesis, events, cond);
   if (first < 0) return null;
-  const groups = dropGroups(genesis, events.slice(0, first + 1).map((_, i) => i), events, cond);
-  const units = dropUnits(genesis, groups.kept, events, cond, Math.floor(budget / 2));
-  const pre = { kept: units.kept, replays: groups.replays + units.replays };
-  const r = minimize(hvModel as unknown as AnyModel<Machine>, genesis, pre.kept.map((i) => events[i]!), cond, { budget: Math.max(1, budget - pre.replays) });
+  // `budget` bounds every replay of the shrink, this first one included.
+  const groups = dropGroups(genesis, events.slice(0, first + 1).map((_, i) => i), events, cond, budget - 1);
+  const spent = 1 + groups.replays;
+  const units = dropUnits(genesis, groups.kept, events, cond, Math.min(Math.floor(budget / 2), budget - spent));
+  const pre = { kept: units.kept, replays: spent + units.replays };
+  const left = budget - pre.replays;
+  const shrunkSoFar = (exhausted: boolean): Shrunk => ({ events: pre.kept.map((k, seq) => ({ ...events[k]!, seq })), kept: pre.kept, originalCount: events.length, replays: pre.replays, budgetExhausted: exhausted });
+  if (left < 1) return shrunkSoFar(true);
+  const r = minimize(hvModel as unknown as AnyModel<Machine>, genesis, pre.kept.map((i) => events[i]!), cond, { budget: left });
   if (r === null) return null;
   return { events: r.events, kept: r.kept.map((k) => pre.kept[k]!), originalCount: events.length, replays: pre.replays + r.replays, budgetExhausted: r.budgetExhausted };
 }
@@ -114,7 +119,7 @@ function prefixCheckpoints(genesis: Machine, prefix: readonly EventBase[]): { fa
  * failure stays (every event of one kind, every event naming one VM). A world's unrelated VMs and
  * actors go in a few replays, where ddmin over their interleaved events would need hundreds.
  */
-function dropGroups(genesis: Machine, start: readonly number[], events: readonly EventBase[], cond: Condition<Machine>): { kept: number[]; replays: number } {
+function dropGroups(genesis: Machine, start: readonly number[], events: readonly EventBase[], cond: Condition<Machine>, budget: number): { kept: number[]; replays: number } {
   let kept = [...start];
   let replays = 0;
   const groups = new Map<string, (ev: EventBase) => boolean>();
@@ -124,6 +129,7 @@ function dropGroups(genesis: Machine, start: readonly number[], events: readonly
     if (typeof ev.vm === "number") groups.set(`vm ${ev.vm}`, (e) => (e as { vm?: number }).vm === ev.vm);
   }
   for (const inGroup of groups.values()) {
+    if (replays >= budget) break;
     const without = kept.filter((i) => !inGroup(events[i]!));
     if (without.length === kept.length || without.length === 0) continue;
     replays += 1;
