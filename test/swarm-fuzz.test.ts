@@ -103,6 +103,14 @@ describe("hvsim fuzz --swarm and hvsim fuzz merge", () => {
     expect(JSON.parse(again.stdout[0]!).violation).toMatchObject({ invariant: "isolation.rollback_respected", index: 113 });
   });
 
+  it("--shrink-budget bounds every replay the shrink makes", async () => {
+    for (const budget of [1, 5, 30]) {
+      const r = await cli("fuzz", "--swarm", "--seeds", "2", "--defect", "virq-wrong-vm", "--shrink-budget", String(budget), "--keep", dir);
+      const [, replays] = /^ {2}shrunk {5}\d+ of \d+ events in (\d+) replays? \(budget spent/.exec(r.stdout.find((l) => l.startsWith("  shrunk"))!)!;
+      expect(Number(replays), `budget ${budget}`).toBe(budget);
+    }
+  });
+
   it("a failure whose traces cannot be kept is still reported with its repro, and the run exits 2", async () => {
     const notADir = join(dir, "plain-file");
     writeFileSync(notADir, "");

@@ -56,9 +56,16 @@ describe("minimize (ddmin over events)", () => {
     const cond = predicateCondition<Machine>("hypercallCounts.0x33 >= 20");
     const r = minimize(model, genesis, all, cond, { budget: 8 })!;
     expect(r.budgetExhausted).toBe(true);
-    expect(r.replays).toBeLessThanOrEqual(9);
+    expect(r.replays).toBe(8);
+    // A budget of one is the replay that finds the failure: nothing removed, and it says so.
+    const one = minimize(model, genesis, all, cond, { budget: 1 })!;
+    expect([one.replays, one.budgetExhausted, one.events.length]).toEqual([1, true, 275]);
     const seeker = seekerForTrace(readerOf(bytes));
     expect(cond.test(seeker.stateAt(r.kept[r.kept.length - 1]!))).toBe(true);
+  });
+
+  it("refuses a condition that holds in genesis: no event made it", () => {
+    expect(() => minimize(model, genesis, all, predicateCondition<Machine>("seq >= -1"))).toThrow("`seq >= -1` holds already in the genesis state, before any event: there is nothing to minimise");
   });
 
   it("returns null when the trace never fails", () => {
