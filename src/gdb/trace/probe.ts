@@ -62,13 +62,17 @@ export function probeExec(before: Machine, r: ProbeRequest): ProbeHit[] {
       let j = 0;
       let realFetch = -1;
       while (j < upTo) {
+        // After a breakpoint, its instruction alone runs from the real page; then the overlay is
+        // back, so the next time the loop comes round to it stops again.
+        const budget = realFetch === -1 ? upTo - j : 1;
         bus.arm(true, realFetch);
         realFetch = -1;
-        const res = run(t.cpu, bus, upTo - j);
+        const res = run(t.cpu, bus, budget);
         t.cpu = res.state;
         j += res.retired;
         const seen = bus.seen;
         if (seen === null) {
+          if (budget === 1 && res.retired === 1) continue;
           if (j < upTo) throw new ProbeDivergence(`the guest stopped after ${j} of the ${r.retired} instructions the trace recorded (${res.stop.kind})`);
           break;
         }
