@@ -212,8 +212,10 @@ describe("gdb-multiarch against hvsim gdb TRACE", () => {
     expect(end).toContain(`hvsim: the vCPUs are gone after this (the trace goes on to #${seeker.count - 1}; hvsim log shows it), after event #${alive}`);
     expect(positionOf(s.get("end"))).toBe(`#${alive}`);
     const start = s.get("start")!.join("\n");
-    expect(start).toContain("hvsim: the start of the trace (genesis)");
-    expect(positionOf(s.get("start"))).toBe("#-1");
+    // Not genesis: before the vCPU's first instruction, the earliest place with registers to show.
+    expect(start).toContain("hvsim: the start of this vCPU's history (before its first instruction, at #12)");
+    expect(start).toContain("No more reverse-execution history.");
+    expect(positionOf(s.get("start"))).toBe("#12");
   });
 });
 
@@ -231,7 +233,9 @@ describe("hvsim gdb TRACE: bad input", () => {
     expect(damaged.code).toBe(2);
     expect(damaged.stderr[0]).toMatch(/^hvsim: .*cut\.hvt: incomplete trace: the recording did not finish: no footer after 0 whole blocks/);
     expect(damaged.stderr.join("\n")).not.toMatch(/\n\s+at /);
-    expect((await cli("gdb", trace, "--vm", "0x99", "--stdio")).stderr).toEqual([`hvsim: ${trace}: no vCPU of VM 153 runs guest code in this trace`]);
+    expect((await cli("gdb", trace, "--vm", "0x99", "--stdio")).stderr).toEqual([`hvsim: ${trace}: no vCPU of VM 0x99 runs guest code in this trace`]);
+    // Before the vCPU exists gdb would have no registers to ask for: refused, saying where it can stand.
+    expect((await cli("gdb", trace, "--at", "5", "--stdio")).stderr).toEqual([`hvsim: ${trace}: no vCPU gdb could show exists at #5 (gdb needs one's registers); the first instruction is at #12, the last place with one is #132`]);
     const at = await cli("gdb", trace, "--at", "nope", "--stdio");
     expect(at.code).toBe(2);
     expect(at.stderr).toEqual(["hvsim: --at: expected N or N+K (an event index, K instructions into the next), got 'nope'"]);

@@ -85,6 +85,8 @@ function goto(target: TraceTarget, args: readonly string[], thread: number, desc
     const r = event + 1 < count && target.seeker.event(event + 1).kind === "vcpu_exec" ? retiredBy(target.seeker, event + 1) : 0;
     if (insns >= r) return { output: r === 0 ? `event #${event + 1} runs no guest instructions: monitor goto ${event} or ${event + 1}` : `event #${event + 1} runs ${r} instructions: K must be 1..${r - 1}` };
   }
+  const missing = target.withoutRegisters({ event, insns });
+  if (missing !== null) return { output: missing };
   target.moveTo({ event, insns });
   return { output: `${eventAt(target, describe)}\n${where(target, thread)}`, moved: true };
 }

@@ -73,21 +73,32 @@ export class TraceTarget implements GdbTarget {
   constructor(private readonly o: TraceTargetOptions) {
     this.seeker = o.seeker;
     this.vcpus = findVcpus(o.seeker, o.vm);
-    if (this.vcpus.length === 0) throw new RangeError(o.vm === undefined ? "no guest code in this trace (no vcpu_exec event): gdb needs a vCPU that runs" : `no vCPU of VM ${o.vm} runs guest code in this trace`);
+    if (this.vcpus.length === 0) throw new RangeError(o.vm === undefined ? "no guest code in this trace (no vcpu_exec event): gdb needs a vCPU that runs" : `no vCPU of VM 0x${o.vm.toString(16)} runs guest code in this trace`);
     this.start = o.start ?? this.firstStop();
+    // gdb cannot attach where no thread has registers (it asks for them first): refuse it here.
+    const missing = this.withoutRegisters(this.start);
+    if (missing !== null) throw new RangeError(missing);
     this.pos = this.start;
     this.state = stateAtPosition(this.seeker, this.pos);
     const vms = [...new Set(this.vcpus.map((v) => `vm0x${v.vm.toString(16)}`))].join(", ");
     this.description = `${o.name}: ${this.seeker.count} events, ${this.vcpus.length} vCPU${this.vcpus.length === 1 ? "" : "s"} running guest code (${vms})`;
   }
 
-  /** Before the first instruction of the first vCPU that runs any. */
-  private firstStop(): Position {
+  /** Before the first instruction of the first vCPU that runs any (of `only`, when given). */
+  private firstStop(only?: Vcpu): Position {
     for (let i = 0; i < this.seeker.count; i++) {
       const ev = this.seeker.event(i);
-      if (isExec(ev) && this.vcpuOf(ev) !== undefined && retiredBy(this.seeker, i) > 0) return { event: i - 1, insns: 0 };
+      const v = isExec(ev) ? this.vcpuOf(ev) : undefined;
+      if (v !== undefined && (only === undefined || v.id === only.id) && retiredBy(this.seeker, i) > 0) return { event: i - 1, insns: 0 };
     }
     return { event: -1, insns: 0 };
+  }
+
+  /** Why gdb could not stand at `p` (no vCPU of this target exists there), or null when it can. */
+  withoutRegisters(p: Position): string | null {
+    const s = stateAtPosition(this.seeker, p);
+    if (this.vcpus.some((v) => focusThread(s, v) !== undefined)) return null;
+    return `no vCPU gdb could show exists at ${positionText(p)} (gdb needs one's registers); the first instruction is at ${positionText(this.firstStop())}, the last place with one is ${positionText(this.endPosition)}`;
   }
 
   threads(): readonly GdbThread[] {
@@ -333,8 +344,11 @@ export class TraceTarget implements GdbTarget {
       }
       hi = lo - 1;
     }
-    this.moveTo({ event: -1, insns: 0 });
-    return { thread, reason: { kind: "history-start" }, message: "hvsim: the start of the trace (genesis)" };
+    // The start of this thread's history: before its first instruction (earlier, it has no registers to show).
+    const v = this.vcpu(thread);
+    const first = this.firstStop(v);
+    this.moveTo(first.event >= 0 || v === undefined ? first : this.firstStop());
+    return { thread, reason: { kind: "history-start" }, message: `hvsim: the start of this vCPU's history (before its first instruction, at ${positionText(this.pos)})` };
   }
 
   private vcpuOf(ev: ExecEvent): Vcpu | undefined {
