@@ -190,6 +190,11 @@ describe("adversarial CLI arguments", () => {
     [["fuzz", "--swarm", "--seeds", "1", "--shrink-budget", "1e99"], /^--shrink-budget: expected an integer >= 0/],
     [["check", "swarm:99999999999999999999"], /^scenario 'swarm:99999999999999999999': expected swarm:SEED/],
     [["info", dir], /^.*: not a file$/],
+    // Devices would never end and a FIFO waits for a writer: refused before any read.
+    [["avb", "verify", "/dev/zero", "--key", "test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey"], /^image \/dev\/zero: not a regular file \(a device or a FIFO cannot be read as one\)$/],
+    [["avb", "verify", "test/fixtures/avb/kernel_signed_ri5.img", "--key", "/dev/urandom"], /^key \/dev\/urandom: not a regular file/],
+    [["bcc", "verify", "/dev/zero"], /^\/dev\/zero: not a regular file/],
+    [["cpu", "run", "/dev/zero"], /^\/dev\/zero: not a regular file/],
   ];
   it.each(CASES)("%j: exit 2 and one line", async (argv, line) => {
     await expectRefused(argv, [line]);

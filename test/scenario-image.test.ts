@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, hasStackTrace, readerOf, recordBytes, tempDir } from "./helpers.ts";
@@ -95,7 +95,9 @@ describe("scenario files that name a guest image per VM", () => {
   const BAD: readonly [string, () => string, (file: string) => string][] = [
     ["image and guest steps both", () => "    image: a.elf\n    guest: [boot]\n", (f) => `${f}:6:12: vms[0].image: expected an image or guest steps, not both (VM 'app' has both), got 'a.elf'`],
     ["a missing image", () => "    image: nope.elf\n", (f) => `${f}:6:12: vms[0].image: nope.elf: no such file`],
-    ["a directory", () => "    image: .\n", (f) => `${f}:6:12: vms[0].image: .: a directory, not an image`],
+    ["a directory", () => "    image: .\n", (f) => `${f}:6:12: vms[0].image: .: a directory, not a file`],
+    ["a device", () => "    image: /dev/zero\n", (f) => `${f}:6:12: vms[0].image: /dev/zero: not a regular file (a device or a FIFO cannot be read as one)`],
+    ["a file too big to be an image", () => (truncateSync((writeFileSync(join(dir, "big.img"), ""), join(dir, "big.img")), 2 ** 28 + 1), "    image: big.img\n"), (f) => `${f}:6:12: vms[0].image: big.img: 268435457 bytes, more than the 268435456 such a file may have`],
     ["an unparsable ELF", () => (writeFileSync(join(dir, "cut.elf"), Buffer.from("\x7fELF\x02\x01\x01")), "    image: cut.elf\n"), (f) => `${f}:6:12: vms[0].image: cut.elf: not a loadable AArch64 image: ELF header cut short (7 bytes)`],
     [
       "an ELF whose entry is not the image base",

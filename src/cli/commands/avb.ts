@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { readFileSync } from "node:fs";
+import { INPUT_BYTES_MAX, readInputFile } from "../../sim/file/read-file.ts";
 import type { Io } from "../io.ts";
 import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
@@ -9,11 +9,7 @@ import { parseAvbPublicKey, verifyAvbImage, type AvbVerifyOutcome } from "../../
 import { toJson } from "../../core/json.ts";
 
 function readInput(what: string, path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    return die("ARGUMENT_INVALID", `${what} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read it"}`);
-  }
+  return readInputFile(`${what} ${path}: `, path, what === "key" ? INPUT_BYTES_MAX.key : INPUT_BYTES_MAX.avb);
 }
 
 /** Human lines for a verification outcome. */

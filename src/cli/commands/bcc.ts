@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { readFileSync } from "node:fs";
+import { INPUT_BYTES_MAX, readInputFile } from "../../sim/file/read-file.ts";
 import type { Io } from "../io.ts";
 import { EXAMPLE_TRACE, helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
@@ -41,12 +41,7 @@ function loadChain(io: Io, file: string, opts: { at?: string; vm?: string }): { 
       return { bytes: c.bytes, from: `VM ${c.vm} after event ${state.seq}`, damaged: trace.damage !== null && at === undefined };
     });
   }
-  let raw: Uint8Array;
-  try {
-    raw = readFileSync(file);
-  } catch {
-    return die("ARGUMENT_INVALID", `${file}: no such file or cannot read it`);
-  }
+  const raw = readInputFile(`${file}: `, file, INPUT_BYTES_MAX.cbor);
   const bytes = bccFromCbor(raw);
   if (bytes === null) die("ARGUMENT_INVALID", `${file}: neither a trace nor CBOR holding a DICE chain (an array, or a handover map with key 3)`);
   return { bytes, from: "CBOR file", damaged: false };

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
+import { INPUT_BYTES_MAX, readInputFile } from "../../sim/file/read-file.ts";
 import { die } from "../../core/errors.ts";
 import { FlatRam, REG_PC, cpuView, disassemble, exceptionName, parseImage, readReg, resetCpu, run, type CpuState, type ProgramImage, type RunResult, type StopReason } from "../../cpu/index.ts";
 import { toJson } from "../../core/json.ts";
@@ -19,10 +19,9 @@ import type { Io } from "../io.ts";
 const RAM_BYTES = 2 ** 32;
 
 function loadImage(path: string): ProgramImage {
-  if (!existsSync(path)) die("ARGUMENT_INVALID", `${path}: no such file`);
-  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `${path}: not a file`);
+  const bytes = readInputFile(`${path}: `, path, INPUT_BYTES_MAX.image);
   try {
-    return parseImage(new Uint8Array(readFileSync(path)));
+    return parseImage(bytes);
   } catch (e) {
     if (e instanceof Error && "code" in e) die("ARGUMENT_INVALID", `${path}: ${e.message}`);
     throw e;

@@ -90,6 +90,7 @@ function guestImage(source: YamlSource, vm: number, path: string, region: { read
   try {
     image = readImage(path);
   } catch (e) {
+    if (isHvsimError(e)) return fail(e.message);
     const code = (e as { code?: unknown }).code;
     return fail(code === "ENOENT" ? "no such file" : code === "EISDIR" ? "a directory, not an image" : `cannot be read (${typeof code === "string" ? code : String(e)})`);
   }

@@ -4,6 +4,7 @@
  * everything after reading is the pure compiler (compile.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { INPUT_BYTES_MAX, readRegularFile } from "./read-file.ts";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve } from "node:path";
 import { die } from "../../core/errors.ts";
@@ -46,4 +47,4 @@ export function loadScenarioFile(ref: string): Scenario | undefined {
 }
 
 /** A VM's `image:` path is relative to the folder of the scenario file that names it. */
-const imagesBeside = (file: string) => (path: string): Uint8Array => new Uint8Array(readFileSync(resolve(dirname(file), path)));
+const imagesBeside = (file: string) => (path: string): Uint8Array => readRegularFile(resolve(dirname(file), path), INPUT_BYTES_MAX.image);
