@@ -169,6 +169,8 @@ function corpus(): [string, Buffer][] {
     ["a config with a billion CPUs", edit((rs) => void ((h(rs).config as { platform: { cpus: number } }).platform.cpus = 1e9))],
     ["a config with RAM near 2^53", edit((rs) => void ((h(rs).config as { platform: { ram: unknown } }).platform.ram = [{ base: 2 ** 53 - 2 ** 33, size: 2 ** 32 }]))],
     ["format version 99", edit((rs) => void (h(rs).formatVersion = 99))],
+    // A header string is printed as it is: an escape sequence or a newline would redraw the terminal or forge a line.
+    ["a scenario name holding an escape sequence and a newline", edit((rs) => void ((h(rs).scenario as { name: string }).name = "\u001b[31mRED\u001b[0m\nintegrity  ok"))],
     ["state hash definition 9", edit((rs) => void (h(rs).stateHash = 9))],
     ["a header with a huge block size", edit((rs) => void (h(rs).blockEvents = 2 ** 40))],
     ["an event of kind __proto__", edit((rs) => void (block(rs, 1).events[3]!.kind = "__proto__"))],
@@ -278,6 +280,18 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
       // Without a usable footer index, a command that wanted it says it scanned the whole file instead.
       expect(r.stderr.filter((l) => l.includes("no usable footer index")), args.join(" ")).toHaveLength(where === "index" ? 1 : 0);
     }
+  });
+
+  it("a header string with control characters is refused in one line that shows them escaped", async () => {
+    const rs = splitTrace(bytes);
+    (rs[0]!.body as { scenario: { name: string } }).scenario.name = "\u001b[31mRED\nintegrity  ok";
+    const f = write("escape.hvt", assemble(rs, { footer: "rebuild" }));
+    const r = await cli("info", f);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toEqual([]);
+    expect(r.stderr).toHaveLength(1);
+    expect(r.stderr[0]).toContain("scenario.name: expected a scenario name, got '\\u001b[31mRED\\u000aintegrity  ok'");
+    expect(r.stderr[0]).not.toMatch(/[\u0000-\u001f]/);
   });
 
   it("a snapshot that is not the state its checkpoint hashes is refused where a seek would start from it", () => {

@@ -23,8 +23,14 @@ export const isSafeNat = (v: unknown): v is number => Number.isSafeInteger(v) &&
 const isMapping = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && Object.getPrototypeOf(v) === Object.prototype;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 const shown = (v: unknown): string => {
-  if (typeof v === "string") return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
+  // Control characters shown escaped: the message goes to a terminal.
+  if (typeof v === "string") return `'${(v.length > 40 ? `${v.slice(0, 40)}…` : v).replace(CONTROL_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}'`;
   if (v === null || v === undefined) return "nothing";
   if (Array.isArray(v)) return `a list of ${v.length}`;
   if (typeof v === "object") return v instanceof Uint8Array ? `${v.length} bytes` : Object.getPrototypeOf(v) === Object.prototype ? "a mapping" : "an object that is not plain data";
@@ -128,7 +134,12 @@ export function headerProblem(h: unknown): string | null {
 /** Longest chain of stored snapshots a header may ask a seek to read (a whole one and its deltas). */
 export const SNAPSHOT_CHAIN_MAX = 1024;
 
-const isText = (v: unknown): v is string => typeof v === "string" && v.length <= TEXT_MAX;
+/**
+ * A header string: bounded, and one line of printable text. Commands print these as they are
+ * (`hvsim info`), so a control character (an escape sequence, a newline) would let a hostile trace
+ * redraw the terminal or forge a line of the output.
+ */
+const isText = (v: unknown): v is string => typeof v === "string" && v.length <= TEXT_MAX && !CONTROL.test(v);
 const isCount = (v: unknown, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= max;
 
 /**
