@@ -78,6 +78,9 @@ describe("hvsim bisect --exit-code (git bisect run convention)", () => {
     const usage = await cli("bisect", file, "--until", "seq >", "--exit-code");
     expect(usage.code).toBe(128);
     expect(usage.stderr).toEqual(["hvsim: predicate 'seq >': column 6: expected a value, a path or '(' but found end of input"]);
+    // Ill-typed: it could never hold, which must not read as "good".
+    const typed = await cli("bisect", file, "--until", "rm.vms < 3", "--exit-code");
+    expect([typed.code, typed.stderr]).toEqual([128, [expect.stringMatching(/^hvsim: predicate 'rm\.vms < 3': '<' orders two numbers or two strings, got an object < a number \(after event \d+\)$/)]]);
   });
 
   it("without --exit-code: 1 found, 0 never, 2 bad input; text names the event and the paths", async () => {

@@ -2,7 +2,7 @@ import { HYPERCALLS, hypercallName } from "../model/abi/hypercalls.ts";
 import type { Machine } from "../model/machine.ts";
 import { ownerName } from "../model/rm/owner.ts";
 import { MISSING, registerKeyedRecord } from "./paths.ts";
-import { registerPredicateFunction } from "./predicate.ts";
+import { PredicateTypeError, registerPredicateFunction, typeName } from "./predicate.ts";
 
 /**
  * How this model's state reads to people, registered once for the generic path code: hypercall
@@ -46,7 +46,8 @@ registerPredicateFunction({
   description: 'owner(PA): "vm:<vmid>", "parcel:<handle>", "partition:<id>" or null, from the memory database',
   call: ([a], state) => {
     const pa = a!.value;
-    if (pa === MISSING || !(typeof pa === "number" || typeof pa === "bigint")) return MISSING;
+    if (pa === MISSING || pa === null) return MISSING;
+    if (!(typeof pa === "number" || typeof pa === "bigint")) throw new PredicateTypeError(`owner() takes a physical address (a number), got ${typeName(pa)}`);
     return ownerName(state as Machine, Number(pa));
   },
 });

@@ -15,6 +15,14 @@ describe("predicate language", () => {
     expect(holds("t > -1 && seq == 4")).toBe(true);
   });
 
+  it("a value of the wrong type is a usage error naming the types; null, like absent, is only false", () => {
+    expect(() => holds("vms < 3")).toThrow("predicate 'vms < 3': '<' orders two numbers or two strings, got a list < a number (after event 4)");
+    expect(() => holds('name >= 1')).toThrow("predicate 'name >= 1': '>=' orders two numbers or two strings, got a string >= a number (after event 4)");
+    expect(() => holds("len(seq) > 0")).toThrow("predicate 'len(seq) > 0': len() takes an array, string, byte array or object, got a number (after event 4)");
+    expect(compilePredicate("v < 3").test({ v: null })).toBe(false);
+    expect(compilePredicate("len(v) > 0").test({ v: null })).toBe(false);
+  });
+
   it("treats absent paths in the growing part of a state as falsy and unequal to everything", () => {
     expect(holds("counts.0x44 == null")).toBe(false);
     expect(holds("vms[3] != 3")).toBe(false);

@@ -8,7 +8,10 @@ import { parsePredicate, type CompareOp, type Node } from "./predicate-parse.ts"
  * - a path that does not exist evaluates to "absent": every comparison with it is false (even
  *   `!=`), and it is falsy; test for it with `exists(path)`;
  * - numbers and bigints compare by value (`x[0] == 0x1` holds for a bigint register);
- * - `==`/`!=` on objects and arrays compare structure; `<`.. compare two numbers or two strings;
+ * - `==`/`!=` on objects and arrays compare structure; `<`.. compare two numbers or two strings
+ *   (null, like absent, is false), and ordering anything else is a usage error naming the types,
+ *   as is a function given a value of the wrong type: a predicate that can never hold must not
+ *   answer "never" (bisect would call that good);
  * - falsy: absent, null, false, 0, 0n, "".
  */
 export interface PredicateArg {
@@ -57,7 +60,8 @@ registerPredicateFunction({
 
 function lengthOf(v: Lookup): Lookup {
   if (typeof v === "string" || Array.isArray(v) || v instanceof Uint8Array) return v.length;
-  if (typeof v !== "object" || v === null) return MISSING;
+  if (v === MISSING || v === null) return MISSING;
+  if (typeof v !== "object") throw new PredicateTypeError(`len() takes an array, string, byte array or object, got ${typeName(v)}`);
   const ids = (v as { ids?: unknown }).ids;
   return Array.isArray(ids) ? ids.length : Object.keys(v).length;
 }
@@ -96,7 +100,12 @@ export function compilePredicate(source: string, functions: FunctionRegistry = r
   if (shape !== undefined) checkShape(shape);
   const evaluate = (state: unknown): Lookup => {
     if (!checked) checkShape(state);
-    return evalNode(ast, state, functions);
+    try {
+      return evalNode(ast, state, functions);
+    } catch (e) {
+      if (e instanceof PredicateTypeError) die("ARGUMENT_INVALID", `predicate '${source}': ${e.message}${typeof (state as { seq?: unknown }).seq === "number" ? ` (after event ${(state as { seq: number }).seq})` : ""}`);
+      throw e;
+    }
   };
   return { source, paths: [...new Set(refs.map((r) => r.p.text))], evaluate, test: (s) => truthy(evaluate(s)) };
 }
@@ -171,7 +180,10 @@ function compare(op: CompareOp, a: Lookup, b: Lookup): boolean {
     return op === "==" ? eq : !eq;
   }
   const ordered = (isNumeric(a) && isNumeric(b)) || (typeof a === "string" && typeof b === "string");
-  if (!ordered) return false;
+  if (!ordered) {
+    if (a === null || b === null) return false;
+    throw new PredicateTypeError(`'${op}' orders two numbers or two strings, got ${typeName(a)} ${op} ${typeName(b)}`);
+  }
   const x = a as number | bigint | string;
   const y = b as number | bigint | string;
   switch (op) {
@@ -191,4 +203,16 @@ function numericEqual(a: number | bigint, b: number | bigint): boolean {
   const n = (typeof a === "number" ? a : b) as number;
   const big = (typeof a === "bigint" ? a : b) as bigint;
   return Number.isInteger(n) && BigInt(n) === big;
+}
+
+/** A value of the wrong type met while evaluating: said as a usage error by `evaluate`, with the predicate. */
+export class PredicateTypeError extends Error {}
+
+/** What a value is, for those messages. */
+export function typeName(v: unknown): string {
+  if (Array.isArray(v)) return "a list";
+  if (v instanceof Uint8Array) return "bytes";
+  if (typeof v === "bigint") return "a number";
+  if (typeof v === "object") return "an object";
+  return `a ${typeof v}`;
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { isHvsimError } from "../../core/errors.ts";
+import { isHvsimError, type HvsimError } from "../../core/errors.ts";
 import { parseIntOption } from "../files.ts";
 import { openTraceFile, shellQuote } from "../target.ts";
 import type { Io } from "../io.ts";
@@ -42,12 +42,13 @@ class Refusal {
   ) {}
 }
 
-const asRefusal = (usage: boolean, fn: () => void): void => {
+/** Runs a stage, its failure a Refusal: a usage error (git bisect aborts) when `usage` says so of it, else "cannot tell". */
+const asRefusal = (usage: boolean | ((e: HvsimError) => boolean), fn: () => void): void => {
   try {
     fn();
   } catch (e) {
     if (!isHvsimError(e)) throw e;
-    throw new Refusal(e.message, usage && e.failureClass === "input");
+    throw new Refusal(e.message, typeof usage === "function" ? usage(e) : usage && e.failureClass === "input");
   }
 };
 
@@ -62,8 +63,9 @@ export function runBisect(io: Io, file: string, o: BisectCliOptions): number {
       let cond: Condition<Machine> | undefined;
       asRefusal(true, () => void (cond = conditionFromOptions<Machine>(o, hvModel.invariants, undefined, trace!.seeker().genesis)));
       let code: number = EXIT.ok;
-      // An event this build cannot apply: the trace is invalid for this model, so the answer is unknown.
-      asRefusal(false, () => void (code = searchAndReport(io, file, trace!, cond!, o)));
+      // An event this build cannot apply: the trace is invalid for this model, so the answer is
+      // unknown; a predicate that meets a value of the wrong type is bad usage, whatever the trace.
+      asRefusal((e) => e.code === "ARGUMENT_INVALID", () => void (code = searchAndReport(io, file, trace!, cond!, o)));
       return code;
     } finally {
       trace?.close();
