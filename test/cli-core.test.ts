@@ -40,7 +40,7 @@ describe("hvsim record / replay / info / log / state", () => {
     const r = await cli("replay", a);
     expect(r.code).toBe(0);
     const events = [...readerOf(readFileSync(a)).events()].length;
-    expect(r.stdout.at(-1)).toMatch(new RegExp(`^replayed ${events} events on the fast path: ${events} outcomes and \\d+ checkpoint hashes verified`));
+    expect(r.stdout.at(-1)).toMatch(new RegExp(`^replayed ${events} events on the fast path: ${events} outcomes, \\d+ checkpoint hashes and \\d+ stored states? verified`));
   });
 
   it("a trace whose stored outcome differs makes replay exit 3 naming that event", async () => {

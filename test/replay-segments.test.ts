@@ -99,7 +99,7 @@ describe("replay in segments from stored states", () => {
   it("hvsim replay --jobs says the same as one pass; a bad --jobs is one line", async () => {
     const f = withOutcomes("div-cli.hvt", [30_725]);
     for (const file of [original, f]) expect(await cli("replay", file, "--jobs", "3")).toEqual(await cli("replay", file, "--jobs", "1"));
-    expect((await cli("replay", original, "--jobs", "3")).stdout.at(-1)).toMatch(/^replayed 40000 events on the fast path: 40000 outcomes and 41 checkpoint hashes verified; final state [0-9a-f]{16}$/);
+    expect((await cli("replay", original, "--jobs", "3")).stdout.at(-1)).toMatch(/^replayed 40000 events on the fast path: 40000 outcomes, 41 checkpoint hashes and 10 stored states verified; final state [0-9a-f]{16}$/);
     const bad: [string, string][] = [["0", "--jobs: expected an integer >= 1, got '0'"], ["99", "--jobs: at most 16 segments at once, got 99"], ["two", "--jobs: expected an integer >= 1, got 'two'"]];
     for (const [arg, message] of bad) {
       const r = await cli("replay", original, "--jobs", arg);

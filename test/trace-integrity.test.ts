@@ -129,7 +129,7 @@ describe("the end of the file is checked", () => {
     passes.mockRestore();
     expect(verified.code).toBe(0);
     for (const r of [verified, scanned]) expect(r.stdout).toContain("events     60 in 4 blocks of up to 16");
-    expect(verified.stdout).toContain("integrity  ok: every record's checksum and place verified; the footer index agrees with the file and the trailer ends it");
+    expect(verified.stdout).toContainEqual(expect.stringMatching(/^integrity  ok: every record's checksum and place verified; the footer index agrees with the file and the trailer ends it; \d+ stored states? rebuilt, each hashing to its checkpoint's hash$/));
     expect(scanned.code).toBe(2);
     expect(scanned.stdout).toContainEqual(expect.stringMatching(/^integrity  INCOMPLETE: the recording did not finish: 4 whole blocks \(60 events\) and the footer; the trailer at offset \d+ is cut short \(17 of 20 bytes\)$/));
   });
@@ -299,8 +299,23 @@ describe("hand-edited traces (valid checksums, wrong structure) through every co
     const rs = splitTrace(bytes);
     expect((rs[indexOfType(rs, RecordType.checkpoint, 2)]!.body as { delta?: { baseSeq: number } }).delta?.baseSeq).toBe(-1);
     (rs[indexOfType(rs, RecordType.checkpoint, 0)]!.body as { snapshot: { extra?: number } }).snapshot.extra = 99;
-    const seeker = seekerForTrace(readerOf(assemble(rs, { footer: "rebuild" })), { interval: 4 });
+    const edited = assemble(rs, { footer: "rebuild" });
+    const seeker = seekerForTrace(readerOf(edited), { interval: 4 });
     expect(() => seeker.stateAt(40)).toThrowError(/the checkpoint record at offset \d+: its state \(rebuilt through 1 delta\) does not hash to its state hash [0-9a-f]{16}$/);
+  });
+
+  it("a stored state that is not what its checkpoint hashes fails replay and info --verify too, though every outcome and hash replays", async () => {
+    const rs = splitTrace(bytes);
+    (rs[indexOfType(rs, RecordType.checkpoint, 0)]!.body as { snapshot: { extra?: number } }).snapshot.extra = 99;
+    const f = write("bad-stored-state.hvt", assemble(rs, { footer: "rebuild" }));
+    const line = /^hvsim: .*bad-stored-state\.hvt: damaged at byte offset \d+ \(block 0\): the checkpoint record at offset \d+: its snapshot does not hash to its state hash [0-9a-f]{16}/;
+    const replayed = await cli("replay", f);
+    expect([replayed.code, replayed.stderr]).toEqual([2, [expect.stringMatching(line)]]);
+    const verified = await cli("info", f, "--verify");
+    expect(verified.code).toBe(2);
+    expect(verified.stdout).toContainEqual(expect.stringMatching(/^integrity  DAMAGED at byte offset \d+ \(block 0\): the checkpoint record at offset \d+: its snapshot does not hash/));
+    // Without --verify, info reads the footer index and block 0: it does not rebuild states.
+    expect((await cli("info", f)).code).toBe(0);
   });
 
   it("a delta that does not fit the state it changes is refused where a seek would start from it", () => {

@@ -20,6 +20,13 @@ export interface EventStore {
   span(i: number): { readonly first: number; readonly events: readonly EventBase[]; readonly outcomes: readonly Outcome[] };
   /** The stored snapshot nearest at or before event `i` (seq -1 is genesis), or null. */
   snapshotAtOrBefore(i: number): { readonly seq: number; readonly state: unknown } | null;
+  /**
+   * Rebuilds every stored state in order, each from the one before it, and checks it hashes to its
+   * checkpoint's hash: what a seek would find, for the commands that verify a whole trace (a
+   * replay recomputes the states but never reads the stored ones). Damage found is thrown as
+   * FoundDamage, as a seek would.
+   */
+  checkStoredStates(): number;
   /** Where the trace is damaged, if it is (found when it was opened: `count` stops there). */
   readonly damage: Damage | null;
   /**
@@ -51,6 +58,7 @@ export function memoryStore(events: readonly EventBase[], outcomes: readonly Out
     outcome: (i) => (at(i), outcomes[i] ?? {}),
     span: (i) => (at(i), { first: 0, events, outcomes: events.map((_, k) => outcomes[k] ?? {}) }),
     snapshotAtOrBefore: () => null,
+    checkStoredStates: () => 0,
     damage: null,
     index: "memory",
     found: null,
@@ -214,6 +222,18 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       const bytes = reader.source.read(ref.offset, ends[ref.index]! - ref.offset);
       if (bytes.length < FRAME_BYTES || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) return null;
       return { first: ref.first, count: ref.count, bytes };
+    },
+    checkStoredStates() {
+      let known: { seq: number; state: unknown } | undefined;
+      for (const st of [...snapshots].sort((a, b) => a.seq - b.seq)) {
+        try {
+          known = { seq: st.seq, state: reader.snapshotAt(st.offset, st.seq, bytesAt, known) };
+        } catch (e) {
+          if (e instanceof FoundDamage) throw e;
+          fail(e, blocks.findIndex((b) => b.first + b.count - 1 === st.seq) + 1, st.seq + 1);
+        }
+      }
+      return snapshots.length;
     },
     snapshotAtOrBefore(i) {
       let best: { seq: number; offset: number } | undefined;

@@ -203,9 +203,10 @@ export class TraceReader {
    * checkpoint it changes (bytes back, and its event index), back to a whole snapshot at most
    * `snapshotFullEvery` records away; every record on the way is read and checked like any other.
    * A delta may name bytes an event of its own window carried (delta.ts, REF): `bytesAt` gives
-   * them (read through the index from the blocks the chain covers, blockBytesAt).
+   * them (read through the index from the blocks the chain covers, blockBytesAt). `known` is a
+   * state stored earlier, already rebuilt: a chain that reaches it starts from it.
    */
-  snapshotAt(offset: number, seq: number, bytesAt?: (seq: number, field: string) => Uint8Array | undefined): unknown {
+  snapshotAt(offset: number, seq: number, bytesAt?: (seq: number, field: string) => Uint8Array | undefined, known?: { readonly seq: number; readonly state: unknown }): unknown {
     const chain: { at: number; change: unknown; from: number; to: number }[] = [];
     const limit = this.header.snapshotFullEvery ?? 1;
     let at = offset;
@@ -213,6 +214,11 @@ export class TraceReader {
     let base: unknown;
     let hash = "";
     for (;;) {
+      // A state already rebuilt and checked (`known`, a walk in order) ends the chain there.
+      if (at !== offset && known !== undefined && known.seq === want) {
+        base = known.state;
+        break;
+      }
       const c = this.checkpointRecord(at, want, offset, seq);
       if (at === offset) hash = c.hash;
       if (c.snapshot !== undefined) {
