@@ -14,6 +14,8 @@ import { runDiffReplay } from "../src/cli/commands/diff.ts";
 import { seekerForTrace, type MachineModel } from "../src/timetravel/open.ts";
 import { diffTraces } from "../src/timetravel/tracediff.ts";
 import { cli, readerOf, recordBytes, tempDir } from "./helpers.ts";
+import { RecordType } from "../src/trace/format.ts";
+import { assemble, indexOfType, splitTrace } from "./trace-edit.ts";
 
 const side = (bytes: Buffer) => {
   const reader = readerOf(bytes);
@@ -44,7 +46,29 @@ describe("trace diff", () => {
     writeFileSync(join(dir, "b.hvt"), b);
     const r = await cli("diff", join(dir, "a.hvt"), join(dir, "b.hvt"));
     expect(r.code).toBe(0);
-    expect(r.stdout[2]).toBe("same run: identical header, events and outcomes");
+    expect(r.stdout[2]).toBe("same run: identical header, events, outcomes and checkpoints");
+  });
+
+  it("a damaged checkpoint is the trace's damage, and a checkpoint stored with another hash is not the same run", async () => {
+    const a = recordBytes(smokeScenario, { seed: 9, maxEvents: 2000, blockEvents: 256 });
+    const dir = tempDir();
+    const fa = join(dir, "ca.hvt");
+    writeFileSync(fa, a);
+    const rs = splitTrace(a);
+    const k = indexOfType(rs, RecordType.checkpoint, 3);
+    const flipped = Buffer.from(a);
+    const [offset, seq] = readerOf(a).footer()!.checkpoints[3]!;
+    expect(seq).toBe(767);
+    flipped[offset + 12]! ^= 0x40; // inside its body: the checksum no longer holds
+    writeFileSync(join(dir, "flipped.hvt"), flipped);
+    const damaged = await cli("diff", join(dir, "flipped.hvt"), fa);
+    expect(damaged.code).toBe(2);
+    expect(damaged.stderr).toEqual([expect.stringMatching(/flipped\.hvt: damaged at byte offset \d+ \(block 3\): the checkpoint record at offset \d+ \(after event 767\): its checksum is wrong/)]);
+    (rs[k]!.body as { hash: string }).hash = "0".repeat(64);
+    writeFileSync(join(dir, "rehashed.hvt"), assemble(rs, { footer: "rebuild" }));
+    const other = await cli("diff", join(dir, "rehashed.hvt"), fa);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toContain("  the checkpoint after #767 has another state hash: the same events gave another state");
   });
 
   it("two seeds diverge at the first differing event found by a linear comparison", () => {

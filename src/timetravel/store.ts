@@ -46,6 +46,11 @@ export interface EventStore {
    * ones); null when the index does not know where the record ends or its checksum is wrong.
    */
   rawBlock(i: number): { readonly first: number; readonly count: number; readonly bytes: Uint8Array } | null;
+  /**
+   * Every checkpoint record as stored, framing and body, checksums verified (damage thrown as
+   * FoundDamage), in order; null when the index is not the footer's (a scan already read them).
+   */
+  rawCheckpoints(): readonly { readonly seq: number; readonly bytes: Uint8Array; readonly hash: () => string }[] | null;
 }
 
 export function memoryStore(events: readonly EventBase[], outcomes: readonly Outcome[] = []): EventStore {
@@ -59,6 +64,7 @@ export function memoryStore(events: readonly EventBase[], outcomes: readonly Out
     span: (i) => (at(i), { first: 0, events, outcomes: events.map((_, k) => outcomes[k] ?? {}) }),
     snapshotAtOrBefore: () => null,
     checkStoredStates: () => 0,
+    rawCheckpoints: () => null,
     damage: null,
     index: "memory",
     found: null,
@@ -222,6 +228,32 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       const bytes = reader.source.read(ref.offset, ends[ref.index]! - ref.offset);
       if (bytes.length < FRAME_BYTES || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) return null;
       return { first: ref.first, count: ref.count, bytes };
+    },
+    rawCheckpoints() {
+      if (footer === null) return null;
+      return footer.checkpoints.map(([offset, seq], k) => {
+        // Checkpoint k is followed by block k, the last one by the footer: its record must end there.
+        const end = blocks[k]?.offset ?? footer.offset;
+        const frame = Buffer.from(reader.source.read(offset, FRAME_BYTES));
+        const length = frame.length < FRAME_BYTES ? -1 : frame.readUInt32LE(1);
+        const bytes = reader.source.read(offset, Math.max(0, Math.min(length, end - offset - FRAME_BYTES)) + FRAME_BYTES);
+        const broken = (why: string): never => fail(new HvsimError(why.startsWith("its checksum") ? "TRACE_CHECKSUM" : "TRACE_MALFORMED", `the checkpoint record at offset ${offset} (after event ${seq}): ${why}`, { offset }), k, seq + 1);
+        if (length < 0 || bytes.length !== FRAME_BYTES + length) broken(`its length runs past offset ${end}, where the next record starts`);
+        if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) broken("its checksum is wrong");
+        if (offset + FRAME_BYTES + length !== end) broken(`it ends at offset ${offset + FRAME_BYTES + length}, but the next record the index knows starts at ${end}`);
+        return {
+          seq,
+          bytes,
+          // Decoded and checked only when asked: identical bytes need neither.
+          hash: () => {
+            try {
+              return reader.checkpointAt(offset, seq).hash;
+            } catch (e) {
+              return fail(e, k, seq + 1);
+            }
+          },
+        };
+      });
     },
     checkStoredStates() {
       let known: { seq: number; state: unknown } | undefined;

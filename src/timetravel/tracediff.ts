@@ -33,6 +33,8 @@ export interface TraceDiff {
   readonly firstEvent: number | null;
   /** First index where the stored outcomes differ; null if none (among the events both have). */
   readonly firstOutcome: number | null;
+  /** Same events and outcomes but a checkpoint with another state hash: the event it follows. */
+  readonly firstCheckpoint: number | null;
   /** Counts by kind from the first difference on, in each trace. */
   readonly countsAfter: { readonly a: Readonly<Record<string, number>>; readonly b: Readonly<Record<string, number>> } | null;
   readonly alignment: Alignment | null;
@@ -72,11 +74,13 @@ export function diffTraces<S extends CoreState>(a: DiffSide<S>, b: DiffSide<S>, 
     i++;
   }
   if (firstEvent === null && na !== nb) firstEvent = Math.min(na, nb);
-  const same = header.length === 0 && firstEvent === null && firstOutcome === null;
-  if (firstEvent === null) return { same, header, eventsA: na, eventsB: nb, firstEvent, firstOutcome, countsAfter: null, alignment: null, state: null };
+  const firstCheckpoint = header.length === 0 && firstEvent === null && firstOutcome === null && raw ? checkpointsDiffer(a, b) : null;
+  const same = header.length === 0 && firstEvent === null && firstOutcome === null && firstCheckpoint === null;
+  if (firstEvent === null) return { same, header, eventsA: na, eventsB: nb, firstEvent, firstOutcome, firstCheckpoint, countsAfter: null, alignment: null, state: null };
   return {
     same,
     header,
+    firstCheckpoint,
     eventsA: na,
     eventsB: nb,
     firstEvent,
@@ -85,6 +89,26 @@ export function diffTraces<S extends CoreState>(a: DiffSide<S>, b: DiffSide<S>, 
     alignment: align(a.seeker, b.seeker, firstEvent, window),
     state: stateDiffAt(a.seeker, b.seeker, firstEvent),
   };
+}
+
+/**
+ * With the same events and outcomes, the checkpoints' state hashes too, read as stored with their
+ * checksums verified (damage in one is the trace's damage, thrown as a seek would): the event
+ * index of the first that differs, or null. Null too when an index is not the footer's.
+ */
+function checkpointsDiffer<S extends CoreState>(a: DiffSide<S>, b: DiffSide<S>): number | null {
+  const ca = a.seeker.store.rawCheckpoints();
+  const cb = b.seeker.store.rawCheckpoints();
+  if (ca === null || cb === null) return null;
+  for (let k = 0; k < Math.max(ca.length, cb.length); k++) {
+    const x = ca[k];
+    const y = cb[k];
+    if (x !== undefined && y !== undefined && x.seq === y.seq && Buffer.from(x.bytes).equals(y.bytes)) continue;
+    // Stored differently (a delta's offsets move with the layout): the same state if the hashes agree;
+    // each read checked, so a malformed one is the trace's damage.
+    if (x === undefined || y === undefined || x.seq !== y.seq || x.hash() !== y.hash()) return (x ?? y)!.seq;
+  }
+  return null;
 }
 
 /** Events by kind from `from` on: the trace's totals less those before it when the index has them and that is less to read. */

@@ -56,7 +56,7 @@ export function runDiff(io: Io, fileA: string, fileB: string, o: { window?: numb
 
 function diffLines(fileA: string, fileB: string, d: TraceDiff, a: Seeker<Machine>, b: Seeker<Machine>): string[] {
   const lines = [`A ${fileA}: ${d.eventsA} events`, `B ${fileB}: ${d.eventsB} events`];
-  if (d.same) return [...lines, "same run: identical header, events and outcomes"];
+  if (d.same) return [...lines, "same run: identical header, events, outcomes and checkpoints"];
   lines.push("different runs:");
   for (const h of d.header) lines.push(`  header ${h.field}: ${brief(h.a)} vs ${brief(h.b)}`);
   if (d.firstEvent !== null) {
@@ -70,6 +70,7 @@ function diffLines(fileA: string, fileB: string, d: TraceDiff, a: Seeker<Machine
     const i = d.firstOutcome;
     lines.push(`    A ${brief(a.store.outcome(i))}`, `    B ${brief(b.store.outcome(i))}`, "    (same event, another outcome: recorded by different models?)");
   }
+  if (d.firstCheckpoint !== null) lines.push(`  the checkpoint after #${d.firstCheckpoint} has another state hash: the same events gave another state`);
   if (d.alignment !== null) lines.push(...alignmentLines(d, a, b));
   if (d.state !== null) {
     lines.push(`  state difference after #${d.state.at} (both recomputed by this build): ${d.state.changes.length === 0 ? "none" : `${d.state.changes.length}${d.state.truncated ? "+" : ""} paths`}`);
