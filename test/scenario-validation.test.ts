@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, hasStackTrace, tempDir } from "./helpers.ts";
 import { compileScenarioFile } from "../src/sim/file/compile.ts";
@@ -56,5 +57,24 @@ describe("scenario file validation", () => {
     const r = await cli("record", "scenarios/nope.yaml", "-o", join(dir, "y.hvt"));
     expect(r.code).toBe(2);
     expect(r.stderr).toEqual(["hvsim: scenarios/nope.yaml: no such scenario file"]);
+  });
+});
+
+describe("a scenario that stalls", () => {
+  it("is said to stall, naming what still waits, and exits 2; its trace is kept and replays", async () => {
+    const dir = tempDir();
+    const file = join(dir, "stalls.yaml");
+    // The guest waits for a parcel the host never lends; the host waits for an exit that never comes.
+    writeFileSync(
+      file,
+      "name: stalls\ndescription: nothing is ever lent\nvms:\n  - name: app\n    memory: 2MiB\n    devices: [{ type: virtio-blk, capacity: 64KiB }]\n    guest: [boot, accept, { block-io: { count: 1, writes: 0 } }, { shutdown: poweroff }]\nhost: [{ create: app }, { start: app }, { wait-exit: app }]\n",
+    );
+    const out = join(dir, "stalls.hvt");
+    const r = await cli("record", file, "-o", out);
+    expect(r.code).toBe(2);
+    expect(r.stdout.at(-1)).toMatch(/; stopped by stalled; final state [0-9a-f]{16}$/);
+    expect(r.stderr).toEqual([`hvsim: ${file}: the scenario stalls after event 107: nothing more can happen, yet these still wait: host waits until app exits; guest:app waits until app gets a parcel`]);
+    expect((await cli("replay", out)).code).toBe(0);
+    expect((await cli("run", file, "-o", join(dir, "run.hvt"))).code).toBe(2);
   });
 });

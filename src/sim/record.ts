@@ -28,7 +28,9 @@ export interface RecordResult {
   readonly events: number;
   readonly lastT: number;
   readonly finalHash: string;
-  readonly stoppedBy: "scenario_done" | "max_events" | "until" | "violation";
+  /** `stalled`: the driver had nothing more to do while some of its actors still waited (`stalled` names them). */
+  readonly stoppedBy: "scenario_done" | "stalled" | "max_events" | "until" | "violation";
+  readonly stalled: readonly string[];
   readonly violation: (InvariantFailure & { seq: number; kind: string }) | null;
 }
 
@@ -66,6 +68,7 @@ export function record(scenario: Scenario, sink: ByteSink | null, options: Recor
   const progressEvery = options.progressEvery ?? 65_536;
   let stoppedBy: RecordResult["stoppedBy"] = "scenario_done";
   let violation: RecordResult["violation"] = null;
+  let stalled: readonly string[] = [];
   let events = 0;
 
   for (let seq = 0; ; seq++) {
@@ -74,7 +77,11 @@ export function record(scenario: Scenario, sink: ByteSink | null, options: Recor
       break;
     }
     const proposal = driver.next(state);
-    if (proposal === null) break;
+    if (proposal === null) {
+      stalled = driver.stalled?.(state) ?? [];
+      if (stalled.length > 0) stoppedBy = "stalled";
+      break;
+    }
     if (proposal.t > untilNs) {
       stoppedBy = "until";
       break;
@@ -104,5 +111,5 @@ export function record(scenario: Scenario, sink: ByteSink | null, options: Recor
   }
   const finalHash = stateHash(state, definition);
   writer?.finish(finalHash);
-  return { events, lastT: state.t, finalHash, stoppedBy, violation };
+  return { events, lastT: state.t, finalHash, stoppedBy, stalled, violation };
 }

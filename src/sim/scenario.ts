@@ -20,6 +20,12 @@ export interface Driver {
    * its `seq` in place instead of copying it first (one copy less per event).
    */
   readonly freshProposals?: boolean;
+  /**
+   * After `next` returned null: where the actors still waiting for something are (a host step that
+   * waits for an exit no VM makes, a guest step waiting for memory never lent). Empty when every
+   * actor finished: then the scenario is done, otherwise it stalls.
+   */
+  stalled?(state: Machine): readonly string[];
 }
 
 /** A scenario ready to run: what the machine is, and how to drive it from a seed. */

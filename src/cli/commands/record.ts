@@ -44,6 +44,11 @@ export function runRecord(io: Io, o: RecordCliOptions): { code: number; result: 
   io.out(
     `recorded ${result.events} events (${formatNs(result.lastT)} virtual) to ${o.out}; stopped by ${result.stoppedBy.replace("_", " ")}; final state ${result.finalHash.slice(0, 16)}`,
   );
+  // The trace is whole and kept; the scenario is what is wrong: it cannot finish.
+  if (result.stoppedBy === "stalled") {
+    io.err(`hvsim: ${scenario.source ?? scenario.name}: the scenario stalls after event ${result.events - 1}: nothing more can happen, yet ${result.stalled.length === 1 ? "this still waits" : "these still wait"}: ${result.stalled.join("; ")}`);
+    return { code: EXIT.input, result, scenario };
+  }
   return { code: EXIT.ok, result, scenario };
 }
 

@@ -30,6 +30,10 @@ export function registerRun(program: Command, io: Io, setCode: (c: number) => vo
       mkdirSync(dirname(out), { recursive: true });
       io.out(`== ${scenario.name}: ${scenario.description}`);
       const rec = runRecord(io, { scenario: scenarioRef, seed, out });
+      if (rec.code !== EXIT.ok) {
+        setCode(rec.code);
+        return;
+      }
       const rep = runReplay(io, out, "fast", true);
       const finding = rep.result.finding;
       if (finding?.type === "violation") {

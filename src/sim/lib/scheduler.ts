@@ -21,7 +21,7 @@ import type { HypEvent } from "../../model/events.ts";
 import type { Driver, Proposal } from "../scenario.ts";
 import type { Prng } from "../prng.ts";
 import { shallowCopy } from "../../core/copy.ts";
-import { isStep, type Program, type Step } from "./program.ts";
+import { isStep, type Program, type Step, type Wait } from "./program.ts";
 import { earliestSliceEnd, executedByGuest, freeRunners, needsRunner, reenter, vcpuEnterable, vcpuRunning } from "./proxy.ts";
 
 export interface ActorSpec {
@@ -44,7 +44,7 @@ interface Actor {
   program: Program | null;
   at: number;
   pending: Step | null;
-  waiting: ((s: Machine) => boolean) | null;
+  waiting: Wait | null;
   last: Outcome;
   fresh: boolean;
   /** crosvm's vCPU loop entering the vCPU; `deferred` is the guest step waiting for it. */
@@ -88,7 +88,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
         die("SCENARIO_INVALID", `${a.where ?? `scenario actor '${a.spec.name}'`}: ${DIRECTIVES_MAX} steps in a row without an event (a loop that never does anything?)`, { actor: a.spec.name });
       }
       if (a.waiting !== null) {
-        if (!a.waiting(s)) return ran;
+        if (!a.waiting.until(s)) return ran;
         a.waiting = null;
         a.at = Math.max(a.at, now);
       }
@@ -117,7 +117,7 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       if (isStep(action)) a.pending = action;
       else if ("sleep" in action) a.at += action.sleep;
       else if ("mark" in action) a.where = action.mark;
-      else a.waiting = action.until;
+      else a.waiting = action;
     }
     return ran;
   }
@@ -233,6 +233,12 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       const { stream, minNs, maxNs } = a.spec.latency;
       a.at = now + stream.rangeInclusive(minNs, maxNs);
       return stamped(a.pending!, now);
+    },
+    stalled(s: Machine): readonly string[] {
+      const out: string[] = [];
+      // A guarded actor whose guard no longer holds (its VM is gone) waits for nothing: not stalled.
+      for (const a of actors) if (a.waiting !== null && (a.spec.guard === undefined || a.spec.guard(s))) out.push(`${a.spec.name} waits until ${a.waiting.wait}${a.where === null ? "" : ` (last at ${a.where})`}`);
+      return out;
     },
     observe(_ev: HypEvent, outcome: Outcome): void {
       if (current === null) return;
