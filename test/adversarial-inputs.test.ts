@@ -190,6 +190,11 @@ describe("adversarial CLI arguments", () => {
     [["fuzz", "--swarm", "--seeds", "1", "--shrink-budget", "1e99"], /^--shrink-budget: expected an integer >= 0/],
     [["check", "swarm:99999999999999999999"], /^scenario 'swarm:99999999999999999999': expected swarm:SEED/],
     [["info", dir], /^.*: not a file$/],
+    // An output that cannot be written is refused before the work, not after it.
+    [["record", "smoke", "--max-events", "10", "-o", dir], /^-o .*: a directory; name a file in it$/],
+    [["record", "smoke", "--max-events", "10", "-o", ""], /^-o: an empty path; name the file to write$/],
+    [["export", "traces/pvm-boot-s1.hvt", "--format", "json", "-o", join(dir, "no/such/x.json")], /^-o .*no\/such\/x\.json: the folder .*no\/such does not exist$/],
+    [["minimize", "traces/pvm-boot-s1.hvt", "--until", "seq >= 3", "-o", dir], /^-o .*: a directory; name a file in it$/],
     // Devices would never end and a FIFO waits for a writer: refused before any read.
     [["avb", "verify", "/dev/zero", "--key", "test/fixtures/avb/pvmfw_key_rsa2048.avbpubkey"], /^image \/dev\/zero: not a regular file \(a device or a FIFO cannot be read as one\)$/],
     [["avb", "verify", "test/fixtures/avb/kernel_signed_ri5.img", "--key", "/dev/urandom"], /^key \/dev\/urandom: not a regular file/],

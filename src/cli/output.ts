@@ -26,8 +26,16 @@ function sameFile(a: string, b: string): boolean {
   return x.dev === y.dev && x.ino === y.ino;
 }
 
-/** Refuses an output path that names one of the command's inputs (it would be destroyed while read). */
+/**
+ * Refuses, before any work, an output path that cannot be written (empty, a directory, in a folder
+ * that does not exist), or that names one of the command's inputs (it would be destroyed while read).
+ */
 export function refuseInputAsOutput(flag: string, output: string, inputs: readonly (string | undefined)[]): void {
+  if (output === "") die("ARGUMENT_INVALID", `${flag}: an empty path; name the file to write`);
+  if (existsSync(output) && statSync(output).isDirectory()) die("ARGUMENT_INVALID", `${flag} ${output}: a directory; name a file in it`);
+  const folder = dirname(resolve(output));
+  if (!existsSync(folder)) die("ARGUMENT_INVALID", `${flag} ${output}: the folder ${dirname(output)} does not exist`);
+  if (!statSync(folder).isDirectory()) die("ARGUMENT_INVALID", `${flag} ${output}: ${dirname(output)} is not a folder`);
   for (const input of inputs) {
     if (input !== undefined && sameFile(input, output)) die("ARGUMENT_INVALID", `${flag} ${output}: that is this command's input ${input}; write to another file`);
   }
