@@ -48,6 +48,19 @@ describe("hvsim debug, scripted through stdin", () => {
     expect(io.stderr).toEqual(["error: unknown command 'bogus' (type help)"]);
   });
 
+  it("a field=value filter names a field the kind has (hvsim debug knows the model's fields)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "f.hvt");
+    writeFileSync(file, bytes);
+    const io = memoryIo(["break hypercall cal=0x33", "next timer_tick foo=1", "next hypercall call=0x33", "break * vm=255"]);
+    expect(await runDebug(io, file, {})).toBe(2);
+    expect(io.stderr).toEqual([
+      "error: hypercall has no field 'cal' (did you mean 'call'?) (its fields: seq, t, vm, vcpu, call, args, data)",
+      "error: timer_tick has no field 'foo' (its fields: seq, t)",
+    ]);
+    expect(io.stdout.slice(1)).toEqual([expect.stringMatching(/^#26 .*hvc 0x6033/), "break 1: * vm=255"]);
+  });
+
   it("the same rules as everywhere: an index outside the trace, an unknown kind or a misspelt path is an error", () => {
     const s = session();
     s.execute("goto 100");

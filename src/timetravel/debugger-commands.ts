@@ -59,7 +59,7 @@ function back(s: Session, args: readonly string[]): string[] {
 }
 
 function seekEvent(s: Session, args: readonly string[], dir: 1 | -1): string[] {
-  const f = parseFilter(args, s.options.kinds ?? []);
+  const f = parseFilter(args, s.options.kinds ?? [], s.options.eventFields);
   const i = findEvent(s.seeker, s.position, dir, f);
   if (i === -1) return [`no ${dir === 1 ? "later" : "earlier"} ${args.join(" ")} (still at #${s.position})`];
   s.moveTo(i);
@@ -112,7 +112,7 @@ function watch(s: Session, _args: readonly string[], rest: string): string[] {
 
 function breakpoint(s: Session, _args: readonly string[], rest: string): string[] {
   if (rest === "") die("ARGUMENT_INVALID", "break: expected an event kind, e.g. break hypercall (info breakpoints lists the stops)");
-  const b = { ...makeBreak(0, rest, s.state, s.options.kinds ?? [], s.options.functions), id: s.stopNumber() };
+  const b = { ...makeBreak(0, rest, s.state, s.options.kinds ?? [], s.options.functions, s.options.eventFields), id: s.stopNumber() };
   s.stops.push(b);
   return [`break ${b.id}: ${rest}`];
 }

@@ -4,7 +4,7 @@ import { die } from "../core/errors.ts";
 import { checkPathShape, lookupResolved, MISSING, resolvePath, type ResolvedPath } from "./paths.ts";
 import { compilePredicate, type FunctionRegistry, type Predicate } from "./predicate.ts";
 import { eventMatches, type EventFilter, type ProbeFactory } from "./search.ts";
-import { checkKind } from "./words.ts";
+import { checkKind, didYouMean } from "./words.ts";
 
 /**
  * Where `continue` and `reverse-continue` stop: watchpoints (a state path whose value an event
@@ -34,13 +34,16 @@ export function splitCondition(rest: string): { body: string; condition: string 
 }
 
 /** `KIND [field=value..]` (KIND may be `*`): an event filter, the kind checked against the model's kinds. */
-export function parseFilter(args: readonly string[], kinds: readonly string[]): EventFilter {
+export function parseFilter(args: readonly string[], kinds: readonly string[], eventFields?: Readonly<Record<string, readonly string[]>>): EventFilter {
   const [kind, ...rest] = args;
   if (kind === undefined) die("ARGUMENT_INVALID", "expected an event kind (or *) and optional field=value filters");
   checkKind("event kind", kind, kinds, true);
+  // Every event has its index and time; then the kind's own fields (any kind's, for *).
+  const known = eventFields === undefined ? null : ["seq", "t", ...(kind === "*" ? [...new Set(Object.values(eventFields).flat())] : (eventFields[kind] ?? []))];
   const fields = rest.map((a) => {
     const m = /^([\w$]+)=(.+)$/.exec(a);
     if (m === null) die("ARGUMENT_INVALID", `expected field=value, got '${a}'`);
+    if (known !== null && !known.includes(m[1]!)) die("ARGUMENT_INVALID", `${kind === "*" ? "no event kind has" : `${kind} has no`} field '${m[1]}'${didYouMean(m[1]!, known)} (its fields: ${known.join(", ")})`);
     return { name: m[1]!, value: m[2]! };
   });
   return { kind, fields };
@@ -53,9 +56,9 @@ export function makeWatch(id: number, rest: string, state: unknown, functions?: 
   return { type: "watch", id, text: rest, path, condition: condition === null ? null : compilePredicate(condition, functions, state) };
 }
 
-export function makeBreak(id: number, rest: string, state: unknown, kinds: readonly string[], functions?: FunctionRegistry): Breakpoint {
+export function makeBreak(id: number, rest: string, state: unknown, kinds: readonly string[], functions?: FunctionRegistry, eventFields?: Readonly<Record<string, readonly string[]>>): Breakpoint {
   const { body, condition } = splitCondition(rest);
-  const filter = parseFilter(body.split(/\s+/).filter((w) => w !== ""), kinds);
+  const filter = parseFilter(body.split(/\s+/).filter((w) => w !== ""), kinds, eventFields);
   return { type: "break", id, text: rest, filter, condition: condition === null ? null : compilePredicate(condition, functions, state) };
 }
 

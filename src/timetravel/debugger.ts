@@ -20,6 +20,8 @@ export interface DebugOptions<S> {
   readonly functions?: FunctionRegistry;
   /** The event kinds the model knows (to check `next KIND`, and to complete kinds); empty: any. */
   readonly kinds?: readonly string[];
+  /** Each kind's event fields, for `field=value` filters: a field the kind does not have is a mistake to say. */
+  readonly eventFields?: Readonly<Record<string, readonly string[]>>;
   /** An empty line repeats the last command (gdb's habit; on a terminal, not in scripts). */
   readonly repeatOnEmpty?: boolean;
   /** Reads a command file for `source FILE` (the CLI passes one; the library reads no files). */

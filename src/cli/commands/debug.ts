@@ -1,4 +1,5 @@
 import { GUEST_COMMANDS } from "../../timetravel/guest-debug.ts";
+import { EVENT_FIELDS } from "../../model/event-fields.ts";
 import { createInterface } from "node:readline";
 import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -34,6 +35,9 @@ function loadHistory(file: string | null): string[] {
     return []; // an unreadable history file costs the user their history, not their session
   }
 }
+
+/** Each event kind's fields, for the debugger's `field=value` filters. */
+const EVENT_FIELD_NAMES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(Object.entries(EVENT_FIELDS).map(([kind, fields]) => [kind, Object.keys(fields)]));
 
 /** Reads a command file for `source` and `-x`: one command a line, `#` comments. */
 function readScript(path: string): string[] {
@@ -94,6 +98,7 @@ export async function runDebug(io: Io, file: string, opts: DebugCliOptions): Pro
       invariants: hvModel.invariants,
       describe: describeEvent,
       kinds: EVENT_KINDS,
+      eventFields: EVENT_FIELD_NAMES,
       repeatOnEmpty: io.stdin === undefined && process.stdin.isTTY === true,
       readScript,
       pastHistory: past,
