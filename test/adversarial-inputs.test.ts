@@ -71,7 +71,7 @@ describe("adversarial scenario files", () => {
 
   it("a program that never acts (a loop of sleeps, 10^15 times) is the scenario's fault: exit 2", async () => {
     const file = join(dir, "idle-loop.yaml");
-    writeFileSync(file, "description: d\nvms:\n  - name: a\n    memory: 2MiB\n    guest:\n      - loop: {count: 1000000000000000, do: [{sleep: 1}]}\nhost:\n  - create: a\n  - start: a\n");
+    writeFileSync(file, "description: d\nvms:\n  - name: a\n    memory: 2MiB\n    guest:\n      - loop: {count: 1000000000000000, do: [{sleep: 1ns}]}\nhost:\n  - create: a\n  - start: a\n");
     await expectRefused(["check", file], [/idle-loop\.yaml:6:\d+: vms\[0\]\.guest\[0\]\.loop: expected a loop with a step that does something/]);
   });
 });

@@ -63,11 +63,14 @@ export const size =
   };
 
 const TIME_UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
-/** "10ms", "2s", 1500 (ns) -> integer nanoseconds. */
+/**
+ * "10ms", "2s", "1500us" -> integer nanoseconds. A bare number is refused, as on the command line
+ * (`--until 5`): 5 what? (Read as nanoseconds it would stop a run after its first event.)
+ */
 export const duration: Schema<number> = (v, path, ctx) => {
   let n: number | undefined;
-  if (typeof v === "number") n = v;
-  else if (typeof v === "string") {
+  if (typeof v === "number") return fail(ctx, path, `a time with its unit (${v}ms, ${v}s, ${v}us or ${v}ns)`, v);
+  if (typeof v === "string") {
     const m = /^(\d[\d_]*)\s*(ns|us|ms|s)$/.exec(v.trim());
     if (m !== null) n = Number(m[1]!.replace(/_/g, "")) * TIME_UNITS[m[2]!]!;
   }
