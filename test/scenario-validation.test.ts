@@ -12,6 +12,7 @@ const BAD = "test/fixtures/scenarios-bad";
 const CASES: readonly [string, string][] = [
   ["bad-size.yaml", "bad-size.yaml:4:13: vms[0].memory: expected a size such as 64MiB or 0x1000, a multiple of 4096 bytes, got 'lots'"],
   // As on the command line: 5 what? (Read as nanoseconds it would have been a silent surprise.)
+  ["lend-nothing.yaml", "lend-nothing.yaml:7:66: host[2].lend.size: expected a size of at least 4096 bytes, got 0"],
   ["bare-time.yaml", "bare-time.yaml:6:28: vms[0].guest[1].sleep: expected a time with its unit (5ms, 5s, 5us or 5ns), got 5"],
   ["unknown-vm.yaml", "unknown-vm.yaml:7:12: host[1].start: expected a VM declared under vms (app), got 'ap'"],
   ["too-much-memory.yaml", "too-much-memory.yaml:8:13: vms[1].memory: expected a size that fits the platform RAM (174MiB left for this VM), got '512MiB'"],

@@ -91,7 +91,7 @@ const guestVariant = variant<GuestStep>("guest step", {
 
 const hostStep: Schema<HostStep> = (v, path, ctx) => hostVariant(v, path, ctx);
 const onVm = <O extends string>(op: O) => map(vmName, (vm) => ({ op, vm }));
-const give = <O extends "lend" | "share">(op: O) => map(obj({ vm: req(vmName), size: req(size(PAGE)) }), (o) => ({ op, vm: o.vm, size: o.size }));
+const give = <O extends "lend" | "share">(op: O) => map(obj({ vm: req(vmName), size: req(size(PAGE, PAGE)) }), (o) => ({ op, vm: o.vm, size: o.size }));
 const hostVariant = variant<HostStep>("host step", {
   create: onVm("create"),
   start: onVm("start"),

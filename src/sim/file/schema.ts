@@ -47,9 +47,9 @@ export const int =
   };
 
 const SIZE_UNITS: Record<string, number> = { "": 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-/** "64MiB", "4KiB", 0x1000, 4096 -> bytes. */
+/** "64MiB", "4KiB", 0x1000, 4096 -> bytes; at least `min` (a parcel of no pages is nothing to give). */
 export const size =
-  (alignBytes = 1): Schema<number> =>
+  (alignBytes = 1, min = 0): Schema<number> =>
   (v, path, ctx) => {
     let n: number | undefined;
     if (typeof v === "number") n = v;
@@ -57,6 +57,7 @@ export const size =
       const m = /^(0x[0-9a-f_]+|\d[\d_]*)\s*(B|KiB|MiB|GiB)?$/i.exec(v.trim());
       if (m !== null) n = Number(m[1]!.replace(/_/g, "")) * SIZE_UNITS[m[2] ?? ""]!;
     }
+    if (n !== undefined && Number.isSafeInteger(n) && n >= 0 && n < min) return fail(ctx, path, `a size of at least ${min} bytes`, v);
     return n !== undefined && Number.isSafeInteger(n) && n >= 0 && n % alignBytes === 0
       ? n
       : fail(ctx, path, `a size such as 64MiB or 0x1000${alignBytes > 1 ? `, a multiple of ${alignBytes} bytes` : ""}`, v);
