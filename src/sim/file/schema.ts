@@ -57,7 +57,7 @@ export const size =
       const m = /^(0x[0-9a-f_]+|\d[\d_]*)\s*(B|KiB|MiB|GiB)?$/i.exec(v.trim());
       if (m !== null) n = Number(m[1]!.replace(/_/g, "")) * SIZE_UNITS[m[2] ?? ""]!;
     }
-    if (n !== undefined && Number.isSafeInteger(n) && n >= 0 && n < min) return fail(ctx, path, `a size of at least ${min} bytes`, v);
+    if (n !== undefined && Number.isSafeInteger(n) && n >= 0 && n < min && n % alignBytes === 0) return fail(ctx, path, `a size of at least ${min} bytes`, v);
     return n !== undefined && Number.isSafeInteger(n) && n >= 0 && n % alignBytes === 0
       ? n
       : fail(ctx, path, `a size such as 64MiB or 0x1000${alignBytes > 1 ? `, a multiple of ${alignBytes} bytes` : ""}`, v);
