@@ -63,6 +63,16 @@ describe("scenario file validation", () => {
   });
 });
 
+describe("a scenario step the model refuses while it runs", () => {
+  it("is named by file, line and step, not only by event index", async () => {
+    const dir = tempDir();
+    const file = join(dir, "twice.yaml");
+    writeFileSync(file, "name: twice\ndescription: destroyed twice\nvms:\n  - name: app\n    memory: 2MiB\n    guest: [boot]\nhost: [{ create: app }, { start: app }, { destroy: app }, { destroy: app }]\n");
+    const r = await cli("record", file, "-o", join(dir, "twice.hvt"));
+    expect([r.code, r.stderr]).toEqual([2, [`hvsim: ${file}:7:70: host[3].destroy: event 10 (vmm_ioctl) cannot happen here: fd 3 is not a VM fd`]]);
+  });
+});
+
 describe("a scenario that stalls", () => {
   it("is said to stall, naming what still waits, and exits 2; its trace is kept and replays", async () => {
     const dir = tempDir();
@@ -76,7 +86,7 @@ describe("a scenario that stalls", () => {
     const r = await cli("record", file, "-o", out);
     expect(r.code).toBe(2);
     expect(r.stdout.at(-1)).toMatch(/; stopped by stalled; final state [0-9a-f]{16}$/);
-    expect(r.stderr).toEqual([`hvsim: ${file}: the scenario stalls after event 107: nothing more can happen, yet these still wait: host waits until app exits; guest:app waits until app gets a parcel`]);
+    expect(r.stderr).toEqual([`hvsim: ${file}: the scenario stalls after event 107: nothing more can happen, yet these still wait: host waits until app exits (last at ${file}:8:54: host[2].wait-exit); guest:app waits until app gets a parcel (last at ${file}:7:19: vms[0].guest[1])`]);
     expect((await cli("replay", out)).code).toBe(0);
     expect((await cli("run", file, "-o", join(dir, "run.hvt"))).code).toBe(2);
   });

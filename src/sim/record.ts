@@ -2,7 +2,8 @@ import { mutableCopy } from "../core/reducer.ts";
 import { shallowCopy } from "../core/copy.ts";
 import { stateHash } from "../core/hash.ts";
 import { checkInvariants, type Invariant, type InvariantFailure } from "../core/invariants.ts";
-import { die } from "../core/errors.ts";
+import { HvsimError, die, isHvsimError } from "../core/errors.ts";
+import type { Outcome } from "../core/event.ts";
 import { hvModel, type Machine } from "../model/machine.ts";
 import type { HypEvent } from "../model/events.ts";
 import { TraceWriter, hashDefinitionFor, type WriterOptions } from "../trace/writer.ts";
@@ -92,7 +93,15 @@ export function record(scenario: Scenario, sink: ByteSink | null, options: Recor
     const fields = (driver.freshProposals === true ? proposal : shallowCopy(proposal)) as Record<string, unknown>;
     fields.seq = seq;
     const ev = fields as unknown as HypEvent;
-    const outcome = hvModel.apply(state, ev);
+    let outcome: Outcome;
+    try {
+      outcome = hvModel.apply(state, ev);
+    } catch (e) {
+      // Proposed by the scenario and refused by the model: the scenario's mistake, said where it is.
+      if (!isHvsimError(e) || e.code !== "TRACE_EVENT_INVALID") throw e;
+      const where = driver.where?.() ?? null;
+      throw new HvsimError("SCENARIO_INVALID", `${where === null ? scenario.source ?? scenario.name : where}: ${e.message}`, e.context);
+    }
     driver.observe?.(ev, outcome, state);
     events = seq + 1;
     if (writer?.append(ev, outcome) === true) {

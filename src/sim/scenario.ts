@@ -26,6 +26,8 @@ export interface Driver {
    * actor finished: then the scenario is done, otherwise it stalls.
    */
   stalled?(state: Machine): readonly string[];
+  /** Where the scenario is that proposed the last event (a file's line and step), for an event the model refuses. */
+  where?(): string | null;
 }
 
 /** A scenario ready to run: what the machine is, and how to drive it from a seed. */

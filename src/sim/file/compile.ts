@@ -69,8 +69,8 @@ function locator(source: YamlSource, spec: ScenarioSpec): Where {
     const { line, col } = positionOf(source, path);
     at.set(step, `${source.fileName}:${line}:${col}: ${formatPath(path)}`);
   };
-  walkHost(spec.host, ["host"], (s, p) => void (s.op === "loop" || s.op === "lend" || s.op === "share" ? note(s, p) : undefined));
-  spec.vms.forEach((vm, i) => walkGuest(vm.guest, ["vms", i, "guest"], (s, p) => void (s.op === "loop" || s.op === "dma" ? note(s, p) : undefined)));
+  walkHost(spec.host, ["host"], note);
+  spec.vms.forEach((vm, i) => walkGuest(vm.guest, ["vms", i, "guest"], note));
   return (step) => at.get(step) ?? source.fileName;
 }
 

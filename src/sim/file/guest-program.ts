@@ -12,7 +12,7 @@ import type { Machine } from "../../model/machine.ts";
 import { vmRunning } from "../lib/host.ts";
 import { acceptParcel, blockIo, consoleWrite, goDown, initDevice, releaseParcelStep, touchStep, type DownHow, type GuestCtx } from "../lib/guest.ts";
 import { gicInit, timerPeriod } from "../lib/guest-gic.ts";
-import { mark, sleep, wait, type Program } from "../lib/program.ts";
+import { mark, markOf, sleep, wait, type Program } from "../lib/program.ts";
 import { die } from "../../core/errors.ts";
 import { PHYS_ADDR_LIMIT } from "../../model/config.ts";
 import { runCpuGuest } from "../lib/cpu-guest.ts";
@@ -73,7 +73,11 @@ function* session(where: Where, rt: VmRuntime, streams: Streams, lastBoot: () =>
 }
 
 function* steps(x: Session, list: readonly GuestStep[]): Program {
-  for (const step of list) yield* one(x, step);
+  // Each step says where it is (no event, no randomness): an event the model refuses names it.
+  for (const step of list) {
+    yield markOf(x.where, step);
+    yield* one(x, step);
+  }
 }
 
 function* one(x: Session, step: GuestStep): Program {

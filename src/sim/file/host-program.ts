@@ -10,7 +10,7 @@ import { encodeMemNotify } from "../../model/rm/payloads.ts";
 import { loadImage } from "../lib/cpu-guest.ts";
 import type { Machine } from "../../model/machine.ts";
 import { hostCollectExit, hostCreate, hostGive, hostReclaimStep, hostRelease, hostStopStep, vmRunning } from "../lib/host.ts";
-import { mark, sleep, wait, type Program } from "../lib/program.ts";
+import { mark, markOf, sleep, wait, type Program } from "../lib/program.ts";
 import type { ActorSpec } from "../lib/scheduler.ts";
 import type { HostStep } from "./scenario-schema.ts";
 import { nextRpcSeq, type ParcelPool, type VmRuntime } from "./runtime.ts";
@@ -35,7 +35,11 @@ export function hostActor(program: readonly HostStep[], vms: Record<string, VmRu
 }
 
 function* steps(h: HostCtx, list: readonly HostStep[]): Program {
-  for (const step of list) yield* one(h, step);
+  // Each step says where it is (no event, no randomness): an event the model refuses names it.
+  for (const step of list) {
+    yield markOf(h.where, step);
+    yield* one(h, step);
+  }
 }
 
 function* one(h: HostCtx, step: HostStep): Program {

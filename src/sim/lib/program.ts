@@ -43,6 +43,14 @@ export const sleep = (ns: number): Sleep => ({ sleep: ns });
 export const wait = (why: string, until: (s: Machine) => boolean): Wait => ({ wait: why, until });
 export const mark = (where: string): Mark => ({ mark: where });
 
+const marks = new WeakMap<object, Mark>();
+/** The mark of a scenario step, made once per step (steps in loops say where they are every pass). */
+export function markOf(where: (step: object) => string, step: object): Mark {
+  let m = marks.get(step);
+  if (m === undefined) marks.set(step, (m = mark(where(step))));
+  return m;
+}
+
 /** Little-endian bytes of a non-negative integer (up to 2^53). Plain loops: this runs per event. */
 export function le(v: number, n: number): number[] {
   const out = new Array<number>(n);

@@ -234,6 +234,9 @@ export function scheduler(specs: readonly ActorSpec[], sched: Prng, runners: Prn
       a.at = now + stream.rangeInclusive(minNs, maxNs);
       return stamped(a.pending!, now);
     },
+    where(): string | null {
+      return current === null ? null : (current.where ?? `scenario actor '${current.spec.name}'`);
+    },
     stalled(s: Machine): readonly string[] {
       const out: string[] = [];
       // A guarded actor whose guard no longer holds (its VM is gone) waits for nothing: not stalled.
