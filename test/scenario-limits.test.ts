@@ -52,7 +52,7 @@ const CASES: readonly [string, string, RegExp][] = [
   ["a DMA offset past the 48-bit range", scenario({ guest: "      - boot\n      - dma: {stream: 1, region: image, offset: 0xffff_ffff_f000, access: read, size: 4096}", platform: "  smmu-streams: [1]" }), /vms\[0\]\.guest\[1\]\.dma\.offset: expected an offset that keeps the access below 0x1000000000000/],
   ["an alias bomb", `a: &a [x, x, x, x, x, x, x, x, x, x]\n${"bcdefghi".split("").map((n, i) => `${n}: &${n} [${Array(10).fill(`*${"abcdefghi"[i]}`).join(", ")}]`).join("\n")}\n`, /:2:\d+: YAML aliases expand too far .*the limit is 1000 alias uses\)$/],
   // Found while running: the steps that caused them are named with their file, line and path.
-  ["a loop whose steps find nothing to do", scenario({ host: "  - loop:\n      count: forever\n      do:\n        - reclaim: a" }), /:11:7: host\[2\]\.loop: 10000 steps in a row without an event \(a loop that never does anything\?\)$/],
+  ["a loop whose steps find nothing to do", scenario({ host: "  - loop:\n      count: forever\n      do:\n        - reclaim: a" }), /:13:20: host\[2\]\.loop\.do\[0\]\.reclaim: 10000 steps in a row without an event \(a loop that never does anything\?\)$/],
   ["more parcels than host slots", scenario({ guest: "      - boot\n      - sleep: 1s", host: Array.from({ length: 9 }, () => "  - lend: {vm: a, size: 4KiB}").join("\n") }), /:19:11: host\[10\]\.lend: lend to a: every host parcel slot is in use \(reclaim before giving more\)$/],
   ["virtual time past 2^53 ns", scenario({ host: "  - loop:\n      count: forever\n      do:\n        - sleep: 4000000000000000ns\n        - stop: a" }), /: virtual time passes 2\^53 ns \(about 104 days\) at event \d+/],
 ];
