@@ -157,6 +157,12 @@ describe("options that cannot apply are refused in one line, not ignored", () =>
     expect((await cli("check", trace)).code).toBe(0);
   });
 
+  it("help of a command that does not exist says so (it printed the whole help)", async () => {
+    const r = await cli("help", "nosuch");
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, [], ["hvsim: usage error: unknown command 'nosuch' (hvsim --help lists them)"]]);
+    expect((await cli("help", "replay")).code).toBe(0);
+  });
+
   it("log and export refuse a window that starts after it ends", async () => {
     const trace = join(dir, "window.hvt");
     expect((await cli("record", "smoke", "--max-events", "50", "-o", trace)).code).toBe(0);

@@ -61,6 +61,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const program = buildProgram(io, (c) => {
     code = c;
   });
+  // `hvsim help NAME` of a command that does not exist: commander prints the whole help and exits 0.
+  const [, , first, named] = argv;
+  if (first === "help" && named !== undefined && !named.startsWith("-") && !program.commands.some((c) => c.name() === named || c.aliases().includes(named))) {
+    io.err(`hvsim: usage error: unknown command '${named}' (hvsim --help lists them)`);
+    return EXIT.input;
+  }
   try {
     await program.parseAsync([...argv]);
     return code;
