@@ -55,6 +55,15 @@ describe("export", () => {
     expect(out.filter((e) => e.ph === "C").map((e) => [e.ts, e.args])).toEqual([[1, { "PARTITION 1": 4096 }], [5, { "PARTITION 1": 8192 }]]);
   });
 
+  it("json: the lines hvsim log --json prints, a <field>Hex beside each address", async () => {
+    const trace = "traces/pvm-boot-s1.hvt";
+    const exported = await cli("export", trace, "--format", "json", "--from", "10", "--to", "30");
+    const logged = await cli("log", trace, "--json", "--from", "10", "--to", "30");
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toEqual(logged.stdout);
+    expect(exported.stdout.join("\n")).toMatch(/"ipaHex":"0x[0-9a-f]+"/);
+  });
+
   it("the checker finds what Perfetto would reject", () => {
     const bad = checkChromeTrace({
       traceEvents: [

@@ -1,10 +1,10 @@
 import type { CoreState } from "../core/reducer.ts";
+import { readableJson } from "../timetravel/readable.ts";
 import type { EventBase } from "../core/event.ts";
 import type { TraceHeader } from "../trace/format.ts";
 import type { Seeker } from "../timetravel/seeker.ts";
 import type { EventStore } from "../timetravel/store.ts";
 import { describeEvent } from "./describe.ts";
-import { toJson } from "../core/json.ts";
 import { PerfettoBuilder, type ChromeEvent } from "./perfetto.ts";
 
 export type ExportFormat = "perfetto" | "json" | "text";
@@ -51,7 +51,8 @@ export function* textLines(store: EventStore, w: EventWindow, onEvent?: (i: numb
 
 /** json: one JSON object per line, the event's fields and its stored `outcome` (bigints as "0x..."). */
 export function* jsonLines(store: EventStore, w: EventWindow, onEvent?: (i: number) => void): Generator<string> {
-  for (const { ev, outcome } of windowEvents(store, w, onEvent)) yield toJson({ ...ev, outcome });
+  // The same lines as `hvsim log --json`: numbers kept, a `<field>Hex` beside each address.
+  for (const { ev, outcome } of windowEvents(store, w, onEvent)) yield readableJson({ ...ev, outcome });
 }
 
 /**
