@@ -84,6 +84,10 @@ describe("hvsim fuzz --swarm and hvsim fuzz merge", () => {
     expect(r.stdout).toContainEqual(expect.stringMatching(/^seed=1 ok events=\d+ features=10$/));
     expect(r.stdout).toContainEqual(expect.stringMatching(/^seed=2 FAIL isolation\.rollback_respected at event 113 \(pvmfw_boot\): protected VM 129 booted rollback index 3 below the stored 5$/));
     expect(r.stdout).toContain("  reproduce  hvsim fuzz --swarm --seeds 2 --defect rollback-check-skipped");
+    // Said, and its trace kept, before the shrink starts: stopping during the shrink loses nothing found.
+    const foundAt = r.stdout.indexOf(`seed=2 found isolation.rollback_respected at event 113; its trace is kept (${join(dir, "swarm-2-rollback-check-skipped-s2.hvt")}); shrinking it`);
+    expect(foundAt).toBeGreaterThan(0);
+    expect(foundAt).toBeLessThan(r.stdout.findIndex((l) => l.startsWith("seed=2 FAIL")));
     expect(r.stdout.at(-4)).toBe("fuzz --swarm: 2 worlds, 1 failing (first: seed 2, stopped there)");
     const shrunkLine = r.stdout.find((l) => l.startsWith("  shrunk     "))!;
     const [, n, file] = /^ {2}shrunk {5}(\d+) of 114 events .*: (\S+)$/.exec(shrunkLine)!;

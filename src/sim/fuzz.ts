@@ -97,11 +97,19 @@ export interface SwarmSeedRun {
 /** Runs swarm seeds (world N with run seed N), shrinking each violation unless asked not to. */
 export function* fuzzSwarmSeeds(
   seeds: readonly number[],
-  o: { readonly defect: ModelDefect | null; readonly invariants: readonly Invariant<Machine>[]; readonly maxEvents?: number; readonly shrinkBudget: number },
+  o: {
+    readonly defect: ModelDefect | null;
+    readonly invariants: readonly Invariant<Machine>[];
+    readonly maxEvents?: number;
+    readonly shrinkBudget: number;
+    /** A failure found, before it is shrunk (which can take a while): a caller keeps it at once. */
+    readonly found?: (run: Omit<SwarmSeedRun, "shrunk">) => void;
+  },
 ): Generator<SwarmSeedRun> {
   for (const seed of seeds) {
     const result = runSwarmSeed(seed, { defect: o.defect, invariants: o.invariants, ...(o.maxEvents === undefined ? {} : { maxEvents: o.maxEvents }) });
     const failure = swarmFailure(result);
+    if (failure !== null) o.found?.({ result, failure });
     let shrunk: Shrunk | null = null;
     if (failure?.type === "violation" && o.shrinkBudget > 0) shrunk = shrinkViolation(worldConfig(drawWorld(seed), o.defect), result.failedEvents!, failure.invariant, o.invariants, o.shrinkBudget);
     yield { result, failure, shrunk };

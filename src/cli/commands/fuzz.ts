@@ -169,7 +169,16 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
   let done = 0;
   let crashed = false;
   let keepFailed = false;
-  for (const run of fuzzSwarmSeeds(seeds, { defect, invariants, shrinkBudget, ...(maxEvents === undefined ? {} : { maxEvents }) })) {
+  // Text mode: a failure's whole trace is kept and said before the shrink, which can take a while:
+  // stopping then (Ctrl-C) loses nothing found. (JSON keeps one line per seed.)
+  const unkept = new Set<number>();
+  const found = (run: { result: SwarmSeedRun["result"]; failure: SwarmSeedRun["failure"] }): void => {
+    const kept = keeping(io, run.result.seed, opts.keep, () => keepFiles(opts.keep, { ...run, shrunk: null }, defect));
+    if (kept === null) unkept.add(run.result.seed);
+    if (kept?.trace === undefined || run.failure?.type !== "violation" || shrinkBudget === 0) return;
+    io.out(`seed=${run.result.seed} found ${run.failure.invariant} at event ${run.failure.index}; its trace is kept (${kept.trace}); shrinking it`);
+  };
+  for (const run of fuzzSwarmSeeds(seeds, { defect, invariants, shrinkBudget, ...(maxEvents === undefined ? {} : { maxEvents }), ...(opts.json ? {} : { found }) })) {
     done += 1;
     addRun(totals, run);
     const r = run.result;
@@ -181,7 +190,8 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
     failingSeeds.push(r.seed);
     if (run.failure.type === "crash") crashed = true;
     if (io.isTTY) io.progress("");
-    const kept = keeping(io, r.seed, opts.keep, () => keepFiles(opts.keep, run, defect));
+    // Said once: a keep that failed before the shrink is not tried again.
+    const kept = unkept.has(r.seed) ? null : keeping(io, r.seed, opts.keep, () => keepFiles(opts.keep, run, defect));
     if (kept === null) keepFailed = true;
     const files = kept ?? {};
     const repro = swarmRepro(r.seed, defect);
