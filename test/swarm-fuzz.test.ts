@@ -128,6 +128,26 @@ describe("hvsim fuzz --swarm and hvsim fuzz merge", () => {
     expect(plain.stdout).toContainEqual(expect.stringMatching(/^seed=1 FAIL assert\(seq < 10\) at event 10: .*; trace \(not kept\); reproduce: hvsim check smoke --seed 1 /));
   });
 
+  it("merge refuses shards run with other settings, a seed outside its shard, and a shard that stopped early", async () => {
+    const shard = async (name: string, ...argv: string[]): Promise<string> => {
+      const r = await cli("fuzz", "--scenario", "smoke", "--seeds", "1..6", "--max-events", "60", "--json", "--keep", dir, ...argv);
+      const f = join(dir, name);
+      writeFileSync(f, `${r.stdout.join("\n")}\n`);
+      return f;
+    };
+    const one = await shard("m1.json", "--shard", "1/2");
+    const two = await shard("m2.json", "--shard", "2/2");
+    expect((await cli("fuzz", "merge", one, two)).code).toBe(0);
+    const asserted = await shard("m3.json", "--shard", "2/2", "--assert", "seq < 10");
+    expect((await cli("fuzz", "merge", one, asserted)).stderr).toEqual([`hvsim: ${asserted}: run with other settings than ${one} (--assert seq < 10 against none): not the same campaign`]);
+    const moved = join(dir, "m4.json");
+    writeFileSync(moved, readFileSync(two, "utf8").replace('"seed":2,', '"seed":1000,'));
+    expect((await cli("fuzz", "merge", one, moved)).stderr).toEqual([`hvsim: ${moved}:1: seed 1000 is not one of shard 2/2 of seeds 1..6`]);
+    const early = await shard("m5.json", "--shard", "2/2", "--assert", "seq < 10", "--first-failure");
+    const other = await shard("m6.json", "--shard", "1/2", "--assert", "seq < 10");
+    expect((await cli("fuzz", "merge", other, early)).stderr).toEqual([`hvsim: ${early}: stopped at its first failure (--first-failure), so some of its seeds never ran: merging it would count them as run`]);
+  });
+
   it("merges shards into what one run prints, and names a missing, repeated or unfinished shard", async () => {
     const files = [1, 2].map((i) => join(dir, `shard-${i}.json`));
     for (const [i, f] of files.entries()) {

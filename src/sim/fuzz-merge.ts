@@ -6,7 +6,7 @@
  * with the file and line, so a merged campaign is never silently short of seeds.
  */
 import { die } from "../core/errors.ts";
-import { addTotals, emptyTotals, type SwarmTotals } from "./fuzz.ts";
+import { addTotals, emptyTotals, parseSeedRange, parseShard, shardSeeds, type SwarmTotals } from "./fuzz.ts";
 
 export interface FuzzSummary {
   readonly summary: true;
@@ -21,6 +21,14 @@ export interface FuzzSummary {
   readonly failingSeeds: readonly number[];
   /** Swarm runs: the totals of every seed (events, failures by type, hostile calls, coverage, features). */
   readonly totals?: SwarmTotals;
+  /** What shaped every seed's run: shards merge only with the same (absent in older output: not checked). */
+  readonly settings?: FuzzSettings;
+}
+
+export interface FuzzSettings {
+  readonly asserts: readonly string[];
+  readonly maxEvents: number | null;
+  readonly firstFailure: boolean;
 }
 
 export interface MergedFuzz {
@@ -72,8 +80,15 @@ export function mergeFuzzOutputs(inputs: readonly Input[]): MergedFuzz {
     if (p.summary.scenario !== first.summary.scenario || (p.summary.defect ?? null) !== (first.summary.defect ?? null)) {
       die("ARGUMENT_INVALID", `${p.input.name}: results of another campaign (scenario ${p.summary.scenario}, defect ${p.summary.defect ?? "none"}; ${first.input.name} has ${first.summary.scenario}, ${first.summary.defect ?? "none"})`);
     }
+    const differs = settingsDiffer(p.summary.settings, first.summary.settings);
+    if (differs !== null) die("ARGUMENT_INVALID", `${p.input.name}: run with other settings than ${first.input.name} (${differs}): not the same campaign`);
+    if (p.summary.settings?.firstFailure === true && p.summary.seeds < shardSeeds(parseSeedRange(p.summary.range), p.summary.shard === null ? undefined : parseShard(p.summary.shard)).length) {
+      die("ARGUMENT_INVALID", `${p.input.name}: stopped at its first failure (--first-failure), so some of its seeds never ran: merging it would count them as run`);
+    }
+    const deal = new Set(shardSeeds(parseSeedRange(p.summary.range), p.summary.shard === null ? undefined : parseShard(p.summary.shard)));
     for (const r of p.records) {
       const seed = r.value.seed as number;
+      if (!deal.has(seed)) die("ARGUMENT_INVALID", `${p.input.name}:${r.line}: seed ${seed} is not one of ${p.summary.shard === null ? "seeds" : `shard ${p.summary.shard} of seeds`} ${p.summary.range}`);
       const other = seen.get(seed);
       if (other !== undefined) die("ARGUMENT_INVALID", `${p.input.name}:${r.line}: seed ${seed} is also in ${other}`);
       seen.set(seed, `${p.input.name}:${r.line}`);
@@ -102,6 +117,14 @@ export function mergeFuzzOutputs(inputs: readonly Input[]): MergedFuzz {
     },
     records,
   };
+}
+
+/** What differs between two shards' settings, or null (also when either is older output without them). */
+function settingsDiffer(a: FuzzSettings | undefined, b: FuzzSettings | undefined): string | null {
+  if (a === undefined || b === undefined) return null;
+  if (a.asserts.join("\u0000") !== b.asserts.join("\u0000")) return `--assert ${a.asserts.length === 0 ? "none" : a.asserts.join(", ")} against ${b.asserts.length === 0 ? "none" : b.asserts.join(", ")}`;
+  if (a.maxEvents !== b.maxEvents) return `--max-events ${a.maxEvents ?? "the scenario's"} against ${b.maxEvents ?? "the scenario's"}`;
+  return null;
 }
 
 /** Every range given with shards must have each of its n shards exactly once. */

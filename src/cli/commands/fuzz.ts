@@ -24,7 +24,7 @@ import {
   swarmRepro,
   type SwarmSeedRun,
 } from "../../sim/fuzz.ts";
-import { mergeFuzzOutputs, type FuzzSummary } from "../../sim/fuzz-merge.ts";
+import { mergeFuzzOutputs, type FuzzSettings, type FuzzSummary } from "../../sim/fuzz-merge.ts";
 import { defectNamed, describeWorld, swarmRef, swarmScenario } from "../../sim/swarm/scenario.ts";
 import { SHRINK_BUDGET, writeShrunkTrace } from "../../sim/swarm/shrink.ts";
 import { COVERAGE_PARTS } from "../../sim/swarm/coverage.ts";
@@ -125,7 +125,7 @@ export function registerFuzz(program: Command, io: Io, setCode: (c: number) => v
         if (opts.firstFailure) break;
       }
       if (io.isTTY) io.progress("");
-      const summary: FuzzSummary = { summary: true, scenario: scenario.name, defect: null, range: opts.seeds, shard: opts.shard ?? null, seeds: done, failing: failingSeeds.length, failingSeeds };
+      const summary: FuzzSummary = { summary: true, scenario: scenario.name, defect: null, range: opts.seeds, shard: opts.shard ?? null, seeds: done, failing: failingSeeds.length, failingSeeds, settings: settingsOf(opts, maxEvents) };
       io.out(opts.json ? toJson(summary) : `fuzz: ${done} seeds, ${failingSeeds.length} failing`);
       setCode(keepFailed ? EXIT.input : failingSeeds.length === 0 ? EXIT.ok : EXIT.finding);
     });
@@ -200,7 +200,7 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
     if (opts.firstFailure) break;
   }
   if (io.isTTY) io.progress("");
-  const summary: FuzzSummary = { summary: true, scenario: "swarm", defect, range: opts.seeds!, shard: opts.shard ?? null, seeds: done, failing: failingSeeds.length, failingSeeds, totals };
+  const summary: FuzzSummary = { summary: true, scenario: "swarm", defect, range: opts.seeds!, shard: opts.shard ?? null, seeds: done, failing: failingSeeds.length, failingSeeds, totals, settings: settingsOf(opts, maxEvents) };
   if (opts.json) io.out(toJson(summary));
   else {
     io.out(`fuzz --swarm: ${done} worlds, ${failingSeeds.length} failing${failingSeeds.length > 0 ? ` (first: seed ${failingSeeds[0]}${opts.firstFailure ? ", stopped there" : ""})` : ""}`);
@@ -223,6 +223,9 @@ function keeping<T>(io: Io, seed: number, dir: string, write: () => T): T | null
     return null;
   }
 }
+
+/** What shaped each seed's run, in the summary: `fuzz merge` merges only shards run alike. */
+const settingsOf = (opts: FuzzOpts, maxEvents: number | undefined): FuzzSettings => ({ asserts: opts.assert, maxEvents: maxEvents ?? null, firstFailure: opts.firstFailure === true });
 
 /** An error from the file system (it has a code such as ENOSPC), not a bug. */
 const isNodeError = (e: unknown): e is NodeJS.ErrnoException => e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string";
