@@ -53,6 +53,17 @@ describe("bisect agrees with a linear scan", () => {
   }
 });
 
+describe("what bisect prints about the event it found", () => {
+  it("a path the invariant names but the event did not change is shown once, said unchanged", async () => {
+    const dir = tempDir();
+    const file = join(dir, "kept.hvt");
+    writeFileSync(file, recordBytes(builtinScenarios().find((s) => s.name === "bug-host-s2-kept-after-lend")!, { seed: 1 }));
+    const r = await cli("bisect", file, "--invariant", "isolation.host_no_pvm_private");
+    expect(r.code).toBe(1);
+    expect(r.stdout[3]).toBe('  vms[3]: {"addrspace":41,"vcpus":[47,48,49,50]} (unchanged by this event)');
+  });
+});
+
 describe("hvsim bisect --exit-code (git bisect run convention)", () => {
   const dir = tempDir();
   const file = join(dir, "a.hvt");

@@ -2,7 +2,8 @@ import type { CoreState } from "../core/reducer.ts";
 import type { EventBase, Outcome } from "../core/event.ts";
 import { withoutEnvelope } from "./diff.ts";
 import { lookupResolved, pathsOverlap, resolvePath } from "./paths.ts";
-import { changeText } from "./readable.ts";
+import { changeText, readableBrief, readablePath } from "./readable.ts";
+import { plainEqual } from "../core/equal.ts";
 import type { Condition } from "./condition.ts";
 import type { Seeker } from "./seeker.ts";
 
@@ -128,7 +129,12 @@ export function bisectReport<S extends CoreState>(
       return []; // an invariant may name a path in a form of its own: show it in the detail only
     }
   });
-  for (const p of read) lines.push(`  ${changeText(p.segments, lookupResolved(c.before, p), lookupResolved(c.after, p))}`);
+  for (const p of read) {
+    const [was, is] = [lookupResolved(c.before, p), lookupResolved(c.after, p)];
+    // The path the condition names, unchanged by the event (what changed is elsewhere: an
+    // invariant over a VM's stage-2 names the VM): its value once, not "x -> x".
+    lines.push(plainEqual(was, is) ? `  ${readablePath(p.segments)}: ${readableBrief(is, p.segments)} (unchanged by this event)` : `  ${changeText(p.segments, was, is)}`);
+  }
   const others = withoutEnvelope(c.diff.changes).filter((ch) => !read.some((p) => pathsOverlap(p.segments, ch.path)));
   if (others.length > 0) lines.push("  the event also wrote:");
   for (const ch of others.slice(0, 10)) lines.push(`    ${changeText(ch.path, ch.before, ch.after)}`);
