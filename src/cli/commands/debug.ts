@@ -42,7 +42,7 @@ const EVENT_FIELD_NAMES: Readonly<Record<string, readonly string[]>> = Object.fr
 /** Reads a command file for `source` and `-x`: one command a line, `#` comments. */
 function readScript(path: string): string[] {
   if (!existsSync(path)) die("ARGUMENT_INVALID", `source ${path}: no such file`);
-  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `source ${path}: not a file (a directory?)`);
+  if (!statSync(path).isFile()) die("ARGUMENT_INVALID", `source ${path}: not a regular file (a directory, a device or a FIFO)`);
   return readFileSync(path, "utf8").split(/\r?\n/);
 }
 
