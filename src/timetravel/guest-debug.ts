@@ -4,7 +4,7 @@ import { cpuView, disassemble } from "../cpu/index.ts";
 import type { Machine } from "../model/machine.ts";
 import type { Command } from "./debugger-commands.ts";
 import type { DebugSession } from "./debugger.ts";
-import { defaultFocus, focusThread, instructionAtPc, nextInsnStep, prevInsnStep, readGuest, stateAtPosition, type Focus, type Position } from "./positions.ts";
+import { codeRunningVcpus, defaultFocus, focusThread, instructionAtPc, nextInsnStep, prevInsnStep, readGuest, stateAtPosition, type Focus, type Position } from "./positions.ts";
 import type { Seeker } from "./seeker.ts";
 
 /**
@@ -109,30 +109,13 @@ function focus(s: Session, args: readonly string[]): string[] {
   const m = /^(?:vm)?(0x[0-9a-f]+|\d+)\/(?:vcpu)?(\d+)$/i.exec(args[0]);
   if (m === null) die("ARGUMENT_INVALID", `focus: expected VM/VCPU, e.g. focus 0x80/0, got '${args[0]}'`);
   const f = { vm: Number(m[1]), vcpu: Number(m[2]) };
-  if (!runsCode(s.seeker as Seeker<Machine>, f)) die("ARGUMENT_INVALID", `focus: vm0x${f.vm.toString(16)}/vcpu${f.vcpu} runs no guest code in this trace (${codeRunners(s.seeker as Seeker<Machine>)})`);
+  const runners = codeRunningVcpus(s.seeker as Seeker<Machine>);
+  if (!runners.some((r) => r.vm === f.vm && r.vcpu === f.vcpu)) {
+    const named = runners.length === 0 ? "none does" : `these do: ${runners.slice(0, 8).map((r) => `0x${r.vm.toString(16)}/${r.vcpu}`).join(", ")}`;
+    die("ARGUMENT_INVALID", `focus: vm0x${f.vm.toString(16)}/vcpu${f.vcpu} runs no guest code in this trace (${named})`);
+  }
   focuses.set(s, f);
   return [where(s, f)];
-}
-
-type ExecOf = { kind: string; vm?: number; vcpu?: number };
-
-/** Does any vcpu_exec of the trace run this vCPU? */
-function runsCode(seeker: Seeker<Machine>, f: Focus): boolean {
-  for (let i = 0; i < seeker.count; i++) {
-    const ev = seeker.event(i) as ExecOf;
-    if (ev.kind === "vcpu_exec" && ev.vm === f.vm && ev.vcpu === f.vcpu) return true;
-  }
-  return false;
-}
-
-/** The vCPUs that run guest code in the trace, for the error that names a wrong one. */
-function codeRunners(seeker: Seeker<Machine>): string {
-  const seen = new Set<string>();
-  for (let i = 0; i < seeker.count && seen.size < 8; i++) {
-    const ev = seeker.event(i) as ExecOf;
-    if (ev.kind === "vcpu_exec") seen.add(`0x${ev.vm!.toString(16)}/${ev.vcpu}`);
-  }
-  return seen.size === 0 ? "none does" : `these do: ${[...seen].join(", ")}`;
 }
 
 const cmd = (c: Omit<Command, "run"> & { run: (s: Session, args: readonly string[], rest: string) => string[] }): Command => c as unknown as Command;

@@ -59,7 +59,22 @@ export interface InsnStep {
 const retiredIn = (s: Machine, f: Focus): number => focusThread(s, f)?.cpu.retired ?? -1;
 
 /** Events a backward search replays at once, from the seeker's state before them. */
-const BACK_WINDOW = 256;
+export const BACK_WINDOW = 256;
+
+/** The vCPUs that run guest code in the trace (a vcpu_exec of theirs), in order of their first. */
+export function codeRunningVcpus(seeker: Seeker<Machine>): Focus[] {
+  const out: Focus[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < seeker.count; i++) {
+    const ev = seeker.event(i);
+    if (!isExecOf(ev, null)) continue;
+    const key = `${ev.vm}/${ev.vcpu}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ vm: ev.vm, vcpu: ev.vcpu });
+  }
+  return out;
+}
 
 /**
  * One instruction of `focus` forward from `p` (whose state is `at`, when the caller holds it), up to event `last`: the next

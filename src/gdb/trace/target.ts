@@ -2,7 +2,7 @@ import { mutableCopy } from "../../core/reducer.ts";
 import type { EventBase } from "../../core/event.ts";
 import { REG_PC, readReg, type CpuState } from "../../cpu/index.ts";
 import type { Machine } from "../../model/machine.ts";
-import { focusThread, nextInsnStep, prevInsnStep, readGuest, retiredBy, stateAtPosition, type Focus, type Position } from "../../timetravel/positions.ts";
+import { BACK_WINDOW, codeRunningVcpus, focusThread, nextInsnStep, prevInsnStep, readGuest, retiredBy, stateAtPosition, type Focus, type Position } from "../../timetravel/positions.ts";
 import type { Seeker } from "../../timetravel/seeker.ts";
 import type { GdbTarget, GdbThread, MemorySpan, MonitorReply, ResumeControl, ResumeRequest, Stop, StopReason, Watchpoint } from "../target.ts";
 import { PAGE } from "../watch.ts";
@@ -57,8 +57,6 @@ interface Hit {
 
 /** Events between looks at the interrupt flag (and turns of the event loop). */
 const SLICE = 64;
-/** Events a backward search walks forward at once, from the seeker's state before them. */
-const WINDOW = 256;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -328,7 +326,7 @@ export class TraceTarget implements GdbTarget {
     const here = this.pos;
     const lastEvent = here.insns > 0 ? here.event + 1 : here.event;
     for (let hi = lastEvent; hi >= 0; ) {
-      const lo = Math.max(0, hi - WINDOW + 1);
+      const lo = Math.max(0, hi - BACK_WINDOW + 1);
       let last: Hit | null = null;
       const result = await this.scan(lo - 1, hi, vm, breakpoints, watches, true, control, (h) => {
         const c = comparePositions(h.pos, here);
@@ -367,15 +365,7 @@ export class TraceTarget implements GdbTarget {
 
 /** The vCPUs that run guest code, in the order they first do (thread ids 1, 2, ...). */
 function findVcpus(seeker: Seeker<Machine>, onlyVm: number | undefined): Vcpu[] {
-  const out: Vcpu[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < seeker.count; i++) {
-    const ev = seeker.event(i);
-    if (!isExec(ev) || (onlyVm !== undefined && ev.vm !== onlyVm)) continue;
-    const key = `${ev.vm}/${ev.vcpu}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ id: out.length + 1, vm: ev.vm, vcpu: ev.vcpu });
-  }
-  return out;
+  return codeRunningVcpus(seeker)
+    .filter((f) => onlyVm === undefined || f.vm === onlyVm)
+    .map((f, k) => ({ id: k + 1, vm: f.vm, vcpu: f.vcpu }));
 }
