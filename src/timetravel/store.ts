@@ -81,6 +81,11 @@ interface BlockRef {
   readonly index: number;
 }
 
+/** A framed record whose body's checksum holds (framing: type, length, CRC; format.ts). */
+function sealed(bytes: Uint8Array): boolean {
+  return bytes.length >= FRAME_BYTES && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) === checksum(bytes.subarray(FRAME_BYTES));
+}
+
 /** Decoded blocks kept at once (least recently used dropped): stepping back and forth near a block boundary never re-decodes. */
 const BLOCK_CACHE_MAX = 4;
 
@@ -226,21 +231,18 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       if (ends === null || !(Number.isInteger(i) && i >= 0 && i < count)) return null;
       const ref = blocks[refIndex(i)]!;
       const bytes = reader.source.read(ref.offset, ends[ref.index]! - ref.offset);
-      if (bytes.length < FRAME_BYTES || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) return null;
-      return { first: ref.first, count: ref.count, bytes };
+      return sealed(bytes) ? { first: ref.first, count: ref.count, bytes } : null;
     },
     rawCheckpoints() {
       if (footer === null) return null;
       return footer.checkpoints.map(([offset, seq], k) => {
         // Checkpoint k is followed by block k, the last one by the footer: its record must end there.
         const end = blocks[k]?.offset ?? footer.offset;
-        const frame = Buffer.from(reader.source.read(offset, FRAME_BYTES));
-        const length = frame.length < FRAME_BYTES ? -1 : frame.readUInt32LE(1);
-        const bytes = reader.source.read(offset, Math.max(0, Math.min(length, end - offset - FRAME_BYTES)) + FRAME_BYTES);
-        const broken = (why: string): never => fail(new HvsimError(why.startsWith("its checksum") ? "TRACE_CHECKSUM" : "TRACE_MALFORMED", `the checkpoint record at offset ${offset} (after event ${seq}): ${why}`, { offset }), k, seq + 1);
-        if (length < 0 || bytes.length !== FRAME_BYTES + length) broken(`its length runs past offset ${end}, where the next record starts`);
-        if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(5) !== checksum(bytes.subarray(FRAME_BYTES))) broken("its checksum is wrong");
-        if (offset + FRAME_BYTES + length !== end) broken(`it ends at offset ${offset + FRAME_BYTES + length}, but the next record the index knows starts at ${end}`);
+        const bytes = reader.source.read(offset, end - offset);
+        const broken = (code: "TRACE_CHECKSUM" | "TRACE_MALFORMED", why: string): never => fail(new HvsimError(code, `the checkpoint record at offset ${offset} (after event ${seq}): ${why}`, { offset }), k, seq + 1);
+        const length = bytes.length < FRAME_BYTES ? -1 : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(1);
+        if (length !== bytes.length - FRAME_BYTES) broken("TRACE_MALFORMED", `its length field says ${length} bytes, but the next record the index knows starts at offset ${end}`);
+        if (!sealed(bytes)) broken("TRACE_CHECKSUM", "its checksum is wrong");
         return {
           seq,
           bytes,
