@@ -1,5 +1,9 @@
 import { die } from "../core/errors.ts";
 
+/** An error from the operating system (ENOENT, ENOSPC, EISDIR...): the environment's, not a bug in hvsim. */
+export const isSystemError = (e: unknown): e is NodeJS.ErrnoException =>
+  e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
+
 /** Parses an integer option (decimal, 0x hex, `_` separators allowed) with a clear error. */
 export function parseIntOption(name: string, raw: string, min = Number.MIN_SAFE_INTEGER): number {
   const s = raw.replace(/_/g, "");

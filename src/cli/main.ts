@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { isHvsimError } from "../core/errors.ts";
 import { exitFor, EXIT } from "./exit.ts";
+import { isSystemError } from "./files.ts";
 import { processIo, type Io } from "./io.ts";
 import { registerRecord } from "./commands/record.ts";
 import { registerReplay } from "./commands/replay.ts";
@@ -79,9 +80,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       for (const line of e.message.split("\n")) io.err(`hvsim: ${line}`);
       return exitFor(e.failureClass);
     }
-    const err = e as NodeJS.ErrnoException;
-    if (err && typeof err.code === "string" && typeof err.message === "string" && /^E[A-Z]+$/.test(err.code)) {
-      io.err(`hvsim: ${err.message}`);
+    if (isSystemError(e)) {
+      io.err(`hvsim: ${e.message}`);
       return EXIT.input;
     }
     io.err(`hvsim: internal error (a simulator bug, please report it with the command line): ${(e as Error)?.stack ?? e}`);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Io } from "../io.ts";
 import { helpAfter } from "../help.ts";
 import { EXIT } from "../exit.ts";
-import { parseIntOption } from "../files.ts";
+import { isSystemError, parseIntOption } from "../files.ts";
 import { collect, scenarioArg, shellQuote } from "../target.ts";
 import { die } from "../../core/errors.ts";
 import type { EventBase } from "../../core/event.ts";
@@ -171,10 +171,10 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
   let keepFailed = false;
   // Text mode: a failure's whole trace is kept and said before the shrink, which can take a while:
   // stopping then (Ctrl-C) loses nothing found. (JSON keeps one line per seed.)
-  const unkept = new Set<number>();
+  const early = new Map<number, { trace?: string } | null>();
   const found = (run: { result: SwarmSeedRun["result"]; failure: SwarmSeedRun["failure"] }): void => {
     const kept = keeping(io, run.result.seed, opts.keep, () => keepFiles(opts.keep, { ...run, shrunk: null }, defect));
-    if (kept === null) unkept.add(run.result.seed);
+    early.set(run.result.seed, kept);
     if (kept?.trace === undefined || run.failure?.type !== "violation" || shrinkBudget === 0) return;
     io.out(`seed=${run.result.seed} found ${run.failure.invariant} at event ${run.failure.index}; its trace is kept (${kept.trace}); shrinking it`);
   };
@@ -190,8 +190,9 @@ function runSwarm(io: Io, opts: FuzzOpts, seeds: readonly number[], invariants: 
     failingSeeds.push(r.seed);
     if (run.failure.type === "crash") crashed = true;
     if (io.isTTY) io.progress("");
-    // Said once: a keep that failed before the shrink is not tried again.
-    const kept = unkept.has(r.seed) ? null : keeping(io, r.seed, opts.keep, () => keepFiles(opts.keep, run, defect));
+    // Kept before the shrink: only the shrunk trace is left to write (a keep that failed is not tried again).
+    const before = early.get(r.seed);
+    const kept = before === null ? null : keeping(io, r.seed, opts.keep, () => keepFiles(opts.keep, run, defect, before?.trace));
     if (kept === null) keepFailed = true;
     const files = kept ?? {};
     const repro = swarmRepro(r.seed, defect);
@@ -218,7 +219,7 @@ function keeping<T>(io: Io, seed: number, dir: string, write: () => T): T | null
   try {
     return write();
   } catch (e) {
-    if (!isNodeError(e)) throw e;
+    if (!isSystemError(e)) throw e;
     io.err(`hvsim: seed ${seed}: could not keep its traces in ${dir}: ${e.message} (its repro records them again)`);
     return null;
   }
@@ -227,23 +228,21 @@ function keeping<T>(io: Io, seed: number, dir: string, write: () => T): T | null
 /** What shaped each seed's run, in the summary: `fuzz merge` merges only shards run alike. */
 const settingsOf = (opts: FuzzOpts, maxEvents: number | undefined): FuzzSettings => ({ asserts: opts.assert, maxEvents: maxEvents ?? null, firstFailure: opts.firstFailure === true });
 
-/** An error from the file system (it has a code such as ENOSPC), not a bug. */
-const isNodeError = (e: unknown): e is NodeJS.ErrnoException => e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string";
-
 const hostileOf = (run: SwarmSeedRun) => {
   const { firstUnanswered: _, ...counts } = run.result.stats;
   return counts;
 };
 
 /** Writes the failing run's trace and its shrunk trace; returns their paths. */
-function keepFiles(dir: string, run: SwarmSeedRun, defect: string | null): { trace?: string; shrunkTrace?: string } {
+function keepFiles(dir: string, run: SwarmSeedRun, defect: string | null, traceKept?: string): { trace?: string; shrunkTrace?: string } {
   const r = run.result;
   if (r.trace === null && run.shrunk === null) return {};
   mkdirSync(dir, { recursive: true });
   const scenario = swarmScenario(r.seed, defect === null ? null : defectNamed(defect));
   const out: { trace?: string; shrunkTrace?: string } = {};
   // Whole or not at all: a file under its final name is a finding someone will open.
-  if (r.trace !== null) writeFileAtomic((out.trace = join(dir, `${scenario.name}-s${r.seed}.hvt`)), r.trace);
+  if (traceKept !== undefined) out.trace = traceKept;
+  else if (r.trace !== null) writeFileAtomic((out.trace = join(dir, `${scenario.name}-s${r.seed}.hvt`)), r.trace);
   if (run.shrunk !== null && run.failure?.type === "violation") writeShrunkTrace(fileSink((out.shrunkTrace = join(dir, `${scenario.name}-s${r.seed}-shrunk.hvt`))), scenario, r.seed, run.shrunk, run.failure.invariant);
   return out;
 }
