@@ -82,10 +82,10 @@ export function mergeFuzzOutputs(inputs: readonly Input[]): MergedFuzz {
     }
     const differs = settingsDiffer(p.summary.settings, first.summary.settings);
     if (differs !== null) die("ARGUMENT_INVALID", `${p.input.name}: run with other settings than ${first.input.name} (${differs}): not the same campaign`);
-    if (p.summary.settings?.firstFailure === true && p.summary.seeds < shardSeeds(parseSeedRange(p.summary.range), p.summary.shard === null ? undefined : parseShard(p.summary.shard)).length) {
+    const deal = new Set(shardSeeds(parseSeedRange(p.summary.range), p.summary.shard === null ? undefined : parseShard(p.summary.shard)));
+    if (p.summary.settings?.firstFailure === true && p.summary.seeds < deal.size) {
       die("ARGUMENT_INVALID", `${p.input.name}: stopped at its first failure (--first-failure), so some of its seeds never ran: merging it would count them as run`);
     }
-    const deal = new Set(shardSeeds(parseSeedRange(p.summary.range), p.summary.shard === null ? undefined : parseShard(p.summary.shard)));
     for (const r of p.records) {
       const seed = r.value.seed as number;
       if (!deal.has(seed)) die("ARGUMENT_INVALID", `${p.input.name}:${r.line}: seed ${seed} is not one of ${p.summary.shard === null ? "seeds" : `shard ${p.summary.shard} of seeds`} ${p.summary.range}`);

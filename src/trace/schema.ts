@@ -25,8 +25,7 @@ const isMapping = (v: unknown): v is Record<string, unknown> =>
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL_ALL = new RegExp(CONTROL.source, "g");
 
 const shown = (v: unknown): string => {
   // Control characters shown escaped: the message goes to a terminal.
