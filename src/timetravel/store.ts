@@ -209,6 +209,16 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
     });
     return column.get(`${i} ${field}`);
   };
+  /** The state stored after event `seq`, rebuilt (from `known` when its chain reaches it); damage found is the block after it's. */
+  const storedState = (st: { seq: number; offset: number }, known?: { seq: number; state: unknown }): unknown => {
+    try {
+      // A delta may name bytes its window's events carried: those are read through this store.
+      return reader.snapshotAt(st.offset, st.seq, bytesAt, known);
+    } catch (e) {
+      if (e instanceof FoundDamage) throw e;
+      return fail(e, blocks.findIndex((b) => b.first + b.count - 1 === st.seq) + 1, st.seq + 1);
+    }
+  };
   return {
     count,
     damage,
@@ -260,12 +270,7 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
     checkStoredStates() {
       let known: { seq: number; state: unknown } | undefined;
       for (const st of [...snapshots].sort((a, b) => a.seq - b.seq)) {
-        try {
-          known = { seq: st.seq, state: reader.snapshotAt(st.offset, st.seq, bytesAt, known) };
-        } catch (e) {
-          if (e instanceof FoundDamage) throw e;
-          fail(e, blocks.findIndex((b) => b.first + b.count - 1 === st.seq) + 1, st.seq + 1);
-        }
+        known = { seq: st.seq, state: storedState(st, known) };
       }
       return snapshots.length;
     },
@@ -273,14 +278,7 @@ export function traceStore(reader: TraceReader, o: StoreOptions = {}): EventStor
       let best: { seq: number; offset: number } | undefined;
       for (const s of snapshots) if (s.seq <= i && (best === undefined || s.seq > best.seq)) best = s;
       if (best === undefined) return null;
-      const after = blocks.findIndex((b) => b.first + b.count - 1 === best!.seq);
-      try {
-        // A delta may name bytes its window's events carried: those are read through this store.
-        return { seq: best.seq, state: reader.snapshotAt(best.offset, best.seq, bytesAt) };
-      } catch (e) {
-        if (e instanceof FoundDamage) throw e;
-        return fail(e, after + 1, best.seq + 1);
-      }
+      return { seq: best.seq, state: storedState(best) };
     },
   };
 }
